@@ -1,0 +1,107 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Strict settings, declared once and applied to every target.
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "writ",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "WritToken", targets: ["WritToken"]),
+        .library(name: "WritVerifier", targets: ["WritVerifier"]),
+        .executable(name: "writ", targets: ["writ"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
+    targets: [
+        // The token profile: claims, authorization details, JWS, keys, JWKS, DPoP, SPIFFE IDs.
+        .target(
+            name: "WritToken",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // What resource servers link: verify, authorize, key refresh, revocation view.
+        .target(
+            name: "WritVerifier",
+            dependencies: [
+                "WritToken",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Measurements behind `writ bench`; the only target that links jwt-kit, as a yardstick.
+        .target(
+            name: "WritBenchmarks",
+            dependencies: [
+                "WritToken",
+                "WritVerifier",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The `writ` command's verbs, as a library so they can be tested in process.
+        .target(
+            name: "WritCLI",
+            dependencies: [
+                "WritToken",
+                "WritVerifier",
+                "WritBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "writ",
+            dependencies: ["WritCLI"],
+            swiftSettings: strictSettings
+        ),
+        // Shared fixtures for tests: fixed clocks, keys, token factories.
+        .target(
+            name: "WritTestSupport",
+            dependencies: [
+                "WritToken",
+                "WritVerifier",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WritTokenTests",
+            dependencies: ["WritToken", "WritTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WritVerifierTests",
+            dependencies: ["WritVerifier", "WritToken", "WritTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WritCLITests",
+            dependencies: ["WritCLI", "WritToken", "WritTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

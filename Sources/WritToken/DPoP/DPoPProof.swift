@@ -1,0 +1,145 @@
+public import Foundation
+
+/// DPoP proofs (RFC 9449): a JWT, signed with the client's key and carrying its public JWK, that ties one
+/// HTTP request to that key.
+public enum DPoPProof {
+    /// The `typ` header of every proof.
+    public static let type = "dpop+jwt"
+    /// The largest proof accepted, in bytes.
+    public static let maximumLength = 4096
+    /// The longest `jti` accepted, in bytes.
+    public static let maximumIDLength = 256
+    static let headerMembers: Set<String> = ["typ", "alg", "jwk"]
+
+    /// How far from now a proof's `iat` may lie.
+    public struct TimeWindow: Sendable, Hashable {
+        /// How old a proof may be.
+        public var maximumAge: TimeInterval
+        /// How far in the future `iat` may lie, for clock skew.
+        public var maximumFutureSkew: TimeInterval
+
+        /// A window; by default a proof is good for 60 seconds after it is made and 5 seconds before.
+        public init(maximumAge: TimeInterval = 60, maximumFutureSkew: TimeInterval = 5) {
+            self.maximumAge = maximumAge
+            self.maximumFutureSkew = maximumFutureSkew
+        }
+    }
+
+    /// A proof whose signature, header and claims all checked out.
+    public struct Verified: Sendable, Hashable {
+        /// The RFC 7638 thumbprint of the proof's key, to compare with a token's `cnf.jkt`.
+        public let keyThumbprint: String
+        /// The proof's `jti`, for the replay cache.
+        public let id: String
+        /// The proof's `iat`.
+        public let issuedAt: Date
+    }
+
+    /// The base64url SHA-256 of an access token, as the `ath` claim carries it.
+    public static func accessTokenHash(_ accessToken: some StringProtocol) -> String {
+        SHA256Thumbprint.of(accessToken.utf8)
+    }
+
+    /// Makes a proof for one request.
+    public static func create(
+        method: String,
+        url: String,
+        key: PrivateKey,
+        accessToken: String? = nil,
+        nonce: String? = nil,
+        id: String = AccessTokenClaims.makeTokenID(),
+        issuedAt: Date
+    ) throws(KeyError) -> String {
+        let header: [String: JSONValue] = [
+            "typ": .string(type), "alg": .string(key.algorithm.rawValue), "jwk": .object(key.publicKey.jwkMembers),
+        ]
+        var claims: [String: JSONValue] = [
+            "jti": .string(id), "htm": .string(method),
+            "htu": .string(HTTPURI.normalized(url) ?? url), "iat": .integer(issuedAt.numericDate),
+        ]
+        if let accessToken { claims["ath"] = .string(accessTokenHash(accessToken)) }
+        if let nonce { claims["nonce"] = .string(nonce) }
+        return try JWSSigner.sign(header: header, payload: .object(claims), with: key)
+    }
+
+    /// Checks a proof for a request, as RFC 9449 §4.3 lists, except replay, which needs shared state.
+    ///
+    /// - Parameters:
+    ///   - accessToken: the token the request presents, whose hash `ath` must carry; nil at a token endpoint.
+    ///   - validNonces: when set, `nonce` must be one of these.
+    public static func verify(
+        _ proof: some StringProtocol,
+        method: String,
+        url: String,
+        accessToken: (some StringProtocol)?,
+        validNonces: Set<String>? = nil,
+        now: Date,
+        window: TimeWindow = TimeWindow()
+    ) throws(VerificationError) -> Verified {
+        let jws: CompactJWS
+        do {
+            jws = try CompactJWS(proof, maximumLength: maximumLength)
+        } catch {
+            throw .proofInvalid("the proof is malformed: \(error.reason)")
+        }
+        let header = try proofStep { () throws(VerificationError) in try jws.header() }
+        guard HeaderRules.typ(header["typ"], is: type) else { throw .proofInvalid("the proof's typ must be dpop+jwt") }
+        let algorithm = try proofStep { () throws(VerificationError) in try HeaderRules.algorithm(in: header) }
+        try proofStep { () throws(VerificationError) in
+            try HeaderRules.onlyAllowedMembers(header, allowed: headerMembers)
+        }
+        guard let jwk = header["jwk"]?.objectValue else { throw .proofInvalid("the proof has no jwk header") }
+        let publicKey: PublicKey
+        do {
+            publicKey = try PublicKey(jwkMembers: jwk)
+        } catch {
+            throw .proofInvalid("the proof's jwk is not a usable public key: \(error.reason)")
+        }
+        guard publicKey.algorithm == algorithm else { throw .proofInvalid("alg does not match the proof's key") }
+        let signature: [UInt8]
+        do {
+            signature = try jws.signature(length: algorithm.signatureLength)
+        } catch {
+            throw .proofInvalid("the proof's signature is malformed")
+        }
+        guard publicKey.isValidSignature(signature, for: jws.signingInput) else {
+            throw .proofInvalid("the proof's signature does not verify")
+        }
+        let payload = try proofStep { () throws(VerificationError) in try jws.payload() }
+        guard let claims = payload.objectValue else { throw .proofInvalid("the proof's payload must be an object") }
+        guard let id = claims["jti"]?.stringValue, !id.isEmpty, id.utf8.count <= maximumIDLength else {
+            throw .proofInvalid("the proof needs a jti of 1 to 256 bytes")
+        }
+        guard let htm = claims["htm"]?.stringValue, htm == method else {
+            throw .proofInvalid("htm does not match the request method")
+        }
+        guard let htu = claims["htu"]?.stringValue, let proofURI = HTTPURI.normalized(htu),
+            let requestURI = HTTPURI.normalized(url), proofURI == requestURI
+        else { throw .proofInvalid("htu does not match the request URI") }
+        guard let iat = claims["iat"]?.integerValue else { throw .proofInvalid("iat must be an integer") }
+        let issuedAt = Date(timeIntervalSince1970: TimeInterval(iat))
+        let age = now.timeIntervalSince(issuedAt)
+        guard age <= window.maximumAge else { throw .proofInvalid("the proof is too old") }
+        guard -age <= window.maximumFutureSkew else { throw .proofInvalid("the proof is issued in the future") }
+        if let accessToken {
+            guard let ath = claims["ath"]?.stringValue,
+                constantTimeEquals(ath, accessTokenHash(accessToken))
+            else { throw .proofInvalid("ath does not match the presented access token") }
+        }
+        if let validNonces {
+            guard let nonce = claims["nonce"]?.stringValue, validNonces.contains(nonce) else {
+                throw .proofInvalid("the proof lacks a current nonce")
+            }
+        }
+        return Verified(keyThumbprint: publicKey.thumbprint, id: id, issuedAt: issuedAt)
+    }
+
+    /// Maps any step's error to `proof_invalid`, keeping its reason.
+    private static func proofStep<T>(_ body: () throws(VerificationError) -> T) throws(VerificationError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .proofInvalid("the proof is invalid: \(error.reason)")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+/// Signing and signature-checking of Writ access tokens (RFC 9068 `at+jwt`).
+public enum AccessToken {
+    /// The `typ` header of every access token.
+    public static let type = "at+jwt"
+    /// The largest token accepted, in bytes (RFC 8725 asks for limits before parsing).
+    public static let maximumLength = 8192
+    /// The only header members an access token may carry.
+    static let headerMembers: Set<String> = ["alg", "kid", "typ"]
+
+    /// Signs claims with a key: the header is exactly `alg`, `kid` and `typ: at+jwt`.
+    public static func sign(_ claims: AccessTokenClaims, with key: SigningKey) throws(KeyError) -> String {
+        let header: [String: JSONValue] = [
+            "alg": .string(key.algorithm.rawValue), "kid": .string(key.id), "typ": .string(type),
+        ]
+        return try JWSSigner.sign(header: header, payload: claims.json, with: key.privateKey)
+    }
+
+    /// Checks a token's shape, header and signature, in the order of RFC 8725, then decodes its claims.
+    ///
+    /// The key comes from `lookup` by `kid` and fixes the algorithm; nothing in the token chooses a key or
+    /// an algorithm. Claims are decoded only after the signature verifies. Time, issuer and audience are
+    /// not checked here.
+    public static func decodeVerified(
+        _ token: some StringProtocol,
+        trail: inout VerificationTrail,
+        lookup: (String) -> VerificationKey?
+    ) throws(VerificationError) -> AccessTokenClaims {
+        let jws = try trail.run(.segments) { () throws(VerificationError) in
+            try CompactJWS(token, maximumLength: maximumLength)
+        }
+        let header = try trail.run(.header) { () throws(VerificationError) in try jws.header() }
+        let algorithm = try trail.run(.algorithm) { () throws(VerificationError) in
+            try HeaderRules.algorithm(in: header)
+        }
+        try trail.run(.header) { () throws(VerificationError) in
+            try HeaderRules.onlyAllowedMembers(header, allowed: headerMembers)
+        }
+        try trail.run(.type) { () throws(VerificationError) in
+            guard HeaderRules.typ(header["typ"], is: type) else {
+                throw .wrongType("typ must be at+jwt")
+            }
+        }
+        let key = try trail.run(.key) { () throws(VerificationError) in
+            guard let kid = header["kid"]?.stringValue, !kid.isEmpty else {
+                throw .malformed("the header needs a non-empty string kid")
+            }
+            guard let key = lookup(kid) else { throw .unknownKey("no configured key has this kid") }
+            guard key.algorithm == algorithm else {
+                throw .unsupportedAlgorithm(
+                    "the key with this kid is \(key.algorithm.rawValue), not \(algorithm.rawValue)"
+                )
+            }
+            return key
+        }
+        try trail.run(.signature) { () throws(VerificationError) in
+            let signature = try jws.signature(length: algorithm.signatureLength)
+            guard key.publicKey.isValidSignature(signature, for: jws.signingInput) else {
+                throw .badSignature("the signature does not verify")
+            }
+        }
+        let payload = try trail.run(.payload) { () throws(VerificationError) in try jws.payload() }
+        return try trail.run(.claims) { () throws(VerificationError) in try AccessTokenClaims(json: payload) }
+    }
+
+    /// Decodes a token's claims WITHOUT checking its signature, for display and debugging only.
+    public static func unverifiedClaims(_ token: String) throws(VerificationError) -> AccessTokenClaims {
+        let jws = try CompactJWS(token, maximumLength: maximumLength)
+        return try AccessTokenClaims(json: jws.payload())
+    }
+}

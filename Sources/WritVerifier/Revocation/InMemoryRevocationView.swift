@@ -1,0 +1,89 @@
+public import Foundation
+import Synchronization
+public import WritToken
+
+/// A revocation view held in memory, indexed by task, token, workload, user and issued-before time.
+///
+/// With a ``maximumStaleness``, the view counts as stale from creation until its first ``markSynced(at:)``
+/// and whenever that long passes without one; while stale, every token is refused. Entries are dropped by
+/// ``prune(now:)`` once every token they cover has expired, so memory stays bounded.
+public final class InMemoryRevocationView: RevocationView {
+    struct State {
+        var tasks: [String: Revocation] = [:]
+        var tokens: [String: Revocation] = [:]
+        var workloads: [SPIFFEID: Revocation] = [:]
+        var users: [String: Revocation] = [:]
+        var cutoffs: [Revocation] = []
+        var lastSequence: UInt64 = 0
+        var lastHeard: Date?
+    }
+
+    private let state = Mutex(State())
+    /// How long the view may go without hearing from the broker before it refuses every token; nil for never.
+    public let maximumStaleness: TimeInterval?
+
+    /// Creates an empty view.
+    public init(maximumStaleness: TimeInterval? = nil) {
+        self.maximumStaleness = maximumStaleness
+    }
+
+    /// The highest sequence number applied.
+    public var lastSequence: UInt64 { state.withLock { $0.lastSequence } }
+
+    /// How many entries the view holds.
+    public var count: Int {
+        state.withLock { $0.tasks.count + $0.tokens.count + $0.workloads.count + $0.users.count + $0.cutoffs.count }
+    }
+
+    /// Records revocations; entries at or below the last applied sequence number are ignored.
+    public func apply(_ revocations: [Revocation]) {
+        state.withLock { state in
+            for revocation in revocations.sorted(by: { $0.sequence < $1.sequence })
+            where revocation.sequence > state.lastSequence {
+                switch revocation.subject {
+                case .task(let id): state.tasks[id] = revocation
+                case .token(let id): state.tokens[id] = revocation
+                case .workload(let workload): state.workloads[workload] = revocation
+                case .user(let user): state.users[user] = revocation
+                case .issuedBefore: state.cutoffs.append(revocation)
+                }
+                state.lastSequence = revocation.sequence
+            }
+        }
+    }
+
+    /// Notes that the view is complete as of `date` (an event or heartbeat from the broker).
+    public func markSynced(at date: Date) {
+        state.withLock { $0.lastHeard = date }
+    }
+
+    /// Drops entries whose covered tokens have all expired.
+    public func prune(now: Date) {
+        state.withLock { state in
+            state.tasks = state.tasks.filter { $0.value.retainUntil > now }
+            state.tokens = state.tokens.filter { $0.value.retainUntil > now }
+            state.workloads = state.workloads.filter { $0.value.retainUntil > now }
+            state.users = state.users.filter { $0.value.retainUntil > now }
+            state.cutoffs.removeAll { $0.retainUntil <= now }
+        }
+    }
+
+    public func status(of claims: AccessTokenClaims, now: Date) -> RevocationStatus {
+        state.withLock { state in
+            if let maximumStaleness {
+                guard let lastHeard = state.lastHeard, now.timeIntervalSince(lastHeard) <= maximumStaleness else {
+                    return .stale(lastHeard: state.lastHeard)
+                }
+            }
+            if let entry = state.tokens[claims.tokenID] { return .revoked(entry) }
+            if let entry = state.tasks[claims.taskID] { return .revoked(entry) }
+            if let entry = state.workloads[claims.clientID] { return .revoked(entry) }
+            for actor in claims.actorChain {
+                if let entry = state.workloads[actor] { return .revoked(entry) }
+            }
+            if claims.hasUser, let entry = state.users[claims.subject] { return .revoked(entry) }
+            for entry in state.cutoffs where entry.covers(claims) { return .revoked(entry) }
+            return .notRevoked
+        }
+    }
+}

@@ -1,0 +1,18 @@
+public import Foundation
+public import WritToken
+
+/// How current the verifier's knowledge of revocations is, and whether a token is covered.
+public enum RevocationStatus: Sendable, Hashable {
+    /// The view is fresh and nothing revokes the token.
+    case notRevoked
+    /// An entry revokes the token.
+    case revoked(Revocation)
+    /// The view has not heard from the broker within its bound, so it cannot vouch for any token.
+    case stale(lastHeard: Date?)
+}
+
+/// The verifier's view of revocations: consulted for every token after its signature and claims check out.
+public protocol RevocationView: Sendable {
+    /// Whether the token is revoked, or the view too stale to say.
+    func status(of claims: AccessTokenClaims, now: Date) -> RevocationStatus
+}

@@ -1,0 +1,223 @@
+public import Foundation
+public import WritToken
+
+/// Verifies Writ access tokens for one resource server, offline, in one synchronous call.
+///
+/// The path is fixed and short (RFC 8725): size and shape, header allow-list, key by `kid` from the
+/// configured set (the key fixes the algorithm), signature over the bytes as received, strict JSON, then
+/// issuer, audience and time against the injected clock, the sender constraint, and revocation.
+public struct TokenVerifier: Sendable {
+    /// What this resource server accepts.
+    public struct Configuration: Sendable {
+        /// The one issuer trusted.
+        public var issuer: String
+        /// This resource server's audience value.
+        public var audience: String
+        /// This resource server's location for authorization details' `locations`; defaults to the audience.
+        public var location: String
+        /// Clock skew allowed on `exp`, `nbf` and `iat`.
+        public var clockSkew: TimeInterval
+        /// How old and how early DPoP proofs may be.
+        public var proofWindow: DPoPProof.TimeWindow
+        /// Whether tokens without `cnf` are accepted. The broker issues them only where policy allows.
+        public var acceptsBearerTokens: Bool
+        /// When set, DPoP proofs must carry one of these nonces.
+        public var validNonces: Set<String>?
+
+        /// A configuration for an issuer and an audience.
+        public init(
+            issuer: String,
+            audience: String,
+            location: String? = nil,
+            clockSkew: TimeInterval = 30,
+            proofWindow: DPoPProof.TimeWindow = .init(),
+            acceptsBearerTokens: Bool = true,
+            validNonces: Set<String>? = nil
+        ) {
+            self.issuer = issuer
+            self.audience = audience
+            self.location = location ?? audience
+            self.clockSkew = clockSkew
+            self.proofWindow = proofWindow
+            self.acceptsBearerTokens = acceptsBearerTokens
+            self.validNonces = validNonces
+        }
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    /// Where keys come from.
+    public let keys: any KeySetProvider
+    /// Where revocations come from.
+    public let revocations: any RevocationView
+    /// Seen DPoP proof ids.
+    public let replayCache: DPoPReplayCache
+    /// The time source.
+    public let clock: any WritClock
+
+    /// Creates a verifier.
+    public init(
+        configuration: Configuration,
+        keys: any KeySetProvider,
+        revocations: any RevocationView = InMemoryRevocationView(),
+        replayCache: DPoPReplayCache = DPoPReplayCache(),
+        clock: any WritClock = SystemClock()
+    ) {
+        self.configuration = configuration
+        self.keys = keys
+        self.revocations = revocations
+        self.replayCache = replayCache
+        self.clock = clock
+    }
+
+    /// Verifies a presented token for this resource server.
+    public func verify(_ presentation: Presentation) throws(VerificationError) -> VerifiedAccess {
+        var trail = VerificationTrail.disabled
+        return try verify(presentation, trail: &trail)
+    }
+
+    /// Verifies a presented token, recording each check in `trail`.
+    public func verify(
+        _ presentation: Presentation,
+        trail: inout VerificationTrail
+    ) throws(VerificationError) -> VerifiedAccess {
+        let authorization = try trail.run(.size) { () throws(VerificationError) in
+            guard presentation.authorization.utf8.count <= AccessToken.maximumLength + 16 else {
+                throw .malformed("the Authorization value is longer than \(AccessToken.maximumLength) bytes")
+            }
+            return try AuthorizationValue(presentation.authorization)
+        }
+        let claims = try AccessToken.decodeVerified(authorization.token, trail: &trail) { keys.key(id: $0) }
+        let now = clock.now
+        try trail.run(.issuer) { () throws(VerificationError) in
+            guard claims.issuer == configuration.issuer else { throw .wrongIssuer("the token is from another issuer") }
+        }
+        try trail.run(.audience) { () throws(VerificationError) in
+            guard claims.audience == configuration.audience else {
+                throw .wrongAudience("the token is for another audience")
+            }
+        }
+        try trail.run(.lifetime) { () throws(VerificationError) in try checkLifetime(claims, now: now) }
+        try trail.run(.senderConstraint) { () throws(VerificationError) in
+            try checkSenderConstraint(claims, authorization: authorization, presentation: presentation, now: now)
+        }
+        try trail.run(.revocation) { () throws(VerificationError) in
+            switch revocations.status(of: claims, now: now) {
+            case .notRevoked: return
+            case .revoked: throw .revoked("the token, its task, workload or user has been revoked")
+            case .stale: throw .revocationViewStale("the revocation view is older than its bound")
+            }
+        }
+        return VerifiedAccess(claims: claims, location: configuration.location)
+    }
+
+    /// Verifies, and on an unknown `kid` lets a refreshing key set fetch once (within its rate limit) and
+    /// tries again.
+    public func verifyAllowingKeyRefresh(
+        _ presentation: Presentation
+    ) async throws(VerificationError)
+        -> VerifiedAccess
+    {
+        do {
+            return try verify(presentation)
+        } catch  where error.code == .unknownKey {
+            guard await keys.refreshAfterUnknownKey() else { throw error }
+            return try verify(presentation)
+        }
+    }
+
+    /// Checks that verified access allows an action on a resource.
+    public func authorize(_ access: VerifiedAccess, _ action: String, on resource: Resource) throws(VerificationError) {
+        guard access.permits(action, on: resource) else {
+            throw .insufficientAuthorization("the token does not allow \(action) on \(resource.type)")
+        }
+    }
+
+    /// Verifies a token and checks it allows an action on a resource, recording every check.
+    public func verify(
+        _ presentation: Presentation,
+        allowing action: String,
+        on resource: Resource,
+        trail: inout VerificationTrail
+    ) throws(VerificationError) -> VerifiedAccess {
+        let access = try verify(presentation, trail: &trail)
+        try trail.run(.authorization) { () throws(VerificationError) in try authorize(access, action, on: resource) }
+        return access
+    }
+
+    /// Verifies a token and checks it allows an action on a resource.
+    public func verify(
+        _ presentation: Presentation,
+        allowing action: String,
+        on resource: Resource
+    ) throws(VerificationError) -> VerifiedAccess {
+        var trail = VerificationTrail.disabled
+        return try verify(presentation, allowing: action, on: resource, trail: &trail)
+    }
+
+    private func checkLifetime(_ claims: AccessTokenClaims, now: Date) throws(VerificationError) {
+        let skew = configuration.clockSkew
+        guard now < claims.expiresAt.addingTimeInterval(skew) else { throw .expired("the token has expired") }
+        if let notBefore = claims.notBefore, now.addingTimeInterval(skew) < notBefore {
+            throw .notYetValid("the token is not valid yet")
+        }
+        guard claims.issuedAt <= now.addingTimeInterval(skew) else {
+            throw .notYetValid("the token is issued in the future")
+        }
+        guard claims.issuedAt <= claims.expiresAt else { throw .malformed("iat is after exp") }
+    }
+
+    private func checkSenderConstraint(
+        _ claims: AccessTokenClaims,
+        authorization: AuthorizationValue,
+        presentation: Presentation,
+        now: Date
+    ) throws(VerificationError) {
+        switch claims.confirmation {
+        case .dpop(let thumbprint):
+            guard authorization.scheme == .dpop else {
+                throw .proofRequired("the token is DPoP-bound; present it with the DPoP scheme and a proof")
+            }
+            guard let proof = presentation.dpopProof else { throw .proofRequired("the DPoP proof is missing") }
+            let verified = try DPoPProof.verify(
+                proof,
+                method: presentation.method,
+                url: presentation.url,
+                accessToken: authorization.token,
+                validNonces: configuration.validNonces,
+                now: now,
+                window: configuration.proofWindow
+            )
+            guard constantTimeEquals(verified.keyThumbprint, thumbprint) else {
+                throw .proofInvalid("the proof's key is not the key the token is bound to")
+            }
+            let expiry = now.addingTimeInterval(
+                configuration.proofWindow.maximumAge + configuration.proofWindow.maximumFutureSkew
+            )
+            switch replayCache.record(id: verified.id, keyThumbprint: verified.keyThumbprint, expiry: expiry, now: now)
+            {
+            case .fresh: return
+            case .replayed: throw .proofReplayed("this DPoP proof was already used")
+            case .full: throw .proofInvalid("too many live proofs; try again shortly")
+            }
+        case .mutualTLS(let thumbprint):
+            guard authorization.scheme == .bearer else {
+                throw .proofInvalid("a certificate-bound token is presented with the Bearer scheme")
+            }
+            guard let certificate = presentation.clientCertificate else {
+                throw .proofRequired("the token is certificate-bound; present it over mutual TLS")
+            }
+            let presented = SHA256Thumbprint.of(certificate)
+            guard constantTimeEquals(presented, thumbprint) else {
+                throw .proofInvalid("the client certificate is not the one the token is bound to")
+            }
+        case nil:
+            guard authorization.scheme == .bearer else {
+                throw .proofInvalid("the token is not DPoP-bound but is presented with the DPoP scheme")
+            }
+            guard configuration.acceptsBearerTokens else {
+                throw .proofRequired("this resource server accepts only sender-constrained tokens")
+            }
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import WritTestSupport
+import WritToken
+
+@Suite("DPoP proofs")
+struct DPoPTests {
+    let now = TestIdentity.now
+    let url = "https://docs.writ.test/documents/1"
+
+    @Test("a proof made here verifies, and yields its key's thumbprint", arguments: SignatureAlgorithm.allCases)
+    func roundTrip(algorithm: SignatureAlgorithm) throws {
+        let key = PrivateKey.generate(algorithm)
+        let proof = try DPoPProof.create(
+            method: "GET",
+            url: url,
+            key: key,
+            accessToken: "tok",
+            nonce: "n1",
+            issuedAt: now
+        )
+        let verified = try DPoPProof.verify(
+            proof,
+            method: "GET",
+            url: url + "?q=1#frag",
+            accessToken: "tok",
+            validNonces: ["n1"],
+            now: now
+        )
+        #expect(verified.keyThumbprint == key.publicKey.thumbprint)
+    }
+
+    @Test(
+        "htu comparison uses the normal form of the URI",
+        arguments: [
+            ("HTTPS://Docs.Writ.Test:443/documents/1", "https://docs.writ.test/documents/1"),
+            ("http://docs.writ.test:80", "http://docs.writ.test/"),
+            ("https://docs.writ.test/a/./b/../c", "https://docs.writ.test/a/c"),
+            ("https://docs.writ.test/%7euser/%2f", "https://docs.writ.test/~user/%2F"),
+            ("https://docs.writ.test:8443/x?y#z", "https://docs.writ.test:8443/x"),
+        ]
+    )
+    func normalization(input: String, expected: String) {
+        #expect(HTTPURI.normalized(input) == expected)
+    }
+
+    @Test(
+        "URIs that cannot be compared safely are refused",
+        arguments: [
+            "ftp://docs.writ.test/", "https://user@docs.writ.test/", "docs.writ.test/x", "https://", "https://h/%zz",
+            "https://h:port/",
+        ]
+    )
+    func unnormalizable(input: String) {
+        #expect(HTTPURI.normalized(input) == nil)
+    }
+
+    @Test("a proof for another request, time or token is refused with proof_invalid")
+    func mismatches() throws {
+        let key = PrivateKey.generate(.es256)
+        let proof = try DPoPProof.create(method: "GET", url: url, key: key, accessToken: "tok", issuedAt: now)
+        let cases: [(String, String, String?, Date, Set<String>?)] = [
+            ("POST", url, "tok", now, nil),
+            ("GET", "https://docs.writ.test/documents/2", "tok", now, nil),
+            ("GET", url, "other", now, nil),
+            ("GET", url, "tok", now.addingTimeInterval(61), nil),
+            ("GET", url, "tok", now.addingTimeInterval(-6), nil),
+            ("GET", url, "tok", now, ["n1"]),
+        ]
+        for (method, target, token, time, nonces) in cases {
+            #expect(throws: VerificationError.proofInvalid("")) {
+                try DPoPProof.verify(
+                    proof,
+                    method: method,
+                    url: target,
+                    accessToken: token,
+                    validNonces: nonces,
+                    now: time
+                )
+            }
+        }
+    }
+}
