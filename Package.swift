@@ -95,7 +95,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WritVerifierTests",
-            dependencies: ["WritVerifier", "WritToken", "WritTestSupport"],
+            dependencies: [
+                "WritVerifier", "WritToken", "WritTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

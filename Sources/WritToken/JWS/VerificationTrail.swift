@@ -18,6 +18,12 @@ public struct VerificationTrail: Sendable, Hashable, CustomStringConvertible {
 
         /// Whether the check passed.
         public var passed: Bool { failure == nil }
+
+        /// A step with its outcome.
+        public init(check: Check, failure: VerificationError.Code?) {
+            self.check = check
+            self.failure = failure
+        }
     }
 
     /// Whether steps are recorded; a verifier on the hot path passes a trail that does not record.

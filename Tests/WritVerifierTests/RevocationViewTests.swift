@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import WritTestSupport
+import WritToken
+import WritVerifier
+
+@Suite("revocation view and replay cache")
+struct RevocationViewTests {
+    static func entry(_ sequence: UInt64, _ subject: RevocationSubject, retain: TimeInterval = 600) -> Revocation {
+        Revocation(
+            sequence: sequence,
+            subject: subject,
+            revokedAt: TestIdentity.now,
+            retainUntil: TestIdentity.now.addingTimeInterval(retain)
+        )
+    }
+
+    @Test("entries at or below the last sequence are ignored, so a resumed feed cannot rewind")
+    func sequence() {
+        let view = InMemoryRevocationView()
+        view.apply([Self.entry(2, .task("t2")), Self.entry(1, .task("t1"))])
+        #expect(view.lastSequence == 2)
+        view.apply([Self.entry(2, .task("t-dup"))])
+        #expect(view.count == 2)
+    }
+
+    @Test("other users, tasks and workloads are untouched")
+    func scoped() {
+        let view = InMemoryRevocationView()
+        view.apply([
+            Self.entry(1, .task("other")), Self.entry(2, .user("bob@example.org")),
+            Self.entry(3, .workload(try! SPIFFEID("spiffe://example.org/agents/other"))),
+            Self.entry(4, .issuedBefore(TestIdentity.now.addingTimeInterval(-3600), workload: nil)),
+        ])
+        #expect(view.status(of: TestIdentity.claims(), now: TestIdentity.now) == .notRevoked)
+    }
+
+    @Test("a user revocation does not touch a token whose subject is the workload itself")
+    func userlessToken() {
+        var claims = TestIdentity.claims()
+        claims.subject = claims.clientID.description
+        let view = InMemoryRevocationView()
+        view.apply([Self.entry(1, .user(claims.clientID.description))])
+        #expect(view.status(of: claims, now: TestIdentity.now) == .notRevoked)
+    }
+
+    @Test("pruning drops entries whose tokens have all expired, and keeps the rest")
+    func prune() {
+        let view = InMemoryRevocationView()
+        view.apply([Self.entry(1, .task("a"), retain: 10), Self.entry(2, .token("b"), retain: 1000)])
+        view.prune(now: TestIdentity.now.addingTimeInterval(11))
+        #expect(view.count == 1)
+        #expect(view.lastSequence == 2)
+    }
+
+    @Test("staleness: cold is stale, a sync makes it fresh, silence past the bound makes it stale again")
+    func staleness() {
+        let view = InMemoryRevocationView(maximumStaleness: 30)
+        let claims = TestIdentity.claims()
+        #expect(view.status(of: claims, now: TestIdentity.now) == .stale(lastHeard: nil))
+        view.markSynced(at: TestIdentity.now)
+        #expect(view.status(of: claims, now: TestIdentity.now.addingTimeInterval(30)) == .notRevoked)
+        #expect(
+            view.status(of: claims, now: TestIdentity.now.addingTimeInterval(31)) == .stale(lastHeard: TestIdentity.now)
+        )
+    }
+
+    @Test(
+        "feed entries round-trip through JSON",
+        arguments: [
+            RevocationSubject.task("t"), .token("j"), .user("u"), .workload(TestIdentity.workload),
+            .issuedBefore(TestIdentity.now, workload: nil),
+            .issuedBefore(TestIdentity.now, workload: TestIdentity.workload),
+        ]
+    )
+    func feedJSON(subject: RevocationSubject) throws {
+        let entry = Self.entry(7, subject)
+        #expect(try Revocation(json: entry.json) == entry)
+    }
+
+    @Test("the replay cache forgets ids only after they expire, and refuses when full of live ids")
+    func replayCache() {
+        let cache = DPoPReplayCache(capacity: 2)
+        let now = TestIdentity.now
+        #expect(cache.record(id: "a", keyThumbprint: "k", expiry: now + 60, now: now) == .fresh)
+        #expect(cache.record(id: "a", keyThumbprint: "k", expiry: now + 60, now: now) == .replayed)
+        #expect(cache.record(id: "a", keyThumbprint: "other-key", expiry: now + 60, now: now) == .fresh)
+        #expect(cache.record(id: "b", keyThumbprint: "k", expiry: now + 60, now: now) == .full)
+        #expect(cache.record(id: "b", keyThumbprint: "k", expiry: now + 121, now: now + 61) == .fresh)
+        #expect(cache.count == 1)
+    }
+
+    @Test("the replay cache stays bounded under a long stream of proofs")
+    func replayCacheBounded() {
+        let cache = DPoPReplayCache(capacity: 1000)
+        var now = TestIdentity.now
+        for index in 0..<50_000 {
+            now += 0.01
+            #expect(cache.record(id: "\(index)", keyThumbprint: "k", expiry: now + 5, now: now) == .fresh)
+        }
+        #expect(cache.count <= 1000)
+    }
+}
