@@ -74,7 +74,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "writ",
-            dependencies: ["WritCLI"],
+            dependencies: [
+                "WritCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         // Shared fixtures for tests: fixed clocks, keys, token factories.
@@ -103,7 +106,10 @@ let package = Package(
         ),
         .testTarget(
             name: "WritCLITests",
-            dependencies: ["WritCLI", "WritToken", "WritTestSupport"],
+            dependencies: [
+                "WritCLI", "WritToken", "WritTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

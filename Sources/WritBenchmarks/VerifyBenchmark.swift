@@ -1,0 +1,147 @@
+import Crypto
+import Foundation
+import JWTKit
+import WritToken
+import WritVerifier
+
+/// `writ bench verify`: raw P-256 verify, Writ verify+authorize and jwt-kit ES256 verify, side by side
+/// on one core, interleaved round by round, then Writ on two cores.
+public struct VerifyBenchmark: Sendable {
+    /// Seconds per round of each measurement.
+    public let seconds: Double
+    /// Rounds per measurement.
+    public let rounds: Int
+    /// Threads for the multi-core run.
+    public let threads: Int
+
+    /// A benchmark plan.
+    public init(seconds: Double, rounds: Int = 5, threads: Int = 2) {
+        self.seconds = seconds
+        self.rounds = rounds
+        self.threads = threads
+    }
+
+    /// The measured series and the report.
+    public struct Result: Sendable {
+        /// Raw swift-crypto P-256 signature verification of the token's signing input.
+        public let raw: Series
+        /// Writ `verify(_:allowing:on:)` of the token, one core.
+        public let writ: Series
+        /// jwt-kit 5.8.0 `verify(_:as:)` of the same token with an expiry and audience check, one core.
+        public let jwtKit: Series
+        /// Writ on ``VerifyBenchmark/threads`` cores at once.
+        public let writParallel: Series
+        /// How large the token is, in bytes.
+        public let tokenBytes: Int
+        /// Threads used for ``writParallel``.
+        public let threads: Int
+
+        /// A plain-text report with medians and ratios.
+        public var report: String {
+            func row(_ series: Series) -> String {
+                let rates = series.rates.map { String(format: "%.0f", $0) }.joined(separator: " ")
+                return String(
+                    format: "%-34@ %10.0f/s  %7.2f µs   rounds: %@",
+                    series.name as NSString,
+                    series.median,
+                    1e6 / series.median,
+                    rates
+                )
+            }
+            return """
+                token: ES256 at+jwt, \(tokenBytes) bytes; \(raw.rates.count) interleaved rounds per measurement; medians
+                \(row(raw))
+                \(row(writ))
+                \(row(jwtKit))
+                \(row(writParallel))
+                Writ / raw verify (1 core):        \(String(format: "%.2f", writ.median / raw.median))×   (target ≥ 0.85)
+                Writ \(threads) cores / Writ 1 core:       \(String(format: "%.2f", writParallel.median / writ.median))×   (target ≥ 1.8)
+                Writ / jwt-kit (1 core):           \(String(format: "%.2f", writ.median / jwtKit.median))×   (target ≥ 1.8)
+                """
+        }
+    }
+
+    struct Payload: JWTPayload {
+        let iss: IssuerClaim
+        let sub: SubjectClaim
+        let aud: AudienceClaim
+        let exp: ExpirationClaim
+        let iat: IssuedAtClaim
+        let jti: IDClaim
+        let client_id: String
+        let txn: String
+
+        func verify(using algorithm: some JWTAlgorithm) async throws {
+            try exp.verifyNotExpired()
+            try aud.verifyIntendedAudience(includes: "https://docs.writ.test")
+        }
+    }
+
+    /// Runs the plan.
+    public func run() async throws -> Result {
+        let key = SigningKey(id: "bench-1", privateKey: .generate(.es256))
+        let issuer = "https://broker.writ.test"
+        let audience = "https://docs.writ.test"
+        let now = Date()
+        let claims = AccessTokenClaims(
+            issuer: issuer,
+            subject: "alice@example.org",
+            audience: audience,
+            expiresAt: now.addingTimeInterval(3600),
+            issuedAt: now,
+            clientID: try SPIFFEID("spiffe://example.org/agents/retrieval"),
+            actorChain: [try SPIFFEID("spiffe://example.org/agents/orchestrator")],
+            taskID: "task-7f3a2c",
+            purpose: "answer a question about the HR handbook",
+            authorizationDetails: [
+                AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/handbook"),
+                AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/policies/*"),
+            ]
+        )
+        let token = try AccessToken.sign(claims, with: key)
+        let verifier = TokenVerifier(
+            configuration: .init(issuer: issuer, audience: audience),
+            keys: try StaticKeySet([key.verificationKey])
+        )
+        let presentation = Presentation(authorization: "Bearer " + token)
+        let resource = Resource(type: "document", identifier: "hr/dept-42/handbook")
+
+        guard case .p256(let privateKey) = key.privateKey else { fatalError("the benchmark key is P-256") }
+        let publicKey = privateKey.publicKey
+        let jws = try CompactJWS(token, maximumLength: AccessToken.maximumLength)
+        let signingInput = Array(jws.signingInput)
+        let signature = try P256.Signing.ECDSASignature(rawRepresentation: jws.signature(length: 64))
+
+        let collection = JWTKeyCollection()
+        await collection.add(ecdsa: try ES256PublicKey(pem: publicKey.pemRepresentation), kid: "bench-1")
+        _ = try await collection.verify(token, as: Payload.self)
+        _ = try verifier.verify(presentation, allowing: "read", on: resource)
+
+        let writOnce: @Sendable () -> Bool = {
+            (try? verifier.verify(presentation, allowing: "read", on: resource)) != nil
+        }
+        var raw = Series(name: "swift-crypto P-256 verify (raw)")
+        var writ = Series(name: "Writ verify+authorize")
+        var jwtKit = Series(name: "jwt-kit 5.8.0 ES256 verify")
+        var parallel = Series(name: "Writ verify+authorize, \(threads) cores")
+        for _ in 0..<rounds {
+            raw.rates.append(
+                timedLoop(seconds: seconds) { publicKey.isValidSignature(signature, for: signingInput) }.rate
+            )
+            writ.rates.append(timedLoop(seconds: seconds, writOnce).rate)
+            jwtKit.rates.append(
+                await timedLoop(seconds: seconds) { (try? await collection.verify(token, as: Payload.self)) != nil }
+                    .rate
+            )
+            parallel.rates.append(parallelLoop(threads: threads, seconds: seconds, writOnce).rate)
+        }
+        return Result(
+            raw: raw,
+            writ: writ,
+            jwtKit: jwtKit,
+            writParallel: parallel,
+            tokenBytes: token.utf8.count,
+            threads: threads
+        )
+    }
+}

@@ -1,0 +1,44 @@
+public import ArgumentParser
+import WritBenchmarks
+
+/// `writ bench`: measurements behind docs/benchmarks.md.
+public struct BenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure Writ on this machine. Build with -c release first.",
+        subcommands: [VerifyBenchCommand.self]
+    )
+
+    public init() {}
+}
+
+/// `writ bench verify`.
+public struct VerifyBenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Raw P-256 verify vs Writ verify+authorize vs jwt-kit, per core, and Writ on several cores.",
+        discussion: """
+            Every measurement runs in interleaved rounds so they share the machine's conditions; the report \
+            quotes medians and their ratios.
+
+            Example:
+              swift build -c release && .build/release/writ bench verify --seconds 2 --rounds 5
+            """
+    )
+
+    @Option(help: "Seconds per round of each measurement.")
+    var seconds: Double = 2
+
+    @Option(help: "Rounds per measurement.")
+    var rounds: Int = 5
+
+    @Option(help: "Threads for the multi-core measurement.")
+    var threads: Int = 2
+
+    public init() {}
+
+    public func run() async throws {
+        let result = try await VerifyBenchmark(seconds: seconds, rounds: rounds, threads: threads).run()
+        print(result.report)
+    }
+}

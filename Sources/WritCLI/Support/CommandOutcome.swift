@@ -1,0 +1,23 @@
+/// What a verb prints and how it exits, computed apart from the process so tests can check both.
+public struct CommandOutcome: Sendable, Equatable {
+    /// Text for standard output.
+    public var output: String
+    /// The process exit code.
+    public var exitCode: Int32
+
+    /// An outcome.
+    public init(output: String, exitCode: Int32) {
+        self.output = output
+        self.exitCode = exitCode
+    }
+}
+
+/// Exit codes shared by every verb.
+public enum WritExitCode {
+    /// Success.
+    public static let success: Int32 = 0
+    /// The input was checked and refused (a token rejected, a policy denied).
+    public static let rejected: Int32 = 1
+    /// The verb could not run: a missing file, bad configuration.
+    public static let unusable: Int32 = 2
+}
