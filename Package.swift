@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .library(name: "WritToken", targets: ["WritToken"]),
         .library(name: "WritVerifier", targets: ["WritVerifier"]),
+        .library(name: "WritPolicy", targets: ["WritPolicy"]),
         .executable(name: "writ", targets: ["writ"]),
     ],
     dependencies: [
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // The token profile: claims, authorization details, JWS, keys, JWKS, DPoP, SPIFFE IDs.
@@ -50,12 +52,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The policy language: parse, validate, evaluate, explain, graph.
+        .target(
+            name: "WritPolicy",
+            dependencies: [
+                "WritToken",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Measurements behind `writ bench`; the only target that links jwt-kit, as a yardstick.
         .target(
             name: "WritBenchmarks",
             dependencies: [
                 "WritToken",
                 "WritVerifier",
+                "WritPolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -67,6 +79,7 @@ let package = Package(
             dependencies: [
                 "WritToken",
                 "WritVerifier",
+                "WritPolicy",
                 "WritBenchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -102,6 +115,11 @@ let package = Package(
                 "WritVerifier", "WritToken", "WritTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WritPolicyTests",
+            dependencies: ["WritPolicy", "WritToken"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -30,25 +30,44 @@ public struct Presentation: Sendable {
     }
 }
 
-/// An `Authorization` value split into its scheme and token.
+/// An `Authorization` value split into its scheme and token, working on UTF-8 bytes throughout.
 struct AuthorizationValue {
     enum Scheme { case bearer, dpop }
     let scheme: Scheme
     let token: Substring
 
     init(_ value: String) throws(VerificationError) {
-        guard let space = value.firstIndex(of: " ") else {
+        let utf8 = value.utf8
+        guard let space = utf8.firstIndex(of: UInt8(ascii: " ")) else {
             throw .malformed("the Authorization value must be a scheme and a token")
         }
-        switch value[..<space].lowercased() {
-        case "bearer": scheme = .bearer
-        case "dpop": scheme = .dpop
-        default: throw .malformed("the Authorization scheme must be Bearer or DPoP")
+        let name = utf8[utf8.startIndex..<space]
+        if Self.equalsIgnoringCase(name, "bearer") {
+            scheme = .bearer
+        } else if Self.equalsIgnoringCase(name, "dpop") {
+            scheme = .dpop
+        } else {
+            throw .malformed("the Authorization scheme must be Bearer or DPoP")
         }
-        let rest = value[value.index(after: space)...].drop { $0 == " " }
-        guard !rest.isEmpty, !rest.contains(" ") else {
+        var start = utf8.index(after: space)
+        while start < utf8.endIndex, utf8[start] == UInt8(ascii: " ") { start = utf8.index(after: start) }
+        let rest = utf8[start...]
+        let hasSpace =
+            rest.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: " ")) } ?? rest.contains(UInt8(ascii: " "))
+        guard !rest.isEmpty, !hasSpace else {
             throw .malformed("the Authorization value has no single token")
         }
-        token = rest
+        token = Substring(rest)
+    }
+
+    private static func equalsIgnoringCase(_ bytes: Substring.UTF8View, _ lowercase: StaticString) -> Bool {
+        guard bytes.count == lowercase.utf8CodeUnitCount else { return false }
+        var index = 0
+        for byte in bytes {
+            let lowered = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte + 32 : byte
+            guard lowered == lowercase.utf8Start[index] else { return false }
+            index += 1
+        }
+        return true
     }
 }

@@ -35,9 +35,16 @@ public struct VerifyBenchCommand: AsyncParsableCommand {
     @Option(help: "Threads for the multi-core measurement.")
     var threads: Int = 2
 
+    @Flag(help: "Print the cost of each stage of one verification instead.")
+    var breakdown = false
+
     public init() {}
 
     public func run() async throws {
+        if breakdown {
+            print(try VerifyBreakdown(seconds: seconds).run())
+            return
+        }
         let result = try await VerifyBenchmark(seconds: seconds, rounds: rounds, threads: threads).run()
         print(result.report)
     }

@@ -36,75 +36,161 @@ extension AccessTokenClaims {
     /// claims are ignored, as RFC 7519 asks.
     public init(json: JSONValue) throws(VerificationError) {
         guard let members = json.objectValue else { throw .malformed("the payload must be a JSON object") }
-        func string(_ name: String) throws(VerificationError) -> String {
-            guard let value = members[name]?.stringValue, !value.isEmpty else {
-                throw .malformed("\(name) must be a non-empty string")
+        var builder = ClaimsBuilder()
+        for (name, value) in members { try builder.accept(name, value) }
+        self = try builder.build()
+    }
+
+    /// Reads claims straight from payload bytes, member by member, refusing duplicate names.
+    public init(jsonBytes: [UInt8]) throws(VerificationError) {
+        var builder = ClaimsBuilder()
+        do {
+            try StrictJSON(maximumDepth: 16).forEachMember(in: jsonBytes) { name, value in
+                try builder.accept(name, value)
             }
-            return value
+        } catch let error as VerificationError {
+            throw error
+        } catch let error as StrictJSON.ParseError {
+            throw .malformed("the payload is not strict JSON: \(error.message)")
+        } catch {
+            throw .malformed("the payload is not strict JSON")
         }
-        func date(_ name: String) throws(VerificationError) -> Date? {
-            guard let value = members[name] else { return nil }
-            guard let seconds = value.integerValue, seconds >= 0 else {
-                throw .malformed("\(name) must be a non-negative integer NumericDate")
+        self = try builder.build()
+    }
+}
+
+/// Collects claims one member at a time, checking types and refusing duplicates.
+private struct ClaimsBuilder {
+    var issuer: String?
+    var subject: String?
+    var audience: String?
+    var expiresAt: Date?
+    var issuedAt: Date?
+    var notBefore: Date?
+    var tokenID: String?
+    var clientID: SPIFFEID?
+    var actorChain: [SPIFFEID] = []
+    var taskID: String?
+    var purpose: String?
+    var details: [AuthorizationDetail]?
+    var confirmation: Confirmation?
+    var seenKnown: UInt32 = 0
+    var seenOther: Set<String> = []
+
+    static let known: [String: UInt32] = [
+        "iss": 1 << 0, "sub": 1 << 1, "aud": 1 << 2, "exp": 1 << 3, "iat": 1 << 4, "nbf": 1 << 5, "jti": 1 << 6,
+        "client_id": 1 << 7, "txn": 1 << 8, "purp": 1 << 9, "scope": 1 << 10, "cnf": 1 << 11, "act": 1 << 12,
+        "authorization_details": 1 << 13,
+    ]
+
+    mutating func accept(_ name: String, _ value: JSONValue) throws(VerificationError) {
+        if let bit = Self.known[name] {
+            guard seenKnown & bit == 0 else { throw .malformed("duplicate member \"\(name)\"") }
+            seenKnown |= bit
+        } else {
+            guard seenOther.insert(name).inserted else { throw .malformed("duplicate member \"\(name.prefix(32))\"") }
+            return
+        }
+        switch name {
+        case "iss": issuer = try Self.string(name, value)
+        case "sub": subject = try Self.string(name, value)
+        case "aud": audience = try Self.audience(value)
+        case "exp": expiresAt = try Self.date(name, value)
+        case "iat": issuedAt = try Self.date(name, value)
+        case "nbf": notBefore = try Self.date(name, value)
+        case "jti": tokenID = try Self.string(name, value)
+        case "client_id":
+            let text = try Self.string(name, value)
+            do {
+                clientID = try SPIFFEID(text)
+            } catch {
+                throw .malformed("client_id is not a SPIFFE ID: \(error.reason)")
             }
-            return Date(timeIntervalSince1970: TimeInterval(seconds))
+        case "txn": taskID = try Self.string(name, value)
+        case "purp": purpose = try Self.string(name, value)
+        case "scope": guard value.stringValue != nil else { throw .malformed("scope must be a string") }
+        case "cnf": confirmation = try Confirmation(json: value)
+        case "act": actorChain = try Self.actors(value)
+        case "authorization_details":
+            guard let entries = value.arrayValue else { throw .malformed("authorization_details must be an array") }
+            var parsed: [AuthorizationDetail] = []
+            parsed.reserveCapacity(entries.count)
+            for entry in entries { parsed.append(try AuthorizationDetail(json: entry)) }
+            details = parsed
+        default: break
         }
-        self.issuer = try string("iss")
-        self.subject = try string("sub")
-        switch members["aud"] {
+    }
+
+    func build() throws(VerificationError) -> AccessTokenClaims {
+        guard let issuer else { throw .malformed("iss must be a non-empty string") }
+        guard let subject else { throw .malformed("sub must be a non-empty string") }
+        guard let audience else { throw .malformed("aud must be a non-empty string") }
+        guard let expiresAt else { throw .malformed("exp is required") }
+        guard let issuedAt else { throw .malformed("iat is required") }
+        guard let tokenID else { throw .malformed("jti must be a non-empty string") }
+        guard let clientID else { throw .malformed("client_id must be a non-empty string") }
+        guard let taskID else { throw .malformed("txn must be a non-empty string") }
+        guard let details else { throw .malformed("authorization_details must be an array") }
+        return AccessTokenClaims(
+            issuer: issuer,
+            subject: subject,
+            audience: audience,
+            expiresAt: expiresAt,
+            issuedAt: issuedAt,
+            notBefore: notBefore,
+            tokenID: tokenID,
+            clientID: clientID,
+            actorChain: actorChain,
+            taskID: taskID,
+            purpose: purpose,
+            authorizationDetails: details,
+            confirmation: confirmation
+        )
+    }
+
+    static func string(_ name: String, _ value: JSONValue) throws(VerificationError) -> String {
+        guard let text = value.stringValue, !text.isEmpty else {
+            throw .malformed("\(name) must be a non-empty string")
+        }
+        return text
+    }
+
+    static func date(_ name: String, _ value: JSONValue) throws(VerificationError) -> Date {
+        guard let seconds = value.integerValue, seconds >= 0 else {
+            throw .malformed("\(name) must be a non-negative integer NumericDate")
+        }
+        return Date(timeIntervalSince1970: TimeInterval(seconds))
+    }
+
+    static func audience(_ value: JSONValue) throws(VerificationError) -> String {
+        switch value {
         case .string(let audience) where !audience.isEmpty:
-            self.audience = audience
+            return audience
         case .array(let audiences) where audiences.count == 1:
             guard let audience = audiences[0].stringValue, !audience.isEmpty else {
                 throw .malformed("aud must be a non-empty string")
             }
-            self.audience = audience
+            return audience
         case .array(let audiences) where audiences.count > 1:
             throw .wrongAudience("the token names \(audiences.count) audiences; this profile allows exactly one")
         default:
             throw .malformed("aud must be a non-empty string")
         }
-        guard let expiresAt = try date("exp") else { throw .malformed("exp is required") }
-        guard let issuedAt = try date("iat") else { throw .malformed("iat is required") }
-        self.expiresAt = expiresAt
-        self.issuedAt = issuedAt
-        self.notBefore = try date("nbf")
-        self.tokenID = try string("jti")
-        let clientText = try string("client_id")
-        do {
-            self.clientID = try SPIFFEID(clientText)
-        } catch {
-            throw .malformed("client_id is not a SPIFFE ID: \(error.reason)")
-        }
-        self.taskID = try string("txn")
-        if members["purp"] != nil {
-            self.purpose = try string("purp")
-        } else {
-            self.purpose = nil
-        }
-        guard let details = members["authorization_details"]?.arrayValue else {
-            throw .malformed("authorization_details must be an array")
-        }
-        var parsedDetails: [AuthorizationDetail] = []
-        parsedDetails.reserveCapacity(details.count)
-        for detail in details { parsedDetails.append(try AuthorizationDetail(json: detail)) }
-        self.authorizationDetails = parsedDetails
-        if let scope = members["scope"], scope.stringValue == nil {
-            throw .malformed("scope must be a string")
-        }
-        self.confirmation = try members["cnf"].map { (value: JSONValue) throws(VerificationError) in
-            try Confirmation(json: value)
-        }
+    }
+
+    static func actors(_ value: JSONValue) throws(VerificationError) -> [SPIFFEID] {
         var chain: [SPIFFEID] = []
-        var next = members["act"]
+        var next: JSONValue? = value
         while let actor = next {
-            guard chain.count < Self.maximumActorDepth else { throw .malformed("act is nested too deeply") }
+            guard chain.count < AccessTokenClaims.maximumActorDepth else {
+                throw .malformed("act is nested too deeply")
+            }
             guard let entry = actor.objectValue, let sub = entry["sub"]?.stringValue,
                 let workload = try? SPIFFEID(sub)
             else { throw .malformed("every act entry needs a SPIFFE ID sub") }
             chain.append(workload)
             next = entry["act"]
         }
-        self.actorChain = chain
+        return chain
     }
 }

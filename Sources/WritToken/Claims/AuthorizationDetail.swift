@@ -76,6 +76,9 @@ public struct AuthorizationDetail: Sendable, Hashable {
         } else {
             self.identifier = nil
         }
-        self.extensions = members.filter { !Self.commonMembers.contains($0.key) }
+        let known =
+            1 + (self.identifier != nil ? 1 : 0) + (members["actions"] != nil ? 1 : 0)
+            + (members["locations"] != nil ? 1 : 0) + (members["datatypes"] != nil ? 1 : 0)
+        self.extensions = known == members.count ? [:] : members.filter { !Self.commonMembers.contains($0.key) }
     }
 }

@@ -36,7 +36,7 @@ public enum DPoPProof {
     }
 
     /// The base64url SHA-256 of an access token, as the `ath` claim carries it.
-    public static func accessTokenHash(_ accessToken: some StringProtocol) -> String {
+    public static func accessTokenHash(_ accessToken: Substring) -> String {
         SHA256Thumbprint.of(accessToken.utf8)
     }
 
@@ -57,10 +57,13 @@ public enum DPoPProof {
             "jti": .string(id), "htm": .string(method),
             "htu": .string(HTTPURI.normalized(url) ?? url), "iat": .integer(issuedAt.numericDate),
         ]
-        if let accessToken { claims["ath"] = .string(accessTokenHash(accessToken)) }
+        if let accessToken { claims["ath"] = .string(accessTokenHash(accessToken[...])) }
         if let nonce { claims["nonce"] = .string(nonce) }
         return try JWSSigner.sign(header: header, payload: .object(claims), with: key)
     }
+
+    /// The base64url SHA-256 of an access token, as the `ath` claim carries it.
+    public static func accessTokenHash(_ accessToken: String) -> String { accessTokenHash(accessToken[...]) }
 
     /// Checks a proof for a request, as RFC 9449 §4.3 lists, except replay, which needs shared state.
     ///
@@ -68,17 +71,17 @@ public enum DPoPProof {
     ///   - accessToken: the token the request presents, whose hash `ath` must carry; nil at a token endpoint.
     ///   - validNonces: when set, `nonce` must be one of these.
     public static func verify(
-        _ proof: some StringProtocol,
+        _ proof: String,
         method: String,
         url: String,
-        accessToken: (some StringProtocol)?,
+        accessToken: Substring?,
         validNonces: Set<String>? = nil,
         now: Date,
         window: TimeWindow = TimeWindow()
     ) throws(VerificationError) -> Verified {
         let jws: CompactJWS
         do {
-            jws = try CompactJWS(proof, maximumLength: maximumLength)
+            jws = try CompactJWS(proof[...], maximumLength: maximumLength)
         } catch {
             throw .proofInvalid("the proof is malformed: \(error.reason)")
         }
@@ -132,6 +135,27 @@ public enum DPoPProof {
             }
         }
         return Verified(keyThumbprint: publicKey.thumbprint, id: id, issuedAt: issuedAt)
+    }
+
+    /// Checks a proof for a request; see the variant taking the token as a `Substring`.
+    public static func verify(
+        _ proof: String,
+        method: String,
+        url: String,
+        accessToken: String?,
+        validNonces: Set<String>? = nil,
+        now: Date,
+        window: TimeWindow = TimeWindow()
+    ) throws(VerificationError) -> Verified {
+        try verify(
+            proof,
+            method: method,
+            url: url,
+            accessToken: accessToken.map { $0[...] },
+            validNonces: validNonces,
+            now: now,
+            window: window
+        )
     }
 
     /// Maps any step's error to `proof_invalid`, keeping its reason.

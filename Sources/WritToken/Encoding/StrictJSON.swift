@@ -24,29 +24,95 @@ public struct StrictJSON: Sendable {
     /// Parses one JSON value that must span the whole input.
     public func parse<Bytes: Collection>(_ bytes: Bytes) throws(ParseError) -> JSONValue
     where Bytes.Element == UInt8 {
-        let buffer = Array(bytes)
+        try parse(bytes: Array(bytes))
+    }
+
+    /// Parses one JSON value that must span the whole input.
+    public func parse(bytes array: [UInt8]) throws(ParseError) -> JSONValue {
+        let result = array.withUnsafeBufferPointer { buffer -> Result<JSONValue, ParseError> in
+            var cursor = Cursor(bytes: buffer, maximumDepth: maximumDepth)
+            do throws(ParseError) {
+                cursor.skipWhitespace()
+                let value = try cursor.parseValue(depth: 0)
+                cursor.skipWhitespace()
+                guard cursor.index == buffer.count else {
+                    throw ParseError(message: "trailing content after the JSON value", offset: cursor.index)
+                }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Parses a JSON object member by member, handing each name and value to `body` without building the
+    /// object; `body` must refuse duplicate names itself. Errors from `body` pass through unchanged.
+    public func forEachMember(
+        in array: [UInt8],
+        _ body: (String, JSONValue) throws -> Void
+    ) throws {
+        try array.withUnsafeBufferPointer { buffer in try forEachMember(buffer: buffer, body) }
+    }
+
+    private func forEachMember(
+        buffer: UnsafeBufferPointer<UInt8>,
+        _ body: (String, JSONValue) throws -> Void
+    ) throws {
         var cursor = Cursor(bytes: buffer, maximumDepth: maximumDepth)
         cursor.skipWhitespace()
-        let value = try cursor.parseValue(depth: 0)
+        guard cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: "{") else {
+            throw ParseError(message: "expected a JSON object", offset: cursor.index)
+        }
+        cursor.index += 1
+        cursor.skipWhitespace()
+        if cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: "}") {
+            cursor.index += 1
+        } else {
+            while true {
+                cursor.skipWhitespace()
+                guard cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: "\"") else {
+                    throw cursor.fail("expected a member name")
+                }
+                let key = try cursor.parseString()
+                cursor.skipWhitespace()
+                guard cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: ":") else {
+                    throw cursor.fail("expected ':'")
+                }
+                cursor.index += 1
+                cursor.skipWhitespace()
+                try body(key, try cursor.parseValue(depth: 1))
+                cursor.skipWhitespace()
+                guard cursor.index < buffer.count else { throw cursor.fail("unexpected end of input") }
+                if buffer[cursor.index] == UInt8(ascii: ",") {
+                    cursor.index += 1
+                    continue
+                }
+                if buffer[cursor.index] == UInt8(ascii: "}") {
+                    cursor.index += 1
+                    break
+                }
+                throw cursor.fail("expected ',' or '}'")
+            }
+        }
         cursor.skipWhitespace()
         guard cursor.index == buffer.count else {
             throw ParseError(message: "trailing content after the JSON value", offset: cursor.index)
         }
-        return value
     }
 
     /// Parses one JSON value held in a string.
     public func parse(_ text: String) throws(ParseError) -> JSONValue {
-        try parse(Array(text.utf8))
+        try parse(bytes: Array(text.utf8))
     }
 }
 
 private struct Cursor {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var index = 0
 
-    init(bytes: [UInt8], maximumDepth: Int) {
+    init(bytes: UnsafeBufferPointer<UInt8>, maximumDepth: Int) {
         self.bytes = bytes
         self.maximumDepth = maximumDepth
     }
@@ -89,7 +155,7 @@ private struct Cursor {
     mutating func parseObject(depth: Int) throws(StrictJSON.ParseError) -> JSONValue {
         guard depth <= maximumDepth else { throw fail("nesting too deep") }
         index += 1
-        var members: [String: JSONValue] = [:]
+        var members: [String: JSONValue] = Dictionary(minimumCapacity: 8)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -174,7 +240,22 @@ private struct Cursor {
             guard index < bytes.count, isDigit(bytes[index]) else { throw fail("expected an exponent") }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        if isIntegral, index - start <= 18 {
+            // Up to 18 digits cannot overflow Int64: accumulate directly.
+            var negative = false
+            var position = start
+            if bytes[position] == UInt8(ascii: "-") {
+                negative = true
+                position += 1
+            }
+            var value: Int64 = 0
+            while position < index {
+                value = value * 10 + Int64(bytes[position] - UInt8(ascii: "0"))
+                position += 1
+            }
+            return .integer(negative ? -value : value)
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isIntegral, let integer = Int64(text) {
             return .integer(integer)
         }
@@ -189,14 +270,18 @@ private struct Cursor {
     mutating func parseString() throws(StrictJSON.ParseError) -> String {
         index += 1
         let start = index
+        var highBits: UInt8 = 0
         // Fast path: no escapes.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
-                let slice = bytes[start..<index]
+                let slice = UnsafeBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // Pure ASCII needs no UTF-8 validation.
+                if highBits < 0x80 { return String(decoding: slice, as: UTF8.self) }
                 return try validatedUTF8(slice, offset: start)
             }
+            highBits |= byte
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { throw fail("control character in string") }
             index += 1
@@ -207,7 +292,9 @@ private struct Cursor {
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return try validatedUTF8(scalars[...], offset: start)
+                return try scalars.withUnsafeBufferPointer { buffer throws(StrictJSON.ParseError) in
+                    try validatedUTF8(buffer, offset: start)
+                }
             case UInt8(ascii: "\\"):
                 index += 1
                 guard index < bytes.count else { throw fail("unexpected end of input") }
@@ -270,7 +357,7 @@ private struct Cursor {
         return scalar
     }
 
-    func validatedUTF8(_ slice: ArraySlice<UInt8>, offset: Int) throws(StrictJSON.ParseError) -> String {
+    func validatedUTF8(_ slice: UnsafeBufferPointer<UInt8>, offset: Int) throws(StrictJSON.ParseError) -> String {
         guard let string = String(validating: slice, as: UTF8.self) else {
             throw StrictJSON.ParseError(message: "invalid UTF-8 in string", offset: offset)
         }

@@ -30,11 +30,28 @@ public struct SPIFFEID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// Parses a SPIFFE ID.
     public init(_ text: String) throws(ParseError) {
-        let bytes = Array(text.utf8)
+        var text = text
+        let result = text.withUTF8 { bytes -> Result<(domain: String, path: String), ParseError> in
+            do throws(ParseError) {
+                return .success(try Self.parse(bytes))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let parsed = try result.get()
+        self.trustDomain = parsed.domain
+        self.path = parsed.path
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(ParseError) -> (domain: String, path: String)
+    {
         guard bytes.count <= Self.maximumLength else { throw ParseError(reason: "longer than 2048 bytes") }
-        let prefix = Array("spiffe://".utf8)
-        guard bytes.starts(with: prefix) else { throw ParseError(reason: "the scheme must be spiffe://") }
-        let rest = bytes[prefix.count...]
+        let prefix: StaticString = "spiffe://"
+        guard bytes.count >= prefix.utf8CodeUnitCount,
+            UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)
+                .elementsEqual(bytes[0..<prefix.utf8CodeUnitCount])
+        else { throw ParseError(reason: "the scheme must be spiffe://") }
+        let rest = bytes[prefix.utf8CodeUnitCount...]
         let slash = rest.firstIndex(of: UInt8(ascii: "/")) ?? rest.endIndex
         let domain = rest[rest.startIndex..<slash]
         guard !domain.isEmpty else { throw ParseError(reason: "the trust domain is empty") }
@@ -77,8 +94,10 @@ public struct SPIFFEID: Sendable, Hashable, Comparable, CustomStringConvertible 
                 }
             }
         }
-        self.trustDomain = String(decoding: domain, as: UTF8.self)
-        self.path = String(decoding: path, as: UTF8.self)
+        return (
+            String(decoding: UnsafeBufferPointer(rebasing: domain), as: UTF8.self),
+            String(decoding: UnsafeBufferPointer(rebasing: path), as: UTF8.self)
+        )
     }
 
     /// A SPIFFE ID from a trust domain and a path, checked by the same rules.

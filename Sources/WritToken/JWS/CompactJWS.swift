@@ -9,20 +9,35 @@ public struct CompactJWS: Sendable {
     private let secondDot: Int
 
     /// Splits a compact JWS of at most `maximumLength` bytes.
-    public init(_ text: some StringProtocol, maximumLength: Int) throws(VerificationError) {
+    public init(_ text: String, maximumLength: Int) throws(VerificationError) {
+        try self.init(text[...], maximumLength: maximumLength)
+    }
+
+    /// Splits a compact JWS of at most `maximumLength` bytes.
+    public init(_ text: Substring, maximumLength: Int) throws(VerificationError) {
         let utf8 = text.utf8
         guard utf8.count <= maximumLength else {
             throw .malformed("longer than \(maximumLength) bytes")
         }
-        self.bytes = Array(utf8)
-        var dots: [Int] = []
-        for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: ".") {
-            dots.append(offset)
-            if dots.count > 2 { throw .malformed("more than three segments") }
+        self.bytes = utf8.withContiguousStorageIfAvailable { Array($0) } ?? Array(utf8)
+        var first = -1
+        var second = -1
+        var index = 0
+        for byte in bytes {
+            if byte == UInt8(ascii: ".") {
+                if first < 0 {
+                    first = index
+                } else if second < 0 {
+                    second = index
+                } else {
+                    throw .malformed("more than three segments")
+                }
+            }
+            index += 1
         }
-        guard dots.count == 2 else { throw .malformed("a compact JWS has exactly three segments") }
-        self.firstDot = dots[0]
-        self.secondDot = dots[1]
+        guard second >= 0 else { throw .malformed("a compact JWS has exactly three segments") }
+        self.firstDot = first
+        self.secondDot = second
         guard firstDot > 0 else { throw .malformed("the header segment is empty") }
         guard secondDot > firstDot + 1 else { throw .malformed("the payload segment is empty") }
     }
@@ -43,7 +58,7 @@ public struct CompactJWS: Sendable {
         }
         let value: JSONValue
         do {
-            value = try StrictJSON(maximumDepth: 4).parse(decoded)
+            value = try StrictJSON(maximumDepth: 4).parse(bytes: decoded)
         } catch {
             throw .malformed("the header is not strict JSON: \(error.message)")
         }
@@ -69,7 +84,7 @@ public struct CompactJWS: Sendable {
             throw .malformed("the payload is not canonical base64url")
         }
         do {
-            return try StrictJSON(maximumDepth: 16).parse(decoded)
+            return try StrictJSON(maximumDepth: 16).parse(bytes: decoded)
         } catch {
             throw .malformed("the payload is not strict JSON: \(error.message)")
         }

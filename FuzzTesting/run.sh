@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with AddressSanitizer and runs each for SECONDS.
+# usage: FuzzTesting/run.sh [token|proof|all] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")"
+which=${1:-all}
+seconds=${2:-60}
+swift build -c release --sanitize=fuzzer --sanitize=address
+bin=$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)
+run() {
+    local target=$1 seeds=$2
+    local work=.build/corpus/$seeds
+    mkdir -p "$work" artifacts
+    echo "fuzzing $target for ${seconds}s (seeds: Corpus/$seeds)"
+    "$bin/$target" "$work" "Corpus/$seeds" -max_total_time="$seconds" -max_len=12000 -timeout=10 \
+        -artifact_prefix=artifacts/ -print_final_stats=1
+}
+case "$which" in
+    token) run FuzzAccessToken AccessToken ;;
+    proof) run FuzzDPoPProof DPoPProof ;;
+    all) run FuzzAccessToken AccessToken; run FuzzDPoPProof DPoPProof ;;
+    *) echo "usage: $0 [token|proof|all] [SECONDS]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,72 @@
+public import Foundation
+import WritToken
+
+/// Reads policy files into a ``PolicySet``, all or nothing.
+public enum PolicyLoader {
+    /// The outcome of loading: a set, or every problem found.
+    public typealias Outcome = Result<PolicySet, PolicyErrors>
+
+    /// Every problem found in a policy directory.
+    public struct PolicyErrors: Error, Sendable, CustomStringConvertible {
+        /// The problems, by file and position.
+        public let diagnostics: [PolicyDiagnostic]
+        public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    }
+
+    /// The policy files of a directory: `*.yaml` and `*.yml` directly inside it, sorted.
+    public static func files(in directory: URL) throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+            .filter { ["yaml", "yml"].contains($0.pathExtension) }
+            .sorted { $0.lastPathComponent < $1.lastPathComponent }
+    }
+
+    /// Loads every policy file in a directory. Either every file is valid and a new set results, or nothing
+    /// is loaded and every problem is reported.
+    public static func load(directory: URL) -> Outcome {
+        let urls: [URL]
+        do {
+            urls = try files(in: directory)
+        } catch {
+            let location = SourceLocation(file: directory.path, line: 1, column: 1)
+            return .failure(PolicyErrors(diagnostics: [PolicyDiagnostic(location, "cannot read the policy directory")]))
+        }
+        var sources: [(String, String)] = []
+        for url in urls {
+            guard let data = FileManager.default.contents(atPath: url.path),
+                let text = String(data: data, encoding: .utf8)
+            else {
+                let location = SourceLocation(file: url.path, line: 1, column: 1)
+                return .failure(
+                    PolicyErrors(diagnostics: [PolicyDiagnostic(location, "cannot read this file as UTF-8")])
+                )
+            }
+            sources.append((url.path, text))
+        }
+        return load(sources: sources)
+    }
+
+    /// Loads policy documents given as (file name, text) pairs.
+    public static func load(sources: [(file: String, text: String)]) -> Outcome {
+        var rules: [Rule] = []
+        var diagnostics: [PolicyDiagnostic] = []
+        for (file, text) in sources {
+            do {
+                rules.append(contentsOf: try RuleReader.rules(in: text, file: file))
+            } catch {
+                diagnostics.append(error)
+            }
+        }
+        var seen: [String: SourceLocation] = [:]
+        for rule in rules {
+            if let first = seen[rule.id] {
+                diagnostics.append(
+                    PolicyDiagnostic(rule.location, "duplicate rule id '\(rule.id)'; first defined at \(first)")
+                )
+            } else {
+                seen[rule.id] = rule.location
+            }
+        }
+        guard diagnostics.isEmpty else { return .failure(PolicyErrors(diagnostics: diagnostics)) }
+        return .success(PolicySet(rules: rules))
+    }
+}

@@ -1,0 +1,173 @@
+import WritToken
+
+/// When a rule applies. Every present condition must hold; an absent one always holds.
+public struct Conditions: Sendable, Hashable {
+    /// Workload conditions.
+    public var workload: WorkloadCondition
+    /// User conditions.
+    public var user: UserCondition
+    /// Task conditions.
+    public var task: TaskCondition
+    /// Delegation conditions.
+    public var delegation: DelegationCondition
+
+    /// Conditions.
+    public init(
+        workload: WorkloadCondition = .init(),
+        user: UserCondition = .any,
+        task: TaskCondition = .init(),
+        delegation: DelegationCondition = .init()
+    ) {
+        self.workload = workload
+        self.user = user
+        self.task = task
+        self.delegation = delegation
+    }
+
+    func holds(for request: PolicyRequest) -> Bool {
+        workload.holds(for: request.workload) && user.holds(for: request.user) && task.holds(for: request)
+            && delegation.holds(for: request)
+    }
+}
+
+/// Which workloads a rule is for.
+public struct WorkloadCondition: Sendable, Hashable {
+    /// SPIFFE ID patterns; any may match. Empty: any workload.
+    public var ids: [SPIFFEPattern]
+    /// Trust domains; any may match. Empty: any.
+    public var trustDomains: [String]
+    /// How the workload must have been attested; any. Empty: any.
+    public var attestations: [Attestation]
+
+    /// A condition.
+    public init(ids: [SPIFFEPattern] = [], trustDomains: [String] = [], attestations: [Attestation] = []) {
+        self.ids = ids
+        self.trustDomains = trustDomains
+        self.attestations = attestations
+    }
+
+    func holds(for workload: WorkloadIdentity) -> Bool {
+        (ids.isEmpty || ids.contains { $0.matches(workload.id) })
+            && (trustDomains.isEmpty || trustDomains.contains(workload.id.trustDomain))
+            && (attestations.isEmpty || attestations.contains(workload.attestation))
+    }
+}
+
+/// Which users a rule is for.
+public enum UserCondition: Sendable, Hashable {
+    /// With or without a user.
+    case any
+    /// Only without a user.
+    case absent
+    /// Only with a user whose claims match.
+    case present(UserClaimsCondition)
+
+    func holds(for user: UserClaims?) -> Bool {
+        switch self {
+        case .any: true
+        case .absent: user == nil
+        case .present(let condition): user.map(condition.holds) ?? false
+        }
+    }
+}
+
+/// Conditions on a present user's claims; each listed one must hold.
+public struct UserClaimsCondition: Sendable, Hashable {
+    /// Subjects (glob patterns); any.
+    public var subjects: [SegmentPattern]
+    /// Groups; the user must be in at least one.
+    public var groups: [String]
+    /// Email domains; any.
+    public var emailDomains: [String]
+    /// Named claims and their allowed values (glob patterns); `*` requires only presence.
+    public var claims: [String: [SegmentPattern]]
+
+    /// A condition.
+    public init(
+        subjects: [SegmentPattern] = [],
+        groups: [String] = [],
+        emailDomains: [String] = [],
+        claims: [String: [SegmentPattern]] = [:]
+    ) {
+        self.subjects = subjects
+        self.groups = groups
+        self.emailDomains = emailDomains
+        self.claims = claims
+    }
+
+    func holds(for user: UserClaims) -> Bool {
+        if !subjects.isEmpty {
+            guard let subject = user.subject, subjects.contains(where: { $0.matchesLiteral(subject) }) else {
+                return false
+            }
+        }
+        if !groups.isEmpty, !user.groups.contains(where: groups.contains) { return false }
+        if !emailDomains.isEmpty {
+            guard let domain = user.emailDomain, emailDomains.contains(domain) else { return false }
+        }
+        for (claim, patterns) in claims {
+            guard let value = user.text(claim) else { return false }
+            if !patterns.contains(where: { $0.matchesLiteral(value) }) { return false }
+        }
+        return true
+    }
+}
+
+/// Which tasks a rule is for.
+public struct TaskCondition: Sendable, Hashable {
+    /// Task types; any. Empty: any.
+    public var types: [String]
+    /// Purpose patterns; any. Empty: any, including none.
+    public var purposes: [SegmentPattern]
+
+    /// A condition.
+    public init(types: [String] = [], purposes: [SegmentPattern] = []) {
+        self.types = types
+        self.purposes = purposes
+    }
+
+    func holds(for request: PolicyRequest) -> Bool {
+        if !types.isEmpty, !types.contains(request.taskType) { return false }
+        if !purposes.isEmpty {
+            guard let purpose = request.purpose, purposes.contains(where: { $0.matchesLiteral(purpose) }) else {
+                return false
+            }
+        }
+        return true
+    }
+}
+
+/// Where in a delegation chain a rule applies.
+public struct DelegationCondition: Sendable, Hashable {
+    /// The least depth (0: a root task).
+    public var minimumDepth: Int
+    /// The greatest depth.
+    public var maximumDepth: Int
+    /// Who must have delegated (the parent task's workload); any. Empty: anyone, or a root task.
+    public var delegatedBy: [SPIFFEPattern]
+
+    /// A condition; by default root tasks and sub-tasks alike.
+    public init(minimumDepth: Int = 0, maximumDepth: Int = Int.max, delegatedBy: [SPIFFEPattern] = []) {
+        self.minimumDepth = minimumDepth
+        self.maximumDepth = maximumDepth
+        self.delegatedBy = delegatedBy
+    }
+
+    func holds(for request: PolicyRequest) -> Bool {
+        let depth = request.depth
+        guard depth >= minimumDepth, depth <= maximumDepth else { return false }
+        if !delegatedBy.isEmpty {
+            guard let parent = request.parent, delegatedBy.contains(where: { $0.matches(parent.workload) }) else {
+                return false
+            }
+        }
+        return true
+    }
+}
+
+extension SegmentPattern {
+    /// Matches a literal string; a pattern with templates (never allowed in conditions) matches nothing.
+    func matchesLiteral(_ value: String) -> Bool {
+        fixed?.matches(value) ?? false
+    }
+}
