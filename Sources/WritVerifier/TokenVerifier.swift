@@ -23,6 +23,8 @@ public struct TokenVerifier: Sendable {
         public var acceptsBearerTokens: Bool
         /// When set, DPoP proofs must carry one of these nonces.
         public var validNonces: Set<String>?
+        /// How many verified tokens to remember so repeated presentations skip the signature; 0 disables.
+        public var cacheCapacity: Int
 
         /// A configuration for an issuer and an audience.
         public init(
@@ -32,7 +34,8 @@ public struct TokenVerifier: Sendable {
             clockSkew: TimeInterval = 30,
             proofWindow: DPoPProof.TimeWindow = .init(),
             acceptsBearerTokens: Bool = true,
-            validNonces: Set<String>? = nil
+            validNonces: Set<String>? = nil,
+            cacheCapacity: Int = 4096
         ) {
             self.issuer = issuer
             self.audience = audience
@@ -41,6 +44,7 @@ public struct TokenVerifier: Sendable {
             self.proofWindow = proofWindow
             self.acceptsBearerTokens = acceptsBearerTokens
             self.validNonces = validNonces
+            self.cacheCapacity = cacheCapacity
         }
     }
 
@@ -54,6 +58,8 @@ public struct TokenVerifier: Sendable {
     public let replayCache: DPoPReplayCache
     /// The time source.
     public let clock: any WritClock
+    /// Tokens already verified, when the configuration enables the cache.
+    public let cache: VerifiedTokenCache?
 
     /// Creates a verifier.
     public init(
@@ -68,6 +74,7 @@ public struct TokenVerifier: Sendable {
         self.revocations = revocations
         self.replayCache = replayCache
         self.clock = clock
+        self.cache = configuration.cacheCapacity > 0 ? VerifiedTokenCache(capacity: configuration.cacheCapacity) : nil
     }
 
     /// Verifies a presented token for this resource server.
@@ -87,7 +94,18 @@ public struct TokenVerifier: Sendable {
             }
             return try AuthorizationValue(presentation.authorization)
         }
-        let claims = try AccessToken.decodeVerified(authorization.token, trail: &trail) { keys.key(id: $0) }
+        let claims: AccessTokenClaims
+        var usedKey: VerificationKey?
+        if let cache, let hit = cache.lookup(authorization.token), keys.key(id: hit.key.id) == hit.key {
+            // These exact bytes verified before under a key that is still configured.
+            trail.passed(.cache)
+            claims = hit.claims
+        } else {
+            claims = try AccessToken.decodeVerified(authorization.token, trail: &trail) { id in
+                usedKey = keys.key(id: id)
+                return usedKey
+            }
+        }
         let now = clock.now
         try trail.run(.issuer) { () throws(VerificationError) in
             guard claims.issuer == configuration.issuer else { throw .wrongIssuer("the token is from another issuer") }
@@ -107,6 +125,9 @@ public struct TokenVerifier: Sendable {
             case .revoked: throw .revoked("the token, its task, workload or user has been revoked")
             case .stale: throw .revocationViewStale("the revocation view is older than its bound")
             }
+        }
+        if let cache, let usedKey {
+            cache.insert(authorization.token, claims: claims, key: usedKey, now: now)
         }
         return VerifiedAccess(claims: claims, location: configuration.location)
     }

@@ -77,14 +77,29 @@ private struct ClaimsBuilder {
     var seenKnown: UInt32 = 0
     var seenOther: Set<String> = []
 
-    static let known: [String: UInt32] = [
-        "iss": 1 << 0, "sub": 1 << 1, "aud": 1 << 2, "exp": 1 << 3, "iat": 1 << 4, "nbf": 1 << 5, "jti": 1 << 6,
-        "client_id": 1 << 7, "txn": 1 << 8, "purp": 1 << 9, "scope": 1 << 10, "cnf": 1 << 11, "act": 1 << 12,
-        "authorization_details": 1 << 13,
-    ]
+    /// The bit recording that a known claim was seen, or nil for a claim this profile ignores.
+    static func bit(for name: String) -> UInt32? {
+        switch name {
+        case "iss": 1 << 0
+        case "sub": 1 << 1
+        case "aud": 1 << 2
+        case "exp": 1 << 3
+        case "iat": 1 << 4
+        case "nbf": 1 << 5
+        case "jti": 1 << 6
+        case "client_id": 1 << 7
+        case "txn": 1 << 8
+        case "purp": 1 << 9
+        case "scope": 1 << 10
+        case "cnf": 1 << 11
+        case "act": 1 << 12
+        case "authorization_details": 1 << 13
+        default: nil
+        }
+    }
 
     mutating func accept(_ name: String, _ value: JSONValue) throws(VerificationError) {
-        if let bit = Self.known[name] {
+        if let bit = Self.bit(for: name) {
             guard seenKnown & bit == 0 else { throw .malformed("duplicate member \"\(name)\"") }
             seenKnown |= bit
         } else {

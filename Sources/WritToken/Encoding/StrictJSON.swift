@@ -155,7 +155,7 @@ private struct Cursor {
     mutating func parseObject(depth: Int) throws(StrictJSON.ParseError) -> JSONValue {
         guard depth <= maximumDepth else { throw fail("nesting too deep") }
         index += 1
-        var members: [String: JSONValue] = Dictionary(minimumCapacity: 8)
+        var members: [String: JSONValue] = Dictionary(minimumCapacity: 6)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1

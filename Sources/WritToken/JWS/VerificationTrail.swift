@@ -4,6 +4,8 @@ public struct VerificationTrail: Sendable, Hashable, CustomStringConvertible {
     /// A check the verify path performs.
     public enum Check: String, Sendable, Hashable, CaseIterable {
         case size, segments, header, algorithm, type, key, signature, payload, claims
+        /// The token's exact bytes verified earlier under a key still configured; signature and decoding reused.
+        case cache
         case issuer, audience, lifetime
         case senderConstraint = "sender_constraint"
         case revocation, authorization

@@ -1,3 +1,5 @@
+import Crypto
+
 /// A private key with its key id, as the broker signs with it. Its description never shows key material.
 public struct SigningKey: Sendable, CustomStringConvertible {
     /// The key id written into every token's `kid` header.
@@ -34,11 +36,22 @@ public struct VerificationKey: Sendable, Equatable {
     public let id: String
     /// The public key; its kind fixes the algorithm.
     public let publicKey: PublicKey
+    /// The key's raw public bytes, kept so equality is a byte comparison.
+    private let rawBytes: [UInt8]
 
     /// Pairs a public key with a key id.
     public init(id: String, publicKey: PublicKey) {
         self.id = id
         self.publicKey = publicKey
+        switch publicKey {
+        case .p256(let key): rawBytes = [0] + Array(key.rawRepresentation)
+        case .ed25519(let key): rawBytes = [1] + Array(key.rawRepresentation)
+        }
+    }
+
+    /// Two keys are equal when their ids and public keys are.
+    public static func == (lhs: VerificationKey, rhs: VerificationKey) -> Bool {
+        lhs.id == rhs.id && lhs.rawBytes == rhs.rawBytes
     }
 
     /// The algorithm this key verifies.

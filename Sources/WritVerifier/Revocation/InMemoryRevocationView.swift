@@ -75,6 +75,7 @@ public final class InMemoryRevocationView: RevocationView {
                     return .stale(lastHeard: state.lastHeard)
                 }
             }
+            if state.lastSequence == 0 { return .notRevoked }
             if let entry = state.tokens[claims.tokenID] { return .revoked(entry) }
             if let entry = state.tasks[claims.taskID] { return .revoked(entry) }
             if let entry = state.workloads[claims.clientID] { return .revoked(entry) }
