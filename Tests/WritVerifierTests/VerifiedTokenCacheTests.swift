@@ -37,13 +37,17 @@ struct VerifiedTokenCacheTests {
                 retainUntil: TestIdentity.now + 600
             )
         ])
-        #expect(throws: VerificationError.revoked("")) { try verifier.verify(Presentation(authorization: "Bearer " + token)) }
+        #expect(throws: VerificationError.revoked("")) {
+            try verifier.verify(Presentation(authorization: "Bearer " + token))
+        }
         let clock = AdjustableClock()
         let timed = TokenVerifier(configuration: verifier.configuration, keys: verifier.keys, clock: clock)
         let fresh = forge.token()
         _ = try timed.verify(Presentation(authorization: "Bearer " + fresh))
         clock.advance(by: 3600)
-        #expect(throws: VerificationError.expired("")) { try timed.verify(Presentation(authorization: "Bearer " + fresh)) }
+        #expect(throws: VerificationError.expired("")) {
+            try timed.verify(Presentation(authorization: "Bearer " + fresh))
+        }
         #expect(timed.cache?.count == 1)
     }
 
