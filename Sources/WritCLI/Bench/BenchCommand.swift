@@ -6,7 +6,7 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Writ on this machine. Build with -c release first.",
-        subcommands: [VerifyBenchCommand.self]
+        subcommands: [VerifyBenchCommand.self, PolicyBenchCommand.self]
     )
 
     public init() {}
@@ -47,5 +47,26 @@ public struct VerifyBenchCommand: AsyncParsableCommand {
         }
         let result = try await VerifyBenchmark(seconds: seconds, rounds: rounds, threads: threads).run()
         print(result.report)
+    }
+}
+
+/// `writ bench policy`.
+public struct PolicyBenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Decision latency for 1,000 rules across 200 workloads, one core (p50/p99).",
+        discussion: """
+            Example:
+              swift build -c release && .build/release/writ bench policy --decisions 200000
+            """
+    )
+
+    @Option(help: "How many decisions to time.")
+    var decisions: Int = 200_000
+
+    public init() {}
+
+    public func run() async throws {
+        print(try PolicyBenchmark(decisions: decisions).run())
     }
 }

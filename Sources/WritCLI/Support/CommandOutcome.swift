@@ -1,5 +1,5 @@
 /// What a verb prints and how it exits, computed apart from the process so tests can check both.
-public struct CommandOutcome: Sendable, Equatable {
+public struct CommandOutcome: Error, Sendable, Equatable {
     /// Text for standard output.
     public var output: String
     /// The process exit code.

@@ -6,6 +6,7 @@ extension ResourceRule {
         guard type == entry.type, actions.contains(action) else { return false }
         // Permit rules always name their resource servers; the entry must name only those.
         guard !entry.locations.isEmpty, entry.locations.allSatisfy(locations.contains) else { return false }
+        if let identifier = entry.identifier, identifier.hasSuffix("/*"), !allowsWildcards { return false }
         if !identifiers.isEmpty {
             guard let identifier = entry.identifier else { return false }
             let covered = identifiers.contains { pattern in

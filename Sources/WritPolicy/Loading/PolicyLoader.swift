@@ -27,20 +27,21 @@ public enum PolicyLoader {
         do {
             urls = try files(in: directory)
         } catch {
-            let location = SourceLocation(file: directory.path, line: 1, column: 1)
+            let location = SourceLocation(file: directory.relativePath, line: 1, column: 1)
             return .failure(PolicyErrors(diagnostics: [PolicyDiagnostic(location, "cannot read the policy directory")]))
         }
         var sources: [(String, String)] = []
         for url in urls {
+            let name = directory.relativePath + "/" + url.lastPathComponent
             guard let data = FileManager.default.contents(atPath: url.path),
                 let text = String(data: data, encoding: .utf8)
             else {
-                let location = SourceLocation(file: url.path, line: 1, column: 1)
+                let location = SourceLocation(file: name, line: 1, column: 1)
                 return .failure(
                     PolicyErrors(diagnostics: [PolicyDiagnostic(location, "cannot read this file as UTF-8")])
                 )
             }
-            sources.append((url.path, text))
+            sources.append((name, text))
         }
         return load(sources: sources)
     }

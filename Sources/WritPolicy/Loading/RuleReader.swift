@@ -5,7 +5,7 @@ import Yams
 enum RuleReader {
     static let ruleKeys = ["id", "effect", "description", "when", "resources", "limits"]
     static let whenKeys = ["workload", "user", "task", "delegation"]
-    static let resourceKeys = ["type", "locations", "identifiers", "actions", "datatypes", "where"]
+    static let resourceKeys = ["type", "locations", "identifiers", "actions", "datatypes", "where", "wildcards"]
     static let limitKeys = ["task_duration", "token_lifetime", "delegation_depth", "resources", "bearer_tokens"]
 
     static func rules(in text: String, file: String) throws(PolicyDiagnostic) -> [Rule] {
@@ -177,8 +177,17 @@ enum RuleReader {
             identifiers: identifiers,
             actions: actions,
             datatypes: try fields["datatypes"]?.strings("datatypes") ?? [],
-            constraints: constraints.sorted { $0.field < $1.field }
+            constraints: constraints.sorted { $0.field < $1.field },
+            allowsWildcards: try wildcards(fields["wildcards"], effect: effect)
         )
+    }
+
+    static func wildcards(_ node: YAMLNode?, effect: Effect) throws(PolicyDiagnostic) -> Bool {
+        guard let node else { return false }
+        guard effect == .permit else {
+            throw node.error("'wildcards' applies to permits only; a forbid always covers them")
+        }
+        return try node.bool("wildcards")
     }
 
     static func constraint(_ field: String, _ node: YAMLNode) throws(PolicyDiagnostic) -> FieldConstraint {

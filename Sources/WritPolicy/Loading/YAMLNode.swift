@@ -15,8 +15,11 @@ struct YAMLNode {
     /// Parses a document; anchors and aliases are refused, so no document can expand itself.
     static func parse(_ text: String, file: String) throws(PolicyDiagnostic) -> YAMLNode? {
         let node: Node?
+        let parser: Parser
         do {
-            node = try Yams.compose(yaml: text)
+            // The parser holds the anchors; keep it alive while the tree is checked for them.
+            parser = try Parser(yaml: text)
+            node = try parser.singleRoot()
         } catch let error as YamlError {
             throw PolicyDiagnostic(Self.location(of: error, file: file), "not valid YAML: \(Self.summary(of: error))")
         } catch {
@@ -24,7 +27,7 @@ struct YAMLNode {
         }
         guard let node else { return nil }
         let root = YAMLNode(node: node, file: file)
-        try root.refuseAliases()
+        try withExtendedLifetime(parser) { () throws(PolicyDiagnostic) in try root.refuseAliases() }
         return root
     }
 

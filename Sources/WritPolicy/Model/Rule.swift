@@ -105,6 +105,9 @@ public struct ResourceRule: Sendable, Hashable {
     public let datatypes: [String]
     /// Conditions on type-specific members of the entry, e.g. `amount`.
     public let constraints: [FieldConstraint]
+    /// For a permit: whether a task may ask for everything below a prefix (`prefix/*`) instead of naming
+    /// each resource. Off by default, so tasks name what they touch.
+    public let allowsWildcards: Bool
 
     /// A resource rule.
     public init(
@@ -113,7 +116,8 @@ public struct ResourceRule: Sendable, Hashable {
         identifiers: [SegmentPattern] = [],
         actions: [String],
         datatypes: [String] = [],
-        constraints: [FieldConstraint] = []
+        constraints: [FieldConstraint] = [],
+        allowsWildcards: Bool = false
     ) {
         self.type = type
         self.locations = locations
@@ -121,6 +125,7 @@ public struct ResourceRule: Sendable, Hashable {
         self.actions = actions
         self.datatypes = datatypes
         self.constraints = constraints
+        self.allowsWildcards = allowsWildcards
     }
 }
 

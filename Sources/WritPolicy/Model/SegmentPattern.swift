@@ -145,14 +145,19 @@ struct ResolvedPattern: Sendable, Hashable {
         return Self.match(segments[...], parts[...])
     }
 
-    /// Whether the pattern matches every identifier strictly below `prefix` (the token's `prefix/*`).
+    /// Whether the pattern matches every identifier strictly below `prefix` (the token's `prefix/*`): its
+    /// segments match the prefix's one by one until a final `**` takes the rest. Anything subtler is
+    /// answered no, which only ever denies.
     func coversEverything(below prefix: String) -> Bool {
         let parts = prefix.split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.count == parts.count + 1, case .anyDepth = segments.last else { return false }
-        for (segment, part) in zip(segments, parts) {
-            guard case .glob(let pieces) = segment, Self.glob(pieces[...], part[...]) else { return false }
+        for (position, segment) in segments.enumerated() {
+            switch segment {
+            case .anyDepth: return position == segments.count - 1
+            case .glob(let pieces):
+                guard position < parts.count, Self.glob(pieces[...], parts[position][...]) else { return false }
+            }
         }
-        return true
+        return false
     }
 
     /// Whether the pattern could match some identifier strictly below `prefix`.

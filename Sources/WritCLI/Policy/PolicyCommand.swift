@@ -1,0 +1,280 @@
+public import ArgumentParser
+import Foundation
+import WritPolicy
+import WritToken
+
+/// `writ policy`: check, test, explain and map policies.
+public struct PolicyCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "policy",
+        abstract: "Validate, test, explain and map the policies that decide what a task may get.",
+        subcommands: [
+            PolicyCheckCommand.self, PolicyTestCommand.self, PolicyExplainCommand.self, PolicyGraphCommand.self,
+        ]
+    )
+
+    public init() {}
+}
+
+/// Loads a policy directory or renders every diagnostic.
+enum PolicyDirectory {
+    static func load(_ path: String) -> Result<PolicySet, CommandOutcome> {
+        switch PolicyLoader.load(directory: URL(fileURLWithPath: path)) {
+        case .success(let set): return .success(set)
+        case .failure(let errors):
+            return .failure(
+                CommandOutcome(
+                    output: errors.description + "\n\(errors.diagnostics.count) error(s); the policies were not loaded",
+                    exitCode: WritExitCode.rejected
+                )
+            )
+        }
+    }
+}
+
+/// `writ policy check [DIR]`.
+public struct PolicyCheckCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Validate every policy file; each error names file, line and column, and what is expected.",
+        discussion: """
+            Exits 0 when every file is valid, 1 otherwise.
+
+            Example:
+              writ policy check policies
+            """
+    )
+
+    @Argument(help: "The policy directory.")
+    var directory: String = "policies"
+
+    public init() {}
+
+    public func run() async throws {
+        let outcome = evaluate()
+        print(outcome.output)
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// Checks the directory.
+    public func evaluate() -> CommandOutcome {
+        switch PolicyDirectory.load(directory) {
+        case .failure(let outcome): return outcome
+        case .success(let set):
+            let permits = set.rules.filter { $0.effect == .permit }.count
+            return CommandOutcome(
+                output:
+                    "ok: \(set.rules.count) rules (\(permits) permit, \(set.rules.count - permits) forbid) in \(directory)",
+                exitCode: WritExitCode.success
+            )
+        }
+    }
+}
+
+/// `writ policy test [DIR]`.
+public struct PolicyTestCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "test",
+        abstract: "Run the policy tests in DIR/tests and report each pass or failure.",
+        discussion: """
+            Each test file holds requests and their expected decisions (see docs/policy.md). Exits 0 when \
+            every test passes, 1 otherwise.
+
+            Example:
+              writ policy test policies
+            """
+    )
+
+    @Argument(help: "The policy directory; tests are read from its tests/ folder.")
+    var directory: String = "policies"
+
+    @Flag(help: "Print passing tests too.")
+    var verbose = false
+
+    public init() {}
+
+    public func run() async throws {
+        let outcome = evaluate()
+        print(outcome.output)
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// Runs the tests.
+    public func evaluate() -> CommandOutcome {
+        let policies: PolicySet
+        switch PolicyDirectory.load(directory) {
+        case .failure(let outcome): return outcome
+        case .success(let set): policies = set
+        }
+        let testDirectory = URL(fileURLWithPath: directory).appendingPathComponent("tests")
+        let files: [URL]
+        do {
+            files = try PolicyLoader.files(in: testDirectory)
+        } catch {
+            return CommandOutcome(
+                output: "error: no tests folder at \(testDirectory.path)",
+                exitCode: WritExitCode.unusable
+            )
+        }
+        var lines: [String] = []
+        var passed = 0
+        var failed = 0
+        for file in files {
+            let name = testDirectory.relativePath + "/" + file.lastPathComponent
+            let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
+            let cases: [PolicyTestCase]
+            do {
+                cases = try PolicyTestRunner.tests(in: text, file: name)
+            } catch {
+                lines.append("\(error)")
+                failed += 1
+                continue
+            }
+            var filePassed = 0
+            var fileLines: [String] = []
+            for test in cases {
+                if let failure = test.failure(against: policies) {
+                    failed += 1
+                    fileLines.append("  FAIL \(test.name)  (\(test.location))")
+                    fileLines.append("       \(failure)")
+                } else {
+                    passed += 1
+                    filePassed += 1
+                    if verbose { fileLines.append("  PASS \(test.name)") }
+                }
+            }
+            lines.append("\(name): \(filePassed)/\(cases.count) passed")
+            lines.append(contentsOf: fileLines)
+        }
+        lines.append(String(repeating: "-", count: 72))
+        lines.append("\(passed) passed, \(failed) failed")
+        return CommandOutcome(
+            output: lines.joined(separator: "\n"),
+            exitCode: failed == 0 && passed > 0 ? WritExitCode.success : WritExitCode.rejected
+        )
+    }
+}
+
+/// `writ policy explain REQUEST`.
+public struct PolicyExplainCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Explain the decision for a request: the rules behind it and, for a denial, the smallest change.",
+        discussion: """
+            REQUEST is a JSON or YAML file in the request format of policy tests (docs/policy.md). Exits 0 for \
+            a permit, 1 for a denial, 2 when the request or policies cannot be read.
+
+            Example:
+              writ policy explain --policies policies request.json
+            """
+    )
+
+    @Option(help: "The policy directory.")
+    var policies: String = "policies"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    @Argument(help: "The request file.")
+    var request: String
+
+    public init() {}
+
+    public func run() async throws {
+        let outcome = evaluate()
+        print(outcome.output)
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// Explains the request.
+    public func evaluate() -> CommandOutcome {
+        let set: PolicySet
+        switch PolicyDirectory.load(policies) {
+        case .failure(let outcome): return CommandOutcome(output: outcome.output, exitCode: WritExitCode.unusable)
+        case .success(let loaded): set = loaded
+        }
+        guard let text = try? String(contentsOfFile: request, encoding: .utf8) else {
+            return CommandOutcome(output: "error: cannot read \(request)", exitCode: WritExitCode.unusable)
+        }
+        let parsed: PolicyRequest
+        do {
+            parsed = try RequestReader.request(from: text, file: request)
+        } catch {
+            return CommandOutcome(output: "\(error)", exitCode: WritExitCode.unusable)
+        }
+        let explanation = Explanation(request: parsed, policies: set)
+        return CommandOutcome(
+            output: json ? JSONWriter.string(explanation.json) : explanation.text,
+            exitCode: explanation.decision.isPermit ? WritExitCode.success : WritExitCode.rejected
+        )
+    }
+}
+
+/// `writ policy graph [DIR]`.
+public struct PolicyGraphCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "graph",
+        abstract: "Map which workloads may reach which resource servers with which actions, as DOT (and SVG).",
+        discussion: """
+            Prints Graphviz DOT. With --svg, also renders an SVG with Graphviz's `dot` (installed by \
+            `make deps`). Permits are solid edges; forbids are dashed and red.
+
+            Example:
+              writ policy graph policies --svg segmentation.svg
+            """
+    )
+
+    @Argument(help: "The policy directory.")
+    var directory: String = "policies"
+
+    @Option(help: "Write an SVG rendering here (needs Graphviz's dot).")
+    var svg: String?
+
+    public init() {}
+
+    public func run() async throws {
+        let outcome = evaluate()
+        print(outcome.output)
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// Builds the map.
+    public func evaluate() -> CommandOutcome {
+        let set: PolicySet
+        switch PolicyDirectory.load(directory) {
+        case .failure(let outcome): return outcome
+        case .success(let loaded): set = loaded
+        }
+        let dot = SegmentationGraph(policies: set).dot
+        if let svg {
+            do {
+                try GraphvizRenderer.render(dot, to: svg)
+            } catch {
+                return CommandOutcome(output: dot + "\nerror: \(error)", exitCode: WritExitCode.unusable)
+            }
+        }
+        return CommandOutcome(output: dot, exitCode: WritExitCode.success)
+    }
+}
+
+/// Runs Graphviz's `dot` to turn DOT into SVG.
+enum GraphvizRenderer {
+    static func render(_ dot: String, to path: String) throws {
+        let candidates = ["/usr/bin/dot", "/usr/local/bin/dot"]
+        guard let executable = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw CLIError("Graphviz's dot is not installed; run `make deps` (or apt-get install graphviz)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-Tsvg", "-o", path]
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(dot.utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw CLIError("dot failed with status \(process.terminationStatus)")
+        }
+    }
+}
