@@ -15,8 +15,9 @@ public struct PolicyBenchmark: Sendable {
         self.workloads = workloads
     }
 
-    /// The generated policy text: per workload four permits and one forbid, and fifty wildcard rules that
-    /// every request in the trust domain must consider.
+    /// The generated policy text: per workload four permits and one forbid, and fifty rules with wildcard
+    /// workload patterns that every request in the trust domain must consider (ten of them for task types
+    /// the requests use, so their patterns are matched too).
     func policyText() -> String {
         var text = "rules:\n"
         for index in 0..<workloads {
@@ -57,7 +58,7 @@ public struct PolicyBenchmark: Sendable {
                     effect: \(index % 5 == 0 ? "forbid" : "permit")
                     when:
                       workload: { id: "spiffe://bench.example/agents/agent-\(index)*" }
-                      task: { type: wildcard-\(index) }
+                      task: { type: \(index % 5 == 1 ? "task-\(index % 4)" : "wildcard-\(index)") }
                     resources:
                       - { type: kind-9, locations: https://rs-9.bench.example, actions: read }
 

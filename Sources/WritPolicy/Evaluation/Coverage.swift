@@ -10,11 +10,10 @@ extension ResourceRule {
         if !identifiers.isEmpty {
             guard let identifier = entry.identifier else { return false }
             let covered = identifiers.contains { pattern in
-                guard let resolved = pattern.resolved(context) else { return false }
                 if identifier.hasSuffix("/*") {
-                    return resolved.coversEverything(below: String(identifier.dropLast(2)))
+                    return pattern.coversEverything(below: identifier.dropLast(2), context: context) ?? false
                 }
-                return resolved.matches(identifier)
+                return pattern.matches(identifier[...], context: context) ?? false
             }
             guard covered else { return false }
         }
@@ -35,11 +34,11 @@ extension ResourceRule {
         }
         if !identifiers.isEmpty, let identifier = entry.identifier {
             let overlaps = identifiers.contains { pattern in
-                guard let resolved = pattern.resolved(context) else { return true }
+                // A template without a value counts as a match, so a forbid fails closed.
                 if identifier.hasSuffix("/*") {
-                    return resolved.overlapsSomething(below: String(identifier.dropLast(2)))
+                    return pattern.overlapsSomething(below: identifier.dropLast(2), context: context) ?? true
                 }
-                return resolved.matches(identifier)
+                return pattern.matches(identifier[...], context: context) ?? true
             }
             if !overlaps { return [] }
         }

@@ -45,9 +45,12 @@ public struct PolicySet: Sendable {
         indices.sort()
         var result: [Rule] = []
         var previous = -1
-        for index in indices where index != previous {
-            previous = index
-            if rules[index].conditions.holds(for: request) { result.append(rules[index]) }
+        rules.withUnsafeBufferPointer { rules in
+            for index in indices where index != previous {
+                previous = index
+                let rule = rules[index]
+                if rule.conditions.holds(for: request) { result.append(rule) }
+            }
         }
         return result
     }
@@ -178,9 +181,13 @@ public struct PolicySet: Sendable {
 
     /// Identifiers name resources plainly: no empty, `.` or `..` segments, and `*` only as a final `/*`.
     static func isWellFormed(_ identifier: String) -> Bool {
-        var segments = identifier.split(separator: "/", omittingEmptySubsequences: false)
-        if segments.count > 1, segments.last == "*" { segments.removeLast() }
-        return segments.allSatisfy { !$0.isEmpty && $0 != "." && $0 != ".." && !$0.contains("*") }
+        var bytes = identifier.utf8[...]
+        if bytes.count > 2, bytes.suffix(2).elementsEqual("/*".utf8) { bytes = bytes.dropLast(2) }
+        for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            if segment.isEmpty || segment.contains(UInt8(ascii: "*")) { return false }
+            if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
+        }
+        return true
     }
 
     static func smallest(_ all: [Ceilings]) -> Ceilings {

@@ -24,9 +24,10 @@ public struct Conditions: Sendable, Hashable {
         self.delegation = delegation
     }
 
+    /// Whether every condition holds; the cheapest and most selective checks run first.
     func holds(for request: PolicyRequest) -> Bool {
-        workload.holds(for: request.workload) && user.holds(for: request.user) && task.holds(for: request)
-            && delegation.holds(for: request)
+        task.holds(for: request) && delegation.holds(for: request) && workload.holds(for: request.workload)
+            && user.holds(for: request.user)
     }
 }
 
@@ -167,7 +168,10 @@ public struct DelegationCondition: Sendable, Hashable {
 
 extension SegmentPattern {
     /// Matches a literal string; a pattern with templates (never allowed in conditions) matches nothing.
-    func matchesLiteral(_ value: String) -> Bool {
-        fixed?.matches(value) ?? false
+    func matchesLiteral(_ value: Substring) -> Bool {
+        !hasTemplates && matches(value, context: .none) == true
     }
+
+    /// Matches a literal string; see ``matchesLiteral(_:)-(Substring)``.
+    func matchesLiteral(_ value: String) -> Bool { matchesLiteral(value[...]) }
 }

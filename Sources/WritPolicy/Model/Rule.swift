@@ -26,7 +26,9 @@ public enum Effect: String, Sendable, Hashable {
 }
 
 /// One policy rule: when it applies, and what it permits or forbids.
-public struct Rule: Sendable, Hashable {
+///
+/// A class so that evaluation passes rules around by reference, never copying their contents.
+public final class Rule: Sendable, Hashable {
     /// The rule's id, unique across the policy set.
     public let id: String
     /// Permit or forbid.
@@ -59,6 +61,17 @@ public struct Rule: Sendable, Hashable {
         self.resources = resources
         self.ceilings = ceilings
         self.location = location
+    }
+
+    public static func == (lhs: Rule, rhs: Rule) -> Bool {
+        lhs.id == rhs.id && lhs.effect == rhs.effect && lhs.description == rhs.description
+            && lhs.conditions == rhs.conditions && lhs.resources == rhs.resources && lhs.ceilings == rhs.ceilings
+            && lhs.location == rhs.location
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(id)
+        hasher.combine(location)
     }
 }
 

@@ -54,6 +54,6 @@ public struct SPIFFEPattern: Sendable, Hashable, CustomStringConvertible {
         guard id.trustDomain == trustDomain else { return false }
         guard let path else { return id.path.isEmpty }
         guard !id.path.isEmpty else { return false }
-        return path.matchesLiteral(String(id.path.dropFirst()))
+        return path.matchesLiteral(id.path.dropFirst())
     }
 }

@@ -18,8 +18,8 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
     public let segments: [Segment]
     /// The pattern as written.
     public let source: String
-    /// The pattern ready to match, when it has no templates.
-    let fixed: ResolvedPattern?
+    /// Whether any segment holds a template.
+    let hasTemplates: Bool
 
     public var description: String { source }
 
@@ -85,125 +85,126 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
             if !literal.isEmpty { pieces.append(.literal(literal)) }
             segments.append(.pieces(pieces))
         }
-        let unresolved = SegmentPattern(segments: segments, source: text, fixed: nil)
-        let fixed = unresolved.templates.isEmpty ? unresolved.resolved(TemplateContext.none) : nil
-        self.init(segments: segments, source: text, fixed: fixed)
-    }
-
-    private init(segments: [Segment], source: String, fixed: ResolvedPattern?) {
         self.segments = segments
-        self.source = source
-        self.fixed = fixed
+        self.source = text
+        self.hasTemplates = segments.contains { segment in
+            guard case .pieces(let pieces) = segment else { return false }
+            return pieces.contains { if case .template = $0 { return true } else { return false } }
+        }
     }
 
     public static func == (lhs: SegmentPattern, rhs: SegmentPattern) -> Bool { lhs.source == rhs.source }
     public func hash(into hasher: inout Hasher) { hasher.combine(source) }
 
-    /// Resolves templates for a request; nil when a template has no safe value.
-    func resolved(_ context: TemplateContext) -> ResolvedPattern? {
-        if let fixed { return fixed }
-        var result: [ResolvedPattern.Segment] = []
-        result.reserveCapacity(segments.count)
-        for segment in segments {
-            switch segment {
-            case .anyDepth: result.append(.anyDepth)
-            case .pieces(let pieces):
-                var glob: [ResolvedPattern.Piece] = []
-                for piece in pieces {
-                    switch piece {
-                    case .literal(let text): glob.append(.literal(text))
-                    case .star: glob.append(.star)
-                    case .template(let template):
-                        guard let value = context.value(of: template) else { return nil }
-                        glob.append(.literal(value))
-                    }
-                }
-                result.append(.glob(glob))
-            }
-        }
-        return ResolvedPattern(segments: result)
-    }
-}
-
-/// A pattern whose templates are resolved: what matching works on.
-struct ResolvedPattern: Sendable, Hashable {
-    enum Piece: Sendable, Hashable {
-        case literal(String)
-        case star
+    /// Whether every template of the pattern has a safe value in this context.
+    func resolvable(in context: TemplateContext) -> Bool {
+        hasTemplates ? templates.allSatisfy { context.value(of: $0) != nil } : true
     }
 
-    enum Segment: Sendable, Hashable {
-        case anyDepth
-        case glob([Piece])
-    }
-
-    let segments: [Segment]
-
-    /// Whether the pattern matches a literal identifier.
-    func matches(_ identifier: String) -> Bool {
-        let parts = identifier.split(separator: "/", omittingEmptySubsequences: false)
-        return Self.match(segments[...], parts[...])
+    /// Whether the pattern matches a literal text; nil when a template has no safe value. Works on the
+    /// text's bytes without allocating.
+    func matches(_ text: Substring, context: TemplateContext) -> Bool? {
+        guard resolvable(in: context) else { return nil }
+        return match(0, text.utf8, text.utf8.startIndex, context)
     }
 
     /// Whether the pattern matches every identifier strictly below `prefix` (the token's `prefix/*`): its
     /// segments match the prefix's one by one until a final `**` takes the rest. Anything subtler is
-    /// answered no, which only ever denies.
-    func coversEverything(below prefix: String) -> Bool {
-        let parts = prefix.split(separator: "/", omittingEmptySubsequences: false)
-        for (position, segment) in segments.enumerated() {
+    /// answered no, which only ever denies. Nil when a template has no safe value.
+    func coversEverything(below prefix: Substring, context: TemplateContext) -> Bool? {
+        guard resolvable(in: context) else { return nil }
+        let text = prefix.utf8
+        var position: Substring.UTF8View.Index? = text.startIndex
+        for (index, segment) in segments.enumerated() {
             switch segment {
-            case .anyDepth: return position == segments.count - 1
-            case .glob(let pieces):
-                guard position < parts.count, Self.glob(pieces[...], parts[position][...]) else { return false }
+            case .anyDepth: return index == segments.count - 1
+            case .pieces(let pieces):
+                guard let start = position else { return false }
+                let (part, next) = Self.segment(text, from: start)
+                guard Self.glob(pieces[...], part, context) else { return false }
+                position = next
             }
         }
         return false
     }
 
-    /// Whether the pattern could match some identifier strictly below `prefix`.
-    func overlapsSomething(below prefix: String) -> Bool {
-        let parts = prefix.split(separator: "/", omittingEmptySubsequences: false)
-        var remaining = segments[...]
-        for part in parts {
-            guard let segment = remaining.first else { return false }
-            switch segment {
+    /// Whether the pattern could match some identifier strictly below `prefix`; nil when a template has no
+    /// safe value.
+    func overlapsSomething(below prefix: Substring, context: TemplateContext) -> Bool? {
+        guard resolvable(in: context) else { return nil }
+        let text = prefix.utf8
+        var position: Substring.UTF8View.Index? = text.startIndex
+        var index = 0
+        while let start = position {
+            guard index < segments.count else { return false }
+            switch segments[index] {
             case .anyDepth: return true
-            case .glob(let pieces): if !Self.glob(pieces[...], part[...]) { return false }
+            case .pieces(let pieces):
+                let (part, next) = Self.segment(text, from: start)
+                guard Self.glob(pieces[...], part, context) else { return false }
+                position = next
             }
-            remaining = remaining.dropFirst()
+            index += 1
         }
-        return !remaining.isEmpty
+        return index < segments.count
     }
 
-    static func match(_ segments: ArraySlice<Segment>, _ parts: ArraySlice<Substring>) -> Bool {
-        guard let first = segments.first else { return parts.isEmpty }
-        switch first {
+    /// The segment of `text` starting at `start`, and where the next one starts (nil at the end).
+    static func segment(
+        _ text: Substring.UTF8View,
+        from start: Substring.UTF8View.Index
+    ) -> (Substring.UTF8View, Substring.UTF8View.Index?) {
+        var end = start
+        while end < text.endIndex, text[end] != UInt8(ascii: "/") { end = text.index(after: end) }
+        return (text[start..<end], end < text.endIndex ? text.index(after: end) : nil)
+    }
+
+    private func match(
+        _ index: Int,
+        _ text: Substring.UTF8View,
+        _ position: Substring.UTF8View.Index?,
+        _ context: TemplateContext
+    ) -> Bool {
+        guard index < segments.count else { return position == nil }
+        guard let start = position else {
+            return segments[index...].allSatisfy { if case .anyDepth = $0 { return true } else { return false } }
+        }
+        switch segments[index] {
         case .anyDepth:
-            var rest = parts
-            while true {
-                if match(segments.dropFirst(), rest) { return true }
-                guard !rest.isEmpty else { return false }
-                rest = rest.dropFirst()
-            }
-        case .glob(let pieces):
-            guard let part = parts.first, glob(pieces[...], part[...]) else { return false }
-            return match(segments.dropFirst(), parts.dropFirst())
+            if match(index + 1, text, position, context) { return true }
+            let (_, next) = Self.segment(text, from: start)
+            return match(index, text, next, context)
+        case .pieces(let pieces):
+            let (part, next) = Self.segment(text, from: start)
+            return Self.glob(pieces[...], part, context) && match(index + 1, text, next, context)
         }
     }
 
-    static func glob(_ pieces: ArraySlice<Piece>, _ text: Substring) -> Bool {
+    static func glob(_ pieces: ArraySlice<Piece>, _ text: Substring.UTF8View, _ context: TemplateContext) -> Bool {
         guard let first = pieces.first else { return text.isEmpty }
         switch first {
         case .literal(let literal):
-            guard text.hasPrefix(literal) else { return false }
-            return glob(pieces.dropFirst(), text.dropFirst(literal.count))
+            return prefixed(text, by: literal.utf8).map { glob(pieces.dropFirst(), $0, context) } ?? false
+        case .template(let template):
+            guard let value = context.value(of: template) else { return false }
+            return prefixed(text, by: value.utf8).map { glob(pieces.dropFirst(), $0, context) } ?? false
         case .star:
             var rest = text
             while true {
-                if glob(pieces.dropFirst(), rest) { return true }
+                if glob(pieces.dropFirst(), rest, context) { return true }
                 guard !rest.isEmpty else { return false }
                 rest = rest.dropFirst()
             }
         }
+    }
+
+    /// The rest of `text` after `prefix`, or nil when `text` does not start with it.
+    static func prefixed(_ text: Substring.UTF8View, by prefix: String.UTF8View) -> Substring.UTF8View? {
+        var position = text.startIndex
+        for byte in prefix {
+            guard position < text.endIndex, text[position] == byte else { return nil }
+            position = text.index(after: position)
+        }
+        return text[position...]
     }
 }

@@ -57,7 +57,13 @@ struct TemplateContext {
         case .taskType: value = request.taskType
         case .workloadTrustDomain: value = request.workload.id.trustDomain
         }
-        guard let value, !value.isEmpty, !value.contains(where: { "/*{}".contains($0) }) else { return nil }
+        guard let value, !value.isEmpty else { return nil }
+        for byte in value.utf8 {
+            switch byte {
+            case UInt8(ascii: "/"), UInt8(ascii: "*"), UInt8(ascii: "{"), UInt8(ascii: "}"): return nil
+            default: continue
+            }
+        }
         return value
     }
 }
