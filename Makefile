@@ -30,7 +30,7 @@ test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Runs the libFuzzer targets for FUZZ_SECONDS each (FUZZ_TARGET=token|proof|all).
+# Runs the libFuzzer targets for FUZZ_SECONDS each (FUZZ_TARGET=token|proof|policy|all).
 fuzz: deps
 	./FuzzTesting/run.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
 
@@ -38,6 +38,7 @@ fuzz: deps
 bench: deps
 	$(SWIFT) build -c release --product writ
 	.build/release/writ bench verify --seconds $(BENCH_SECONDS)
+	.build/release/writ bench policy
 
 clean:
 	rm -rf .build FuzzTesting/.build

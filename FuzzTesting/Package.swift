@@ -19,5 +19,13 @@ let package = Package(
             dependencies: [.product(name: "WritToken", package: "writ")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .executableTarget(
+            name: "FuzzPolicy",
+            dependencies: [
+                .product(name: "WritPolicy", package: "writ"),
+                .product(name: "WritToken", package: "writ"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with AddressSanitizer and runs each for SECONDS.
-# usage: FuzzTesting/run.sh [token|proof|all] [SECONDS]
+# usage: FuzzTesting/run.sh [token|proof|policy|all] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")"
 which=${1:-all}
 seconds=${2:-60}
-swift build -c release --sanitize=fuzzer --sanitize=address
-bin=$(swift build -c release --sanitize=fuzzer --sanitize=address --show-bin-path)
+# The order matters: with -sanitize=fuzzer first, swiftc drops the coverage instrumentation that guides
+# the fuzzer; address first keeps both.
+flags=(-c release --sanitize=address --sanitize=fuzzer)
+bin=$(swift build "${flags[@]}" --show-bin-path)
 run() {
     local target=$1 seeds=$2
+    swift build "${flags[@]}" --product "$target"
     local work=.build/corpus/$seeds
     mkdir -p "$work" artifacts
     echo "fuzzing $target for ${seconds}s (seeds: Corpus/$seeds)"
@@ -18,6 +21,7 @@ run() {
 case "$which" in
     token) run FuzzAccessToken AccessToken ;;
     proof) run FuzzDPoPProof DPoPProof ;;
-    all) run FuzzAccessToken AccessToken; run FuzzDPoPProof DPoPProof ;;
-    *) echo "usage: $0 [token|proof|all] [SECONDS]" >&2; exit 2 ;;
+    policy) run FuzzPolicy Policy ;;
+    all) run FuzzAccessToken AccessToken; run FuzzDPoPProof DPoPProof; run FuzzPolicy Policy ;;
+    *) echo "usage: $0 [token|proof|policy|all] [SECONDS]" >&2; exit 2 ;;
 esac

@@ -7,15 +7,15 @@ public import WritToken
 ///
 /// Only the signature and the decoding are reused. Every other check — the key still being in the key set,
 /// issuer, audience, time, sender constraint, revocation, authorization — runs on every request. An entry is
-/// only added after a token passed every check; entries go when the token expires, and when the cache is
-/// full of live entries it is emptied, so memory stays bounded.
+/// only added after a token passed every check. When the cache is full, expired tokens are dropped, and if it
+/// is still full it is emptied, so memory stays bounded.
 public final class VerifiedTokenCache: Sendable {
     struct Entry {
         let claims: AccessTokenClaims
         let key: VerificationKey
     }
 
-    private let entries: Mutex<[String: Entry]>
+    private let entries: Mutex<[[UInt8]: Entry]>
     /// The most tokens held at once.
     public let capacity: Int
 
@@ -29,13 +29,14 @@ public final class VerifiedTokenCache: Sendable {
     public var count: Int { entries.withLock { $0.count } }
 
     func lookup(_ token: Substring) -> Entry? {
-        let key = String(token)
+        // Keyed by the exact bytes: String equality would treat canonically equivalent spellings as one.
+        let key = Array(token.utf8)
         return entries.withLock { $0[key] }
     }
 
     func insert(_ token: Substring, claims: AccessTokenClaims, key: VerificationKey, now: Date) {
         let entry = Entry(claims: claims, key: key)
-        let text = String(token)
+        let text = Array(token.utf8)
         entries.withLock { entries in
             if entries.count >= capacity {
                 entries = entries.filter { $0.value.claims.expiresAt > now }

@@ -200,3 +200,103 @@ struct SeededGenerator: RandomNumberGenerator {
         return value ^ (value >> 33)
     }
 }
+
+@Suite("policy hardening")
+struct PolicyHardeningTests {
+    @Test("a forbid on a value is not dodged by spelling it as another JSON type")
+    func forbidTypeMismatch() throws {
+        let set = try PolicyFixtures.load(
+            """
+            rules:
+              - id: transfers
+                effect: permit
+                resources:
+                  - { type: transfer, locations: "https://docs.example.org", actions: create, where: { amount: { at_least: 0 } } }
+              - id: not-this-account
+                effect: forbid
+                resources:
+                  - { type: transfer, where: { account: { equals: 12345 } } }
+            """
+        )
+        for account: JSONValue in [.integer(12345), .double(12345.0), .string("12345"), .array([.string("12345")])] {
+            let detail = AuthorizationDetail(
+                type: "transfer",
+                actions: ["create"],
+                locations: [PolicyFixtures.docs],
+                extensions: ["amount": .integer(5), "account": account]
+            )
+            let reasons = set.evaluate(PolicyFixtures.request([detail])).reasons.map(\.code)
+            #expect(reasons == [.forbidden], "\(account)")
+        }
+        let other = AuthorizationDetail(
+            type: "transfer",
+            actions: ["create"],
+            locations: [PolicyFixtures.docs],
+            extensions: ["amount": .integer(5), "account": .integer(777)]
+        )
+        #expect(set.evaluate(PolicyFixtures.request([other])).isPermit)
+    }
+
+    @Test("a wildcard request is recognised by its bytes, so grapheme tricks cannot pass it off as a literal")
+    func wildcardBytes() throws {
+        let set = try PolicyFixtures.load(
+            """
+            rules:
+              - id: projects
+                effect: permit
+                resources: [{ type: document, locations: "https://docs.example.org", identifiers: "projects/**", actions: read }]
+            """
+        )
+        let sneaky = PolicyFixtures.read("projects/a\u{0600}/*")
+        #expect(!set.evaluate(PolicyFixtures.request([sneaky])).isPermit)
+        #expect(set.evaluate(PolicyFixtures.request([PolicyFixtures.read("projects/a\u{0600}/b")])).isPermit)
+    }
+
+    @Test(
+        "oversized identifiers are refused before any pattern work",
+        arguments: [
+            String(repeating: "a/", count: 5000) + "a", String(repeating: "x", count: 2000),
+        ]
+    )
+    func oversized(identifier: String) throws {
+        let set = try PolicyFixtures.load(PolicyFixtures.basic)
+        let reasons = set.evaluate(PolicyFixtures.request([PolicyFixtures.read(identifier)])).reasons.map(\.code)
+        #expect(reasons == [.invalidRequest])
+    }
+
+    @Test("star patterns match in bounded time, with no backtracking blow-up")
+    func globIsLinear() throws {
+        let set = try PolicyFixtures.load(
+            """
+            rules:
+              - id: dashes
+                effect: permit
+                resources: [{ type: document, locations: "https://docs.example.org", identifiers: "*-*-*-*-*-*-x", actions: read }]
+            """
+        )
+        let clock = ContinuousClock()
+        let start = clock.now
+        let request = PolicyFixtures.request([PolicyFixtures.read(String(repeating: "-", count: 1000))])
+        #expect(!set.evaluate(request).isPermit)
+        #expect(start.duration(to: clock.now) < .seconds(1))
+        #expect(set.evaluate(PolicyFixtures.request([PolicyFixtures.read("a-b-c-d-e-f-x")])).isPermit)
+    }
+
+    @Test("purpose and subject patterns are free text: * crosses /")
+    func freeText() throws {
+        let set = try PolicyFixtures.load(
+            """
+            rules:
+              - id: reads
+                effect: permit
+                resources: [{ type: document, locations: "https://docs.example.org", actions: read }]
+              - id: no-exports
+                effect: forbid
+                when: { task: { purpose: "*export*" } }
+            """
+        )
+        var request = PolicyFixtures.request([PolicyFixtures.read("a")])
+        request.purpose = "bulk/export of salaries"
+        #expect(set.evaluate(request).reasons.map(\.code) == [.forbidden])
+    }
+}

@@ -150,3 +150,44 @@ struct AuthorizationTests {
         #expect(!access.permits("write", on: Resource(type: "document", identifier: "a")))
     }
 }
+
+@Suite("authorization compares bytes, not characters")
+struct ByteAuthorizationTests {
+    static let location = "https://docs.writ.test"
+
+    @Test(
+        "grapheme tricks cannot smuggle .. past the wildcard check",
+        arguments: [
+            "public/x\u{0600}/../../\u{200D}\u{0600}/../private/report",
+            "public/\u{200D}/../private",
+            "public/a/./b",
+            "public//a",
+        ]
+    )
+    func dotSegments(identifier: String) {
+        let access = VerifiedAccess(
+            claims: TestIdentity.claims(details: [.init(type: "document", actions: ["read"], identifier: "public/*")]),
+            location: Self.location
+        )
+        #expect(!access.permits("read", on: Resource(type: "document", identifier: identifier)))
+    }
+
+    @Test("canonically equivalent spellings are different names")
+    func normalization() {
+        let nfc = "customers/Jos\u{00E9}/invoices"
+        let nfd = "customers/Jose\u{0301}/invoices"
+        #expect(nfc == nfd)  // Swift's String equality says they are the same...
+        let access = VerifiedAccess(
+            claims: TestIdentity.claims(details: [.init(type: "invoice", actions: ["read"], identifier: nfd)]),
+            location: Self.location
+        )
+        // ...but a grant for one spelling does not allow the other.
+        #expect(!access.permits("read", on: Resource(type: "invoice", identifier: nfc)))
+        #expect(access.permits("read", on: Resource(type: "invoice", identifier: nfd)))
+        let kelvin = VerifiedAccess(
+            claims: TestIdentity.claims(details: [.init(type: "\u{212A}ey", actions: ["read"])]),
+            location: Self.location
+        )
+        #expect(!kelvin.permits("read", on: Resource(type: "Key")))
+    }
+}

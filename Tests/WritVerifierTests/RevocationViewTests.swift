@@ -90,9 +90,54 @@ struct RevocationViewTests {
         #expect(cache.count == 1)
     }
 
+    @Test("one key flooding proofs fills only its own share of the replay cache")
+    func replayCachePerKey() {
+        let cache = DPoPReplayCache(capacity: 100, perKeyCapacity: 10)
+        let now = TestIdentity.now
+        for index in 0..<10 {
+            #expect(cache.record(id: "\(index)", keyThumbprint: "flooder", expiry: now + 60, now: now) == .fresh)
+        }
+        #expect(cache.record(id: "more", keyThumbprint: "flooder", expiry: now + 60, now: now) == .full)
+        #expect(cache.record(id: "0", keyThumbprint: "honest", expiry: now + 60, now: now) == .fresh)
+        #expect(cache.record(id: "more", keyThumbprint: "flooder", expiry: now + 121, now: now + 61) == .fresh)
+    }
+
+    @Test("a gap in the feed makes the view refuse every token until it is filled, and nothing is lost")
+    func gaps() {
+        let view = InMemoryRevocationView()
+        let claims = TestIdentity.claims()
+        view.apply([Self.entry(1, .task("a")), Self.entry(2, .task("b")), Self.entry(4, .task("d"))])
+        #expect(view.lastSequence == 2)
+        #expect(view.hasGap)
+        #expect(view.status(of: claims, now: TestIdentity.now) == .stale(lastHeard: nil))
+        view.apply([Self.entry(3, .task(TestIdentity.taskID))])
+        #expect(view.lastSequence == 4)
+        #expect(!view.hasGap)
+        guard case .revoked(let entry) = view.status(of: claims, now: TestIdentity.now) else {
+            Issue.record("the late entry was not applied")
+            return
+        }
+        #expect(entry.sequence == 3)
+    }
+
+    @Test("an issued-before cutoff covers tokens issued earlier in the same second")
+    func cutoffRounding() {
+        var claims = TestIdentity.claims()
+        claims.issuedAt = TestIdentity.now
+        let revocation = Revocation(
+            sequence: 1,
+            subject: .issuedBefore(TestIdentity.now.addingTimeInterval(0.7), workload: nil),
+            revokedAt: TestIdentity.now,
+            retainUntil: TestIdentity.now + 600
+        )
+        #expect(revocation.covers(claims))
+        claims.issuedAt = TestIdentity.now.addingTimeInterval(1)
+        #expect(!revocation.covers(claims))
+    }
+
     @Test("the replay cache stays bounded under a long stream of proofs")
     func replayCacheBounded() {
-        let cache = DPoPReplayCache(capacity: 1000)
+        let cache = DPoPReplayCache(capacity: 1000, perKeyCapacity: 1000)
         var now = TestIdentity.now
         for index in 0..<50_000 {
             now += 0.01

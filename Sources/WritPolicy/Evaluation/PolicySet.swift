@@ -169,7 +169,8 @@ public struct PolicySet: Sendable {
                 return DenialReason(
                     code: .invalidRequest,
                     entry: index,
-                    message: "an identifier is segments joined by /, none empty, . or .., with * only as a final /*"
+                    message:
+                        "an identifier is at most 1024 bytes and 64 segments joined by /, none empty, . or .., with * only as a final /*"
                 )
             }
         }
@@ -179,15 +180,19 @@ public struct PolicySet: Sendable {
         return nil
     }
 
-    /// Identifiers name resources plainly: no empty, `.` or `..` segments, and `*` only as a final `/*`.
+    /// The longest identifier a request may name, in bytes.
+    public static let maximumIdentifierLength = 1024
+    /// The most segments an identifier may have.
+    public static let maximumIdentifierSegments = 64
+
+    /// Identifiers name resources plainly: bounded in length and depth, no empty, `.` or `..` segments, and
+    /// `*` only as a final `/*`.
     static func isWellFormed(_ identifier: String) -> Bool {
-        var bytes = identifier.utf8[...]
-        if bytes.count > 2, bytes.suffix(2).elementsEqual("/*".utf8) { bytes = bytes.dropLast(2) }
-        for segment in bytes.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            if segment.isEmpty || segment.contains(UInt8(ascii: "*")) { return false }
-            if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
-        }
-        return true
+        let bytes = identifier.utf8
+        guard bytes.count <= maximumIdentifierLength,
+            bytes.lazy.filter({ $0 == UInt8(ascii: "/") }).count < maximumIdentifierSegments
+        else { return false }
+        return IdentifierSyntax.hasPlainSegments(IdentifierSyntax.wildcardPrefix(identifier) ?? identifier[...])
     }
 
     static func smallest(_ all: [Ceilings]) -> Ceilings {

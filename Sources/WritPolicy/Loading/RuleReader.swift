@@ -84,7 +84,7 @@ enum RuleReader {
             let fields = try task.mapping(allowed: ["type", "purpose"], what: "'task'")
             if let types = fields["type"] { conditions.task.types = try types.strings("task type") }
             if let purposes = fields["purpose"] {
-                conditions.task.purposes = try plainPatterns(purposes, what: "task purpose")
+                conditions.task.purposes = try purposes.strings("task purpose").map(TextPattern.init)
             }
         }
         if let delegation = members["delegation"] {
@@ -116,7 +116,7 @@ enum RuleReader {
         }
         let fields = try node.mapping(allowed: ["sub", "groups", "email_domain", "claims"], what: "'user'")
         var condition = UserClaimsCondition()
-        if let subjects = fields["sub"] { condition.subjects = try plainPatterns(subjects, what: "sub") }
+        if let subjects = fields["sub"] { condition.subjects = try subjects.strings("sub").map(TextPattern.init) }
         if let groups = fields["groups"] { condition.groups = try groups.strings("groups") }
         if let domains = fields["email_domain"] {
             condition.emailDomains = try domains.strings("email_domain").map { $0.lowercased() }
@@ -127,10 +127,8 @@ enum RuleReader {
                 let keyNode = YAMLNode(node: key, file: claims.file)
                 let name = try keyNode.nonEmptyString("a claim name")
                 guard condition.claims[name] == nil else { throw keyNode.error("duplicate claim '\(name)'") }
-                condition.claims[name] = try plainPatterns(
-                    YAMLNode(node: value, file: claims.file),
-                    what: "claim \(name)"
-                )
+                condition.claims[name] = try YAMLNode(node: value, file: claims.file).strings("claim \(name)")
+                    .map(TextPattern.init)
             }
         }
         return .present(condition)
@@ -241,21 +239,6 @@ enum RuleReader {
             } catch {
                 throw node.error("bad \(what) pattern '\(text)': \(error.message)")
             }
-        }
-        return patterns
-    }
-
-    static func plainPatterns(_ node: YAMLNode, what: String) throws(PolicyDiagnostic) -> [SegmentPattern] {
-        var patterns: [SegmentPattern] = []
-        for text in try node.strings(what) {
-            let pattern: SegmentPattern
-            do {
-                pattern = try SegmentPattern(text)
-            } catch {
-                throw node.error("bad \(what) pattern '\(text)': \(error.message)")
-            }
-            guard pattern.templates.isEmpty else { throw node.error("templates are only allowed in identifiers") }
-            patterns.append(pattern)
         }
         return patterns
     }

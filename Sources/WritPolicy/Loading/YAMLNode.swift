@@ -121,10 +121,10 @@ struct YAMLNode {
         return sequence.map { YAMLNode(node: $0, file: file) }
     }
 
-    /// A non-negative integer.
+    /// A non-negative integer of at most a million (counts, depths and indices are small).
     func integer(_ what: String) throws(PolicyDiagnostic) -> Int {
-        guard case .scalar(let scalar) = node, let value = Int(scalar.string), value >= 0 else {
-            throw error("\(what) must be a non-negative integer")
+        guard case .scalar(let scalar) = node, let value = Int(scalar.string), value >= 0, value <= 1_000_000 else {
+            throw error("\(what) must be an integer from 0 to 1000000")
         }
         return value
     }
@@ -151,8 +151,10 @@ struct YAMLNode {
     func duration(_ what: String) throws(PolicyDiagnostic) -> Double {
         let text = try string(what)
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600]
-        guard let unit = text.last, let scale = units[unit], let value = Int(text.dropLast()), value > 0 else {
-            throw error("\(what) must be a positive duration such as 90s, 15m or 2h")
+        guard let unit = text.last, let scale = units[unit], let value = Int(text.dropLast()), value > 0,
+            Double(value) * scale <= 30 * 86_400
+        else {
+            throw error("\(what) must be a positive duration of at most 30 days, such as 90s, 15m or 2h")
         }
         return Double(value) * scale
     }

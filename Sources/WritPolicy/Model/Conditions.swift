@@ -74,21 +74,21 @@ public enum UserCondition: Sendable, Hashable {
 
 /// Conditions on a present user's claims; each listed one must hold.
 public struct UserClaimsCondition: Sendable, Hashable {
-    /// Subjects (glob patterns); any.
-    public var subjects: [SegmentPattern]
+    /// Subjects (text patterns); any.
+    public var subjects: [TextPattern]
     /// Groups; the user must be in at least one.
     public var groups: [String]
     /// Email domains; any.
     public var emailDomains: [String]
-    /// Named claims and their allowed values (glob patterns); `*` requires only presence.
-    public var claims: [String: [SegmentPattern]]
+    /// Named claims and their allowed values (text patterns); `*` requires only presence.
+    public var claims: [String: [TextPattern]]
 
     /// A condition.
     public init(
-        subjects: [SegmentPattern] = [],
+        subjects: [TextPattern] = [],
         groups: [String] = [],
         emailDomains: [String] = [],
-        claims: [String: [SegmentPattern]] = [:]
+        claims: [String: [TextPattern]] = [:]
     ) {
         self.subjects = subjects
         self.groups = groups
@@ -98,17 +98,17 @@ public struct UserClaimsCondition: Sendable, Hashable {
 
     func holds(for user: UserClaims) -> Bool {
         if !subjects.isEmpty {
-            guard let subject = user.subject, subjects.contains(where: { $0.matchesLiteral(subject) }) else {
+            guard let subject = user.subject, subjects.contains(where: { $0.matches(subject) }) else {
                 return false
             }
         }
-        if !groups.isEmpty, !user.groups.contains(where: groups.contains) { return false }
+        if !groups.isEmpty, !user.groups.contains(where: { containsBytes(groups, $0) }) { return false }
         if !emailDomains.isEmpty {
-            guard let domain = user.emailDomain, emailDomains.contains(domain) else { return false }
+            guard let domain = user.emailDomain, containsBytes(emailDomains, domain) else { return false }
         }
         for (claim, patterns) in claims {
             guard let value = user.text(claim) else { return false }
-            if !patterns.contains(where: { $0.matchesLiteral(value) }) { return false }
+            if !patterns.contains(where: { $0.matches(value) }) { return false }
         }
         return true
     }
@@ -118,19 +118,19 @@ public struct UserClaimsCondition: Sendable, Hashable {
 public struct TaskCondition: Sendable, Hashable {
     /// Task types; any. Empty: any.
     public var types: [String]
-    /// Purpose patterns; any. Empty: any, including none.
-    public var purposes: [SegmentPattern]
+    /// Purpose patterns (free text: `*` crosses `/`); any. Empty: any, including none.
+    public var purposes: [TextPattern]
 
     /// A condition.
-    public init(types: [String] = [], purposes: [SegmentPattern] = []) {
+    public init(types: [String] = [], purposes: [TextPattern] = []) {
         self.types = types
         self.purposes = purposes
     }
 
     func holds(for request: PolicyRequest) -> Bool {
-        if !types.isEmpty, !types.contains(request.taskType) { return false }
+        if !types.isEmpty, !containsBytes(types, request.taskType) { return false }
         if !purposes.isEmpty {
-            guard let purpose = request.purpose, purposes.contains(where: { $0.matchesLiteral(purpose) }) else {
+            guard let purpose = request.purpose, purposes.contains(where: { $0.matches(purpose) }) else {
                 return false
             }
         }

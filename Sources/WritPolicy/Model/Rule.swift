@@ -169,12 +169,33 @@ public struct FieldConstraint: Sendable, Hashable {
     func holds(for value: JSONValue?) -> Bool? {
         guard let value else { return nil }
         switch comparison {
-        case .equals(let expected): return value == expected
-        case .oneOf(let options): return options.contains(value)
+        case .equals(let expected): return Self.equal(value, expected)
+        case .oneOf(let options):
+            var comparable = false
+            for option in options {
+                switch Self.equal(value, option) {
+                case true: return true
+                case false: comparable = true
+                case nil: continue
+                }
+            }
+            return comparable ? false : nil
         case .atMost(let limit): return Self.number(value).map { $0 <= limit }
         case .atLeast(let limit): return Self.number(value).map { $0 >= limit }
         case .lessThan(let limit): return Self.number(value).map { $0 < limit }
         case .greaterThan(let limit): return Self.number(value).map { $0 > limit }
+        }
+    }
+
+    /// Equality across JSON types: numbers compare as numbers, strings and booleans as themselves; nil when
+    /// the two are not comparable (a string against a number), so a forbid treats them as a match.
+    static func equal(_ value: JSONValue, _ expected: JSONValue) -> Bool? {
+        if let left = number(value), let right = number(expected) { return left == right }
+        switch (value, expected) {
+        case (.string(let left), .string(let right)): return bytesEqual(left, right)
+        case (.bool(let left), .bool(let right)): return left == right
+        case (.null, .null): return true
+        default: return nil
         }
     }
 

@@ -180,22 +180,85 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Whether one segment's pieces match a text. Stars split the pieces into groups of literals and
+    /// templates; the first group must start the text, the last must end it, and the others are found
+    /// left to right in between. Greedy leftmost matching is exact for `*`-only globs, and the work is
+    /// bounded by the text's length times the pattern's, with no backtracking.
     static func glob(_ pieces: ArraySlice<Piece>, _ text: Substring.UTF8View, _ context: TemplateContext) -> Bool {
-        guard let first = pieces.first else { return text.isEmpty }
-        switch first {
-        case .literal(let literal):
-            return prefixed(text, by: literal.utf8).map { glob(pieces.dropFirst(), $0, context) } ?? false
-        case .template(let template):
-            guard let value = context.value(of: template) else { return false }
-            return prefixed(text, by: value.utf8).map { glob(pieces.dropFirst(), $0, context) } ?? false
-        case .star:
-            var rest = text
-            while true {
-                if glob(pieces.dropFirst(), rest, context) { return true }
-                guard !rest.isEmpty else { return false }
-                rest = rest.dropFirst()
+        var groups: [ArraySlice<Piece>] = []
+        var start = pieces.startIndex
+        for index in pieces.indices {
+            if case .star = pieces[index] {
+                groups.append(pieces[start..<index])
+                start = index + 1
             }
         }
+        groups.append(pieces[start..<pieces.endIndex])
+        if groups.count == 1 {
+            guard let rest = consume(groups[0], text, context) else { return false }
+            return rest.isEmpty
+        }
+        // The first group anchors at the start.
+        guard var rest = consume(groups[0], text, context) else { return false }
+        // Middle groups: leftmost occurrence each.
+        for group in groups.dropFirst().dropLast() where !group.isEmpty {
+            var found: Substring.UTF8View?
+            var candidate = rest
+            while true {
+                if let after = consume(group, candidate, context) {
+                    found = after
+                    break
+                }
+                guard !candidate.isEmpty else { break }
+                candidate = candidate.dropFirst()
+            }
+            guard let after = found else { return false }
+            rest = after
+        }
+        // The last group anchors at the end.
+        let last = groups[groups.count - 1]
+        let length = groupLength(last, context)
+        guard let length, length <= rest.count else { return false }
+        return consume(last, rest.suffix(length), context)?.isEmpty ?? false
+    }
+
+    /// Matches a group of literals and templates at the start of `text`; the rest, or nil.
+    static func consume(
+        _ group: ArraySlice<Piece>,
+        _ text: Substring.UTF8View,
+        _ context: TemplateContext
+    ) -> Substring.UTF8View? {
+        var rest = text
+        for piece in group {
+            switch piece {
+            case .literal(let literal):
+                guard let after = prefixed(rest, by: literal.utf8) else { return nil }
+                rest = after
+            case .template(let template):
+                guard let value = context.value(of: template), let after = prefixed(rest, by: value.utf8) else {
+                    return nil
+                }
+                rest = after
+            case .star:
+                return nil
+            }
+        }
+        return rest
+    }
+
+    /// The byte length of a group, or nil when a template has no value.
+    static func groupLength(_ group: ArraySlice<Piece>, _ context: TemplateContext) -> Int? {
+        var length = 0
+        for piece in group {
+            switch piece {
+            case .literal(let literal): length += literal.utf8.count
+            case .template(let template):
+                guard let value = context.value(of: template) else { return nil }
+                length += value.utf8.count
+            case .star: return nil
+            }
+        }
+        return length
     }
 
     /// The rest of `text` after `prefix`, or nil when `text` does not start with it.

@@ -10,7 +10,8 @@ public enum RevocationSubject: Sendable, Hashable {
     case workload(SPIFFEID)
     /// Every token issued for a user (`sub`).
     case user(String)
-    /// Every token issued before a time, optionally only a workload's.
+    /// Every token issued before a time, optionally only a workload's. The time is rounded up to a whole
+    /// second, because `iat` is whole seconds: a token issued earlier in the same second is covered.
     case issuedBefore(Date, workload: SPIFFEID?)
 }
 
@@ -29,7 +30,12 @@ public struct Revocation: Sendable, Hashable {
     /// Creates an entry.
     public init(sequence: UInt64, subject: RevocationSubject, revokedAt: Date, retainUntil: Date) {
         self.sequence = sequence
-        self.subject = subject
+        if case .issuedBefore(let cutoff, let workload) = subject {
+            let seconds = cutoff.timeIntervalSince1970.rounded(.up)
+            self.subject = .issuedBefore(Date(timeIntervalSince1970: seconds), workload: workload)
+        } else {
+            self.subject = subject
+        }
         self.revokedAt = revokedAt.wholeSeconds
         self.retainUntil = retainUntil.wholeSeconds
     }

@@ -58,27 +58,17 @@ public struct Resource: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension AuthorizationDetail {
-    /// Whether this entry allows `action` on `resource` at the resource server `location`.
+    /// Whether this entry allows `action` on `resource` at the resource server `location`. Every comparison
+    /// is on UTF-8 bytes.
     public func allows(_ action: String, on resource: Resource, at location: String) -> Bool {
-        guard type == resource.type, actions.contains(action) else { return false }
-        if !locations.isEmpty, !locations.contains(location) { return false }
+        guard bytesEqual(type, resource.type), containsBytes(actions, action) else { return false }
+        if !locations.isEmpty, !containsBytes(locations, location) { return false }
         if let identifier {
-            guard let wanted = resource.identifier, Self.identifier(identifier, covers: wanted) else { return false }
+            guard let wanted = resource.identifier, IdentifierSyntax.covers(identifier, wanted) else { return false }
         }
         if !datatypes.isEmpty {
-            guard let datatype = resource.datatype, datatypes.contains(datatype) else { return false }
+            guard let datatype = resource.datatype, containsBytes(datatypes, datatype) else { return false }
         }
         return true
-    }
-
-    /// Whether a granted identifier covers a wanted one: equal, or `prefix/*` over anything below `prefix/`.
-    static func identifier(_ granted: String, covers wanted: String) -> Bool {
-        if granted.hasSuffix("/*") {
-            let prefix = granted.dropLast()
-            guard wanted.count > prefix.count, wanted.hasPrefix(prefix) else { return false }
-            // Refuse escapes such as "docs/../secret" under "docs/*".
-            return !wanted.split(separator: "/", omittingEmptySubsequences: false).contains { $0 == ".." || $0 == "." }
-        }
-        return granted == wanted
     }
 }

@@ -14,7 +14,10 @@ public final class InMemoryRevocationView: RevocationView {
         var workloads: [SPIFFEID: Revocation] = [:]
         var users: [String: Revocation] = [:]
         var cutoffs: [Revocation] = []
+        /// Every entry at or below this has been applied.
         var lastSequence: UInt64 = 0
+        /// Entries above `lastSequence` applied out of order, waiting for the gap below them to fill.
+        var ahead: Set<UInt64> = []
         var lastHeard: Date?
     }
 
@@ -22,24 +25,31 @@ public final class InMemoryRevocationView: RevocationView {
     /// How long the view may go without hearing from the broker before it refuses every token; nil for never.
     public let maximumStaleness: TimeInterval?
 
-    /// Creates an empty view.
-    public init(maximumStaleness: TimeInterval? = nil) {
+    /// Creates an empty view that expects the feed from `sequence + 1` on (0 for the whole feed).
+    public init(maximumStaleness: TimeInterval? = nil, startingAfter sequence: UInt64 = 0) {
         self.maximumStaleness = maximumStaleness
+        state.withLock { $0.lastSequence = sequence }
     }
 
-    /// The highest sequence number applied.
+    /// The highest sequence number up to which every entry has been applied: where a feed resumes.
     public var lastSequence: UInt64 { state.withLock { $0.lastSequence } }
+
+    /// Whether an entry is missing below one that was applied; while so, the view refuses every token.
+    public var hasGap: Bool { state.withLock { !$0.ahead.isEmpty } }
 
     /// How many entries the view holds.
     public var count: Int {
         state.withLock { $0.tasks.count + $0.tokens.count + $0.workloads.count + $0.users.count + $0.cutoffs.count }
     }
 
-    /// Records revocations; entries at or below the last applied sequence number are ignored.
+    /// Records revocations. Every entry not applied before takes effect at once (revoking early is safe);
+    /// entries already applied are ignored, so a resumed feed cannot rewind. An entry that arrives past a
+    /// missing one leaves a gap, and until the gap is filled the view refuses every token.
     public func apply(_ revocations: [Revocation]) {
         state.withLock { state in
-            for revocation in revocations.sorted(by: { $0.sequence < $1.sequence })
-            where revocation.sequence > state.lastSequence {
+            for revocation in revocations.sorted(by: { $0.sequence < $1.sequence }) {
+                let sequence = revocation.sequence
+                guard sequence > state.lastSequence, !state.ahead.contains(sequence) else { continue }
                 switch revocation.subject {
                 case .task(let id): state.tasks[id] = revocation
                 case .token(let id): state.tokens[id] = revocation
@@ -47,7 +57,12 @@ public final class InMemoryRevocationView: RevocationView {
                 case .user(let user): state.users[user] = revocation
                 case .issuedBefore: state.cutoffs.append(revocation)
                 }
-                state.lastSequence = revocation.sequence
+                if sequence == state.lastSequence + 1 {
+                    state.lastSequence = sequence
+                    while state.ahead.remove(state.lastSequence + 1) != nil { state.lastSequence += 1 }
+                } else {
+                    state.ahead.insert(sequence)
+                }
             }
         }
     }
@@ -75,7 +90,7 @@ public final class InMemoryRevocationView: RevocationView {
                     return .stale(lastHeard: state.lastHeard)
                 }
             }
-            if state.lastSequence == 0 { return .notRevoked }
+            if !state.ahead.isEmpty { return .stale(lastHeard: state.lastHeard) }
             if let entry = state.tokens[claims.tokenID] { return .revoked(entry) }
             if let entry = state.tasks[claims.taskID] { return .revoked(entry) }
             if let entry = state.workloads[claims.clientID] { return .revoked(entry) }
