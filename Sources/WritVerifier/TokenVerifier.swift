@@ -108,10 +108,12 @@ public struct TokenVerifier: Sendable {
         }
         let now = clock.now
         try trail.run(.issuer) { () throws(VerificationError) in
-            guard claims.issuer == configuration.issuer else { throw .wrongIssuer("the token is from another issuer") }
+            guard bytesEqual(claims.issuer, configuration.issuer) else {
+                throw .wrongIssuer("the token is from another issuer")
+            }
         }
         try trail.run(.audience) { () throws(VerificationError) in
-            guard claims.audience == configuration.audience else {
+            guard bytesEqual(claims.audience, configuration.audience) else {
                 throw .wrongAudience("the token is for another audience")
             }
         }

@@ -38,6 +38,8 @@ struct DPoPTests {
             ("https://docs.writ.test/a/./b/../c", "https://docs.writ.test/a/c"),
             ("https://docs.writ.test/%7euser/%2f", "https://docs.writ.test/~user/%2F"),
             ("https://docs.writ.test:8443/x?y#z", "https://docs.writ.test:8443/x"),
+            ("https://docs.writ.test:/x", "https://docs.writ.test/x"),
+            ("https://[::1]:443/x", "https://[::1]/x"),
         ]
     )
     func normalization(input: String, expected: String) {

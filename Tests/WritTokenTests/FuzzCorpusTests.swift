@@ -37,7 +37,8 @@ struct FuzzCorpusTests {
 
     @Test("proof seeds parse or fail with a typed error", arguments: inputs("DPoPProof"))
     func proof(path: String) throws {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        // Decoded as the fuzzer does: invalid UTF-8 is replaced, never refused.
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
         if path.hasSuffix("proof-rfc9449") {
             _ = try DPoPProof.verify(
                 text,

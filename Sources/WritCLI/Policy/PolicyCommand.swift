@@ -19,6 +19,12 @@ public struct PolicyCommand: AsyncParsableCommand {
 /// Loads a policy directory or renders every diagnostic.
 enum PolicyDirectory {
     static func load(_ path: String) -> Result<PolicySet, CommandOutcome> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return .failure(
+                CommandOutcome(output: "error: \(path) is not a directory of policies", exitCode: WritExitCode.unusable)
+            )
+        }
         switch PolicyLoader.load(directory: URL(fileURLWithPath: path)) {
         case .success(let set): return .success(set)
         case .failure(let errors):

@@ -54,6 +54,10 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
         var segments: [Segment] = []
         for rawSegment in text.split(separator: "/", omittingEmptySubsequences: false) {
             if rawSegment == "**" {
+                // One ** keeps matching linear in the identifier; several would multiply the work.
+                guard !segments.contains(where: { if case .anyDepth = $0 { true } else { false } }) else {
+                    throw SyntaxError(message: "a pattern may hold ** only once")
+                }
                 segments.append(.anyDepth)
                 continue
             }

@@ -6,7 +6,10 @@ import Foundation
 public enum HTTPURI {
     /// The normal form, or nil when the text is not an absolute http or https URI without userinfo.
     public static func normalized(_ text: String) -> String? {
-        guard text.utf8.count <= 4096, let schemeEnd = text.range(of: "://") else { return nil }
+        // A URI is ASCII without spaces or controls; anything else must arrive percent-encoded.
+        guard text.utf8.count <= 4096, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
+            let schemeEnd = text.range(of: "://")
+        else { return nil }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
         guard scheme == "http" || scheme == "https" else { return nil }
         var rest = text[schemeEnd.upperBound...]
@@ -14,17 +17,39 @@ public enum HTTPURI {
         let pathStart = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<pathStart]
         guard !authority.isEmpty, !authority.contains("@") else { return nil }
-        var host = authority.lowercased()
-        if let colon = host.lastIndex(of: ":"), !host.hasSuffix("]") {
-            let port = host[host.index(after: colon)...]
-            guard port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return nil }
-            if port.isEmpty || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
-                host = String(host[..<colon])
-            }
-        }
-        guard !host.isEmpty else { return nil }
+        guard let host = normalizedAuthority(authority.lowercased(), scheme: scheme) else { return nil }
         guard let path = normalizedPath(String(rest[pathStart...])) else { return nil }
         return "\(scheme)://\(host)\(path)"
+    }
+
+    /// The host (a registered name or a bracketed IP literal) and the port (digits only), lower-cased, with
+    /// an empty or default port dropped; nil for anything else.
+    private static func normalizedAuthority(_ authority: String, scheme: String) -> String? {
+        var host = Substring(authority)
+        var port: Substring = ""
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let literal = host[host.index(after: host.startIndex)..<close]
+            guard !literal.isEmpty, literal.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+            let rest = host[host.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { return nil }
+                port = rest.dropFirst()
+            }
+            host = host[...close]
+        } else {
+            if let colon = host.firstIndex(of: ":") {
+                port = host[host.index(after: colon)...]
+                host = host[..<colon]
+            }
+            let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%")
+            guard !host.isEmpty, host.allSatisfy(allowed.contains) else { return nil }
+        }
+        guard port.allSatisfy({ $0 >= "0" && $0 <= "9" }), port.count <= 5 else { return nil }
+        if port.isEmpty || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
+            return String(host)
+        }
+        return "\(host):\(port)"
     }
 
     private static func normalizedPath(_ path: String) -> String? {

@@ -72,7 +72,7 @@ public enum AccessToken {
     ) throws(VerificationError) -> (SignatureAlgorithm, String) {
         let segment = jws.headerSegment
         if let known = HeaderCache.shared.lookup(segment) {
-            for check in [VerificationTrail.Check.header, .algorithm, .header, .type] { trail.passed(check) }
+            for check in [VerificationTrail.Check.header, .algorithm, .header, .type, .header] { trail.passed(check) }
             return known
         }
         let header = try trail.run(.header) { () throws(VerificationError) in try jws.header() }
@@ -87,7 +87,7 @@ public enum AccessToken {
                 throw .wrongType("typ must be at+jwt")
             }
         }
-        let kid = try trail.run(.key) { () throws(VerificationError) in
+        let kid = try trail.run(.header) { () throws(VerificationError) in
             guard let kid = header["kid"]?.stringValue, !kid.isEmpty else {
                 throw .malformed("the header needs a non-empty string kid")
             }
