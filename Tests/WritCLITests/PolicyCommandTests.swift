@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import Testing
+import WritCLI
+import WritToken
+
+@Suite("writ policy")
+struct PolicyCommandTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let policies = root.appendingPathComponent("policies").path
+
+    static func temporaryDirectory(_ files: [String: String]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "writ-policy-\(UUID().uuidString)"
+        )
+        for (name, text) in files {
+            let url = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
+            try Data(text.utf8).write(to: url)
+        }
+        return directory.path
+    }
+
+    @Test("check accepts the example policies and reports each error with file, line and column")
+    func check() throws {
+        let ok = try PolicyCheckCommand.parse([Self.policies]).evaluate()
+        #expect(ok.exitCode == 0)
+        #expect(ok.output.hasPrefix("ok: "))
+        let bad = try Self.temporaryDirectory(["a.yaml": "rules:\n  - id: x\n    effect: maybe\n"])
+        let refused = try PolicyCheckCommand.parse([bad]).evaluate()
+        #expect(refused.exitCode == 1)
+        #expect(refused.output.contains("/a.yaml:3:13: error: effect must be permit or forbid"))
+        #expect(try PolicyCheckCommand.parse(["/nonexistent/policies"]).evaluate().exitCode == 2)
+    }
+
+    @Test("test runs the example tests, and a failing test fails the run")
+    func test() throws {
+        let passing = try PolicyTestCommand.parse([Self.policies]).evaluate()
+        #expect(passing.exitCode == 0, "\(passing.output)")
+        #expect(passing.output.hasSuffix(" passed, 0 failed"))
+        let failing = try Self.temporaryDirectory([
+            "p.yaml": "rules:\n  - id: none\n    effect: forbid\n",
+            "tests/t.yaml": """
+            tests:
+              - name: expects a permit that never comes
+                request:
+                  workload: spiffe://example.org/a
+                  task: { type: t, authorization_details: [{ type: doc, actions: [read], locations: [x] }] }
+                expect: { decision: permit }
+            """,
+        ])
+        let failed = try PolicyTestCommand.parse([failing]).evaluate()
+        #expect(failed.exitCode == 1)
+        #expect(failed.output.contains("FAIL expects a permit that never comes"))
+        #expect(failed.output.hasSuffix("0 passed, 1 failed"))
+    }
+
+    @Test("explain gives the decision, the rules, and the smallest permitted change, as text or JSON")
+    func explain() throws {
+        let request =
+            try Self.temporaryDirectory([
+                "request.json": """
+                {"workload":"spiffe://example.org/agents/billing-agent","user":{"sub":"s"},"task":{"type":"resolve-billing-ticket",
+                "authorization_details":[{"type":"invoice","locations":["https://billing.example.org"],"identifier":"customers/1/invoices/2","actions":["read","delete"]}]}}
+                """
+            ]) + "/request.json"
+        let text = try PolicyExplainCommand.parse(["--policies", Self.policies, request]).evaluate()
+        #expect(text.exitCode == 1)
+        #expect(text.output.contains("decision: deny"))
+        #expect(text.output.contains("remove delete from entry 0"))
+        let json = try PolicyExplainCommand.parse(["--policies", Self.policies, "--json", request]).evaluate()
+        let parsed = try StrictJSON().parse(json.output).objectValue
+        #expect(parsed?["decision"] == .string("deny"))
+        #expect(parsed?["suggestion"]?.arrayValue?.count == 1)
+    }
+
+    @Test("graph maps workloads to resource servers, forbids in red, and renders SVG with Graphviz")
+    func graph() throws {
+        let svg = FileManager.default.temporaryDirectory.appendingPathComponent("writ-\(UUID().uuidString).svg").path
+        let outcome = try PolicyGraphCommand.parse([Self.policies, "--svg", svg]).evaluate()
+        #expect(outcome.exitCode == 0, "\(outcome.output)")
+        #expect(outcome.output.hasPrefix("digraph writ_segmentation {"))
+        #expect(outcome.output.contains("\"spiffe://example.org/agents/coding-agent\" -> \"https://git.example.org\""))
+        #expect(outcome.output.contains("FORBID branch: push, delete, force_push"))
+        let rendered = try String(contentsOfFile: svg, encoding: .utf8)
+        #expect(rendered.contains("<svg"))
+    }
+}
