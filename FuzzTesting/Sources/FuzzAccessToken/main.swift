@@ -2,13 +2,15 @@ import Foundation
 import WritToken
 
 // A fixed key set: seeds in Corpus/AccessToken are signed by this key, so the fuzzer reaches the claims.
-let seedKey = try! PrivateKey(pemRepresentation: """
-    -----BEGIN PRIVATE KEY-----
-    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgeblUzWaIol75h3Jj
-    eCOb/XmxiWb851dqqtIRg9MUqo6hRANCAAQydurbE9Du6C2H16WWmGXWTM/PSmbr
-    Kc0+kT3lI8SrFdacgadcewM+IfxWKxkmwl9QtjsIlUuSMcLr45b1P1Mq
-    -----END PRIVATE KEY-----
-    """)
+let seedKey = try! PrivateKey(
+    pemRepresentation: """
+        -----BEGIN PRIVATE KEY-----
+        MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgeblUzWaIol75h3Jj
+        eCOb/XmxiWb851dqqtIRg9MUqo6hRANCAAQydurbE9Du6C2H16WWmGXWTM/PSmbr
+        Kc0+kT3lI8SrFdacgadcewM+IfxWKxkmwl9QtjsIlUuSMcLr45b1P1Mq
+        -----END PRIVATE KEY-----
+        """
+)
 let keys = [
     "fuzz-es": VerificationKey(id: "fuzz-es", publicKey: seedKey.publicKey),
     "fuzz-ed": VerificationKey(id: "fuzz-ed", publicKey: PrivateKey.generate(.edDSA).publicKey),

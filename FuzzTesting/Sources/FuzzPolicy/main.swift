@@ -13,7 +13,12 @@ let request = PolicyRequest(
             locations: ["https://docs.example.org"],
             identifier: "departments/hr/handbook"
         ),
-        AuthorizationDetail(type: "refund", actions: ["create"], identifier: "customers/1", extensions: ["amount": .integer(7)]),
+        AuthorizationDetail(
+            type: "refund",
+            actions: ["create"],
+            identifier: "customers/1",
+            extensions: ["amount": .integer(7)]
+        ),
     ]
 )
 
