@@ -85,24 +85,9 @@ public struct VerifyBenchmark: Sendable {
     /// Runs the plan.
     public func run() async throws -> Result {
         let key = SigningKey(id: "bench-1", privateKey: .generate(.es256))
-        let issuer = "https://broker.writ.test"
-        let audience = "https://docs.writ.test"
-        let now = Date()
-        let claims = AccessTokenClaims(
-            issuer: issuer,
-            subject: "alice@example.org",
-            audience: audience,
-            expiresAt: now.addingTimeInterval(3600),
-            issuedAt: now,
-            clientID: try SPIFFEID("spiffe://example.org/agents/retrieval"),
-            actorChain: [try SPIFFEID("spiffe://example.org/agents/orchestrator")],
-            taskID: "task-7f3a2c",
-            purpose: "answer a question about the HR handbook",
-            authorizationDetails: [
-                AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/handbook"),
-                AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/policies/*"),
-            ]
-        )
+        let issuer = BenchmarkToken.issuer
+        let audience = BenchmarkToken.audience
+        let claims = try BenchmarkToken.claims()
         let token = try AccessToken.sign(claims, with: key)
         // Cold: the cache is off, so every verification checks the signature.
         let verifier = TokenVerifier(

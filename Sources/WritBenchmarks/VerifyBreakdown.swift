@@ -13,22 +13,7 @@ public struct VerifyBreakdown: Sendable {
     /// Measures each stage and returns a report with microseconds per operation.
     public func run() throws -> String {
         let key = SigningKey(id: "bench-1", privateKey: .generate(.es256))
-        let now = Date()
-        let claims = AccessTokenClaims(
-            issuer: "https://broker.writ.test",
-            subject: "alice@example.org",
-            audience: "https://docs.writ.test",
-            expiresAt: now.addingTimeInterval(3600),
-            issuedAt: now,
-            clientID: try SPIFFEID("spiffe://example.org/agents/retrieval"),
-            actorChain: [try SPIFFEID("spiffe://example.org/agents/orchestrator")],
-            taskID: "task-7f3a2c",
-            purpose: "answer a question about the HR handbook",
-            authorizationDetails: [
-                AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/handbook"),
-                AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/policies/*"),
-            ]
-        )
+        let claims = try BenchmarkToken.claims()
         let token = try AccessToken.sign(claims, with: key)
         let jws = try CompactJWS(token, maximumLength: AccessToken.maximumLength)
         let signature = try jws.signature(length: 64)

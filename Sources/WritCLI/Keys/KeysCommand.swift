@@ -39,9 +39,7 @@ public struct GenerateKeyCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let outcome = try generate()
-        print(outcome.output)
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        try generate().finish()
     }
 
     /// Generates and writes the key.

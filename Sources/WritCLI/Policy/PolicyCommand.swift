@@ -56,11 +56,7 @@ public struct PolicyCheckCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let outcome = evaluate()
-        print(outcome.output)
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-    }
+    public func run() async throws { try evaluate().finish() }
 
     /// Checks the directory.
     public func evaluate() -> CommandOutcome {
@@ -99,11 +95,7 @@ public struct PolicyTestCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let outcome = evaluate()
-        print(outcome.output)
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-    }
+    public func run() async throws { try evaluate().finish() }
 
     /// Runs the tests.
     public func evaluate() -> CommandOutcome {
@@ -186,11 +178,7 @@ public struct PolicyExplainCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let outcome = evaluate()
-        print(outcome.output)
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-    }
+    public func run() async throws { try evaluate().finish() }
 
     /// Explains the request.
     public func evaluate() -> CommandOutcome {
@@ -238,11 +226,7 @@ public struct PolicyGraphCommand: AsyncParsableCommand {
 
     public init() {}
 
-    public func run() async throws {
-        let outcome = evaluate()
-        print(outcome.output)
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
-    }
+    public func run() async throws { try evaluate().finish() }
 
     /// Builds the map.
     public func evaluate() -> CommandOutcome {

@@ -1,3 +1,5 @@
+import ArgumentParser
+
 /// What a verb prints and how it exits, computed apart from the process so tests can check both.
 public struct CommandOutcome: Error, Sendable, Equatable {
     /// Text for standard output.
@@ -20,4 +22,12 @@ public enum WritExitCode {
     public static let rejected: Int32 = 1
     /// The verb could not run: a missing file, bad configuration.
     public static let unusable: Int32 = 2
+}
+
+extension CommandOutcome {
+    /// Prints the output and ends the command with the outcome's exit code.
+    func finish() throws {
+        print(output)
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
 }

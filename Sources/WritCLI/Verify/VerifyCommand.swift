@@ -48,11 +48,9 @@ public struct VerifyCommand: AsyncParsableCommand {
     public init() {}
 
     public func run() async throws {
-        let outcome = try evaluate(readStandardInput: {
+        try evaluate(readStandardInput: {
             String(data: FileHandle.standardInput.readDataToEndOfFile(), encoding: .utf8) ?? ""
-        })
-        print(outcome.output)
-        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+        }).finish()
     }
 
     /// Verifies the token and renders the result.
