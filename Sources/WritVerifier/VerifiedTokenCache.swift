@@ -11,11 +11,14 @@ public import WritToken
 /// is still full it is emptied, so memory stays bounded.
 public final class VerifiedTokenCache: Sendable {
     struct Entry {
+        /// The token's exact bytes; a lookup hits only when they are equal.
+        let bytes: [UInt8]
         let claims: AccessTokenClaims
         let key: VerificationKey
     }
 
-    private let entries: Mutex<[[UInt8]: Entry]>
+    /// Entries by a hash of the token's bytes; two tokens with one hash simply replace each other.
+    private let entries: Mutex<[Int: Entry]>
     /// The most tokens held at once.
     public let capacity: Int
 
@@ -28,15 +31,25 @@ public final class VerifiedTokenCache: Sendable {
     /// How many tokens are held.
     public var count: Int { entries.withLock { $0.count } }
 
+    /// A hash of the token's bytes, taken without copying them.
+    static func hash(_ token: Substring) -> Int {
+        var hasher = Hasher()
+        if token.utf8.withContiguousStorageIfAvailable({ hasher.combine(bytes: UnsafeRawBufferPointer($0)) }) == nil {
+            Array(token.utf8).withUnsafeBytes { hasher.combine(bytes: $0) }
+        }
+        return hasher.finalize()
+    }
+
     func lookup(_ token: Substring) -> Entry? {
-        // Keyed by the exact bytes: String equality would treat canonically equivalent spellings as one.
-        let key = Array(token.utf8)
-        return entries.withLock { $0[key] }
+        // Matched on the exact bytes: String equality would treat canonically equivalent spellings as one.
+        let key = Self.hash(token)
+        guard let entry = entries.withLock({ $0[key] }), entry.bytes.elementsEqual(token.utf8) else { return nil }
+        return entry
     }
 
     func insert(_ token: Substring, claims: AccessTokenClaims, key: VerificationKey, now: Date) {
-        let entry = Entry(claims: claims, key: key)
-        let text = Array(token.utf8)
+        let entry = Entry(bytes: Array(token.utf8), claims: claims, key: key)
+        let text = Self.hash(token)
         entries.withLock { entries in
             if entries.count >= capacity {
                 entries = entries.filter { $0.value.claims.expiresAt > now }

@@ -189,25 +189,20 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
     /// left to right in between. Greedy leftmost matching is exact for `*`-only globs, and the work is
     /// bounded by the text's length times the pattern's, with no backtracking.
     static func glob(_ pieces: ArraySlice<Piece>, _ text: Substring.UTF8View, _ context: TemplateContext) -> Bool {
-        var groups: [ArraySlice<Piece>] = []
-        var start = pieces.startIndex
-        for index in pieces.indices {
-            if case .star = pieces[index] {
-                groups.append(pieces[start..<index])
-                start = index + 1
-            }
+        guard let firstStar = pieces.firstIndex(where: isStar), let lastStar = pieces.lastIndex(where: isStar) else {
+            return consume(pieces, text, context)?.isEmpty ?? false
         }
-        groups.append(pieces[start..<pieces.endIndex])
-        if groups.count == 1 {
-            guard let rest = consume(groups[0], text, context) else { return false }
-            return rest.isEmpty
-        }
-        // The first group anchors at the start.
-        guard var rest = consume(groups[0], text, context) else { return false }
-        // Middle groups: leftmost occurrence each.
-        for group in groups.dropFirst().dropLast() where !group.isEmpty {
-            var found: Substring.UTF8View?
+        // The group before the first star anchors at the start.
+        guard var rest = consume(pieces[..<firstStar], text, context) else { return false }
+        // Groups between stars: the leftmost occurrence of each, in order.
+        var groupStart = firstStar + 1
+        while groupStart <= lastStar {
+            let groupEnd = pieces[groupStart...].firstIndex(where: isStar) ?? lastStar
+            let group = pieces[groupStart..<groupEnd]
+            groupStart = groupEnd + 1
+            if group.isEmpty { continue }
             var candidate = rest
+            var found: Substring.UTF8View?
             while true {
                 if let after = consume(group, candidate, context) {
                     found = after
@@ -219,11 +214,15 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
             guard let after = found else { return false }
             rest = after
         }
-        // The last group anchors at the end.
-        let last = groups[groups.count - 1]
-        let length = groupLength(last, context)
-        guard let length, length <= rest.count else { return false }
+        // The group after the last star anchors at the end.
+        let last = pieces[(lastStar + 1)...]
+        guard let length = groupLength(last, context), length <= rest.count else { return false }
         return consume(last, rest.suffix(length), context)?.isEmpty ?? false
+    }
+
+    static func isStar(_ piece: Piece) -> Bool {
+        if case .star = piece { return true }
+        return false
     }
 
     /// Matches a group of literals and templates at the start of `text`; the rest, or nil.

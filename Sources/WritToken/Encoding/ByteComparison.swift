@@ -3,13 +3,24 @@
 /// Authorization compares names and identifiers byte for byte, never with Swift's `==`, which treats
 /// canonically equivalent spellings (NFC and NFD, the Kelvin sign and `K`) as equal: a resource server, a
 /// policy and a standard JWT library must all agree on what a name is.
-public func bytesEqual(_ lhs: some StringProtocol, _ rhs: some StringProtocol) -> Bool {
+@inlinable
+public func bytesEqual(_ lhs: String, _ rhs: String) -> Bool {
+    // Equal bytes imply canonical equality, so the fast standard comparison rules out most pairs; only
+    // when it says equal are the bytes confirmed.
+    lhs.utf8.count == rhs.utf8.count && lhs == rhs && lhs.utf8.elementsEqual(rhs.utf8)
+}
+
+/// Whether two substrings have the same UTF-8 bytes.
+@inlinable
+public func bytesEqual(_ lhs: Substring, _ rhs: Substring) -> Bool {
     lhs.utf8.elementsEqual(rhs.utf8)
 }
 
 /// Whether a list holds a string with exactly these UTF-8 bytes.
-public func containsBytes(_ list: [String], _ value: some StringProtocol) -> Bool {
-    list.contains { bytesEqual($0, value) }
+@inlinable
+public func containsBytes(_ list: [String], _ value: String) -> Bool {
+    for element in list where bytesEqual(element, value) { return true }
+    return false
 }
 
 /// Identifiers as the token profile reads them: segments separated by `/`, and a trailing `/*` meaning
@@ -23,12 +34,26 @@ public enum IdentifierSyntax {
     }
 
     /// Whether an identifier is made of plain segments: none empty, `.` or `..`, and no `*`.
-    public static func hasPlainSegments(_ identifier: some StringProtocol) -> Bool {
-        for segment in identifier.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
-            if segment.isEmpty || segment.contains(UInt8(ascii: "*")) { return false }
-            if segment.elementsEqual(".".utf8) || segment.elementsEqual("..".utf8) { return false }
+    public static func hasPlainSegments(_ identifier: Substring) -> Bool {
+        // One pass over the bytes, tracking the current segment's length and whether it is all dots.
+        var length = 0
+        var dots = 0
+        for byte in identifier.utf8 {
+            switch byte {
+            case UInt8(ascii: "/"):
+                if length == 0 || (dots == length && length <= 2) { return false }
+                length = 0
+                dots = 0
+            case UInt8(ascii: "*"):
+                return false
+            case UInt8(ascii: "."):
+                length += 1
+                dots += 1
+            default:
+                length += 1
+            }
         }
-        return true
+        return !(length == 0 || (dots == length && length <= 2))
     }
 
     /// Whether a granted identifier covers a wanted one: the same bytes, or a `prefix/*` grant over a wanted
