@@ -98,14 +98,18 @@ private struct ClaimsBuilder {
         }
     }
 
+    /// Records that a known claim was seen, refusing a second one.
+    mutating func once(_ bit: UInt32, _ name: String) throws(VerificationError) {
+        guard seenKnown & bit == 0 else { throw .malformed("duplicate member \"\(name)\"") }
+        seenKnown |= bit
+    }
+
     mutating func accept(_ name: String, _ value: JSONValue) throws(VerificationError) {
-        if let bit = Self.bit(for: name) {
-            guard seenKnown & bit == 0 else { throw .malformed("duplicate member \"\(name)\"") }
-            seenKnown |= bit
-        } else {
+        guard let bit = Self.bit(for: name) else {
             guard seenOther.insert(name).inserted else { throw .malformed("duplicate member \"\(name.prefix(32))\"") }
             return
         }
+        try once(bit, name)
         switch name {
         case "iss": issuer = try Self.string(name, value)
         case "sub": subject = try Self.string(name, value)

@@ -49,14 +49,7 @@ public struct AuthorizationDetail: Sendable, Hashable {
     /// Reads an entry; the common members must have their RFC 9396 types.
     public init(json: JSONValue) throws(VerificationError) {
         guard let members = json.objectValue else { throw .malformed("an authorization detail must be an object") }
-        guard let type = members["type"]?.stringValue, !type.isEmpty else {
-            throw .malformed("an authorization detail needs a non-empty string type")
-        }
-        guard members["privileges"] == nil else {
-            throw .malformed("authorization detail privileges are not part of this profile")
-        }
-        func strings(_ name: String) throws(VerificationError) -> [String] {
-            guard let value = members[name] else { return [] }
+        func strings(_ name: String, _ value: JSONValue) throws(VerificationError) -> [String] {
             guard let array = value.arrayValue else { throw .malformed("\(name) must be an array of strings") }
             var result: [String] = []
             result.reserveCapacity(array.count)
@@ -66,19 +59,37 @@ public struct AuthorizationDetail: Sendable, Hashable {
             }
             return result
         }
-        self.type = type
-        self.actions = try strings("actions")
-        self.locations = try strings("locations")
-        self.datatypes = try strings("datatypes")
-        if let identifier = members["identifier"] {
-            guard let string = identifier.stringValue else { throw .malformed("identifier must be a string") }
-            self.identifier = string
-        } else {
-            self.identifier = nil
+        // One pass over the members: common ones by name, everything else kept as a type-specific member.
+        var type: String?
+        var actions: [String] = []
+        var locations: [String] = []
+        var datatypes: [String] = []
+        var identifier: String?
+        var extensions: [String: JSONValue] = [:]
+        for (name, value) in members {
+            switch name {
+            case "type":
+                guard let text = value.stringValue, !text.isEmpty else {
+                    throw .malformed("an authorization detail needs a non-empty string type")
+                }
+                type = text
+            case "actions": actions = try strings(name, value)
+            case "locations": locations = try strings(name, value)
+            case "datatypes": datatypes = try strings(name, value)
+            case "identifier":
+                guard let text = value.stringValue else { throw .malformed("identifier must be a string") }
+                identifier = text
+            case "privileges": throw .malformed("authorization detail privileges are not part of this profile")
+            default: extensions[name] = value
+            }
         }
-        let known =
-            1 + (self.identifier != nil ? 1 : 0) + (members["actions"] != nil ? 1 : 0)
-            + (members["locations"] != nil ? 1 : 0) + (members["datatypes"] != nil ? 1 : 0)
-        self.extensions = known == members.count ? [:] : members.filter { !Self.commonMembers.contains($0.key) }
+        guard let type else { throw .malformed("an authorization detail needs a non-empty string type") }
+        self.type = type
+        self.actions = actions
+        self.locations = locations
+        self.datatypes = datatypes
+        self.identifier = identifier
+        self.extensions = extensions
     }
+
 }
