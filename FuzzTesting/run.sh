@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 which=${1:-all}
 seconds=${2:-60}
-# The order matters: with -sanitize=fuzzer first, swiftc drops the coverage instrumentation that guides
-# the fuzzer; address first keeps both.
-flags=(-c release --sanitize=address --sanitize=fuzzer)
+# SwiftPM passes -sanitize=fuzzer before -sanitize=address, and in that order swiftc leaves out the
+# coverage instrumentation that guides libFuzzer; asking for the coverage explicitly puts it back.
+flags=(-c release --sanitize=address --sanitize=fuzzer
+    -Xswiftc -sanitize-coverage=edge,trace-cmp,inline-8bit-counters,pc-table)
 bin=$(swift build "${flags[@]}" --show-bin-path)
 run() {
     local target=$1 seeds=$2
