@@ -8,6 +8,18 @@ public struct Round: Sendable {
     public let seconds: Double
     /// Operations per second.
     public var rate: Double { Double(operations) / seconds }
+
+    /// A round of `operations` that took `elapsed`.
+    init(operations: Int, elapsed: Duration) {
+        self.operations = operations
+        self.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    /// A round of `operations` that took `seconds`.
+    init(operations: Int, seconds: Double) {
+        self.operations = operations
+        self.seconds = seconds
+    }
 }
 
 /// The rounds of one measured operation, summarised by their median.
@@ -41,11 +53,7 @@ func timedLoop(seconds: Double, batch: Int = 64, _ body: () -> Bool) -> Round {
         operations += batch
     }
     precondition(failures == 0, "a benchmarked operation failed \(failures) times")
-    let elapsed = start.duration(to: clock.now)
-    return Round(
-        operations: operations,
-        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    )
+    return Round(operations: operations, elapsed: start.duration(to: clock.now))
 }
 
 /// Async variant of ``timedLoop(seconds:batch:_:)``.
@@ -60,11 +68,7 @@ func timedLoop(seconds: Double, batch: Int = 64, _ body: () async -> Bool) async
         operations += batch
     }
     precondition(failures == 0, "a benchmarked operation failed \(failures) times")
-    let elapsed = start.duration(to: clock.now)
-    return Round(
-        operations: operations,
-        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    )
+    return Round(operations: operations, elapsed: start.duration(to: clock.now))
 }
 
 /// Runs `body` on `threads` OS threads at once for about `seconds`; returns the combined rate.

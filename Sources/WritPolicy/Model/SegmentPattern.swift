@@ -19,20 +19,12 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
     /// The pattern as written.
     public let source: String
     /// Whether any segment holds a template.
-    let hasTemplates: Bool
+    var hasTemplates: Bool { !templates.isEmpty }
 
     public var description: String { source }
 
     /// The templates the pattern uses.
-    public var templates: [Template] {
-        segments.flatMap { segment -> [Template] in
-            guard case .pieces(let pieces) = segment else { return [] }
-            return pieces.compactMap { piece in
-                if case .template(let template) = piece { return template }
-                return nil
-            }
-        }
-    }
+    public let templates: [Template]
 
     /// Whether the pattern is a plain literal: no wildcard, no template.
     public var isLiteral: Bool {
@@ -91,9 +83,13 @@ public struct SegmentPattern: Sendable, Hashable, CustomStringConvertible {
         }
         self.segments = segments
         self.source = text
-        self.hasTemplates = segments.contains { segment in
-            guard case .pieces(let pieces) = segment else { return false }
-            return pieces.contains { if case .template = $0 { return true } else { return false } }
+        // Collected once: matching checks them on every request.
+        self.templates = segments.flatMap { segment -> [Template] in
+            guard case .pieces(let pieces) = segment else { return [] }
+            return pieces.compactMap { piece in
+                if case .template(let template) = piece { return template }
+                return nil
+            }
         }
     }
 

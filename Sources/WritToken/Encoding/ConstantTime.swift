@@ -12,5 +12,5 @@ where A.Element == UInt8, B.Element == UInt8 {
 
 /// Compares two strings' UTF-8 bytes in constant time.
 public func constantTimeEquals(_ lhs: String, _ rhs: String) -> Bool {
-    constantTimeEquals(Array(lhs.utf8), Array(rhs.utf8))
+    constantTimeEquals(lhs.utf8, rhs.utf8)
 }
