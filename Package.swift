@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "WritToken", targets: ["WritToken"]),
         .library(name: "WritVerifier", targets: ["WritVerifier"]),
         .library(name: "WritPolicy", targets: ["WritPolicy"]),
+        .library(name: "WritBroker", targets: ["WritBroker"]),
         .executable(name: "writ", targets: ["writ"]),
     ],
     dependencies: [
@@ -27,6 +28,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // The token profile: claims, authorization details, JWS, keys, JWKS, DPoP, SPIFFE IDs.
@@ -61,6 +68,38 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // libargon2 from the system (Debian's libargon2-dev), for operator-token hashes.
+        .systemLibrary(
+            name: "CArgon2",
+            pkgConfig: "libargon2",
+            providers: [.apt(["libargon2-dev"])]
+        ),
+        // The service: identity, tasks, issuance, revocation and its feed, the HTTP API, the store.
+        .target(
+            name: "WritBroker",
+            dependencies: [
+                "WritToken",
+                "WritVerifier",
+                "WritPolicy",
+                "CArgon2",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Measurements behind `writ bench`; the only target that links jwt-kit, as a yardstick.
         .target(
             name: "WritBenchmarks",
@@ -70,6 +109,8 @@ let package = Package(
                 "WritPolicy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strictSettings
         ),
@@ -81,7 +122,10 @@ let package = Package(
                 "WritVerifier",
                 "WritPolicy",
                 "WritBenchmarks",
+                "WritBroker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -120,6 +164,18 @@ let package = Package(
         .testTarget(
             name: "WritPolicyTests",
             dependencies: ["WritPolicy", "WritToken"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WritBrokerTests",
+            dependencies: [
+                "WritBroker", "WritToken", "WritVerifier", "WritPolicy", "WritTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

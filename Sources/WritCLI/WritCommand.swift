@@ -4,8 +4,11 @@ public import ArgumentParser
 public struct WritCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "writ",
-        abstract: "Just-in-time credentials for AI agents: verify tokens, manage keys, measure.",
-        subcommands: [VerifyCommand.self, KeysCommand.self, PolicyCommand.self, BenchCommand.self]
+        abstract: "Just-in-time credentials for AI agents: run the broker, verify tokens, manage keys and policies.",
+        subcommands: [
+            ServeCommand.self, DevCommand.self, VerifyCommand.self, KeysCommand.self, PolicyCommand.self,
+            BenchCommand.self,
+        ]
     )
 
     public init() {}

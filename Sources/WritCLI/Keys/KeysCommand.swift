@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritBroker
 import WritToken
 
 /// `writ keys`: signing key management.

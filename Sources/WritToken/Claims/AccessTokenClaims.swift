@@ -83,10 +83,10 @@ public struct AccessTokenClaims: Sendable, Hashable {
 
 extension Date {
     /// The date truncated to whole seconds, as JWT NumericDate carries it here.
-    var wholeSeconds: Date {
+    public var wholeSeconds: Date {
         Date(timeIntervalSince1970: timeIntervalSince1970.rounded(.down))
     }
 
     /// Whole seconds since the epoch.
-    var numericDate: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
+    public var numericDate: Int64 { Int64(timeIntervalSince1970.rounded(.down)) }
 }

@@ -1,0 +1,144 @@
+public import Foundation
+import GRDB
+import Synchronization
+public import WritPolicy
+public import WritToken
+
+/// What an operator's revocation did.
+public struct RevocationOutcome: Sendable, Hashable {
+    /// The feed entries made.
+    public let revocations: [Revocation]
+    /// The tasks closed.
+    public let tasks: Int
+    /// The unexpired tokens covered, as far as the broker's records tell.
+    public let tokens: Int
+
+    /// The response body.
+    public var json: JSONValue {
+        .object([
+            "revocations": .array(revocations.map(\.json)),
+            "sequence": .integer(Int64(revocations.map(\.sequence).max() ?? 0)),
+            "tasks_closed": .integer(Int64(tasks)),
+            "tokens_covered": .integer(Int64(tokens)),
+        ])
+    }
+}
+
+extension Broker {
+    /// Revokes on an operator's behalf. A task revocation closes the task and its sub-tasks (one entry each);
+    /// a workload or user revocation also aborts their open tasks and refuses new ones until it lapses; a
+    /// token revocation covers one `jti`; an issued-before revocation covers every earlier token. Returns once
+    /// the entries are durable.
+    public func revoke(_ subject: RevocationSubject, by actor: String) async throws(BrokerError) -> RevocationOutcome {
+        let now = clock.now
+        if case .task(let id) = subject {
+            guard let closure = try await close(id, .abort, actor: actor, reason: "revoked by \(actor)") else {
+                let exists = try await task(id: id) != nil
+                throw exists
+                    ? BrokerError(.taskClosed, "the task is already closed; its tokens were revoked then")
+                    : BrokerError(.notFound, "no task \(id.prefix(64))")
+            }
+            return RevocationOutcome(
+                revocations: closure.revocations,
+                tasks: closure.tasks.count,
+                tokens: closure.liveTokens
+            )
+        }
+        let horizon = now.addingTimeInterval(settings.maximumTokenLifetime)
+        let maximumLifetime = settings.maximumTokenLifetime
+        let outcome: RevocationOutcome = try await write("revoke") { db in
+            var retain = horizon
+            var closed: [String] = []
+            var tokens = 0
+            switch subject {
+            case .token(let id):
+                guard let record = try TokenStore.fetch(db, id: id) else {
+                    throw BrokerError(.notFound, "no token \(id.prefix(64)) is recorded (it may have expired)")
+                }
+                retain = max(record.expiresAt, now)
+                tokens = record.expiresAt > now ? 1 : 0
+            case .workload(let workload):
+                let open = try TaskStore.listOpen(db, workload: workload)
+                closed = try TaskStore.close(db, ids: open, state: .aborted, reason: "workload revoked", at: now)
+                tokens = try Self.countLiveTokens(db, column: "workload", value: workload.description, now: now)
+            case .user(let user):
+                let open = try TaskStore.listOpen(db, user: user)
+                closed = try TaskStore.close(db, ids: open, state: .aborted, reason: "user revoked", at: now)
+                tokens = try Self.countLiveTokens(db, column: "subject", value: user, now: now)
+            case .issuedBefore(let cutoff, _):
+                retain = min(cutoff, now).addingTimeInterval(maximumLifetime)
+                tokens =
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT COUNT(*) FROM tokens WHERE issued_at < ? AND expires_at > ?",
+                        arguments: [cutoff.numericDate + 1, now.numericDate]
+                    ) ?? 0
+            case .task: break
+            }
+            let revocation = try RevocationStore.insert(db, subject, revokedAt: now, retainUntil: retain, actor: actor)
+            try AuditLog.append(
+                db,
+                event: "revocation.created",
+                actor: actor,
+                subject: String(revocation.sequence),
+                detail: .object(["entry": revocation.json, "tasks_closed": .integer(Int64(closed.count))]),
+                at: now
+            )
+            for id in closed {
+                try AuditLog.append(
+                    db,
+                    event: "task.aborted",
+                    actor: actor,
+                    subject: id,
+                    detail: .object(["reason": .string("covered by revocation \(revocation.sequence)")]),
+                    at: now
+                )
+            }
+            return RevocationOutcome(revocations: [revocation], tasks: closed.count, tokens: tokens)
+        }
+        openTasks.withLock { cache in
+            for (id, task) in cache where task.state == .open {
+                let covered: Bool
+                switch subject {
+                case .workload(let workload): covered = task.workload == workload
+                case .user(let user): covered = task.user?.subject == user
+                default: covered = false
+                }
+                if covered { cache.removeValue(forKey: id) }
+            }
+        }
+        for revocation in outcome.revocations { metrics.revoked(kind: Self.kind(revocation.subject)) }
+        await publishRevocations()
+        return outcome
+    }
+
+    /// RFC 7009: a workload revokes a token it holds. Tokens that are not valid, or not the caller's, are
+    /// ignored (the RFC answers 200 either way, so nothing is learned about other workloads' tokens).
+    public func revokeOwnToken(_ token: String, by caller: WorkloadIdentity) async throws(BrokerError) {
+        guard let claims = verifyOwnToken(token, now: clock.now), claims.clientID == caller.id else { return }
+        do {
+            _ = try await revoke(.token(claims.tokenID), by: caller.id.description)
+        } catch  where error.code == .notFound {
+            return
+        }
+    }
+
+    static func kind(_ subject: RevocationSubject) -> String {
+        switch subject {
+        case .task: return "task"
+        case .token: return "token"
+        case .workload: return "workload"
+        case .user: return "user"
+        case .issuedBefore: return "issued_before"
+        }
+    }
+
+    private static func countLiveTokens(_ db: GRDBDatabase, column: String, value: String, now: Date) throws -> Int {
+        // `column` is one of two constants above, never input.
+        try Int.fetchOne(
+            db,
+            sql: "SELECT COUNT(*) FROM tokens WHERE \(column) = ? AND expires_at > ?",
+            arguments: [value, now.numericDate]
+        ) ?? 0
+    }
+}

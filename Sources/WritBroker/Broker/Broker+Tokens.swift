@@ -1,0 +1,181 @@
+public import Foundation
+import GRDB
+import Logging
+import WritPolicy
+public import WritToken
+
+extension Broker {
+    /// Issues an access token for an open task and one audience (RFC 8693). The token carries the task's
+    /// grant entries for that audience, lives at most the default lifetime, the policy's ceiling and the
+    /// task's remaining time, and is bound to the DPoP key when a proof is sent. It is recorded, with its
+    /// audit entry, before it is returned.
+    public func issueToken(
+        _ request: TokenRequest,
+        dpopProof: String?
+    ) async throws(BrokerError)
+        -> IssuedAccessToken
+    {
+        let now = clock.now
+        let caller: WorkloadIdentity
+        do {
+            caller = try identities.authenticateWorkload(request.workloadAssertion, now: now)
+        } catch {
+            metrics.denied("invalid_workload_assertion")
+            throw BrokerError(.invalidRequest, "actor_token: \(error.description)")
+        }
+        try admit(caller.id)
+        guard let task = try await task(id: request.taskID), task.workload == caller.id else {
+            metrics.denied(BrokerError.Code.invalidGrant.rawValue)
+            throw BrokerError(.invalidGrant, "no task \(request.taskID.prefix(64)) for this workload")
+        }
+        guard task.state == .open, task.deadline > now else {
+            metrics.denied(BrokerError.Code.invalidGrant.rawValue)
+            throw BrokerError(
+                .invalidGrant,
+                "the task is \(task.state == .open ? "past its deadline" : task.state.rawValue)"
+            )
+        }
+        guard caller.attestation == task.attestation else {
+            throw BrokerError(.invalidGrant, "the task was granted to a \(task.attestation.rawValue) identity")
+        }
+        if let assertion = request.userAssertion {
+            let user: UserClaims
+            do {
+                user = try identities.verifyUser(assertion, now: now)
+            } catch {
+                throw BrokerError(.invalidRequest, "subject_token: \(error.description)")
+            }
+            guard let subject = user.subject, subject == task.user?.subject else {
+                throw BrokerError(.invalidGrant, "the user assertion does not name the task's user")
+            }
+        }
+        let audience = request.audience
+        let details = task.grant.authorizationDetails.filter { detail in
+            detail.locations.contains { bytesEqual($0, audience) }
+        }
+        guard !details.isEmpty else {
+            metrics.denied(BrokerError.Code.invalidTarget.rawValue)
+            throw BrokerError(.invalidTarget, "the task's grant names no resource at \(audience.prefix(256))")
+        }
+        var confirmation: Confirmation?
+        if let dpopProof {
+            do {
+                let proof = try DPoPProof.verify(
+                    dpopProof,
+                    method: "POST",
+                    url: settings.tokenEndpoint,
+                    accessToken: nil as String?,
+                    now: now
+                )
+                confirmation = .dpop(jwkThumbprint: proof.keyThumbprint)
+            } catch {
+                metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
+                throw BrokerError(.invalidDPoPProof, "DPoP: \(error.description)")
+            }
+        } else if !task.grant.bearerTokensAllowed {
+            metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
+            throw BrokerError(.invalidDPoPProof, "this task's tokens must be bound: send a DPoP proof")
+        }
+        let lifetime = min(settings.defaultTokenLifetime, task.grant.tokenLifetime, settings.maximumTokenLifetime)
+        let expiresAt = min(now.addingTimeInterval(lifetime), task.deadline).wholeSeconds
+        let claims = AccessTokenClaims(
+            issuer: settings.issuer,
+            subject: task.tokenSubject,
+            audience: audience,
+            expiresAt: expiresAt,
+            issuedAt: now,
+            tokenID: Identifiers.token(now: now),
+            clientID: task.workload,
+            actorChain: task.actors,
+            taskID: task.id,
+            purpose: task.purpose,
+            authorizationDetails: details,
+            confirmation: confirmation
+        )
+        guard claims.expiresAt > claims.issuedAt else {
+            throw BrokerError(.invalidGrant, "the task has less than a second left")
+        }
+        if let entry = feed.covers(claims, now: now) {
+            metrics.denied(BrokerError.Code.revoked.rawValue)
+            throw BrokerError(.revoked, "a token now would be revoked by feed entry \(entry.sequence)")
+        }
+        let token: String
+        do {
+            token = try AccessToken.sign(claims, with: signingKeys.active)
+        } catch {
+            logger.error("signing failed", metadata: ["error": "\(error.code)"])
+            throw BrokerError(.internalError, "the token could not be signed")
+        }
+        let binding: String
+        switch confirmation {
+        case .dpop(let thumbprint): binding = "dpop:\(thumbprint)"
+        case .mutualTLS(let thumbprint): binding = "mtls:\(thumbprint)"
+        case nil: binding = "bearer"
+        }
+        let record = IssuedToken(
+            id: claims.tokenID,
+            taskID: task.id,
+            workload: task.workload.description,
+            subject: claims.subject,
+            audience: audience,
+            issuedAt: claims.issuedAt,
+            expiresAt: claims.expiresAt,
+            binding: binding
+        )
+        let taskID = task.id
+        try await write("record token") { db in
+            // Checked inside the commit: a task closed meanwhile gets no token, and a close that commits after
+            // this one sees the token when it computes its revocation's retention.
+            guard try TaskStore.state(db, id: taskID) == .open else {
+                throw BrokerError(.invalidGrant, "the task closed meanwhile")
+            }
+            try TokenStore.insert(db, record)
+            try AuditLog.append(
+                db,
+                event: "token.issued",
+                actor: record.workload,
+                subject: record.id,
+                detail: .object([
+                    "task": .string(taskID), "aud": .string(audience), "exp": .integer(record.expiresAt.numericDate),
+                    "binding": .string(binding.split(separator: ":").first.map(String.init) ?? binding),
+                ]),
+                at: now
+            )
+        }
+        metrics.tokenIssued(binding: confirmation == nil ? "bearer" : "dpop")
+        return IssuedAccessToken(
+            token: token,
+            tokenType: confirmation == nil ? "Bearer" : "DPoP",
+            expiresIn: Int(claims.expiresAt.timeIntervalSince(now).rounded(.down)),
+            record: record,
+            authorizationDetails: .array(details.map(\.json))
+        )
+    }
+
+    /// Verifies one of the broker's own tokens: signature by a published key, not expired. Used by
+    /// introspection and by holder revocation; nil when the token is not one of ours or not valid.
+    public func verifyOwnToken(_ token: String, now: Date) -> AccessTokenClaims? {
+        guard token.utf8.count <= AccessToken.maximumLength else { return nil }
+        var trail = VerificationTrail.disabled
+        let keys = signingKeys
+        guard let claims = try? AccessToken.decodeVerified(token, trail: &trail, lookup: { keys.key(id: $0) }),
+            bytesEqual(claims.issuer, settings.issuer), claims.expiresAt > now
+        else { return nil }
+        return claims
+    }
+
+    /// RFC 7662 introspection: whether a token is active (ours, valid, recorded, not revoked) and its claims.
+    public func introspect(_ token: String) async throws(BrokerError) -> JSONValue {
+        let now = clock.now
+        guard let claims = verifyOwnToken(token, now: now), feed.covers(claims, now: now) == nil else {
+            return .object(["active": .bool(false)])
+        }
+        let id = claims.tokenID
+        let recorded = try await read("introspect") { db in try TokenStore.fetch(db, id: id) != nil }
+        guard recorded else { return .object(["active": .bool(false)]) }
+        guard case .object(var members) = claims.json else { return .object(["active": .bool(false)]) }
+        members["active"] = .bool(true)
+        members["token_type"] = .string(claims.confirmation == nil ? "Bearer" : "DPoP")
+        return .object(members)
+    }
+}

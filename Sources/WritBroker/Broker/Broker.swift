@@ -1,0 +1,132 @@
+public import Foundation
+public import Logging
+import Synchronization
+public import WritPolicy
+public import WritToken
+public import WritVerifier
+
+/// The broker's core: tasks, token issuance, revocation. The HTTP layer maps requests onto it and its
+/// errors onto responses; it knows nothing of HTTP.
+public final class Broker: Sendable {
+    /// Settings that shape issuance.
+    public struct Settings: Sendable {
+        /// `iss` of every token, and the base of the broker's URLs.
+        public var issuer: String
+        /// A token's lifetime when the policy allows longer.
+        public var defaultTokenLifetime: TimeInterval = 300
+        /// No token lives longer than this, whatever the policy says; it also bounds how long a revocation of
+        /// a workload, user or time is kept in the feed.
+        public var maximumTokenLifetime: TimeInterval = 3600
+        /// Open tasks one workload may have.
+        public var openTaskLimit = 100
+        /// Requests a second per workload, sustained.
+        public var requestsPerSecond: Double = 100
+        /// Burst per workload.
+        public var burst: Double = 200
+
+        /// Settings for an issuer URL.
+        public init(issuer: String) { self.issuer = issuer }
+
+        /// The token endpoint's URL, which DPoP proofs must name.
+        public var tokenEndpoint: String { issuer + "/v1/token" }
+    }
+
+    /// The settings.
+    public let settings: Settings
+    /// The store.
+    public let database: BrokerDatabase
+    /// Trusted identity issuers.
+    public let identities: IdentityRegistry
+    /// The revocation feed.
+    public let feed: RevocationFeed
+    /// Operator tokens.
+    public let operators: OperatorAuthenticator
+    /// Metrics.
+    public let metrics: BrokerMetrics
+    /// The clock every decision reads.
+    public let clock: any WritClock
+    /// The logger.
+    public let logger: Logger
+
+    let limiter: RateLimiter
+    private let policyState: Mutex<PolicySet>
+    private let keyState: Mutex<SigningKeys>
+    let openTasks = Mutex<[String: BrokerTask]>([:])
+
+    /// A broker over an opened database.
+    public init(
+        settings: Settings,
+        database: BrokerDatabase,
+        policies: PolicySet,
+        signingKeys: SigningKeys,
+        identities: IdentityRegistry,
+        metrics: BrokerMetrics = BrokerMetrics(),
+        clock: any WritClock = SystemClock(),
+        logger: Logger = Logger(label: "writ.broker"),
+        operatorCheckConcurrency: Int = 2
+    ) throws {
+        self.settings = settings
+        self.database = database
+        self.policyState = Mutex(policies)
+        self.keyState = Mutex(signingKeys)
+        self.identities = identities
+        self.metrics = metrics
+        self.clock = clock
+        self.logger = logger
+        self.limiter = RateLimiter(rate: settings.requestsPerSecond, burst: settings.burst)
+        self.feed = try RevocationFeed(database: database, metrics: metrics, now: clock.now)
+        self.operators = OperatorAuthenticator(
+            database: database,
+            concurrency: operatorCheckConcurrency,
+            queue: 32,
+            cacheLifetime: 60
+        )
+    }
+
+    /// The policies in force.
+    public var policies: PolicySet { policyState.withLock { $0 } }
+
+    /// Replaces the policies atomically.
+    public func install(_ policies: PolicySet) { policyState.withLock { $0 = policies } }
+
+    /// The signing keys.
+    public var signingKeys: SigningKeys { keyState.withLock { $0 } }
+
+    /// Refuses a workload over its rate limit.
+    func admit(_ workload: SPIFFEID) throws(BrokerError) {
+        if let wait = limiter.admit(workload.description, now: clock.now) {
+            metrics.denied(BrokerError.Code.rateLimited.rawValue)
+            throw BrokerError(.rateLimited, "too many requests from this workload", retryAfter: wait)
+        }
+    }
+
+    /// Runs a write, mapping store failures to a bare internal error (logged without secrets).
+    func write<T: Sendable>(
+        _ what: String,
+        _ body: @escaping @Sendable (GRDBDatabase) throws -> T
+    ) async throws(BrokerError) -> T {
+        do {
+            return try await database.write(body)
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            logger.error("store write failed", metadata: ["operation": "\(what)", "error": "\(error)"])
+            throw BrokerError(.internalError, "the broker could not record this; nothing was changed")
+        }
+    }
+
+    /// Runs a read, mapping store failures to a bare internal error.
+    func read<T: Sendable>(
+        _ what: String,
+        _ body: @escaping @Sendable (GRDBDatabase) throws -> T
+    ) async throws(BrokerError) -> T {
+        do {
+            return try await database.read(body)
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            logger.error("store read failed", metadata: ["operation": "\(what)", "error": "\(error)"])
+            throw BrokerError(.internalError, "the broker could not read its store")
+        }
+    }
+}

@@ -1,0 +1,119 @@
+public import Foundation
+public import WritToken
+
+/// An RFC 8693 token-exchange request to `POST /v1/token`, read from its form.
+///
+/// The workload proves itself with `actor_token` (a JWT-SVID or OIDC workload token); when there is no user,
+/// that same assertion may be sent as `subject_token` instead. A user assertion, when sent, is the
+/// `subject_token` of type `id_token` and must name the task's user. `task_id` names the task and
+/// `audience` the resource server.
+public struct TokenRequest: Sendable, Hashable {
+    /// RFC 8693's grant type.
+    public static let grantType = "urn:ietf:params:oauth:grant-type:token-exchange"
+    /// The token type of workload assertions.
+    public static let jwtType = "urn:ietf:params:oauth:token-type:jwt"
+    /// The token type of user assertions.
+    public static let idTokenType = "urn:ietf:params:oauth:token-type:id_token"
+    /// The token type issued.
+    public static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
+
+    /// The workload's assertion.
+    public var workloadAssertion: String
+    /// The user's assertion, when sent.
+    public var userAssertion: String?
+    /// The task.
+    public var taskID: String
+    /// The resource server the token is for.
+    public var audience: String
+
+    /// The parameters this endpoint reads; any other is refused.
+    static let parameters: Set<String> = [
+        "grant_type", "audience", "resource", "task_id", "subject_token", "subject_token_type", "actor_token",
+        "actor_token_type", "requested_token_type", "scope",
+    ]
+
+    /// Reads a request from its form parameters.
+    public init(form: [String: String]) throws(BrokerError) {
+        guard let grant = form["grant_type"] else { throw BrokerError(.invalidRequest, "grant_type is required") }
+        guard grant == Self.grantType else {
+            throw BrokerError(.unsupportedGrantType, "only \(Self.grantType) is supported")
+        }
+        if let unknown = form.keys.sorted().first(where: { !Self.parameters.contains($0) }) {
+            throw BrokerError(.invalidRequest, "unknown parameter \(unknown.prefix(64))")
+        }
+        if form["scope"] != nil {
+            throw BrokerError(.invalidRequest, "scope is not used: a token's scope is its task's grant")
+        }
+        if let requested = form["requested_token_type"], requested != Self.accessTokenType {
+            throw BrokerError(.invalidRequest, "only access tokens are issued")
+        }
+        guard let taskID = form["task_id"], !taskID.isEmpty else {
+            throw BrokerError(.invalidRequest, "task_id is required")
+        }
+        let audience = form["audience"] ?? form["resource"]
+        guard let audience, !audience.isEmpty, audience.utf8.count <= 2048 else {
+            throw BrokerError(.invalidRequest, "audience is required: the resource server the token is for")
+        }
+        if let audienceParameter = form["audience"], let resource = form["resource"], audienceParameter != resource {
+            throw BrokerError(.invalidTarget, "audience and resource name different resource servers")
+        }
+        let subjectType = form["subject_token_type"]
+        let actorType = form["actor_token_type"]
+        if form["subject_token"] != nil, subjectType == nil {
+            throw BrokerError(.invalidRequest, "subject_token_type is required with subject_token")
+        }
+        if form["actor_token"] != nil, actorType != Self.jwtType {
+            throw BrokerError(.invalidRequest, "actor_token_type must be \(Self.jwtType)")
+        }
+        switch (form["actor_token"], form["subject_token"], subjectType) {
+        case (let actor?, nil, _):
+            self.workloadAssertion = actor
+            self.userAssertion = nil
+        case (let actor?, let subject?, Self.idTokenType):
+            self.workloadAssertion = actor
+            self.userAssertion = subject
+        case (let actor?, let subject?, Self.jwtType):
+            guard actor == subject else {
+                throw BrokerError(.invalidRequest, "a jwt subject_token must be the actor's own assertion")
+            }
+            self.workloadAssertion = actor
+            self.userAssertion = nil
+        case (nil, let subject?, Self.jwtType):
+            self.workloadAssertion = subject
+            self.userAssertion = nil
+        case (nil, _?, Self.idTokenType):
+            throw BrokerError(.invalidRequest, "a user assertion needs the workload's actor_token")
+        case (nil, nil, _):
+            throw BrokerError(.invalidRequest, "actor_token (the workload's assertion) is required")
+        default:
+            throw BrokerError(.invalidRequest, "subject_token_type must be \(Self.jwtType) or \(Self.idTokenType)")
+        }
+        self.taskID = taskID
+        self.audience = audience
+    }
+}
+
+/// What the token endpoint returns (RFC 8693 §2.2.1).
+public struct IssuedAccessToken: Sendable, Hashable {
+    /// The signed token.
+    public let token: String
+    /// `DPoP` or `Bearer`.
+    public let tokenType: String
+    /// Seconds until it expires.
+    public let expiresIn: Int
+    /// The record kept of it.
+    public let record: IssuedToken
+    /// The authorization details it carries (RFC 9396 §7), as a JSON array.
+    public let authorizationDetails: JSONValue
+
+    /// The response body.
+    public var json: JSONValue {
+        .object([
+            "access_token": .string(token),
+            "issued_token_type": .string(TokenRequest.accessTokenType),
+            "token_type": .string(tokenType),
+            "expires_in": .integer(Int64(expiresIn)),
+            "authorization_details": authorizationDetails,
+        ])
+    }
+}

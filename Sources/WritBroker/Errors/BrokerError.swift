@@ -1,0 +1,108 @@
+public import HTTPTypes
+public import WritToken
+
+/// An error the broker answers with: a stable code, the HTTP status it maps to, and a sentence that says what
+/// to do. Equality compares the code.
+public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable, machine-readable code; clients branch on it.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The code's text.
+        public let rawValue: String
+        /// The status it is answered with.
+        public let status: HTTPResponse.Status
+        init(_ rawValue: String, _ status: HTTPResponse.Status) {
+            self.rawValue = rawValue
+            self.status = status
+        }
+        public var description: String { rawValue }
+        public static func == (lhs: Code, rhs: Code) -> Bool { lhs.rawValue == rhs.rawValue }
+        public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+
+        /// Malformed or missing input (RFC 6749 §5.2).
+        public static let invalidRequest = Code("invalid_request", .badRequest)
+        /// The task or grant named is not usable: unknown, closed, or not the caller's (RFC 6749 §5.2).
+        public static let invalidGrant = Code("invalid_grant", .badRequest)
+        /// The audience is not one the task's grant covers (RFC 8707 §2).
+        public static let invalidTarget = Code("invalid_target", .badRequest)
+        /// A grant type other than token exchange (RFC 6749 §5.2).
+        public static let unsupportedGrantType = Code("unsupported_grant_type", .badRequest)
+        /// A DPoP proof was required, or the one sent is invalid (RFC 9449 §5).
+        public static let invalidDPoPProof = Code("invalid_dpop_proof", .badRequest)
+        /// The policy denies the task; the body lists the reasons.
+        public static let accessDenied = Code("access_denied", .forbidden)
+        /// No credential, or one that does not verify.
+        public static let unauthenticated = Code("unauthenticated", .unauthorized)
+        /// The caller is known but may not do this.
+        public static let forbidden = Code("forbidden", .forbidden)
+        /// The workload or user has been revoked; new tasks and tokens are refused until the revocation lapses.
+        public static let revoked = Code("revoked", .forbidden)
+        /// No such task, route or resource.
+        public static let notFound = Code("not_found", .notFound)
+        /// The method is not allowed on this route.
+        public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
+        /// The task is already closed.
+        public static let taskClosed = Code("task_closed", .conflict)
+        /// Too many requests from this workload; retry after the `Retry-After` seconds.
+        public static let rateLimited = Code("rate_limited", .tooManyRequests)
+        /// The workload already has as many open tasks as allowed.
+        public static let tooManyOpenTasks = Code("too_many_open_tasks", .tooManyRequests)
+        /// The body is larger than the route accepts.
+        public static let payloadTooLarge = Code("payload_too_large", .contentTooLarge)
+        /// The body is not of the media type the route accepts.
+        public static let unsupportedMediaType = Code("unsupported_media_type", .unsupportedMediaType)
+        /// The broker is too busy to check a credential now; retry shortly.
+        public static let unavailable = Code("temporarily_unavailable", .serviceUnavailable)
+        /// Anything unexpected; the response says nothing more.
+        public static let internalError = Code("server_error", .internalServerError)
+
+        /// Every code, for documentation and tests.
+        public static let all: [Code] = [
+            .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidDPoPProof, .accessDenied,
+            .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rateLimited,
+            .tooManyOpenTasks, .payloadTooLarge, .unsupportedMediaType, .unavailable, .internalError,
+        ]
+    }
+
+    /// The code.
+    public let code: Code
+    /// What went wrong and what to do, never holding a secret.
+    public let message: String
+    /// Machine-readable details, e.g. the policy's denial reasons.
+    public let details: JSONValue?
+    /// Seconds to wait before retrying, for rate limits.
+    public let retryAfter: Int?
+    /// Where the error was made.
+    public let file: String
+    /// The line where the error was made.
+    public let line: UInt
+
+    /// An error.
+    public init(
+        _ code: Code,
+        _ message: String,
+        details: JSONValue? = nil,
+        retryAfter: Int? = nil,
+        file: String = #fileID,
+        line: UInt = #line
+    ) {
+        self.code = code
+        self.message = message
+        self.details = details
+        self.retryAfter = retryAfter
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+
+    /// The body: `error` and `error_description` as RFC 6749 §5.2 has them, plus any details.
+    public var json: JSONValue {
+        var members: [String: JSONValue] = ["error": .string(code.rawValue), "error_description": .string(message)]
+        if let details, case .object(let extra) = details {
+            for (name, value) in extra where members[name] == nil { members[name] = value }
+        }
+        return .object(members)
+    }
+}

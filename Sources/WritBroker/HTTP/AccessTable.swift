@@ -1,0 +1,51 @@
+public import HTTPTypes
+
+/// Who may call a route.
+public enum Access: Sendable, Hashable {
+    /// Anyone: discovery, keys, the feed, health, metrics, and the token endpoint (which authenticates the
+    /// workload by the assertion in its form).
+    case anyone
+    /// An authenticated workload.
+    case workload
+    /// An authenticated workload, or an admin operator.
+    case workloadOrAdmin
+    /// An operator with one of these roles.
+    case `operator`([OperatorRole])
+}
+
+/// One row of the access table: a method, a route template, and who may call it.
+public struct AccessRule: Sendable, Hashable {
+    /// The method.
+    public let method: HTTPRequest.Method
+    /// The route template, as registered with the router.
+    public let path: String
+    /// Who may call it.
+    public let access: Access
+}
+
+/// Which caller may use which route: the whole of it, in one place. A route absent here is not served.
+public enum AccessTable {
+    /// Every route the broker serves.
+    public static let rules: [AccessRule] = [
+        AccessRule(method: .get, path: "/healthz", access: .anyone),
+        AccessRule(method: .get, path: "/metrics", access: .anyone),
+        AccessRule(method: .get, path: "/.well-known/jwks.json", access: .anyone),
+        AccessRule(method: .get, path: "/.well-known/oauth-authorization-server", access: .anyone),
+        AccessRule(method: .post, path: "/v1/token", access: .anyone),
+        AccessRule(method: .get, path: "/v1/revocations", access: .anyone),
+        AccessRule(method: .get, path: "/v1/revocations/stream", access: .anyone),
+        AccessRule(method: .post, path: "/v1/tasks", access: .workload),
+        AccessRule(method: .get, path: "/v1/tasks/{id}", access: .workloadOrAdmin),
+        AccessRule(method: .post, path: "/v1/tasks/{id}/heartbeat", access: .workload),
+        AccessRule(method: .post, path: "/v1/tasks/{id}/complete", access: .workload),
+        AccessRule(method: .post, path: "/v1/tasks/{id}/abort", access: .workloadOrAdmin),
+        AccessRule(method: .post, path: "/v1/revoke", access: .workload),
+        AccessRule(method: .post, path: "/v1/introspect", access: .operator([.admin, .introspect])),
+        AccessRule(method: .post, path: "/v1/admin/revocations", access: .operator([.admin])),
+    ]
+
+    /// The rule for a method and template, if the broker serves it.
+    public static func rule(_ method: HTTPRequest.Method, _ path: String) -> AccessRule? {
+        rules.first { $0.method == method && $0.path == path }
+    }
+}

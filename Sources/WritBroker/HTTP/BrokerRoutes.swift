@@ -1,0 +1,283 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import Logging
+import NIOCore
+import WritPolicy
+import WritToken
+
+/// The broker's HTTP API: every route of the ``AccessTable``, each authenticated as the table says, timed,
+/// and with every failure mapped to a 4xx with a stable code (or a bare 500 that leaks nothing).
+public struct BrokerRoutes: Sendable {
+    /// The broker.
+    public let broker: Broker
+    /// The largest request body accepted.
+    public var maximumBody = 64 * 1024
+    /// The largest page of the revocation feed.
+    public var maximumPage = 1000
+
+    /// Routes over a broker.
+    public init(broker: Broker) { self.broker = broker }
+
+    typealias Handler = @Sendable (Request, BrokerRequestContext, Caller) async throws -> Response
+
+    /// A router serving every route of the access table; anything else gets a JSON 404 or 405.
+    public func router() -> Router<BrokerRequestContext> {
+        let router = Router(context: BrokerRequestContext.self)
+        router.add(middleware: FallbackMiddleware())
+        for rule in AccessTable.rules {
+            guard let handler = handler(for: rule) else { continue }
+            router.on(RouterPath(rule.path), method: rule.method) { request, context in
+                await respond(rule, request, context, handler)
+            }
+        }
+        return router
+    }
+
+    private func respond(
+        _ rule: AccessRule,
+        _ request: Request,
+        _ context: BrokerRequestContext,
+        _ handler: Handler
+    ) async -> Response {
+        let started = ContinuousClock.now
+        let response: Response
+        do {
+            let caller = try await authenticate(request, for: rule.access)
+            response = try await handler(request, context, caller)
+        } catch let error as BrokerError {
+            if error.code == .internalError {
+                broker.logger.error("request failed", metadata: ["route": "\(rule.path)", "error": "\(error)"])
+            }
+            response = JSONResponse.make(error)
+        } catch {
+            broker.logger.error("unexpected failure", metadata: ["route": "\(rule.path)", "error": "\(error)"])
+            response = JSONResponse.make(BrokerError(.internalError, "internal error"))
+        }
+        broker.metrics.request(
+            route: rule.path,
+            method: rule.method.rawValue,
+            status: response.status.code,
+            duration: ContinuousClock.now - started
+        )
+        return response
+    }
+
+    /// Authenticates the caller as the route requires; refuses anyone else.
+    func authenticate(_ request: Request, for access: Access) async throws(BrokerError) -> Caller {
+        if access == .anyone { return .anonymous }
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.utf8.count < 20_000
+        else {
+            throw BrokerError(
+                .unauthenticated,
+                "send Authorization: Bearer with a workload assertion or operator token"
+            )
+        }
+        let credential = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        let now = broker.clock.now
+        if credential.hasPrefix(OperatorAuthenticator.prefix) {
+            guard let identity = try await broker.operators.authenticate(credential, now: now) else {
+                throw BrokerError(.unauthenticated, "the operator token is not valid")
+            }
+            switch access {
+            case .operator(let roles) where roles.contains(identity.role): return .operator(identity)
+            case .workloadOrAdmin where identity.role == .admin: return .operator(identity)
+            default: throw BrokerError(.forbidden, "operator role \(identity.role.rawValue) may not use this route")
+            }
+        }
+        let identity: WorkloadIdentity
+        do {
+            identity = try broker.identities.authenticateWorkload(credential, now: now)
+        } catch {
+            throw BrokerError(.unauthenticated, "workload assertion: \(error.description)")
+        }
+        switch access {
+        case .workload, .workloadOrAdmin: return .workload(identity)
+        default: throw BrokerError(.forbidden, "workloads may not use this route")
+        }
+    }
+
+    private func handler(for rule: AccessRule) -> Handler? {
+        switch (rule.method, rule.path) {
+        case (.get, "/healthz"): return { _, _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
+        case (.get, "/metrics"):
+            return { _, _, _ in
+                Response(
+                    status: .ok,
+                    headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(bytes: broker.metrics.render()))
+                )
+            }
+        case (.get, "/.well-known/jwks.json"):
+            return { _, _, _ in
+                JSONResponse.make(broker.signingKeys.published.json, headers: [.cacheControl: "max-age=60"])
+            }
+        case (.get, "/.well-known/oauth-authorization-server"):
+            return { _, _, _ in JSONResponse.make(ServerMetadata.document(issuer: broker.settings.issuer)) }
+        case (.post, "/v1/token"): return { request, _, _ in try await token(request) }
+        case (.get, "/v1/revocations"): return { request, _, _ in try await revocationPage(request) }
+        case (.get, "/v1/revocations/stream"):
+            return { request, _, _ in try RevocationStream(broker: broker).response(for: request) }
+        case (.post, "/v1/tasks"): return { request, _, caller in try await createTask(request, caller) }
+        case (.get, "/v1/tasks/{id}"):
+            return { _, context, caller in
+                JSONResponse.make(try await broker.task(id: try taskID(context), for: caller).json)
+            }
+        case (.post, "/v1/tasks/{id}/heartbeat"):
+            return { _, context, caller in
+                JSONResponse.make(try await broker.heartbeat(taskID: try taskID(context), by: caller).json)
+            }
+        case (.post, "/v1/tasks/{id}/complete"):
+            return { _, context, caller in try await close(context, .complete, caller) }
+        case (.post, "/v1/tasks/{id}/abort"):
+            return { _, context, caller in try await close(context, .abort, caller) }
+        case (.post, "/v1/revoke"): return { request, _, caller in try await holderRevoke(request, caller) }
+        case (.post, "/v1/introspect"):
+            return { request, _, _ in
+                let form = try await form(request)
+                guard let token = form["token"] else { throw BrokerError(.invalidRequest, "token is required") }
+                return JSONResponse.make(try await broker.introspect(token))
+            }
+        case (.post, "/v1/admin/revocations"):
+            return { request, _, caller in
+                let subject = try RevocationRequest.subject(from: try await json(request))
+                return JSONResponse.make(try await broker.revoke(subject, by: caller.auditName).json, status: .created)
+            }
+        default: return nil
+        }
+    }
+
+    private func token(_ request: Request) async throws -> Response {
+        let form = try await form(request)
+        let tokenRequest = try TokenRequest(form: form)
+        let proofs = request.headers[values: HTTPField.Name("DPoP")!]
+        guard proofs.count <= 1 else { throw BrokerError(.invalidDPoPProof, "send at most one DPoP header") }
+        let issued = try await broker.issueToken(tokenRequest, dpopProof: proofs.first)
+        return JSONResponse.make(issued.json)
+    }
+
+    private func createTask(_ request: Request, _ caller: Caller) async throws -> Response {
+        guard case .workload(let identity) = caller else { throw BrokerError(.forbidden, "only workloads begin tasks") }
+        let descriptor = try TaskDescriptor(json: try await json(request))
+        let task = try await broker.createTask(descriptor, by: identity)
+        return JSONResponse.make(task.json, status: .created, headers: [.location: "/v1/tasks/\(task.id)"])
+    }
+
+    private func close(_ context: BrokerRequestContext, _ event: TaskEvent, _ caller: Caller) async throws -> Response {
+        let closure = try await broker.close(taskID: try taskID(context), event, by: caller)
+        return JSONResponse.make(
+            .object([
+                "state": .string(closure.state.rawValue),
+                "tasks_closed": .array(closure.tasks.map(JSONValue.string)),
+                "revocations": .array(closure.revocations.map(\.json)),
+                "sequence": .integer(Int64(closure.revocations.map(\.sequence).max() ?? 0)),
+            ])
+        )
+    }
+
+    private func holderRevoke(_ request: Request, _ caller: Caller) async throws -> Response {
+        guard case .workload(let identity) = caller else {
+            throw BrokerError(.forbidden, "only workloads use RFC 7009")
+        }
+        let form = try await form(request)
+        guard let token = form["token"] else { throw BrokerError(.invalidRequest, "token is required") }
+        if let hint = form["token_type_hint"], hint != "access_token" {
+            throw BrokerError(.invalidRequest, "unsupported_token_type: only access tokens are revocable here")
+        }
+        try await broker.revokeOwnToken(token, by: identity)
+        return Response(status: .ok, headers: [.cacheControl: "no-store"])
+    }
+
+    private func revocationPage(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        let after = try Self.number(query.get("after"), name: "after") ?? 0
+        let limit = min(try Self.number(query.get("limit"), name: "limit") ?? 500, UInt64(maximumPage))
+        let page = try await broker.read("revocation page") { db in
+            (
+                try RevocationStore.list(db, after: after, limit: Int(max(limit, 1))),
+                try RevocationStore.firstSequence(db), try RevocationStore.lastSequence(db)
+            )
+        }
+        var body: [String: JSONValue] = [
+            "revocations": .array(page.0.map(\.json)),
+            "last": .integer(Int64(page.2)),
+            "has_more": .bool((page.0.last?.sequence ?? page.2) < page.2),
+            "time": .integer(broker.clock.now.numericDate),
+        ]
+        body["first"] = page.1.map { .integer(Int64($0)) } ?? .null
+        return JSONResponse.make(.object(body))
+    }
+
+    static func number(_ text: String?, name: String) throws(BrokerError) -> UInt64? {
+        guard let text else { return nil }
+        guard let value = UInt64(text), text.utf8.count <= 19 else {
+            throw BrokerError(.invalidRequest, "\(name) must be a non-negative integer")
+        }
+        return value
+    }
+
+    private func taskID(_ context: BrokerRequestContext) throws(BrokerError) -> String {
+        guard let id = context.parameters.get("id"), !id.isEmpty, id.utf8.count <= 128 else {
+            throw BrokerError(.notFound, "no such task")
+        }
+        return id
+    }
+
+    private func body(_ request: Request, mediaType: String) async throws -> [UInt8] {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == mediaType else {
+            throw BrokerError(.unsupportedMediaType, "send the body as \(mediaType)")
+        }
+        do {
+            return Array(buffer: try await request.body.collect(upTo: maximumBody))
+        } catch {
+            throw BrokerError(.payloadTooLarge, "the body is larger than \(maximumBody) bytes")
+        }
+    }
+
+    private func form(_ request: Request) async throws -> [String: String] {
+        try FormBody.parse(try await body(request, mediaType: "application/x-www-form-urlencoded"))
+    }
+
+    private func json(_ request: Request) async throws -> JSONValue {
+        let bytes = try await body(request, mediaType: "application/json")
+        do {
+            return try StrictJSON(maximumDepth: 16).parse(bytes: bytes)
+        } catch {
+            throw BrokerError(.invalidRequest, "the body is not strict JSON: \(error.description)")
+        }
+    }
+}
+
+/// Turns the router's own errors (no such route, wrong method) into the broker's JSON errors.
+struct FallbackMiddleware: RouterMiddleware {
+    typealias Context = BrokerRequestContext
+
+    func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            switch error.status {
+            case .methodNotAllowed:
+                return JSONResponse.make(
+                    BrokerError(.methodNotAllowed, "this route does not take \(request.method.rawValue)")
+                )
+            case .notFound: return JSONResponse.make(BrokerError(.notFound, "no such route"))
+            case .contentTooLarge: return JSONResponse.make(BrokerError(.payloadTooLarge, "the body is too large"))
+            default:
+                if error.status.code < 500 {
+                    return JSONResponse.make(BrokerError(.invalidRequest, "the request is malformed"))
+                }
+                return JSONResponse.make(BrokerError(.internalError, "internal error"))
+            }
+        } catch {
+            return JSONResponse.make(BrokerError(.internalError, "internal error"))
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+public import Hummingbird
+import NIOCore
+public import WritToken
+
+/// Builds JSON responses with the project's own writer (sorted keys, no escaping surprises).
+public enum JSONResponse {
+    /// A JSON response.
+    public static func make(
+        _ value: JSONValue,
+        status: HTTPResponse.Status = .ok,
+        headers: HTTPFields = [:]
+    ) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        fields[.cacheControl] = "no-store"
+        return Response(
+            status: status,
+            headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(value)))
+        )
+    }
+
+    /// The response for an error: its status, its JSON body, and `Retry-After` or `WWW-Authenticate` where due.
+    public static func make(_ error: BrokerError) -> Response {
+        var headers: HTTPFields = [:]
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if error.code == .unauthenticated {
+            headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
+        }
+        return make(error.json, status: error.code.status, headers: headers)
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WritToken
+
+/// The revocation feed as Server-Sent Events. Resumes after `Last-Event-ID` (or `?after=`), sends every
+/// entry since in order, then each new one as it commits, and a `heartbeat` event whenever the broker's
+/// ticker fires, so a verifier can tell a quiet feed from a dead one.
+///
+///     id: 42
+///     event: revocation
+///     data: {"kind":"task","id":"tsk_…","seq":42,…}
+///
+///     event: heartbeat
+///     data: {"last":42,"time":1764547200}
+struct RevocationStream {
+    let broker: Broker
+
+    func response(for request: Request) throws(BrokerError) -> Response {
+        let resume = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after")
+        let start = try BrokerRoutes.number(resume, name: "Last-Event-ID") ?? 0
+        let broker = self.broker
+        let headers: HTTPFields = [
+            .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",
+        ]
+        return Response(
+            status: .ok,
+            headers: headers,
+            body: ResponseBody { writer in
+                let (id, updates) = broker.feed.subscribe()
+                defer { broker.feed.unsubscribe(id) }
+                var last = start
+                last = try await Self.send(after: last, broker: broker, writer: &writer)
+                try await writer.write(Self.heartbeat(last: last, broker: broker))
+                for await _ in updates {
+                    let before = last
+                    last = try await Self.send(after: last, broker: broker, writer: &writer)
+                    if last == before { try await writer.write(Self.heartbeat(last: last, broker: broker)) }
+                }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    /// Sends every stored entry after `sequence`; returns the last sequence sent.
+    private static func send(
+        after sequence: UInt64,
+        broker: Broker,
+        writer: inout any ResponseBodyWriter
+    ) async throws
+        -> UInt64
+    {
+        var last = sequence
+        while true {
+            let after = last
+            let page = try await broker.database.read { db in try RevocationStore.list(db, after: after, limit: 500) }
+            guard !page.isEmpty else { return last }
+            var text = ""
+            for entry in page {
+                text += "id: \(entry.sequence)\nevent: revocation\ndata: \(JSONWriter.string(entry.json))\n\n"
+                last = entry.sequence
+            }
+            try await writer.write(ByteBuffer(string: text))
+            if page.count < 500 { return last }
+        }
+    }
+
+    private static func heartbeat(last: UInt64, broker: Broker) -> ByteBuffer {
+        let data = JSONWriter.string(
+            .object(["last": .integer(Int64(last)), "time": .integer(broker.clock.now.numericDate)])
+        )
+        return ByteBuffer(string: "event: heartbeat\ndata: \(data)\n\n")
+    }
+}

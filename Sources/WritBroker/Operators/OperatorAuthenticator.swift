@@ -1,0 +1,118 @@
+import Crypto
+public import Foundation
+import GRDB
+import NIOPosix
+import Synchronization
+import WritToken
+
+/// An authenticated operator.
+public struct OperatorIdentity: Sendable, Hashable {
+    /// Its id.
+    public let id: String
+    /// Its name.
+    public let name: String
+    /// Its role.
+    public let role: OperatorRole
+
+    /// How the audit log names it.
+    public var auditName: String { "operator:\(name)" }
+}
+
+/// Creates and checks operator tokens: `wop_` + a public id + `_` + a 256-bit secret. Only an Argon2id hash of
+/// the secret is stored. Checks run on a thread pool behind an ``AdmissionGate``; a successful check is
+/// remembered for a short while by a SHA-256 of the token, so a busy operator does not pay Argon2id per call.
+public final class OperatorAuthenticator: Sendable {
+    /// The prefix every operator token starts with.
+    public static let prefix = "wop_"
+
+    private let database: BrokerDatabase
+    private let gate: AdmissionGate
+    private let cacheLifetime: TimeInterval
+    private struct Cached: Sendable {
+        let identity: OperatorIdentity
+        let until: Date
+    }
+    private let cache = Mutex<[SHA256Digest: Cached]>([:])
+
+    /// An authenticator; `concurrency` Argon2id checks at once, `queue` more waiting.
+    public init(database: BrokerDatabase, concurrency: Int, queue: Int, cacheLifetime: TimeInterval) {
+        self.database = database
+        self.gate = AdmissionGate(width: concurrency, queue: queue)
+        self.cacheLifetime = cacheLifetime
+    }
+
+    /// A new token and the record to store for it. The token is shown once and never stored.
+    public static func makeToken(name: String, role: OperatorRole, now: Date) throws -> (String, OperatorRecord) {
+        let id = Base64URL.encode((0..<9).map { _ in UInt8.random(in: .min ... .max) })
+            .replacingOccurrences(of: "_", with: "A").replacingOccurrences(of: "-", with: "B")
+        let secret = Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+        let record = OperatorRecord(
+            id: id,
+            name: name,
+            role: role,
+            hash: try Argon2id.hash(secret),
+            createdAt: now,
+            revokedAt: nil
+        )
+        return ("\(prefix)\(id)_\(secret)", record)
+    }
+
+    /// Creates an operator and returns its token.
+    public func create(name: String, role: OperatorRole, now: Date) async throws -> String {
+        let (token, record) = try await NIOThreadPool.singleton.runIfActive {
+            try Self.makeToken(name: name, role: role, now: now)
+        }
+        try await database.write { db in
+            try OperatorStore.insert(db, record)
+            try AuditLog.append(
+                db,
+                event: "operator.created",
+                actor: "broker",
+                subject: "operator:\(name)",
+                detail: .object(["role": .string(role.rawValue)]),
+                at: now
+            )
+        }
+        return token
+    }
+
+    /// Checks a presented token; nil when it is not a valid, unrevoked operator token.
+    /// Throws ``BrokerError/Code/unavailable`` when too many checks are already running.
+    public func authenticate(_ token: String, now: Date) async throws(BrokerError) -> OperatorIdentity? {
+        guard token.hasPrefix(Self.prefix), token.utf8.count < 200 else { return nil }
+        let digest = SHA256.hash(data: Array(token.utf8))
+        if let cached = cache.withLock({ $0[digest] }), cached.until > now { return cached.identity }
+        let parts = token.dropFirst(Self.prefix.count).split(separator: "_", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        let id = String(parts[0])
+        let secret = String(parts[1])
+        let record: OperatorRecord?
+        do {
+            record = try await database.read { db in try OperatorStore.fetch(db, id: id) }
+        } catch {
+            throw BrokerError(.internalError, "the operator store is unreadable")
+        }
+        guard let record, record.revokedAt == nil else { return nil }
+        let outcome: Bool?
+        do {
+            outcome = try await gate.run {
+                try await NIOThreadPool.singleton.runIfActive { Argon2id.verify(secret, against: record.hash) }
+            }
+        } catch {
+            throw BrokerError(.internalError, "the operator check failed")
+        }
+        guard let matches = outcome else {
+            throw BrokerError(.unavailable, "too many operator checks are running; retry shortly", retryAfter: 1)
+        }
+        guard matches else { return nil }
+        let identity = OperatorIdentity(id: record.id, name: record.name, role: record.role)
+        cache.withLock { cache in
+            if cache.count > 1024 { cache.removeAll() }
+            cache[digest] = Cached(identity: identity, until: now.addingTimeInterval(cacheLifetime))
+        }
+        return identity
+    }
+
+    /// Forgets every remembered check (after an operator is revoked).
+    public func forgetCachedChecks() { cache.withLock { $0.removeAll() } }
+}

@@ -1,0 +1,175 @@
+import AsyncHTTPClient
+public import Foundation
+public import Hummingbird
+public import Logging
+public import ServiceLifecycle
+import UnixSignals
+import WritPolicy
+import WritToken
+
+/// Everything `writ serve` runs, assembled from a configuration: the broker, its HTTP application and its
+/// background services.
+public struct BrokerServer: Sendable {
+    /// The broker.
+    public let broker: Broker
+    /// The HTTP application.
+    public let application: Application<RouterResponder<BrokerRequestContext>>
+    /// Maintenance and policy reloading.
+    public let services: [any Service]
+    /// The state directory.
+    public let state: StateDirectory
+
+    /// Builds the server. Fails (without side effects beyond the state directory) when the policies do not
+    /// load, the keys cannot be read, or the database cannot be opened.
+    public init(
+        configuration: BrokerConfiguration,
+        logger: Logger,
+        onServerRunning: (@Sendable (Int) async -> Void)? = nil
+    )
+        throws
+    {
+        let now = Date()
+        let state = StateDirectory(path: configuration.stateDirectory)
+        try state.prepare()
+        let database = try BrokerDatabase(path: state.database.path)
+        let signingKeys = try SigningKeys.loadOrCreate(database: database, directory: state.keys, now: now)
+        let policyDirectory = URL(fileURLWithPath: configuration.policies, isDirectory: true)
+        let policies: PolicySet
+        switch PolicyLoader.load(directory: policyDirectory) {
+        case .success(let set): policies = set
+        case .failure(let errors):
+            throw BrokerConfiguration.Problem(code: "invalid_policies", message: "the policies do not load:\n\(errors)")
+        }
+        var workloadIssuers = try configuration.workloadIssuers.map {
+            try Self.issuer($0, configuration: configuration)
+        }
+        var userIssuers = try configuration.userIssuers.map { try Self.userIssuer($0, configuration: configuration) }
+        if configuration.development {
+            let workloadKey = try state.developmentKey(named: DevelopmentIdentity.workloadKeyName)
+            let userKey = try state.developmentKey(named: DevelopmentIdentity.userKeyName)
+            let workloadJWKS = state.development.appendingPathComponent("trust-domain.jwks.json")
+            let userJWKS = state.development.appendingPathComponent("identity-provider.jwks.json")
+            try DevelopmentIdentity.jwks(workloadKey).write(to: workloadJWKS, atomically: true, encoding: .utf8)
+            try DevelopmentIdentity.jwks(userKey).write(to: userJWKS, atomically: true, encoding: .utf8)
+            workloadIssuers.append(
+                IdentityIssuer(
+                    name: "development:\(configuration.developmentTrustDomain)",
+                    kind: .jwtSVID,
+                    trustDomain: configuration.developmentTrustDomain,
+                    issuer: nil,
+                    audience: configuration.audience,
+                    keys: .file(workloadJWKS.path)
+                )
+            )
+            userIssuers.append(
+                IdentityIssuer(
+                    name: "development-idp",
+                    kind: .user,
+                    trustDomain: nil,
+                    issuer: DevelopmentIdentity.userIssuer,
+                    audience: configuration.audience,
+                    keys: .file(userJWKS.path)
+                )
+            )
+        }
+        let identities = IdentityRegistry(workloadIssuers: workloadIssuers, userIssuers: userIssuers)
+        var settings = Broker.Settings(issuer: configuration.issuerURL)
+        settings.defaultTokenLifetime = TimeInterval(configuration.tokens.defaultLifetime)
+        settings.maximumTokenLifetime = TimeInterval(configuration.tokens.maximumLifetime)
+        settings.openTaskLimit = configuration.limits.openTasks
+        settings.requestsPerSecond = configuration.limits.requestsPerSecond
+        settings.burst = configuration.limits.burst
+        let broker = try Broker(
+            settings: settings,
+            database: database,
+            policies: policies,
+            signingKeys: signingKeys,
+            identities: identities,
+            logger: logger
+        )
+        var routes = BrokerRoutes(broker: broker)
+        routes.maximumBody = configuration.limits.requestBody
+        guard let address = configuration.address else {
+            throw BrokerConfiguration.Problem(code: "invalid_value", message: "listen must be HOST:PORT")
+        }
+        self.application = Application(
+            router: routes.router(),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        self.broker = broker
+        self.state = state
+        self.services = [
+            MaintenanceService(
+                broker: broker,
+                interval: .seconds(configuration.maintenance.tickSeconds),
+                auditRetention: TimeInterval(configuration.maintenance.auditRetentionDays) * 86_400,
+                logger: logger
+            ),
+            PolicyWatcher(broker: broker, directory: policyDirectory, logger: logger),
+        ]
+    }
+
+    /// Loads identity keys and makes the first operator token if there is no operator yet; returns the path
+    /// the token was written to, if one was made.
+    public func prepare(logger: Logger) async throws -> String? {
+        let failed = await broker.identities.refresh(client: .shared, logger: logger)
+        if !failed.isEmpty {
+            logger.warning("some identity issuers have no keys yet", metadata: ["issuers": "\(failed)"])
+        }
+        let operators = try await broker.database.read { db in try OperatorStore.countActive(db) }
+        guard operators == 0 else { return nil }
+        let token = try await broker.operators.create(name: "bootstrap", role: .admin, now: broker.clock.now)
+        try? FileManager.default.removeItem(at: state.operatorToken)
+        try SecretFile.write(Array((token + "\n").utf8), to: state.operatorToken.path)
+        return state.operatorToken.path
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run(logger: Logger) async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: application)] + services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+
+    private static func issuer(
+        _ entry: BrokerConfiguration.Issuer,
+        configuration: BrokerConfiguration
+    ) throws(BrokerConfiguration.Problem) -> IdentityIssuer {
+        let kind = IdentityIssuer.Kind(rawValue: entry.kind ?? "") ?? .jwtSVID
+        return IdentityIssuer(
+            name: entry.issuer ?? entry.trustDomain ?? "workload-issuer",
+            kind: kind,
+            trustDomain: entry.trustDomain,
+            issuer: entry.issuer,
+            audience: entry.audience ?? configuration.audience,
+            keys: try source(entry)
+        )
+    }
+
+    private static func userIssuer(
+        _ entry: BrokerConfiguration.Issuer,
+        configuration: BrokerConfiguration
+    ) throws(BrokerConfiguration.Problem) -> IdentityIssuer {
+        IdentityIssuer(
+            name: entry.issuer ?? "user-issuer",
+            kind: .user,
+            trustDomain: nil,
+            issuer: entry.issuer,
+            audience: entry.audience ?? configuration.audience,
+            keys: try source(entry)
+        )
+    }
+
+    private static func source(_ entry: BrokerConfiguration.Issuer) throws(BrokerConfiguration.Problem) -> KeySource {
+        if let file = entry.jwksFile { return .file(file) }
+        if let url = entry.jwksURL { return .url(url) }
+        throw BrokerConfiguration.Problem(code: "invalid_value", message: "an issuer needs jwks_file or jwks_url")
+    }
+}

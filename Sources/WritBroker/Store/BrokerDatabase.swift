@@ -1,0 +1,156 @@
+public import Foundation
+public import GRDB
+
+/// The broker's SQLite database: WAL, full sync, foreign keys, and the schema migrations.
+///
+/// Every write goes through a ``CommitQueue``, which groups concurrent writes into shared durable commits.
+public struct BrokerDatabase: Sendable {
+    /// The connection pool (one writer, several readers).
+    public let pool: DatabasePool
+    /// The queue that groups writes into shared commits.
+    public let commits: CommitQueue
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            // FULL: a commit is on disk before it returns, so nothing is acknowledged before it is durable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+        // The database holds operator hashes and the audit log: owner-only, like the keys beside it.
+        for suffix in ["", "-wal", "-shm"] {
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
+        }
+        self.pool = pool
+        self.commits = CommitQueue(pool: pool)
+    }
+
+    /// Runs a write in the next shared commit and returns once that commit is durable.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await commits.perform(body)
+    }
+
+    /// Runs a read on a snapshot.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read(body)
+    }
+
+    /// SQLite's own consistency check; `["ok"]` when the file is sound.
+    public func integrityCheck() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check") }
+    }
+
+    /// The schema, as migrations that never change once shipped: a new need is a new migration.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            for statement in Schema.version1 { try db.execute(sql: statement) }
+        }
+        return migrator
+    }
+}
+
+/// The statements of each schema version.
+enum Schema {
+    static let version1 = [
+        """
+        CREATE TABLE tasks (
+            id TEXT PRIMARY KEY NOT NULL,
+            parent_id TEXT REFERENCES tasks(id),
+            root_id TEXT NOT NULL,
+            depth INTEGER NOT NULL,
+            workload TEXT NOT NULL,
+            actors TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            attestation TEXT NOT NULL,
+            user_subject TEXT,
+            user_claims TEXT,
+            type TEXT NOT NULL,
+            purpose TEXT,
+            grant_json TEXT NOT NULL,
+            state TEXT NOT NULL,
+            reason TEXT,
+            created_at REAL NOT NULL,
+            deadline REAL NOT NULL,
+            heartbeat_interval REAL,
+            last_heartbeat REAL,
+            closed_at REAL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX tasks_by_parent ON tasks(parent_id) WHERE parent_id IS NOT NULL",
+        "CREATE INDEX tasks_open_by_deadline ON tasks(deadline) WHERE state = 'open'",
+        "CREATE INDEX tasks_open_by_workload ON tasks(workload) WHERE state = 'open'",
+        "CREATE INDEX tasks_open_by_user ON tasks(user_subject) WHERE state = 'open'",
+        "CREATE INDEX tasks_closed ON tasks(closed_at) WHERE state <> 'open'",
+        """
+        CREATE TABLE tokens (
+            jti TEXT PRIMARY KEY NOT NULL,
+            task_id TEXT NOT NULL,
+            workload TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            binding TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX tokens_by_task ON tokens(task_id, expires_at)",
+        "CREATE INDEX tokens_by_expiry ON tokens(expires_at)",
+        """
+        CREATE TABLE revocations (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL,
+            subject TEXT,
+            before INTEGER,
+            workload TEXT,
+            revoked_at INTEGER NOT NULL,
+            retain_until INTEGER NOT NULL,
+            actor TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX revocations_by_retention ON revocations(retain_until)",
+        "CREATE INDEX revocations_by_subject ON revocations(kind, subject)",
+        """
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at_ms INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE audit_anchor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE signing_keys (
+            kid TEXT PRIMARY KEY NOT NULL,
+            algorithm TEXT NOT NULL,
+            file TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            retired_at REAL
+        )
+        """,
+        """
+        CREATE TABLE operators (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            revoked_at REAL
+        )
+        """,
+    ]
+}

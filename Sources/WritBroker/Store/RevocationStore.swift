@@ -1,0 +1,109 @@
+public import Foundation
+public import GRDB
+public import WritToken
+
+/// The revocation feed in the database. Sequence numbers come from an AUTOINCREMENT key inside the same
+/// transaction as the change, so a rolled-back write leaves no gap and a number is never reused.
+public enum RevocationStore {
+    /// Appends an entry and returns it with its sequence number.
+    public static func insert(
+        _ db: Database,
+        _ subject: RevocationSubject,
+        revokedAt: Date,
+        retainUntil: Date,
+        actor: String
+    ) throws -> Revocation {
+        let provisional = Revocation(sequence: 1, subject: subject, revokedAt: revokedAt, retainUntil: retainUntil)
+        var kind = ""
+        var id: String?
+        var before: Int64?
+        var workload: String?
+        switch provisional.subject {
+        case .task(let task): (kind, id) = ("task", task)
+        case .token(let token): (kind, id) = ("token", token)
+        case .workload(let spiffe): (kind, id) = ("workload", spiffe.description)
+        case .user(let user): (kind, id) = ("user", user)
+        case .issuedBefore(let cutoff, let scope):
+            (kind, before, workload) = ("issued_before", cutoff.numericDate, scope?.description)
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO revocations (kind, subject, before, workload, revoked_at, retain_until, actor)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                kind, id, before, workload, provisional.revokedAt.numericDate, provisional.retainUntil.numericDate,
+                actor,
+            ]
+        )
+        return Revocation(
+            sequence: UInt64(db.lastInsertedRowID),
+            subject: provisional.subject,
+            revokedAt: provisional.revokedAt,
+            retainUntil: provisional.retainUntil
+        )
+    }
+
+    /// Entries after a sequence number, oldest first.
+    public static func list(_ db: Database, after sequence: UInt64, limit: Int) throws -> [Revocation] {
+        try Row.fetchAll(
+            db,
+            sql: "SELECT * FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?",
+            arguments: [Int64(clamping: sequence), limit]
+        ).map(revocation)
+    }
+
+    /// The highest sequence number ever given, even if that entry was pruned since.
+    public static func lastSequence(_ db: Database) throws -> UInt64 {
+        let stored =
+            try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'revocations'") ?? 0
+        return UInt64(max(stored, 0))
+    }
+
+    /// The oldest sequence number still in the feed, or nil when the feed is empty.
+    public static func firstSequence(_ db: Database) throws -> UInt64? {
+        try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM revocations").map { UInt64($0) }
+    }
+
+    /// Deletes entries whose tokens have all expired before `cutoff`, at most `limit`. Only a prefix of
+    /// the feed is ever removed, so the feed stays gapless from its first retained entry on.
+    public static func prune(_ db: Database, before cutoff: Date, limit: Int) throws -> Int {
+        // The first entry still needed bounds what may go: everything before it whose retention passed.
+        let firstNeeded =
+            try Int64.fetchOne(
+                db,
+                sql: "SELECT MIN(seq) FROM revocations WHERE retain_until >= ?",
+                arguments: [cutoff.numericDate]
+            ) ?? Int64.max
+        try db.execute(
+            sql:
+                "DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations WHERE seq < ? ORDER BY seq LIMIT ?)",
+            arguments: [firstNeeded, limit]
+        )
+        return db.changesCount
+    }
+
+    static func revocation(_ row: Row) throws -> Revocation {
+        let kind: String = row["kind"]
+        let id: String? = row["subject"]
+        let subject: RevocationSubject
+        switch kind {
+        case "task": subject = .task(id ?? "")
+        case "token": subject = .token(id ?? "")
+        case "workload": subject = .workload(try SPIFFEID(id ?? ""))
+        case "user": subject = .user(id ?? "")
+        case "issued_before":
+            let before: Int64 = row["before"]
+            let scope = try (row["workload"] as String?).map { try SPIFFEID($0) }
+            subject = .issuedBefore(Date(timeIntervalSince1970: TimeInterval(before)), workload: scope)
+        default: throw DatabaseError(message: "a stored revocation has an unknown kind")
+        }
+        let sequence: Int64 = row["seq"]
+        return Revocation(
+            sequence: UInt64(sequence),
+            subject: subject,
+            revokedAt: Date(timeIntervalSince1970: row["revoked_at"]),
+            retainUntil: Date(timeIntervalSince1970: row["retain_until"])
+        )
+    }
+}

@@ -1,0 +1,173 @@
+public import Foundation
+public import GRDB
+public import WritPolicy
+public import WritToken
+
+/// Tasks in the database.
+public enum TaskStore {
+    /// Inserts a new task.
+    public static func insert(_ db: Database, _ task: BrokerTask) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO tasks (id, parent_id, root_id, depth, workload, actors, created_by, attestation,
+                    user_subject, user_claims, type, purpose, grant_json, state, reason, created_at, deadline,
+                    heartbeat_interval, last_heartbeat, closed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                task.id, task.parentID, task.rootID, task.depth, task.workload.description,
+                JSONWriter.string(.array(task.actors.map { .string($0.description) })), task.createdBy.description,
+                task.attestation.rawValue, task.user?.subject, task.user.map { JSONWriter.string(.object($0.claims)) },
+                task.type, task.purpose, JSONWriter.string(task.grant.json), task.state.rawValue, task.reason,
+                task.createdAt.timeIntervalSince1970, task.deadline.timeIntervalSince1970, task.heartbeatInterval,
+                task.lastHeartbeat?.timeIntervalSince1970, task.closedAt?.timeIntervalSince1970,
+            ]
+        )
+    }
+
+    /// The task with this id, or nil.
+    public static func fetch(_ db: Database, id: String) throws -> BrokerTask? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE id = ?", arguments: [id]).map(task)
+    }
+
+    /// The state of a task, or nil when there is no such task.
+    public static func state(_ db: Database, id: String) throws -> TaskState? {
+        try String.fetchOne(db, sql: "SELECT state FROM tasks WHERE id = ?", arguments: [id]).flatMap(TaskState.init)
+    }
+
+    /// How many tasks a workload has open.
+    public static func countOpen(_ db: Database, workload: SPIFFEID) throws -> Int {
+        try Int.fetchOne(
+            db,
+            sql: "SELECT COUNT(*) FROM tasks WHERE workload = ? AND state = 'open'",
+            arguments: [workload.description]
+        ) ?? 0
+    }
+
+    /// The ids of a task and every open descendant, the task first.
+    public static func openSubtree(_ db: Database, root id: String) throws -> [String] {
+        try String.fetchAll(
+            db,
+            sql: """
+                WITH RECURSIVE subtree(id) AS (
+                    SELECT id FROM tasks WHERE id = ?
+                    UNION ALL
+                    SELECT tasks.id FROM tasks JOIN subtree ON tasks.parent_id = subtree.id
+                    WHERE tasks.state = 'open'
+                )
+                SELECT id FROM subtree
+                """,
+            arguments: [id]
+        )
+    }
+
+    /// Open tasks that are due to expire at `now`: deadline passed or heartbeats missed.
+    public static func listDue(_ db: Database, now: Date, limit: Int) throws -> [String] {
+        let seconds = now.timeIntervalSince1970
+        return try String.fetchAll(
+            db,
+            sql: """
+                SELECT id FROM tasks WHERE state = 'open' AND (deadline <= ?
+                    OR (heartbeat_interval IS NOT NULL AND last_heartbeat + heartbeat_interval * ? < ?))
+                LIMIT ?
+                """,
+            arguments: [seconds, BrokerTask.heartbeatGrace, seconds, limit]
+        )
+    }
+
+    /// Open tasks of a workload, or of a user.
+    public static func listOpen(_ db: Database, workload: SPIFFEID? = nil, user: String? = nil) throws -> [String] {
+        if let workload {
+            return try String.fetchAll(
+                db,
+                sql: "SELECT id FROM tasks WHERE workload = ? AND state = 'open'",
+                arguments: [workload.description]
+            )
+        }
+        if let user {
+            return try String.fetchAll(
+                db,
+                sql: "SELECT id FROM tasks WHERE user_subject = ? AND state = 'open'",
+                arguments: [user]
+            )
+        }
+        return []
+    }
+
+    /// Closes open tasks; tasks already closed are left as they are. Returns the ids actually closed.
+    public static func close(
+        _ db: Database,
+        ids: [String],
+        state: TaskState,
+        reason: String,
+        at date: Date
+    ) throws -> [String] {
+        var closed: [String] = []
+        for id in ids {
+            try db.execute(
+                sql: "UPDATE tasks SET state = ?, reason = ?, closed_at = ? WHERE id = ? AND state = 'open'",
+                arguments: [state.rawValue, reason, date.timeIntervalSince1970, id]
+            )
+            if db.changesCount == 1 { closed.append(id) }
+        }
+        return closed
+    }
+
+    /// Records a heartbeat; false when the task is not open.
+    public static func updateHeartbeat(_ db: Database, id: String, at date: Date) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE tasks SET last_heartbeat = ? WHERE id = ? AND state = 'open'",
+            arguments: [date.timeIntervalSince1970, id]
+        )
+        return db.changesCount == 1
+    }
+
+    /// Deletes closed tasks closed before `cutoff` that have no sub-task left, at most `limit`.
+    public static func prune(_ db: Database, closedBefore cutoff: Date, limit: Int) throws -> Int {
+        try db.execute(
+            sql: """
+                DELETE FROM tasks WHERE id IN (
+                    SELECT id FROM tasks AS t WHERE t.state <> 'open' AND t.closed_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM tasks AS c WHERE c.parent_id = t.id)
+                    LIMIT ?)
+                """,
+            arguments: [cutoff.timeIntervalSince1970, limit]
+        )
+        return db.changesCount
+    }
+
+    static func task(_ row: Row) throws -> BrokerTask {
+        func date(_ column: String) -> Date? {
+            (row[column] as Double?).map { Date(timeIntervalSince1970: $0) }
+        }
+        let actorsText: String = row["actors"]
+        let actors = try StrictJSON().parse(actorsText).arrayValue?.compactMap(\.stringValue) ?? []
+        let userClaims = try (row["user_claims"] as String?).map { try StrictJSON().parse($0).objectValue ?? [:] }
+        let grantText: String = row["grant_json"]
+        guard let state = TaskState(rawValue: row["state"]),
+            let attestation = Attestation(rawValue: row["attestation"]),
+            let createdAt = date("created_at"), let deadline = date("deadline")
+        else { throw DatabaseError(message: "a stored task is malformed") }
+        return BrokerTask(
+            id: row["id"],
+            parentID: row["parent_id"],
+            rootID: row["root_id"],
+            depth: row["depth"],
+            workload: try SPIFFEID(row["workload"] as String),
+            actors: try actors.map { try SPIFFEID($0) },
+            createdBy: try SPIFFEID(row["created_by"] as String),
+            attestation: attestation,
+            user: userClaims.map { UserClaims(claims: $0) },
+            type: row["type"],
+            purpose: row["purpose"],
+            grant: try Grant(json: try StrictJSON().parse(grantText)),
+            state: state,
+            reason: row["reason"],
+            createdAt: createdAt,
+            deadline: deadline,
+            heartbeatInterval: row["heartbeat_interval"],
+            lastHeartbeat: date("last_heartbeat"),
+            closedAt: date("closed_at")
+        )
+    }
+}

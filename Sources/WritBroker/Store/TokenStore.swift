@@ -1,0 +1,106 @@
+public import Foundation
+public import GRDB
+import WritToken
+
+/// What the broker records of each token it returns (never the token itself).
+public struct IssuedToken: Sendable, Hashable {
+    /// `jti`.
+    public var id: String
+    /// `txn`.
+    public var taskID: String
+    /// `client_id`.
+    public var workload: String
+    /// `sub`.
+    public var subject: String
+    /// `aud`.
+    public var audience: String
+    /// `iat`.
+    public var issuedAt: Date
+    /// `exp`.
+    public var expiresAt: Date
+    /// `bearer`, `dpop:JKT` or `mtls:X5T`.
+    public var binding: String
+
+    /// A record.
+    public init(
+        id: String,
+        taskID: String,
+        workload: String,
+        subject: String,
+        audience: String,
+        issuedAt: Date,
+        expiresAt: Date,
+        binding: String
+    ) {
+        self.id = id
+        self.taskID = taskID
+        self.workload = workload
+        self.subject = subject
+        self.audience = audience
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.binding = binding
+    }
+}
+
+/// Issued tokens in the database.
+public enum TokenStore {
+    /// Records a token.
+    public static func insert(_ db: Database, _ token: IssuedToken) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                token.id, token.taskID, token.workload, token.subject, token.audience, token.issuedAt.numericDate,
+                token.expiresAt.numericDate, token.binding,
+            ]
+        )
+    }
+
+    /// The record of a token, or nil.
+    public static func fetch(_ db: Database, id: String) throws -> IssuedToken? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE jti = ?", arguments: [id]).map { row in
+            IssuedToken(
+                id: row["jti"],
+                taskID: row["task_id"],
+                workload: row["workload"],
+                subject: row["subject"],
+                audience: row["audience"],
+                issuedAt: Date(timeIntervalSince1970: row["issued_at"]),
+                expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+                binding: row["binding"]
+            )
+        }
+    }
+
+    /// The latest expiry among a task's tokens, or nil when it has none.
+    public static func latestExpiry(_ db: Database, taskID: String) throws -> Date? {
+        try Int64.fetchOne(db, sql: "SELECT MAX(expires_at) FROM tokens WHERE task_id = ?", arguments: [taskID])
+            .map { Date(timeIntervalSince1970: TimeInterval($0)) }
+    }
+
+    /// How many unexpired tokens a task has.
+    public static func countLive(_ db: Database, taskIDs: [String], now: Date) throws -> Int {
+        var total = 0
+        for id in taskIDs {
+            total +=
+                try Int.fetchOne(
+                    db,
+                    sql: "SELECT COUNT(*) FROM tokens WHERE task_id = ? AND expires_at > ?",
+                    arguments: [id, now.numericDate]
+                ) ?? 0
+        }
+        return total
+    }
+
+    /// Deletes records of tokens expired before `cutoff`, at most `limit`.
+    public static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {
+        try db.execute(
+            sql: "DELETE FROM tokens WHERE jti IN (SELECT jti FROM tokens WHERE expires_at < ? LIMIT ?)",
+            arguments: [cutoff.numericDate, limit]
+        )
+        return db.changesCount
+    }
+}
