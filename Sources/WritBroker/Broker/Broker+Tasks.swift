@@ -255,8 +255,9 @@ extension Broker {
         return closure
     }
 
-    /// Brings the in-memory view and the stream up to the store after a revocation commit.
-    func publishRevocations() async {
+    /// Brings the in-memory view up to the store and wakes every stream subscriber, which sends the new
+    /// entries or, when there are none, a heartbeat. Called after each revocation commit and on every tick.
+    public func publishRevocations() async {
         do {
             try await feed.catchUp()
         } catch {

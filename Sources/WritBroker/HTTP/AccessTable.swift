@@ -44,6 +44,18 @@ public enum AccessTable {
         AccessRule(method: .post, path: "/v1/admin/revocations", access: .operator([.admin])),
     ]
 
+    /// The methods served on a concrete path (templates' `{name}` segments match any one segment).
+    public static func methods(servingPath path: String) -> [HTTPRequest.Method] {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return rules.filter { rule in
+            let template = rule.path.split(separator: "/", omittingEmptySubsequences: false)
+            guard template.count == segments.count else { return false }
+            return zip(template, segments).allSatisfy { pattern, segment in
+                pattern.hasPrefix("{") ? !segment.isEmpty : pattern == segment
+            }
+        }.map(\.method)
+    }
+
     /// The rule for a method and template, if the broker serves it.
     public static func rule(_ method: HTTPRequest.Method, _ path: String) -> AccessRule? {
         rules.first { $0.method == method && $0.path == path }

@@ -268,7 +268,14 @@ struct FallbackMiddleware: RouterMiddleware {
                 return JSONResponse.make(
                     BrokerError(.methodNotAllowed, "this route does not take \(request.method.rawValue)")
                 )
-            case .notFound: return JSONResponse.make(BrokerError(.notFound, "no such route"))
+            case .notFound:
+                let allowed = AccessTable.methods(servingPath: request.uri.path)
+                guard !allowed.isEmpty else { return JSONResponse.make(BrokerError(.notFound, "no such route")) }
+                var response = JSONResponse.make(
+                    BrokerError(.methodNotAllowed, "this route does not take \(request.method.rawValue)")
+                )
+                response.headers[.allow] = allowed.map(\.rawValue).joined(separator: ", ")
+                return response
             case .contentTooLarge: return JSONResponse.make(BrokerError(.payloadTooLarge, "the body is too large"))
             default:
                 if error.status.code < 500 {

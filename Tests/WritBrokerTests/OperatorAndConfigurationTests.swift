@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import WritBroker
+import WritTestSupport
+
+@Suite("Operators and configuration")
+struct OperatorAndConfigurationTests {
+    @Test("Argon2id hashes verify the right secret only, with the OWASP parameters in the hash")
+    func argon2() throws {
+        let hash = try Argon2id.hash("correct horse")
+        #expect(hash.hasPrefix("$argon2id$v=19$m=19456,t=2,p=1$"))
+        #expect(Argon2id.verify("correct horse", against: hash))
+        #expect(!Argon2id.verify("correct horsf", against: hash))
+        #expect(!Argon2id.verify("correct horse", against: "$argon2id$garbage"))
+        #expect(try Argon2id.hash("correct horse") != hash)
+    }
+
+    @Test("the admission gate turns callers away once its slots and queue are full")
+    func gate() async throws {
+        let gate = AdmissionGate(width: 1, queue: 1)
+        let (release, releaser) = AsyncStream.makeStream(of: Void.self)
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    await gate.run {
+                        for await _ in release { break }
+                        return true
+                    } ?? false
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+            releaser.yield()
+            releaser.yield()
+            releaser.finish()
+            var outcomes: [Bool] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.filter { $0 }.count == 2)
+    }
+
+    @Test("a configuration file is read, environment variables override it")
+    func configuration() throws {
+        var configuration = try BrokerConfiguration.parse(
+            yaml: """
+                listen: 0.0.0.0:9000
+                issuer: https://writ.example.org/
+                tokens: { default_lifetime: 120 }
+                limits: { open_tasks: 5 }
+                workload_issuers:
+                  - { kind: kubernetes, trust_domain: prod.example.org, issuer: https://k8s.example, jwks_file: /etc/jwks.json }
+                """
+        )
+        #expect(configuration.tokens.defaultLifetime == 120)
+        #expect(configuration.tokens.maximumLifetime == 3600)
+        #expect(configuration.limits.openTasks == 5)
+        #expect(configuration.issuerURL == "https://writ.example.org")
+        try configuration.apply(environment: ["WRIT_LISTEN": "127.0.0.1:7000", "WRIT_OPEN_TASKS": "9"])
+        #expect(configuration.address?.port == 7000)
+        #expect(configuration.limits.openTasks == 9)
+        try configuration.validate()
+    }
+
+    @Test(
+        "configuration mistakes are refused with a code that names them",
+        arguments: [
+            ("listen: 1.2.3.4:80\ntokns: {}", "unknown_key"),
+            ("limits: { open_task: 3 }", "unknown_key"),
+            ("workload_issuers: [{ kind: jwt-svid, trust_domain: a, jwks: x }]", "unknown_key"),
+            ("listen: nowhere", "invalid_value"),
+            ("tokens: { default_lifetime: 7200 }", "invalid_value"),
+            ("workload_issuers: [{ kind: oidc, trust_domain: a, jwks_file: x }]", "invalid_value"),
+            ("user_issuers: [{ jwks_file: x }]", "invalid_value"),
+            ("development: false", "invalid_value"),
+            ("listen: [", "invalid_value"),
+        ]
+    )
+    func configurationMistakes(yaml: String, code: String) {
+        #expect(throws: BrokerConfiguration.Problem.self) {
+            var configuration = try BrokerConfiguration.parse(yaml: yaml)
+            try configuration.apply(environment: [:])
+            try configuration.validate()
+        }
+        do {
+            var configuration = try BrokerConfiguration.parse(yaml: yaml)
+            try configuration.apply(environment: [:])
+            try configuration.validate()
+        } catch {
+            #expect(error.code == code)
+        }
+    }
+}
