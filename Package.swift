@@ -178,6 +178,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // End-to-end suites that run the real `writ` executable on loopback.
+        .testTarget(
+            name: "WritIntegrationTests",
+            dependencies: [
+                "WritBroker", "WritToken",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "integration",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "WritCLITests",
             dependencies: [

@@ -1,0 +1,167 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import NIOHTTP1
+import Synchronization
+import Testing
+import WritBroker
+import WritToken
+
+/// What the broker acknowledged to clients during the crash rounds.
+private struct Acknowledged: Sendable {
+    var tasks: Set<String> = []
+    var closed: [String: String] = [:]
+    var revocations: [UInt64: String] = [:]
+    var tokens: Set<String> = []
+}
+
+/// The acknowledgements, shared by the load workers.
+private final class Ledger: Sendable {
+    let state = Mutex(Acknowledged())
+}
+
+@Suite("Crash safety", .serialized)
+struct CrashTests {
+    static let coder = "spiffe://example.org/agents/coding-agent"
+    static let body = """
+        {"type":"implement-change","authorization_details":[{"type":"repository","locations":\
+        ["https://git.example.org"],"identifier":"example-org/writ-demo","actions":["read"]}]}
+        """
+
+    @Test("kill -9 under issuance and revocation load loses nothing acknowledged and leaves no gap")
+    func killNineRepeatedly() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        let acknowledged = Ledger()
+        let environment = ["WRIT_RATE_LIMIT": "100000", "WRIT_OPEN_TASKS": "100000"]
+        let rounds = 6
+        for round in 0..<rounds {
+            try await broker.start(environment: environment)
+            let client = BrokerClient(baseURL: broker.baseURL)
+            let assertion = try broker.workloadAssertion(Self.coder)
+            let operatorToken = try broker.operatorToken()
+            let dpopKey = PrivateKey.generate(.es256)
+            let tokenURL = broker.baseURL + "/v1/token"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for worker in 0..<12 {
+                    group.addTask {
+                        var step = 0
+                        while true {
+                            step += 1
+                            do {
+                                let created = try await client.send(
+                                    .POST,
+                                    "/v1/tasks",
+                                    bearer: assertion,
+                                    json: Self.body
+                                )
+                                guard created.status == 201, let id = created.body.objectValue?["id"]?.stringValue
+                                else {
+                                    continue
+                                }
+                                acknowledged.state.withLock { _ = $0.tasks.insert(id) }
+                                let proof = try DPoPProof.create(
+                                    method: "POST",
+                                    url: tokenURL,
+                                    key: dpopKey,
+                                    issuedAt: Date()
+                                )
+                                let token = try await client.send(
+                                    .POST,
+                                    "/v1/token",
+                                    form: [
+                                        ("grant_type", TokenRequest.grantType), ("actor_token", assertion),
+                                        ("actor_token_type", TokenRequest.jwtType), ("task_id", id),
+                                        ("audience", "https://git.example.org"),
+                                    ],
+                                    headers: [("DPoP", proof)]
+                                )
+                                if token.status == 200, let text = token.body.objectValue?["access_token"]?.stringValue
+                                {
+                                    let jti = try AccessToken.unverifiedClaims(text).tokenID
+                                    acknowledged.state.withLock { _ = $0.tokens.insert(jti) }
+                                }
+                                if (worker + step) % 3 == 0 {
+                                    let revoked = try await client.send(
+                                        .POST,
+                                        "/v1/admin/revocations",
+                                        bearer: operatorToken,
+                                        json: "{\"kind\":\"task\",\"id\":\"\(id)\"}"
+                                    )
+                                    if revoked.status == 201 {
+                                        Self.record(revoked.body, task: id, state: "aborted", into: acknowledged)
+                                    }
+                                } else {
+                                    let completed = try await client.send(
+                                        .POST,
+                                        "/v1/tasks/\(id)/complete",
+                                        bearer: assertion
+                                    )
+                                    if completed.status == 200 {
+                                        Self.record(completed.body, task: id, state: "completed", into: acknowledged)
+                                    }
+                                }
+                            } catch {
+                                return  // the broker is gone
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: .milliseconds(600 + 250 * (round % 3)))
+                    try await broker.kill9()
+                    await client.shutdown()
+                }
+                try await group.waitForAll()
+            }
+        }
+
+        let snapshot = acknowledged.state.withLock { $0 }
+        #expect(snapshot.tasks.count > 50, "the load should have made progress")
+        #expect(snapshot.revocations.count > 20)
+        let database = try DatabaseQueue(path: broker.state.database.path)
+        let last = try await database.read { db in try RevocationStore.lastSequence(db) }
+        try await database.read { db in
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+            let stored = try RevocationStore.list(db, after: 0, limit: 1_000_000)
+            let sequences = stored.map(\.sequence)
+            #expect(sequences == Array(1...UInt64(sequences.count)), "the feed has a gap")
+            let bySequence = Dictionary(uniqueKeysWithValues: stored.map { ($0.sequence, $0.subject) })
+            for (sequence, task) in snapshot.revocations {
+                #expect(bySequence[sequence] == .task(task), "acknowledged revocation \(sequence) is missing")
+            }
+            for id in snapshot.tasks {
+                #expect(try TaskStore.fetch(db, id: id) != nil, "acknowledged task \(id) is missing")
+            }
+            for (id, state) in snapshot.closed {
+                #expect(try TaskStore.state(db, id: id)?.rawValue == state, "task \(id) lost its transition")
+            }
+            for jti in snapshot.tokens {
+                #expect(try TokenStore.fetch(db, id: jti) != nil, "returned token \(jti) has no record")
+            }
+            #expect(try AuditLog.verify(db) == nil)
+        }
+        // And the restarted broker serves the same feed.
+        try await broker.start(environment: environment)
+        let reader = BrokerClient(baseURL: broker.baseURL)
+        let page = try await reader.send(.GET, "/v1/revocations?limit=1")
+        await reader.shutdown()
+        #expect(page.body.objectValue?["last"]?.integerValue == Int64(last))
+        #expect(last >= snapshot.revocations.keys.max() ?? 0)
+        try await broker.stop()
+    }
+
+    private static func record(_ body: JSONValue, task: String, state: String, into acknowledged: Ledger) {
+        let entries = body.objectValue?["revocations"]?.arrayValue ?? []
+        acknowledged.state.withLock { acknowledged in
+            acknowledged.closed[task] = state
+            for entry in entries {
+                if let sequence = entry.objectValue?["seq"]?.integerValue,
+                    let id = entry.objectValue?["id"]?.stringValue
+                {
+                    acknowledged.revocations[UInt64(sequence)] = id
+                }
+            }
+        }
+    }
+}
