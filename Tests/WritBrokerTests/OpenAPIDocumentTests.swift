@@ -1,0 +1,147 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import WritBroker
+import WritPolicy
+import WritTestSupport
+import WritToken
+import Yams
+
+/// Keeps `docs/openapi.yaml` true: the same routes and access as the broker's table, the same error and
+/// denial codes, and response bodies that carry what the document says they carry.
+@Suite("The OpenAPI document")
+struct OpenAPIDocumentTests {
+    static var document: [String: Any] {
+        get throws {
+            let url = BrokerHarness.policyDirectory.deletingLastPathComponent().appendingPathComponent(
+                "docs/openapi.yaml"
+            )
+            let text = try String(contentsOf: url, encoding: .utf8)
+            return try #require(try Yams.load(yaml: text) as? [String: Any])
+        }
+    }
+
+    static func operations() throws -> [String: [String: Any]] {
+        let paths = try #require(try document["paths"] as? [String: [String: Any]])
+        var operations: [String: [String: Any]] = [:]
+        for (path, item) in paths {
+            for (method, operation) in item where method != "parameters" {
+                operations["\(method.uppercased()) \(path)"] = try #require(operation as? [String: Any])
+            }
+        }
+        return operations
+    }
+
+    static func accessName(_ access: Access) -> String {
+        switch access {
+        case .anyone: return "anyone"
+        case .workload: return "workload"
+        case .workloadOrAdmin: return "workload-or-admin"
+        case .operator(let roles): return "operator(\(roles.map(\.rawValue).joined(separator: ",")))"
+        }
+    }
+
+    @Test("the document lists exactly the routes of the access table, with the same access")
+    func routes() throws {
+        let operations = try Self.operations()
+        let served = Set(AccessTable.rules.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(Set(operations.keys) == served)
+        for rule in AccessTable.rules {
+            let documented = operations["\(rule.method.rawValue) \(rule.path)"]?["x-writ-access"] as? String
+            #expect(documented == Self.accessName(rule.access), "\(rule.method.rawValue) \(rule.path)")
+        }
+    }
+
+    @Test("the document's error and denial codes are exactly the broker's")
+    func codes() throws {
+        let schemas = try #require((try Self.document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let error = try #require(schemas["Error"] as? [String: Any])
+        let errorCodes = ((error["properties"] as? [String: Any])?["error"] as? [String: Any])?["enum"] as? [String]
+        #expect(Set(errorCodes ?? []) == Set(BrokerError.Code.all.map(\.rawValue)))
+        let denial = try #require(schemas["DenialReason"] as? [String: Any])
+        let denialCodes = ((denial["properties"] as? [String: Any])?["code"] as? [String: Any])?["enum"] as? [String]
+        #expect(Set(denialCodes ?? []) == Set(DenialReason.Code.all.map(\.rawValue)))
+    }
+
+    @Test("responses carry the members the document requires, with documented status codes")
+    func responses() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let operations = try Self.operations()
+        let schemas = try #require((try Self.document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+        let coder = try harness.workload(BrokerHarness.coder)
+        let observed: [Observation] = try await harness.withClient { client async throws in
+            var observed: [Observation] = []
+            func check(_ operation: String, _ status: Int, _ body: JSONValue, schema: String?) {
+                observed.append(Observation(operation: operation, status: status, body: body, schema: schema))
+            }
+            let created = try await client.json(.post, "/v1/tasks", bearer: coder, body: Bodies.readRepository)
+            check("POST /v1/tasks", created.status, created.body, schema: "Task")
+            let id = created.body["id"]?.string ?? ""
+            let denied = try await client.json(.post, "/v1/tasks", bearer: coder, body: Bodies.pushMain)
+            check("POST /v1/tasks", denied.status, denied.body, schema: "Error")
+            let fetched = try await client.json(.get, "/v1/tasks/\(id)", bearer: coder)
+            check("GET /v1/tasks/{id}", fetched.status, fetched.body, schema: "Task")
+            let beat = try await client.json(.post, "/v1/tasks/\(id)/heartbeat", bearer: coder)
+            check("POST /v1/tasks/{id}/heartbeat", beat.status, beat.body, schema: "Task")
+            let token = try await client.form(
+                "/v1/token",
+                Bodies.exchange(task: id, actor: coder, audience: "https://git.example.org"),
+                headers: [HTTPField.Name("DPoP")!: try harness.proof()]
+            )
+            check("POST /v1/token", token.status, token.body, schema: "TokenResponse")
+            let badToken = try await client.form("/v1/token", [("grant_type", "password")])
+            check("POST /v1/token", badToken.status, badToken.body, schema: "Error")
+            let introspected = try await client.form(
+                "/v1/introspect",
+                [("token", token.body["access_token"]?.string ?? "")],
+                bearer: harness.operatorToken
+            )
+            check("POST /v1/introspect", introspected.status, introspected.body, schema: nil)
+            let completed = try await client.json(.post, "/v1/tasks/\(id)/complete", bearer: coder)
+            check("POST /v1/tasks/{id}/complete", completed.status, completed.body, schema: "Closure")
+            let again = try await client.json(.post, "/v1/tasks/\(id)/abort", bearer: coder)
+            check("POST /v1/tasks/{id}/abort", again.status, again.body, schema: "Error")
+            let revoked = try await client.json(
+                .post,
+                "/v1/admin/revocations",
+                bearer: harness.operatorToken,
+                body: "{\"kind\":\"user\",\"id\":\"alice\"}"
+            )
+            check("POST /v1/admin/revocations", revoked.status, revoked.body, schema: "RevocationOutcome")
+            let page = try await client.json(.get, "/v1/revocations")
+            check("GET /v1/revocations", page.status, page.body, schema: "RevocationPage")
+            for entry in page.body["revocations"]?.arrayValue ?? [] {
+                check("GET /v1/revocations", 200, entry, schema: "Revocation")
+            }
+            let jwks = try await client.json(.get, "/.well-known/jwks.json")
+            check("GET /.well-known/jwks.json", jwks.status, jwks.body, schema: "JWKS")
+            let own = try await client.form("/v1/revoke", [("token", "whatever")], bearer: coder)
+            check("POST /v1/revoke", own.status, own.body, schema: nil)
+            return observed
+        }
+        for observation in observed {
+            let operation = observation.operation
+            let responses = operations[operation]?["responses"] as? [String: Any] ?? [:]
+            #expect(
+                responses["\(observation.status)"] != nil,
+                "\(operation) answered \(observation.status), undocumented"
+            )
+            guard let schema = observation.schema, let definition = schemas[schema] as? [String: Any] else { continue }
+            for member in definition["required"] as? [String] ?? [] {
+                #expect(
+                    observation.body[member] != nil,
+                    "\(operation) \(observation.status): \(schema).\(member) missing"
+                )
+            }
+        }
+    }
+
+    struct Observation: Sendable {
+        let operation: String
+        let status: Int
+        let body: JSONValue
+        let schema: String?
+    }
+}
