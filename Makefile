@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= all
 BENCH_SECONDS ?= 2
 
-.PHONY: deps build test lint format fuzz bench clean
+.PHONY: deps build run test lint format fuzz bench bench-broker clean
 
 # Installs the Debian packages the build and tests need, only when some are missing.
 deps:
@@ -18,6 +18,12 @@ deps:
 
 build: deps
 	$(SWIFT) build
+
+# Builds and starts the broker on its embedded defaults (state in ./.writ, policies from ./policies).
+run: deps
+	$(SWIFT) build --product writ
+	@echo "the broker is starting on http://127.0.0.1:8080; README.md ('Trying the broker') shows a first request"
+	.build/debug/writ serve
 
 lint:
 	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests integration
@@ -39,6 +45,15 @@ bench: deps
 	$(SWIFT) build -c release --product writ
 	.build/release/writ bench verify --seconds $(BENCH_SECONDS)
 	.build/release/writ bench policy
+
+# Release build, a broker with limits out of the way, then `writ bench issue` against it.
+bench-broker: deps
+	$(SWIFT) build -c release --product writ
+	rm -rf .build/bench-state
+	WRIT_STATE_DIR=.build/bench-state WRIT_POLICIES=benchmarks/policies WRIT_RATE_LIMIT=1000000 WRIT_OPEN_TASKS=1000000 WRIT_LOG_LEVEL=error \
+		.build/release/writ serve & pid=$$!; sleep 2; \
+		.build/release/writ bench issue --state .build/bench-state --seconds $(BENCH_SECONDS); \
+		kill $$pid
 
 clean:
 	rm -rf .build FuzzTesting/.build

@@ -101,7 +101,8 @@ struct AdminAndFeedRouteTests {
             #expect(
                 try await client.json(.post, "/v1/admin/revocations", bearer: introspector, body: body).status == 403
             )
-            let tampered = String(harness.operatorToken.dropLast()) + "A"
+            let last = harness.operatorToken.last == "A" ? "B" : "A"
+            let tampered = String(harness.operatorToken.dropLast()) + last
             #expect(try await client.json(.post, "/v1/admin/revocations", bearer: tampered, body: body).status == 401)
             #expect(try await client.json(.post, "/v1/admin/revocations", body: body).status == 401)
         }
@@ -197,5 +198,94 @@ struct AdminAndFeedRouteTests {
             #expect(wrongOnTemplate.status == 405)
             #expect(wrongOnTemplate.headers[.allow] == "GET")
         }
+    }
+}
+
+@Suite("Revocation edges")
+struct RevocationEdgeTests {
+    @Test("revoking a workload also closes the sub-tasks it delegated to others")
+    func workloadRevocationCascades() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let orchestrator = try harness.workload(BrokerHarness.orchestrator)
+        let summarizer = try harness.workload(BrokerHarness.summarizer)
+        try await harness.withClient { client async throws in
+            let parent = try await client.json(.post, "/v1/tasks", bearer: orchestrator, body: Bodies.research())
+            let parentID = parent.body["id"]?.string ?? ""
+            let child = try await client.json(
+                .post,
+                "/v1/tasks",
+                bearer: orchestrator,
+                body: Bodies.research(parent: parentID, delegate: BrokerHarness.summarizer)
+            )
+            let childID = child.body["id"]?.string ?? ""
+            let revoked = try await client.json(
+                .post,
+                "/v1/admin/revocations",
+                bearer: harness.operatorToken,
+                body: "{\"kind\":\"workload\",\"id\":\"\(BrokerHarness.orchestrator)\"}"
+            )
+            #expect(revoked.body["tasks_closed"]?.integerValue == 2)
+            let after = try await client.json(.get, "/v1/tasks/\(childID)", bearer: summarizer)
+            #expect(after.body["state"]?.string == "aborted")
+            let token = try await client.form(
+                "/v1/token",
+                Bodies.exchange(task: childID, actor: summarizer, audience: "https://docs.example.org"),
+                headers: [HTTPField.Name("DPoP")!: try harness.proof()]
+            )
+            #expect(token.body["error"]?.string == "invalid_grant")
+        }
+    }
+
+    @Test("an issued-before revocation in the future is refused")
+    func futureCutoff() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let future = harness.clock.now.addingTimeInterval(86_400).numericDate
+        for before in [future, Int64.max] {
+            await #expect(throws: BrokerError(.invalidRequest, "")) {
+                _ = try await harness.broker.revoke(
+                    .issuedBefore(Date(timeIntervalSince1970: TimeInterval(before)), workload: nil),
+                    by: "test"
+                )
+            }
+        }
+        try await harness.withClient { client async throws in
+            let response = try await client.json(
+                .post,
+                "/v1/admin/revocations",
+                bearer: harness.operatorToken,
+                body: "{\"kind\":\"issued_before\",\"before\":9223372036854775807}"
+            )
+            #expect(response.status == 400)
+            #expect(response.body["error"]?.string == "invalid_request")
+        }
+    }
+
+    @Test("the feed is never pruned past what the broker's own view has applied")
+    func pruneBoundedByView() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let stale = harness.clock.now.addingTimeInterval(-10)
+        _ = try await harness.broker.database.write { db in
+            for index in 0..<3 {
+                _ = try RevocationStore.insert(
+                    db,
+                    .token("t\(index)"),
+                    revokedAt: stale,
+                    retainUntil: stale,
+                    actor: "test"
+                )
+            }
+        }
+        // The view has not caught up with these three yet: pruning must leave them.
+        #expect(harness.broker.feed.lastSequence == 0)
+        _ = try await harness.broker.prune(auditRetention: 86_400)
+        let left = try await harness.broker.database.read { db in try RevocationStore.list(db, after: 0, limit: 10) }
+        #expect(left.count == 3)
+        await harness.broker.publishRevocations()
+        _ = try await harness.broker.prune(auditRetention: 86_400)
+        let after = try await harness.broker.database.read { db in try RevocationStore.list(db, after: 0, limit: 10) }
+        #expect(after.isEmpty)
     }
 }

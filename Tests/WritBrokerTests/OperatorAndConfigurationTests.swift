@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WritBroker
 import WritTestSupport
+import WritToken
 
 @Suite("Operators and configuration")
 struct OperatorAndConfigurationTests {
@@ -39,6 +40,34 @@ struct OperatorAndConfigurationTests {
         #expect(outcomes.filter { $0 }.count == 2)
     }
 
+    @Test("development identities are on with no file, and off unless a file turns them on")
+    func developmentDefault() throws {
+        #expect(BrokerConfiguration().development)
+        #expect(try !BrokerConfiguration.parse(yaml: "listen: 127.0.0.1:9000").development)
+        #expect(try !BrokerConfiguration.parse(yaml: "").development)
+        #expect(try BrokerConfiguration.parse(yaml: "development: true").development)
+    }
+
+    @Test("an issuer's key set skips keys it cannot use instead of refusing them all")
+    func keySetSkipsOddKeys() throws {
+        let good = SigningKey.generate()
+        var members = good.verificationKey.jwk.objectValue ?? [:]
+        members["kid"] = .string("good")
+        let document: JSONValue = .object([
+            "keys": .array([
+                .object([
+                    "kty": .string("EC"), "crv": .string("P-384"), "kid": .string("odd"), "x": .string("AA"),
+                    "y": .string("AA"),
+                ]),
+                .object(["kty": .string("RSA"), "kid": .string("short"), "n": .string("AQAB"), "e": .string("AQAB")]),
+                .object(members),
+            ])
+        ])
+        let set = try IdentityKeySet(jsonBytes: JSONWriter.bytes(document))
+        #expect(Array(set.keys.keys) == ["good"])
+        #expect(throws: KeyError.self) { try IdentityKeySet(jsonBytes: Array("{\"keys\":[]}".utf8)) }
+    }
+
     @Test("a configuration file is read, environment variables override it")
     func configuration() throws {
         var configuration = try BrokerConfiguration.parse(
@@ -73,6 +102,11 @@ struct OperatorAndConfigurationTests {
             ("user_issuers: [{ jwks_file: x }]", "invalid_value"),
             ("development: false", "invalid_value"),
             ("listen: [", "invalid_value"),
+            ("listen: 127.0.0.1:80", "invalid_value"),
+            (
+                "development: true\nuser_issuers: [{ issuer: https://idp, jwks_url: http://idp.example/keys }]",
+                "invalid_value"
+            ),
         ]
     )
     func configurationMistakes(yaml: String, code: String) {

@@ -65,6 +65,7 @@ struct StoreTests {
         let tampered: [(String, Int64)] = [
             ("UPDATE audit SET subject = 'forged' WHERE seq = 3", 3),
             ("DELETE FROM audit WHERE seq = 4", 4),
+            ("DELETE FROM audit WHERE seq >= 5", 5),
             (
                 "UPDATE audit SET seq = 100 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 100",
                 2

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Testing
@@ -235,6 +236,25 @@ struct TaskRouteTests {
         }
     }
 
+    @Test("delegated sub-tasks count against the delegating workload's quota, not the delegate's")
+    func quotaByCreator() async throws {
+        let harness = try await BrokerHarness.make { $0.openTaskLimit = 2 }
+        defer { harness.close() }
+        let orchestrator = try harness.workload(BrokerHarness.orchestrator)
+        let summarizer = try harness.workload(BrokerHarness.summarizer)
+        try await harness.withClient { client async throws in
+            let parent = try await client.json(.post, "/v1/tasks", bearer: orchestrator, body: Bodies.research())
+            let parentID = parent.body["id"]?.string ?? ""
+            let body = Bodies.research(parent: parentID, delegate: BrokerHarness.summarizer)
+            #expect(try await client.json(.post, "/v1/tasks", bearer: orchestrator, body: body).status == 201)
+            let third = try await client.json(.post, "/v1/tasks", bearer: orchestrator, body: body)
+            #expect(third.body["error"]?.string == "too_many_open_tasks")
+            // The summarizer's own quota is untouched by what was delegated to it.
+            let own = try await client.json(.post, "/v1/tasks", bearer: summarizer, body: Bodies.research())
+            #expect(own.body["error"]?.string != "too_many_open_tasks")
+        }
+    }
+
     @Test("a workload at its open-task cap gets too_many_open_tasks until it finishes one")
     func openTaskCap() async throws {
         let harness = try await BrokerHarness.make { $0.openTaskLimit = 1 }
@@ -282,5 +302,42 @@ struct TaskRouteTests {
         #expect(try await harness.broker.task(id: short)?.reason == "deadline passed")
         let feed = try await harness.broker.database.read { db in try RevocationStore.list(db, after: 0, limit: 10) }
         #expect(Set(feed.map(\.subject)) == [.task(silent), .task(short)])
+    }
+}
+
+@Suite("Housekeeping")
+struct HousekeepingTests {
+    @Test("pruning leaves nothing behind once tokens expire and closed tasks age, and the audit stays verifiable")
+    func pruneBounds() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let coder = try harness.workload(BrokerHarness.coder)
+        try await harness.withClient { client async throws in
+            for _ in 0..<5 {
+                let task = try await client.json(.post, "/v1/tasks", bearer: coder, body: Bodies.readRepository)
+                let id = task.body["id"]?.string ?? ""
+                let issued = try await client.form(
+                    "/v1/token",
+                    Bodies.exchange(task: id, actor: coder, audience: "https://git.example.org"),
+                    headers: [HTTPField.Name("DPoP")!: try harness.proof()]
+                )
+                #expect(issued.status == 200)
+                _ = try await client.json(.post, "/v1/tasks/\(id)/complete", bearer: coder)
+            }
+        }
+        func counts() async throws -> [Int] {
+            try await harness.broker.database.read { db in
+                try ["tokens", "tasks", "revocations"].map { table in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? -1
+                }
+            }
+        }
+        #expect(try await counts() == [5, 5, 5])
+        #expect(try await harness.broker.prune(auditRetention: 86_400) == 0)
+        harness.clock.advance(by: Broker.closedTaskRetention + 700)
+        #expect(try await harness.broker.prune(auditRetention: 600) > 0)
+        #expect(try await counts() == [0, 0, 0])
+        let audit = try await harness.broker.database.read { db in try AuditLog.verify(db) }
+        #expect(audit == nil)
     }
 }

@@ -126,6 +126,10 @@ struct TokenRouteTests {
                     == "invalid_grant"
             )
             #expect(try await code(Bodies.exchange(task: task, actor: "bad", audience: Self.git)) == "invalid_request")
+            var withClientID = Bodies.exchange(task: task, actor: coder, audience: Self.git)
+            withClientID.append(("client_id", "some-oauth-library"))
+            let ignored = try await client.form("/v1/token", withClientID, headers: [Self.dpop: try harness.proof()])
+            #expect(ignored.status == 200, "unknown parameters are ignored (RFC 6749 §3.2)")
             var withScope = Bodies.exchange(task: task, actor: coder, audience: Self.git)
             withScope.append(("scope", "everything"))
             #expect(try await code(withScope) == "invalid_request")

@@ -15,8 +15,10 @@ public enum AuditLog {
         detail: JSONValue = .object([:]),
         at date: Date
     ) throws -> AuditEntry {
-        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-        let anchor = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1")
+        let last = try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+        let anchor =
+            last == nil
+            ? try Row.fetchOne(db.cachedStatement(sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1")) : nil
         let previousSequence: Int64 = last?["seq"] ?? anchor?["seq"] ?? 0
         let previousHash: String = last?["hash"] ?? anchor?["hash"] ?? AuditEntry.genesisHash
         let sequence = previousSequence + 1
@@ -30,11 +32,12 @@ public enum AuditLog {
             detail: detail,
             previousHash: previousHash
         )
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO audit (seq, at_ms, event, actor, subject, detail, prev_hash, hash)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [sequence, milliseconds, event, actor, subject, JSONWriter.string(detail), previousHash, hash]
         )
         return AuditEntry(
@@ -90,6 +93,11 @@ public enum AuditLog {
             }
             previousHash = entry.hash
             expectedSequence += 1
+        }
+        // Entries removed from the end leave no break in the chain, but the highest number ever given stays.
+        let highest = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'audit'") ?? 0
+        if highest >= expectedSequence {
+            return Break(sequence: expectedSequence, reason: "entries \(expectedSequence) to \(highest) are missing")
         }
         return nil
     }

@@ -6,6 +6,9 @@ import WritToken
 extension Broker {
     /// How long closed tasks, and records of expired tokens, are kept before pruning.
     public static let closedTaskRetention: TimeInterval = 3600
+    /// The shortest time an entry stays in the feed, even when it covers no live token, so a subscriber that
+    /// is a little behind still receives every entry in order.
+    public static let minimumFeedRetention: TimeInterval = 600
 
     /// Expires every open task that is due (deadline passed, or heartbeats missed); returns how many.
     @discardableResult
@@ -24,26 +27,35 @@ extension Broker {
 
     /// Removes what no longer matters: feed entries whose tokens expired, records of expired tokens, closed
     /// tasks long past, and audit entries older than `auditRetention` (the chain stays checkable from its
-    /// anchor). Works in bounded slices so a large backlog never holds the writer long.
+    /// anchor). Works in slices, each its own short commit, until nothing is left or `maximumSlices` ran,
+    /// so a backlog drains without holding the writer long. Returns the rows removed.
     @discardableResult
-    public func prune(auditRetention: TimeInterval) async throws(BrokerError) -> Int {
+    public func prune(auditRetention: TimeInterval, maximumSlices: Int = 200) async throws(BrokerError) -> Int {
         let now = clock.now
-        let slice = 2000
-        let removed = try await write("prune") { db in
-            var removed = try RevocationStore.prune(db, before: now, limit: slice)
-            removed += try TokenStore.prune(db, expiredBefore: now, limit: slice)
-            removed += try TaskStore.prune(
-                db,
-                closedBefore: now.addingTimeInterval(-Self.closedTaskRetention),
-                limit: slice
-            )
-            removed += try AuditLog.prune(db, before: now.addingTimeInterval(-auditRetention), limit: slice)
-            return removed
+        let slice = 5000
+        // Never past what the broker's own view has applied, so the view can never be left with a gap.
+        let applied = feed.lastSequence
+        var total = 0
+        for _ in 0..<maximumSlices {
+            let removed = try await write("prune") { db in
+                [
+                    try RevocationStore.prune(db, before: now, through: applied, limit: slice),
+                    try TokenStore.prune(db, expiredBefore: now, limit: slice),
+                    try TaskStore.prune(
+                        db,
+                        closedBefore: now.addingTimeInterval(-Self.closedTaskRetention),
+                        limit: slice
+                    ),
+                    try AuditLog.prune(db, before: now.addingTimeInterval(-auditRetention), limit: slice),
+                ]
+            }
+            total += removed.reduce(0, +)
+            if removed.allSatisfy({ $0 < slice }) { break }
         }
         feed.prune(now: now)
         openTasks.withLock { cache in
             if cache.count > 100_000 { cache.removeAll() }
         }
-        return removed
+        return total
     }
 }

@@ -8,9 +8,11 @@ public import WritToken
 public struct RevocationOutcome: Sendable, Hashable {
     /// The feed entries made.
     public let revocations: [Revocation]
-    /// The tasks closed.
-    public let tasks: Int
-    /// The unexpired tokens covered, as far as the broker's records tell.
+    /// The ids of the tasks closed.
+    public let closedTasks: [String]
+    /// How many tasks were closed.
+    public var tasks: Int { closedTasks.count }
+    /// The unexpired tokens it newly covers (tokens of already-closed tasks were revoked with their task).
     public let tokens: Int
 
     /// The response body.
@@ -40,7 +42,7 @@ extension Broker {
             }
             return RevocationOutcome(
                 revocations: closure.revocations,
-                tasks: closure.tasks.count,
+                closedTasks: closure.tasks,
                 tokens: closure.liveTokens
             )
         }
@@ -58,14 +60,23 @@ extension Broker {
                 retain = max(record.expiresAt, now)
                 tokens = record.expiresAt > now ? 1 : 0
             case .workload(let workload):
-                let open = try TaskStore.listOpen(db, workload: workload)
+                // Its open tasks close with every sub-task below them (delegates' tasks carry the workload in
+                // `act`, so the one entry covers their tokens too). Tokens of closed tasks were revoked with
+                // their task; the open tasks' tokens are the new news.
+                var open: [String] = []
+                for id in try TaskStore.listOpen(db, workload: workload) where !open.contains(id) {
+                    open += try TaskStore.openSubtree(db, root: id).filter { !open.contains($0) }
+                }
+                tokens = try TokenStore.countLive(db, taskIDs: open, now: now)
                 closed = try TaskStore.close(db, ids: open, state: .aborted, reason: "workload revoked", at: now)
-                tokens = try Self.countLiveTokens(db, column: "workload", value: workload.description, now: now)
             case .user(let user):
                 let open = try TaskStore.listOpen(db, user: user)
+                tokens = try TokenStore.countLive(db, taskIDs: open, now: now)
                 closed = try TaskStore.close(db, ids: open, state: .aborted, reason: "user revoked", at: now)
-                tokens = try Self.countLiveTokens(db, column: "subject", value: user, now: now)
             case .issuedBefore(let cutoff, _):
+                guard cutoff <= now.addingTimeInterval(60) else {
+                    throw BrokerError(.invalidRequest, "before is in the future; revoke what exists, not what may come")
+                }
                 retain = min(cutoff, now).addingTimeInterval(maximumLifetime)
                 tokens =
                     try Int.fetchOne(
@@ -94,18 +105,10 @@ extension Broker {
                     at: now
                 )
             }
-            return RevocationOutcome(revocations: [revocation], tasks: closed.count, tokens: tokens)
+            return RevocationOutcome(revocations: [revocation], closedTasks: closed, tokens: tokens)
         }
         openTasks.withLock { cache in
-            for (id, task) in cache where task.state == .open {
-                let covered: Bool
-                switch subject {
-                case .workload(let workload): covered = task.workload == workload
-                case .user(let user): covered = task.user?.subject == user
-                default: covered = false
-                }
-                if covered { cache.removeValue(forKey: id) }
-            }
+            for id in outcome.closedTasks { cache.removeValue(forKey: id) }
         }
         for revocation in outcome.revocations { metrics.revoked(kind: Self.kind(revocation.subject)) }
         await publishRevocations()
@@ -131,14 +134,5 @@ extension Broker {
         case .user: return "user"
         case .issuedBefore: return "issued_before"
         }
-    }
-
-    private static func countLiveTokens(_ db: GRDBDatabase, column: String, value: String, now: Date) throws -> Int {
-        // `column` is one of two constants above, never input.
-        try Int.fetchOne(
-            db,
-            sql: "SELECT COUNT(*) FROM tokens WHERE \(column) = ? AND expires_at > ?",
-            arguments: [value, now.numericDate]
-        ) ?? 0
     }
 }

@@ -50,7 +50,7 @@ extension Broker {
             taskID: "",
             authorizationDetails: []
         )
-        if let entry = feed.covers(probe, now: now) {
+        if let entry = try feed.covers(probe, now: now) {
             metrics.denied(BrokerError.Code.revoked.rawValue)
             throw BrokerError(
                 .revoked,
@@ -123,7 +123,8 @@ extension Broker {
             if let parent = record.parentID, try TaskStore.state(db, id: parent) != .open {
                 throw BrokerError(.taskClosed, "the parent task closed meanwhile")
             }
-            guard try TaskStore.countOpen(db, workload: record.workload) < limit else {
+            // The quota is the creator's: a workload cannot use delegation to exhaust another's.
+            guard try TaskStore.countOpen(db, createdBy: record.createdBy) < limit else {
                 throw BrokerError(.tooManyOpenTasks, "this workload already has \(limit) open tasks; finish some first")
             }
             try TaskStore.insert(db, record)
@@ -223,7 +224,10 @@ extension Broker {
             )
             var revocations: [Revocation] = []
             for id in closed {
-                let retain = max(try TokenStore.latestExpiry(db, taskID: id) ?? now, now)
+                let retain = max(
+                    try TokenStore.latestExpiry(db, taskID: id) ?? now,
+                    now.addingTimeInterval(Self.minimumFeedRetention)
+                )
                 let revocation = try RevocationStore.insert(
                     db,
                     .task(id),

@@ -3,8 +3,13 @@ import GRDB
 import Logging
 import WritPolicy
 public import WritToken
+import WritVerifier
 
 extension Broker {
+    /// How old (and how far in the future) a DPoP proof at the token endpoint may be: clients make a fresh
+    /// proof for each token request.
+    public static let proofWindow = DPoPProof.TimeWindow(maximumAge: 30, maximumFutureSkew: 5)
+
     /// Issues an access token for an open task and one audience (RFC 8693). The token carries the task's
     /// grant entries for that audience, lives at most the default lifetime, the policy's ceiling and the
     /// task's remaining time, and is bound to the DPoP key when a proof is sent. It is recorded, with its
@@ -28,7 +33,7 @@ extension Broker {
             metrics.denied(BrokerError.Code.invalidGrant.rawValue)
             throw BrokerError(.invalidGrant, "no task \(request.taskID.prefix(64)) for this workload")
         }
-        guard task.state == .open, task.deadline > now else {
+        guard task.state == .open, !task.isDue(at: now) else {
             metrics.denied(BrokerError.Code.invalidGrant.rawValue)
             throw BrokerError(
                 .invalidGrant,
@@ -65,12 +70,25 @@ extension Broker {
                     method: "POST",
                     url: settings.tokenEndpoint,
                     accessToken: nil as String?,
-                    now: now
+                    now: now,
+                    window: Self.proofWindow
                 )
+                // RFC 9449 §11.1: a proof is good for one request, so its id is remembered while it could be
+                // accepted; the short window keeps that memory small at thousands of requests a second.
+                let expiry = proof.issuedAt.addingTimeInterval(
+                    Self.proofWindow.maximumAge + Self.proofWindow.maximumFutureSkew
+                )
+                switch proofReplays.record(id: proof.id, keyThumbprint: proof.keyThumbprint, expiry: expiry, now: now) {
+                case .fresh: break
+                case .replayed: throw VerificationError.proofReplayed("this DPoP proof was already used")
+                case .full: throw VerificationError.proofInvalid("too many live proofs from this key; retry shortly")
+                }
                 confirmation = .dpop(jwkThumbprint: proof.keyThumbprint)
-            } catch {
+            } catch let error as VerificationError {
                 metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
                 throw BrokerError(.invalidDPoPProof, "DPoP: \(error.description)")
+            } catch {
+                throw BrokerError(.invalidDPoPProof, "DPoP: the proof is invalid")
             }
         } else if !task.grant.bearerTokensAllowed {
             metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
@@ -95,9 +113,13 @@ extension Broker {
         guard claims.expiresAt > claims.issuedAt else {
             throw BrokerError(.invalidGrant, "the task has less than a second left")
         }
-        if let entry = feed.covers(claims, now: now) {
+        if let entry = try feed.covers(claims, now: now) {
             metrics.denied(BrokerError.Code.revoked.rawValue)
-            throw BrokerError(.revoked, "a token now would be revoked by feed entry \(entry.sequence)")
+            // RFC 6749 §5.2: the grant (the task, for this workload or user) is no longer valid.
+            throw BrokerError(
+                .invalidGrant,
+                "revoked by feed entry \(entry.sequence); new tokens are refused until it lapses"
+            )
         }
         let token: String
         do {
@@ -167,7 +189,7 @@ extension Broker {
     /// RFC 7662 introspection: whether a token is active (ours, valid, recorded, not revoked) and its claims.
     public func introspect(_ token: String) async throws(BrokerError) -> JSONValue {
         let now = clock.now
-        guard let claims = verifyOwnToken(token, now: now), feed.covers(claims, now: now) == nil else {
+        guard let claims = verifyOwnToken(token, now: now), try feed.covers(claims, now: now) == nil else {
             return .object(["active": .bool(false)])
         }
         let id = claims.tokenID

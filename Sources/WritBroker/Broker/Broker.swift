@@ -49,6 +49,7 @@ public final class Broker: Sendable {
     public let logger: Logger
 
     let limiter: RateLimiter
+    let proofReplays = DPoPReplayCache(capacity: 250_000, perKeyCapacity: 20_000)
     private let policyState: Mutex<PolicySet>
     private let keyState: Mutex<SigningKeys>
     let openTasks = Mutex<[String: BrokerTask]>([:])

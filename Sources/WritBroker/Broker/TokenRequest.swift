@@ -26,21 +26,14 @@ public struct TokenRequest: Sendable, Hashable {
     /// The resource server the token is for.
     public var audience: String
 
-    /// The parameters this endpoint reads; any other is refused.
-    static let parameters: Set<String> = [
-        "grant_type", "audience", "resource", "task_id", "subject_token", "subject_token_type", "actor_token",
-        "actor_token_type", "requested_token_type", "scope",
-    ]
-
     /// Reads a request from its form parameters.
     public init(form: [String: String]) throws(BrokerError) {
         guard let grant = form["grant_type"] else { throw BrokerError(.invalidRequest, "grant_type is required") }
         guard grant == Self.grantType else {
             throw BrokerError(.unsupportedGrantType, "only \(Self.grantType) is supported")
         }
-        if let unknown = form.keys.sorted().first(where: { !Self.parameters.contains($0) }) {
-            throw BrokerError(.invalidRequest, "unknown parameter \(unknown.prefix(64))")
-        }
+        // Other parameters (a client_id that a standard OAuth library sends, say) are ignored, as RFC 6749
+        // §3.2 requires.
         if form["scope"] != nil {
             throw BrokerError(.invalidRequest, "scope is not used: a token's scope is its task's grant")
         }

@@ -14,7 +14,8 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var policies = "policies"
     /// The audience workload and user assertions must name.
     public var audience = "writ"
-    /// Whether to create and trust the development trust domain and identity provider.
+    /// Whether to create and trust the development trust domain and identity provider. On by default only
+    /// when there is no configuration file; a file must say `development: true` to keep it.
     public var development = true
     /// The development trust domain (the example policies use `example.org`).
     public var developmentTrustDomain = "example.org"
@@ -138,7 +139,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         stateDirectory = try container.decodeIfPresent(String.self, forKey: .stateDirectory) ?? defaults.stateDirectory
         policies = try container.decodeIfPresent(String.self, forKey: .policies) ?? defaults.policies
         audience = try container.decodeIfPresent(String.self, forKey: .audience) ?? defaults.audience
-        development = try container.decodeIfPresent(Bool.self, forKey: .development) ?? defaults.development
+        development = try container.decodeIfPresent(Bool.self, forKey: .development) ?? false
         developmentTrustDomain =
             try container.decodeIfPresent(String.self, forKey: .developmentTrustDomain)
             ?? defaults.developmentTrustDomain
@@ -167,7 +168,11 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         } catch {
             throw Problem(code: "invalid_value", message: "the configuration is not valid YAML: \(error)")
         }
-        guard let node else { return BrokerConfiguration() }
+        guard let node else {
+            var empty = BrokerConfiguration()
+            empty.development = false
+            return empty
+        }
         try checkKeys(node, allowed: Set(CodingKeys.allCases.map(\.rawValue)), at: "")
         if let mapping = node.mapping {
             let sections: [String: Set<String>] = [
@@ -265,6 +270,15 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         return url
     }
 
+    /// Keys fetched over the network must come over TLS, but for loopback (a local agent or test).
+    static func checkKeyURL(_ url: String?, at place: String) throws(Problem) {
+        guard let url else { return }
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains { url.hasPrefix($0) }
+        guard url.hasPrefix("https://") || loopback else {
+            throw Problem(code: "invalid_value", message: "\(place).jwks_url must be https (http only on loopback)")
+        }
+    }
+
     /// Checks values that decoding cannot.
     public func validate() throws(Problem) {
         guard address != nil else { throw Problem(code: "invalid_value", message: "listen must be HOST:PORT") }
@@ -302,6 +316,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
                     message: "workload_issuers[\(index)]: exactly one of jwks_file, jwks_url"
                 )
             }
+            try Self.checkKeyURL(issuer.jwksURL, at: "workload_issuers[\(index)]")
         }
         for (index, issuer) in userIssuers.enumerated() {
             guard issuer.issuer != nil else {
@@ -313,6 +328,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
                     message: "user_issuers[\(index)]: exactly one of jwks_file, jwks_url"
                 )
             }
+            try Self.checkKeyURL(issuer.jwksURL, at: "user_issuers[\(index)]")
         }
         guard development || !workloadIssuers.isEmpty else {
             throw Problem(

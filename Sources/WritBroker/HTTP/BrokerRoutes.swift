@@ -181,9 +181,7 @@ public struct BrokerRoutes: Sendable {
         }
         let form = try await form(request)
         guard let token = form["token"] else { throw BrokerError(.invalidRequest, "token is required") }
-        if let hint = form["token_type_hint"], hint != "access_token" {
-            throw BrokerError(.invalidRequest, "unsupported_token_type: only access tokens are revocable here")
-        }
+        // RFC 7009 §2.1: the hint may be ignored; only access tokens exist here.
         try await broker.revokeOwnToken(token, by: identity)
         return Response(status: .ok, headers: [.cacheControl: "no-store"])
     }

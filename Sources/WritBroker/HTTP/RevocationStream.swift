@@ -21,6 +21,9 @@ struct RevocationStream {
         let resume = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after")
         let start = try BrokerRoutes.number(resume, name: "Last-Event-ID") ?? 0
         let broker = self.broker
+        guard let (id, updates) = broker.feed.subscribe() else {
+            throw BrokerError(.unavailable, "too many stream subscribers; poll /v1/revocations instead", retryAfter: 5)
+        }
         let headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
@@ -28,7 +31,6 @@ struct RevocationStream {
             status: .ok,
             headers: headers,
             body: ResponseBody { writer in
-                let (id, updates) = broker.feed.subscribe()
                 defer { broker.feed.unsubscribe(id) }
                 var last = start
                 last = try await Self.send(after: last, broker: broker, writer: &writer)

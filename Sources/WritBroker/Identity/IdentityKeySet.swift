@@ -54,8 +54,9 @@ public struct IdentityKeySet: Sendable {
     /// A set from keys.
     public init(keys: [String: IdentityKey]) { self.keys = keys }
 
-    /// Reads a JWKS document (RFC 7517), or a SPIFFE bundle. Keys without a `kid`, keys for encryption and
-    /// keys of other types are skipped; a document with no usable key is refused.
+    /// Reads a JWKS document (RFC 7517), or a SPIFFE bundle. Keys without a `kid`, keys for encryption, keys
+    /// of other types or curves and malformed or short keys are skipped (so one odd key does not lock every
+    /// workload of an issuer out); a document with no usable key is refused.
     public init(jsonBytes: [UInt8]) throws(KeyError) {
         let document: JSONValue
         do {
@@ -77,10 +78,11 @@ public struct IdentityKeySet: Sendable {
                 guard let n = members["n"]?.stringValue.flatMap(Base64URL.decode),
                     let e = members["e"]?.stringValue.flatMap(Base64URL.decode),
                     let key = try? _RSA.Signing.PublicKey(n: n, e: e)
-                else { throw .invalidJWK("RSA key \(kid.prefix(64)) is malformed or shorter than 2048 bits") }
+                else { continue }
                 keys[kid] = .rsa(key)
             case "EC", "OKP":
-                keys[kid] = .standard(try PublicKey(jwkMembers: members))
+                guard let key = try? PublicKey(jwkMembers: members) else { continue }
+                keys[kid] = .standard(key)
             default:
                 continue
             }

@@ -55,17 +55,31 @@ public final class RevocationFeed: Sendable {
         for continuation in continuations { continuation.yield(last) }
     }
 
-    /// Whether a token with these claims would be refused by a verifier following the feed.
-    public func covers(_ claims: AccessTokenClaims, now: Date) -> Revocation? {
-        if case .revoked(let entry) = view.status(of: claims, now: now) { return entry }
-        return nil
+    /// The entry that would make a verifier following the feed refuse a token with these claims, if any.
+    /// Throws (fails closed) when the view cannot tell, which happens only if it has a gap.
+    public func covers(_ claims: AccessTokenClaims, now: Date) throws(BrokerError) -> Revocation? {
+        switch view.status(of: claims, now: now) {
+        case .notRevoked: return nil
+        case .revoked(let entry): return entry
+        case .stale:
+            throw BrokerError(.unavailable, "the broker's revocation view is catching up; retry shortly", retryAfter: 1)
+        }
     }
 
+    /// The most stream subscribers served at once.
+    public static let maximumSubscribers = 1024
+
     /// A stream of "the feed now ends at N" signals, newest only; finish it with ``unsubscribe(_:)``.
-    public func subscribe() -> (id: Int, updates: AsyncStream<UInt64>) {
+    /// Nil when ``maximumSubscribers`` are already connected.
+    public func subscribe() -> (id: Int, updates: AsyncStream<UInt64>)? {
         let id = nextSubscriber.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream.makeStream(of: UInt64.self, bufferingPolicy: .bufferingNewest(1))
-        subscribers.withLock { $0[id] = continuation }
+        let admitted = subscribers.withLock { subscribers in
+            guard subscribers.count < Self.maximumSubscribers else { return false }
+            subscribers[id] = continuation
+            return true
+        }
+        guard admitted else { return nil }
         metrics.feedSubscribers.increment()
         return (id, stream)
     }

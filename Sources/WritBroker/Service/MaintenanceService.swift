@@ -18,7 +18,7 @@ public struct MaintenanceService: Service {
     public init(
         broker: Broker,
         interval: Duration = .seconds(1),
-        pruneInterval: Duration = .seconds(30),
+        pruneInterval: Duration = .seconds(10),
         keyRefreshInterval: Duration = .seconds(300),
         auditRetention: TimeInterval,
         logger: Logger

@@ -50,12 +50,20 @@ public struct BrokerDatabase: Sendable {
         migrator.registerMigration("v1") { db in
             for statement in Schema.version1 { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v2") { db in
+            for statement in Schema.version2 { try db.execute(sql: statement) }
+        }
         return migrator
     }
 }
 
 /// The statements of each schema version.
 enum Schema {
+    /// Open-task quotas count by creator.
+    static let version2 = [
+        "CREATE INDEX tasks_open_by_creator ON tasks(created_by) WHERE state = 'open'"
+    ]
+
     static let version1 = [
         """
         CREATE TABLE tasks (

@@ -80,23 +80,10 @@ public final class CommitQueue: Sendable {
         }
         var failures = [(any Error)?](repeating: nil, count: batch.count)
         do {
-            failures = try await pool.writeWithoutTransaction { db in
-                var failures = [(any Error)?](repeating: nil, count: batch.count)
-                try db.inTransaction(.immediate) {
-                    for (index, entry) in batch.enumerated() {
-                        do {
-                            try db.inSavepoint {
-                                try entry.work(db)
-                                return .commit
-                            }
-                        } catch {
-                            failures[index] = error
-                        }
-                    }
-                    return .commit
-                }
-                return failures
-            }
+            // The batch holds other callers' writes: it must not fail because this caller's task is cancelled
+            // (GRDB interrupts a cancelled write), so it runs in a task of its own, awaited here.
+            let pool = self.pool
+            failures = try await Task { try await Self.commit(batch, in: pool) }.value
         } catch {
             failures = failures.map { $0 ?? error }
         }
@@ -122,5 +109,31 @@ public final class CommitQueue: Sendable {
             return wake
         }
         for continuation in wake { continuation.resume(returning: .done) }
+    }
+
+    /// Runs a batch in one transaction, each write in its own savepoint; returns each write's failure.
+    private static func commit(_ batch: [Entry], in pool: DatabasePool) async throws -> [(any Error)?] {
+        try await pool.writeWithoutTransaction { db in
+            var failures = [(any Error)?](repeating: nil, count: batch.count)
+            // Prepared once per connection: a batch runs three statements per write around its work.
+            let savepoint = try db.cachedStatement(sql: "SAVEPOINT write")
+            let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT write")
+            let rollback = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT write")
+            try db.inTransaction(.immediate) {
+                for (index, entry) in batch.enumerated() {
+                    try savepoint.execute()
+                    do {
+                        try entry.work(db)
+                        try release.execute()
+                    } catch {
+                        failures[index] = error
+                        try rollback.execute()
+                        try release.execute()
+                    }
+                }
+                return .commit
+            }
+            return failures
+        }
     }
 }

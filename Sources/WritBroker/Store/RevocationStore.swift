@@ -26,11 +26,12 @@ public enum RevocationStore {
         case .issuedBefore(let cutoff, let scope):
             (kind, before, workload) = ("issued_before", cutoff.numericDate, scope?.description)
         }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO revocations (kind, subject, before, workload, revoked_at, retain_until, actor)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 kind, id, before, workload, provisional.revokedAt.numericDate, provisional.retainUntil.numericDate,
                 actor,
@@ -47,8 +48,7 @@ public enum RevocationStore {
     /// Entries after a sequence number, oldest first.
     public static func list(_ db: Database, after sequence: UInt64, limit: Int) throws -> [Revocation] {
         try Row.fetchAll(
-            db,
-            sql: "SELECT * FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?",
+            db.cachedStatement(sql: "SELECT * FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?"),
             arguments: [Int64(clamping: sequence), limit]
         ).map(revocation)
     }
@@ -67,18 +67,23 @@ public enum RevocationStore {
 
     /// Deletes entries whose tokens have all expired before `cutoff`, at most `limit`. Only a prefix of
     /// the feed is ever removed, so the feed stays gapless from its first retained entry on.
-    public static func prune(_ db: Database, before cutoff: Date, limit: Int) throws -> Int {
+    public static func prune(
+        _ db: Database,
+        before cutoff: Date,
+        through last: UInt64 = .max,
+        limit: Int
+    ) throws -> Int {
         // The first entry still needed bounds what may go: everything before it whose retention passed.
         let firstNeeded =
             try Int64.fetchOne(
-                db,
-                sql: "SELECT MIN(seq) FROM revocations WHERE retain_until >= ?",
+                db.cachedStatement(sql: "SELECT MIN(seq) FROM revocations WHERE retain_until >= ?"),
                 arguments: [cutoff.numericDate]
             ) ?? Int64.max
-        try db.execute(
-            sql:
-                "DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations WHERE seq < ? ORDER BY seq LIMIT ?)",
-            arguments: [firstNeeded, limit]
+        let bound = min(firstNeeded, Int64(clamping: last) + (last == .max ? 0 : 1))
+        try db.cachedStatement(
+            sql: "DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations WHERE seq < ? ORDER BY seq LIMIT ?)"
+        ).execute(
+            arguments: [bound, limit]
         )
         return db.changesCount
     }

@@ -7,13 +7,14 @@ public import WritToken
 public enum TaskStore {
     /// Inserts a new task.
     public static func insert(_ db: Database, _ task: BrokerTask) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO tasks (id, parent_id, root_id, depth, workload, actors, created_by, attestation,
                     user_subject, user_claims, type, purpose, grant_json, state, reason, created_at, deadline,
                     heartbeat_interval, last_heartbeat, closed_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 task.id, task.parentID, task.rootID, task.depth, task.workload.description,
                 JSONWriter.string(.array(task.actors.map { .string($0.description) })), task.createdBy.description,
@@ -27,19 +28,20 @@ public enum TaskStore {
 
     /// The task with this id, or nil.
     public static func fetch(_ db: Database, id: String) throws -> BrokerTask? {
-        try Row.fetchOne(db, sql: "SELECT * FROM tasks WHERE id = ?", arguments: [id]).map(task)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tasks WHERE id = ?"), arguments: [id]).map(task)
     }
 
     /// The state of a task, or nil when there is no such task.
     public static func state(_ db: Database, id: String) throws -> TaskState? {
-        try String.fetchOne(db, sql: "SELECT state FROM tasks WHERE id = ?", arguments: [id]).flatMap(TaskState.init)
+        try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM tasks WHERE id = ?"), arguments: [id]).flatMap(
+            TaskState.init
+        )
     }
 
-    /// How many tasks a workload has open.
-    public static func countOpen(_ db: Database, workload: SPIFFEID) throws -> Int {
+    /// How many open tasks a workload has created (for itself or delegated).
+    public static func countOpen(_ db: Database, createdBy workload: SPIFFEID) throws -> Int {
         try Int.fetchOne(
-            db,
-            sql: "SELECT COUNT(*) FROM tasks WHERE workload = ? AND state = 'open'",
+            db.cachedStatement(sql: "SELECT COUNT(*) FROM tasks WHERE created_by = ? AND state = 'open'"),
             arguments: [workload.description]
         ) ?? 0
     }
@@ -47,16 +49,17 @@ public enum TaskStore {
     /// The ids of a task and every open descendant, the task first.
     public static func openSubtree(_ db: Database, root id: String) throws -> [String] {
         try String.fetchAll(
-            db,
-            sql: """
-                WITH RECURSIVE subtree(id) AS (
-                    SELECT id FROM tasks WHERE id = ?
-                    UNION ALL
-                    SELECT tasks.id FROM tasks JOIN subtree ON tasks.parent_id = subtree.id
-                    WHERE tasks.state = 'open'
-                )
-                SELECT id FROM subtree
-                """,
+            db.cachedStatement(
+                sql: """
+                    WITH RECURSIVE subtree(id) AS (
+                        SELECT id FROM tasks WHERE id = ?
+                        UNION ALL
+                        SELECT tasks.id FROM tasks JOIN subtree ON tasks.parent_id = subtree.id
+                        WHERE tasks.state = 'open'
+                    )
+                    SELECT id FROM subtree
+                    """
+            ),
             arguments: [id]
         )
     }
@@ -65,12 +68,13 @@ public enum TaskStore {
     public static func listDue(_ db: Database, now: Date, limit: Int) throws -> [String] {
         let seconds = now.timeIntervalSince1970
         return try String.fetchAll(
-            db,
-            sql: """
-                SELECT id FROM tasks WHERE state = 'open' AND (deadline <= ?
-                    OR (heartbeat_interval IS NOT NULL AND last_heartbeat + heartbeat_interval * ? < ?))
-                LIMIT ?
-                """,
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM tasks WHERE state = 'open' AND (deadline <= ?
+                        OR (heartbeat_interval IS NOT NULL AND last_heartbeat + heartbeat_interval * ? < ?))
+                    LIMIT ?
+                    """
+            ),
             arguments: [seconds, BrokerTask.heartbeatGrace, seconds, limit]
         )
     }
@@ -79,15 +83,13 @@ public enum TaskStore {
     public static func listOpen(_ db: Database, workload: SPIFFEID? = nil, user: String? = nil) throws -> [String] {
         if let workload {
             return try String.fetchAll(
-                db,
-                sql: "SELECT id FROM tasks WHERE workload = ? AND state = 'open'",
+                db.cachedStatement(sql: "SELECT id FROM tasks WHERE workload = ? AND state = 'open'"),
                 arguments: [workload.description]
             )
         }
         if let user {
             return try String.fetchAll(
-                db,
-                sql: "SELECT id FROM tasks WHERE user_subject = ? AND state = 'open'",
+                db.cachedStatement(sql: "SELECT id FROM tasks WHERE user_subject = ? AND state = 'open'"),
                 arguments: [user]
             )
         }
@@ -104,8 +106,9 @@ public enum TaskStore {
     ) throws -> [String] {
         var closed: [String] = []
         for id in ids {
-            try db.execute(
-                sql: "UPDATE tasks SET state = ?, reason = ?, closed_at = ? WHERE id = ? AND state = 'open'",
+            try db.cachedStatement(
+                sql: "UPDATE tasks SET state = ?, reason = ?, closed_at = ? WHERE id = ? AND state = 'open'"
+            ).execute(
                 arguments: [state.rawValue, reason, date.timeIntervalSince1970, id]
             )
             if db.changesCount == 1 { closed.append(id) }
@@ -115,8 +118,7 @@ public enum TaskStore {
 
     /// Records a heartbeat; false when the task is not open.
     public static func updateHeartbeat(_ db: Database, id: String, at date: Date) throws -> Bool {
-        try db.execute(
-            sql: "UPDATE tasks SET last_heartbeat = ? WHERE id = ? AND state = 'open'",
+        try db.cachedStatement(sql: "UPDATE tasks SET last_heartbeat = ? WHERE id = ? AND state = 'open'").execute(
             arguments: [date.timeIntervalSince1970, id]
         )
         return db.changesCount == 1
@@ -124,13 +126,14 @@ public enum TaskStore {
 
     /// Deletes closed tasks closed before `cutoff` that have no sub-task left, at most `limit`.
     public static func prune(_ db: Database, closedBefore cutoff: Date, limit: Int) throws -> Int {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 DELETE FROM tasks WHERE id IN (
                     SELECT id FROM tasks AS t WHERE t.state <> 'open' AND t.closed_at < ?
                     AND NOT EXISTS (SELECT 1 FROM tasks AS c WHERE c.parent_id = t.id)
                     LIMIT ?)
-                """,
+                """
+        ).execute(
             arguments: [cutoff.timeIntervalSince1970, limit]
         )
         return db.changesCount

@@ -47,11 +47,12 @@ public struct IssuedToken: Sendable, Hashable {
 public enum TokenStore {
     /// Records a token.
     public static func insert(_ db: Database, _ token: IssuedToken) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [
                 token.id, token.taskID, token.workload, token.subject, token.audience, token.issuedAt.numericDate,
                 token.expiresAt.numericDate, token.binding,
@@ -61,7 +62,7 @@ public enum TokenStore {
 
     /// The record of a token, or nil.
     public static func fetch(_ db: Database, id: String) throws -> IssuedToken? {
-        try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE jti = ?", arguments: [id]).map { row in
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE jti = ?"), arguments: [id]).map { row in
             IssuedToken(
                 id: row["jti"],
                 taskID: row["task_id"],
@@ -77,8 +78,11 @@ public enum TokenStore {
 
     /// The latest expiry among a task's tokens, or nil when it has none.
     public static func latestExpiry(_ db: Database, taskID: String) throws -> Date? {
-        try Int64.fetchOne(db, sql: "SELECT MAX(expires_at) FROM tokens WHERE task_id = ?", arguments: [taskID])
-            .map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT MAX(expires_at) FROM tokens WHERE task_id = ?"),
+            arguments: [taskID]
+        )
+        .map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
     /// How many unexpired tokens a task has.
@@ -87,8 +91,7 @@ public enum TokenStore {
         for id in taskIDs {
             total +=
                 try Int.fetchOne(
-                    db,
-                    sql: "SELECT COUNT(*) FROM tokens WHERE task_id = ? AND expires_at > ?",
+                    db.cachedStatement(sql: "SELECT COUNT(*) FROM tokens WHERE task_id = ? AND expires_at > ?"),
                     arguments: [id, now.numericDate]
                 ) ?? 0
         }
@@ -97,8 +100,9 @@ public enum TokenStore {
 
     /// Deletes records of tokens expired before `cutoff`, at most `limit`.
     public static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {
-        try db.execute(
-            sql: "DELETE FROM tokens WHERE jti IN (SELECT jti FROM tokens WHERE expires_at < ? LIMIT ?)",
+        try db.cachedStatement(
+            sql: "DELETE FROM tokens WHERE jti IN (SELECT jti FROM tokens WHERE expires_at < ? LIMIT ?)"
+        ).execute(
             arguments: [cutoff.numericDate, limit]
         )
         return db.changesCount

@@ -1,12 +1,15 @@
 public import ArgumentParser
+import Foundation
 import WritBenchmarks
+import WritBroker
+import WritToken
 
 /// `writ bench`: measurements behind docs/benchmarks.md.
 public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Writ on this machine. Build with -c release first.",
-        subcommands: [VerifyBenchCommand.self, PolicyBenchCommand.self]
+        subcommands: [VerifyBenchCommand.self, PolicyBenchCommand.self, IssueBenchCommand.self]
     )
 
     public init() {}
@@ -68,5 +71,89 @@ public struct PolicyBenchCommand: AsyncParsableCommand {
 
     public func run() async throws {
         print(try PolicyBenchmark(decisions: decisions).run())
+    }
+}
+
+/// `writ bench issue`.
+public struct IssueBenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "issue",
+        abstract: "Load a running broker: token requests, task cycles and revocations at several concurrencies.",
+        discussion: """
+            Start the broker first with the benchmark policies and limits out of the way (make bench-broker does
+            all of this):
+              WRIT_POLICIES=benchmarks/policies WRIT_RATE_LIMIT=1000000 WRIT_OPEN_TASKS=1000000 \\
+                .build/release/writ serve &
+              .build/release/writ bench issue --clients 1,16,64 --seconds 10
+
+            The workload assertion and operator token come from the broker's state directory (--state).
+            """
+    )
+
+    @Option(help: "The broker's URL.")
+    var broker = "http://127.0.0.1:8080"
+
+    @Option(help: "The broker's state directory.")
+    var state = ".writ"
+
+    @Option(help: "Concurrent clients, comma-separated.")
+    var clients = "1,16,64"
+
+    @Option(help: "Workloads, comma-separated: tokens, cycles, revocations.")
+    var workloads = "tokens,cycles,revocations"
+
+    @Option(help: "Token bindings, comma-separated: bearer, dpop.")
+    var bindings = "bearer,dpop"
+
+    @Option(help: "Seconds per measurement.")
+    var seconds: Double = 10
+
+    @Option(help: "Seconds of warm-up before each measurement.")
+    var warmup: Double = 2
+
+    public init() {}
+
+    public func run() async throws {
+        let directory = StateDirectory(path: state)
+        let key = try directory.developmentKey(named: DevelopmentIdentity.workloadKeyName)
+        guard let operatorToken = try? String(contentsOf: directory.operatorToken, encoding: .utf8) else {
+            throw CLIError("no operator token at \(directory.operatorToken.path)")
+        }
+        func benchmark(_ binding: IssueBenchmark.Binding) throws -> IssueBenchmark {
+            let workload =
+                binding == .bearer
+                ? "spiffe://example.org/bench/load-generator" : "spiffe://example.org/agents/coding-agent"
+            let assertion = try DevelopmentIdentity.workloadAssertion(
+                for: try SPIFFEID(workload),
+                audience: "writ",
+                key: key,
+                now: Date(),
+                lifetime: 6 * 3600
+            )
+            return IssueBenchmark(
+                broker: broker,
+                binding: binding,
+                workloadAssertion: assertion,
+                operatorToken: operatorToken.trimmingCharacters(in: .whitespacesAndNewlines),
+                seconds: seconds,
+                warmup: warmup
+            )
+        }
+        print(IssueBenchmark.Result.header)
+        for name in workloads.split(separator: ",") {
+            guard let workload = IssueBenchmark.Workload(rawValue: String(name)) else {
+                throw CLIError("unknown workload \(name); use tokens, cycles or revocations")
+            }
+            let kinds = workload == .revocations ? ["bearer"] : bindings.split(separator: ",").map(String.init)
+            for kind in kinds {
+                guard let binding = IssueBenchmark.Binding(rawValue: kind) else {
+                    throw CLIError("unknown binding \(kind); use bearer or dpop")
+                }
+                for count in clients.split(separator: ",").compactMap({ Int($0) }) {
+                    let result = try await benchmark(binding).run(workload, clients: count)
+                    print(result.row)
+                }
+            }
+        }
     }
 }

@@ -42,8 +42,7 @@ public enum HTTPURI {
                 port = host[host.index(after: colon)...]
                 host = host[..<colon]
             }
-            let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%")
-            guard !host.isEmpty, host.allSatisfy(allowed.contains) else { return nil }
+            guard !host.isEmpty, host.allSatisfy(hostCharacters.contains) else { return nil }
         }
         guard port.allSatisfy({ $0 >= "0" && $0 <= "9" }), port.count <= 5 else { return nil }
         if port.isEmpty || (scheme == "http" && port == "80") || (scheme == "https" && port == "443") {
@@ -52,8 +51,10 @@ public enum HTTPURI {
         return "\(host):\(port)"
     }
 
+    private static let hostCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%")
+    private static let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
+
     private static func normalizedPath(_ path: String) -> String? {
-        let unreserved = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~".utf8)
         var bytes: [UInt8] = []
         var iterator = Array(path.utf8)[...]
         while let byte = iterator.popFirst() {
