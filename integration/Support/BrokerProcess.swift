@@ -89,13 +89,18 @@ final class BrokerProcess: @unchecked Sendable {
         self.process = nil
     }
 
-    /// Stops the broker with SIGTERM and waits until it is gone.
-    func stop() async throws {
-        guard let process else { return }
+    /// Stops the broker with SIGTERM, waits until it is gone, and returns its exit status.
+    @discardableResult
+    func stop() async throws -> Int32? {
+        guard let process else { return nil }
         process.terminate()
         while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
         self.process = nil
+        return process.terminationStatus
     }
+
+    /// The running broker's process id.
+    var processIdentifier: Int32? { process?.processIdentifier }
 
     /// Removes the state directory.
     func remove() { try? FileManager.default.removeItem(at: stateDirectory) }
