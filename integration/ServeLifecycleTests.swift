@@ -71,12 +71,16 @@ struct ServeLifecycleTests {
         try await Task.sleep(for: .seconds(2))
 
         // The same bytes count and modification time: only SIGHUP can make the broker notice.
-        let attributes = try FileManager.default.attributesOfItem(atPath: freeze.path)
-        try Self.freeze("push").write(to: freeze, atomically: false, encoding: .utf8)
-        try FileManager.default.setAttributes(
-            [.modificationDate: attributes[.modificationDate] as Any],
-            ofItemAtPath: freeze.path
-        )
+        // The new file gets the old one's modification time (a whole second, which survives the round trip
+        // through the file system exactly) before it is renamed into place, so the watcher sees the same name,
+        // size and time at every instant.
+        let stamp = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 - 100).rounded(.down))
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: freeze.path)
+        try await Task.sleep(for: .seconds(2))
+        let staged = broker.stateDirectory.appendingPathComponent("staged.yaml")
+        try Self.freeze("push").write(to: staged, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.modificationDate: stamp], ofItemAtPath: staged.path)
+        #expect(rename(staged.path, freeze.path) == 0)
         try await Task.sleep(for: .seconds(2))
         #expect(try await Self.status(client, assertion) == 403, "the change was noticed without SIGHUP")
         kill(try #require(broker.processIdentifier), SIGHUP)
