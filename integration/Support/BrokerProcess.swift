@@ -15,6 +15,8 @@ import Glibc
 final class BrokerProcess: @unchecked Sendable {
     let stateDirectory: URL
     let port: Int
+    /// The mutual-TLS listener's port.
+    let tlsPort: Int
     let logFile: URL
     private var process: Process?
 
@@ -43,6 +45,7 @@ final class BrokerProcess: @unchecked Sendable {
         stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("writ-it-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: stateDirectory, withIntermediateDirectories: true)
         port = try Self.freePort()
+        tlsPort = try Self.freePort()
         logFile = stateDirectory.appendingPathComponent("broker.log")
     }
 
@@ -53,6 +56,7 @@ final class BrokerProcess: @unchecked Sendable {
         process.arguments = ["serve"]
         var environment = ProcessInfo.processInfo.environment
         environment["WRIT_LISTEN"] = "127.0.0.1:\(port)"
+        environment["WRIT_TLS_LISTEN"] = "127.0.0.1:\(tlsPort)"
         environment["WRIT_STATE_DIR"] = stateDirectory.appendingPathComponent("state").path
         environment["WRIT_POLICIES"] = Self.policies.path
         environment["WRIT_LOG_LEVEL"] = "warning"
@@ -75,7 +79,7 @@ final class BrokerProcess: @unchecked Sendable {
                     "the broker exited: \(String(describing: try? String(contentsOf: logFile, encoding: .utf8)))"
                 )
             }
-            if Self.accepts(port: port) { return }
+            if Self.accepts(port: port), Self.accepts(port: tlsPort) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw BrokerError(.internalError, "the broker did not become ready")

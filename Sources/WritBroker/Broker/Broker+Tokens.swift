@@ -12,21 +12,30 @@ extension Broker {
 
     /// Issues an access token for an open task and one audience (RFC 8693). The token carries the task's
     /// grant entries for that audience, lives at most the default lifetime, the policy's ceiling and the
-    /// task's remaining time, and is bound to the DPoP key when a proof is sent. It is recorded, with its
+    /// task's remaining time, and is bound to the DPoP key when a proof is sent, else to the client
+    /// certificate when the request came over mutual TLS (RFC 8705). It is recorded, with its
     /// audit entry, before it is returned.
     public func issueToken(
         _ request: TokenRequest,
-        dpopProof: String?
-    ) async throws(BrokerError)
-        -> IssuedAccessToken
-    {
+        dpopProof: String?,
+        certificate: PresentedSVID? = nil
+    ) async throws(BrokerError) -> IssuedAccessToken {
         let now = clock.now
         let caller: WorkloadIdentity
-        do {
-            caller = try identities.authenticateWorkload(request.workloadAssertion, now: now)
-        } catch {
-            metrics.denied("invalid_workload_assertion")
-            throw BrokerError(.invalidRequest, "actor_token: \(error.description)")
+        if let assertion = request.workloadAssertion {
+            do {
+                caller = try identities.authenticateWorkload(assertion, now: now)
+            } catch {
+                metrics.denied("invalid_workload_assertion")
+                throw BrokerError(.invalidRequest, "actor_token: \(error.description)")
+            }
+        } else if let certificate {
+            caller = certificate.identity
+        } else {
+            throw BrokerError(
+                .invalidRequest,
+                "actor_token (the workload's assertion) is required, or an X.509-SVID over mutual TLS"
+            )
         }
         try admit(caller.id)
         guard let task = try await task(id: request.taskID), task.workload == caller.id else {
@@ -68,7 +77,7 @@ extension Broker {
                 let proof = try DPoPProof.verify(
                     dpopProof,
                     method: "POST",
-                    url: settings.tokenEndpoint,
+                    url: certificate == nil ? settings.tokenEndpoint : settings.mutualTLSTokenEndpoint ?? "",
                     accessToken: nil as String?,
                     now: now,
                     window: Self.proofWindow
@@ -90,9 +99,15 @@ extension Broker {
             } catch {
                 throw BrokerError(.invalidDPoPProof, "DPoP: the proof is invalid")
             }
+        } else if let certificate, certificate.identity.id == caller.id {
+            // RFC 8705 §3: bound to the certificate the request came over.
+            confirmation = .mutualTLS(certificateThumbprint: certificate.thumbprint)
         } else if !task.grant.bearerTokensAllowed {
             metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
-            throw BrokerError(.invalidDPoPProof, "this task's tokens must be bound: send a DPoP proof")
+            throw BrokerError(
+                .invalidDPoPProof,
+                "this task's tokens must be bound: send a DPoP proof, or ask over mutual TLS"
+            )
         }
         let lifetime = min(settings.defaultTokenLifetime, task.grant.tokenLifetime, settings.maximumTokenLifetime)
         let expiresAt = min(now.addingTimeInterval(lifetime), task.deadline).wholeSeconds
@@ -164,10 +179,16 @@ extension Broker {
                 at: now
             )
         }
-        metrics.tokenIssued(binding: confirmation == nil ? "bearer" : "dpop")
+        switch confirmation {
+        case .dpop: metrics.tokenIssued(binding: "dpop")
+        case .mutualTLS: metrics.tokenIssued(binding: "mtls")
+        case nil: metrics.tokenIssued(binding: "bearer")
+        }
+        let tokenType: String
+        if case .dpop = confirmation { tokenType = "DPoP" } else { tokenType = "Bearer" }
         return IssuedAccessToken(
             token: token,
-            tokenType: confirmation == nil ? "Bearer" : "DPoP",
+            tokenType: tokenType,
             expiresIn: Int(claims.expiresAt.timeIntervalSince(now).rounded(.down)),
             record: record,
             authorizationDetails: .array(details.map(\.json))
@@ -197,7 +218,11 @@ extension Broker {
         guard recorded else { return .object(["active": .bool(false)]) }
         guard case .object(var members) = claims.json else { return .object(["active": .bool(false)]) }
         members["active"] = .bool(true)
-        members["token_type"] = .string(claims.confirmation == nil ? "Bearer" : "DPoP")
+        if case .dpop = claims.confirmation {
+            members["token_type"] = .string("DPoP")
+        } else {
+            members["token_type"] = .string("Bearer")
+        }
         return .object(members)
     }
 }

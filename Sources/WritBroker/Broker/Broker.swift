@@ -27,8 +27,14 @@ public final class Broker: Sendable {
         /// Settings for an issuer URL.
         public init(issuer: String) { self.issuer = issuer }
 
+        /// The base URL of the mutual-TLS listener, when there is one.
+        public var mutualTLSBase: String?
+
         /// The token endpoint's URL, which DPoP proofs must name.
         public var tokenEndpoint: String { issuer + "/v1/token" }
+
+        /// The token endpoint's URL on the mutual-TLS listener.
+        public var mutualTLSTokenEndpoint: String? { mutualTLSBase.map { $0 + "/v1/token" } }
     }
 
     /// The settings.
@@ -43,12 +49,16 @@ public final class Broker: Sendable {
     public let operators: OperatorAuthenticator
     /// Metrics.
     public let metrics: BrokerMetrics
+    /// The X.509 trust bundles, by trust domain.
+    public let bundles: TrustBundles
     /// The clock every decision reads.
     public let clock: any WritClock
     /// The logger.
     public let logger: Logger
 
     let limiter: RateLimiter
+    let bundleSources: [TrustBundleSource]
+    let bundleFingerprints = Mutex<[String: String]>([:])
     let proofReplays = DPoPReplayCache(capacity: 250_000, perKeyCapacity: 20_000)
     private let policyState: Mutex<PolicySet>
     private let keyState: Mutex<SigningKeys>
@@ -62,10 +72,14 @@ public final class Broker: Sendable {
         signingKeys: SigningKeys,
         identities: IdentityRegistry,
         metrics: BrokerMetrics = BrokerMetrics(),
+        bundles: TrustBundles = TrustBundles(),
+        bundleSources: [TrustBundleSource] = [],
         clock: any WritClock = SystemClock(),
         logger: Logger = Logger(label: "writ.broker"),
         operatorCheckConcurrency: Int = 2
     ) throws {
+        self.bundles = bundles
+        self.bundleSources = bundleSources
         self.settings = settings
         self.database = database
         self.policyState = Mutex(policies)

@@ -17,8 +17,8 @@ public struct TokenRequest: Sendable, Hashable {
     /// The token type issued.
     public static let accessTokenType = "urn:ietf:params:oauth:token-type:access_token"
 
-    /// The workload's assertion.
-    public var workloadAssertion: String
+    /// The workload's assertion; nil when the workload proves itself with an X.509-SVID over mutual TLS.
+    public var workloadAssertion: String?
     /// The user's assertion, when sent.
     public var userAssertion: String?
     /// The task.
@@ -74,10 +74,13 @@ public struct TokenRequest: Sendable, Hashable {
         case (nil, let subject?, Self.jwtType):
             self.workloadAssertion = subject
             self.userAssertion = nil
-        case (nil, _?, Self.idTokenType):
-            throw BrokerError(.invalidRequest, "a user assertion needs the workload's actor_token")
+        case (nil, let subject?, Self.idTokenType):
+            // The workload is the mutual-TLS peer.
+            self.workloadAssertion = nil
+            self.userAssertion = subject
         case (nil, nil, _):
-            throw BrokerError(.invalidRequest, "actor_token (the workload's assertion) is required")
+            self.workloadAssertion = nil
+            self.userAssertion = nil
         default:
             throw BrokerError(.invalidRequest, "subject_token_type must be \(Self.jwtType) or \(Self.idTokenType)")
         }

@@ -31,6 +31,52 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var maintenance = Maintenance()
     /// Log level: trace, debug, info, notice, warning, error, critical.
     public var logLevel = "info"
+    /// The mutual-TLS listener, where workloads present X.509-SVIDs (on 127.0.0.1:8443 by default with no
+    /// configuration file; a file must configure it).
+    public var tls: TLS? = TLS(listen: "127.0.0.1:8443")
+    /// X.509 trust bundles by trust domain.
+    public var trustBundles: [Bundle] = []
+    /// Behind a TLS-terminating proxy: where the client certificate arrives.
+    public var forwardedCertificate: ForwardedCertificate?
+
+    /// The mutual-TLS listener. In development with no file, it listens on 127.0.0.1:8443 with a server
+    /// certificate from the development CA.
+    public struct TLS: Sendable, Hashable, Codable {
+        /// `HOST:PORT`.
+        public var listen: String
+        /// The server certificate chain (PEM); generated in development when absent.
+        public var certificate: String?
+        /// The server key (PEM).
+        public var key: String?
+        enum CodingKeys: String, CodingKey, CaseIterable { case listen, certificate, key }
+    }
+
+    /// One trust domain's X.509 roots.
+    public struct Bundle: Sendable, Hashable, Codable {
+        /// The trust domain.
+        public var trustDomain: String
+        /// A PEM file of root certificates.
+        public var pemFile: String?
+        /// A SPIFFE bundle (JWKS with `x509-svid` keys carrying `x5c`).
+        public var spiffeBundleFile: String?
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case trustDomain = "trust_domain"
+            case pemFile = "pem_file"
+            case spiffeBundleFile = "spiffe_bundle_file"
+        }
+    }
+
+    /// A TLS-terminating proxy's forwarded client certificate.
+    public struct ForwardedCertificate: Sendable, Hashable, Codable {
+        /// The header (URL-encoded PEM, as nginx's `$ssl_client_escaped_cert`).
+        public var header: String
+        /// The proxies' addresses; the header is ignored from anyone else.
+        public var trustedProxies: [String]
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case header
+            case trustedProxies = "trusted_proxies"
+        }
+    }
 
     /// An issuer of identity assertions.
     public struct Issuer: Sendable, Hashable, Codable {
@@ -126,6 +172,9 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         case workloadIssuers = "workload_issuers"
         case userIssuers = "user_issuers"
         case logLevel = "log_level"
+        case tls
+        case trustBundles = "trust_bundles"
+        case forwardedCertificate = "forwarded_certificate"
     }
 
     /// The embedded defaults.
@@ -149,6 +198,9 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         limits = try container.decodeIfPresent(Limits.self, forKey: .limits) ?? defaults.limits
         maintenance = try container.decodeIfPresent(Maintenance.self, forKey: .maintenance) ?? defaults.maintenance
         logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? defaults.logLevel
+        tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
+        trustBundles = try container.decodeIfPresent([Bundle].self, forKey: .trustBundles) ?? []
+        forwardedCertificate = try container.decodeIfPresent(ForwardedCertificate.self, forKey: .forwardedCertificate)
     }
 
     /// A configuration problem, naming the key or variable at fault.
@@ -179,10 +231,21 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
                 "tokens": Set(Tokens.CodingKeys.allCases.map(\.rawValue)),
                 "limits": Set(Limits.CodingKeys.allCases.map(\.rawValue)),
                 "maintenance": Set(Maintenance.CodingKeys.allCases.map(\.rawValue)),
+                "tls": Set(TLS.CodingKeys.allCases.map(\.rawValue)),
+                "forwarded_certificate": Set(ForwardedCertificate.CodingKeys.allCases.map(\.rawValue)),
             ]
             for (key, value) in mapping {
                 guard let name = key.string else { continue }
                 if let allowed = sections[name] { try checkKeys(value, allowed: allowed, at: name + ".") }
+                if name == "trust_bundles" {
+                    for (index, entry) in (value.sequence ?? []).enumerated() {
+                        try checkKeys(
+                            entry,
+                            allowed: Set(Bundle.CodingKeys.allCases.map(\.rawValue)),
+                            at: "\(name)[\(index)]."
+                        )
+                    }
+                }
                 if name == "workload_issuers" || name == "user_issuers" {
                     for (index, entry) in (value.sequence ?? []).enumerated() {
                         try checkKeys(
@@ -220,6 +283,15 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         if let value = environment["WRIT_STATE_DIR"] { stateDirectory = value }
         if let value = environment["WRIT_POLICIES"] { policies = value }
         if let value = environment["WRIT_LOG_LEVEL"] { logLevel = value }
+        if let value = environment["WRIT_TLS_LISTEN"] {
+            if value == "off" {
+                tls = nil
+            } else if tls == nil {
+                tls = TLS(listen: value)
+            } else {
+                tls?.listen = value
+            }
+        }
         if let value = environment["WRIT_DEVELOPMENT"] {
             guard let flag = Bool(value) else {
                 throw Problem(code: "invalid_value", message: "WRIT_DEVELOPMENT must be true or false")
@@ -279,8 +351,38 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         }
     }
 
+    /// The host and port of a `HOST:PORT` text.
+    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        return (String(text[..<colon]), port)
+    }
+
     /// Checks values that decoding cannot.
     public func validate() throws(Problem) {
+        if let tls {
+            guard Self.hostAndPort(tls.listen) != nil else {
+                throw Problem(code: "invalid_value", message: "tls.listen must be HOST:PORT")
+            }
+            guard (tls.certificate == nil) == (tls.key == nil), development || tls.certificate != nil else {
+                throw Problem(
+                    code: "invalid_value",
+                    message: "tls needs both certificate and key (generated only in development)"
+                )
+            }
+        }
+        for (index, bundle) in trustBundles.enumerated() {
+            guard (bundle.pemFile == nil) != (bundle.spiffeBundleFile == nil) else {
+                throw Problem(
+                    code: "invalid_value",
+                    message: "trust_bundles[\(index)]: exactly one of pem_file, spiffe_bundle_file"
+                )
+            }
+        }
+        if let forwarded = forwardedCertificate, forwarded.trustedProxies.isEmpty {
+            throw Problem(code: "invalid_value", message: "forwarded_certificate.trusted_proxies must name the proxies")
+        }
         guard address != nil else { throw Problem(code: "invalid_value", message: "listen must be HOST:PORT") }
         guard issuerURL.hasPrefix("https://") || issuerURL.hasPrefix("http://") else {
             throw Problem(code: "invalid_value", message: "issuer must be an http(s) URL")

@@ -31,6 +31,7 @@ public enum AccessTable {
         AccessRule(method: .get, path: "/metrics", access: .anyone),
         AccessRule(method: .get, path: "/.well-known/jwks.json", access: .anyone),
         AccessRule(method: .get, path: "/.well-known/oauth-authorization-server", access: .anyone),
+        AccessRule(method: .get, path: "/.well-known/spiffe-bundle", access: .anyone),
         AccessRule(method: .post, path: "/v1/token", access: .anyone),
         AccessRule(method: .get, path: "/v1/revocations", access: .anyone),
         AccessRule(method: .get, path: "/v1/revocations/stream", access: .anyone),

@@ -3,8 +3,10 @@ import HTTPTypes
 public import Hummingbird
 import Logging
 import NIOCore
+import SwiftASN1
 import WritPolicy
 import WritToken
+import X509
 
 /// The broker's HTTP API: every route of the ``AccessTable``, each authenticated as the table says, timed,
 /// and with every failure mapped to a 4xx with a stable code (or a bare 500 that leaks nothing).
@@ -15,6 +17,11 @@ public struct BrokerRoutes: Sendable {
     public var maximumBody = 64 * 1024
     /// The largest page of the revocation feed.
     public var maximumPage = 1000
+    /// Behind a TLS-terminating proxy: the header carrying the client certificate (URL-encoded PEM, as
+    /// nginx's `$ssl_client_escaped_cert`), read only from `trustedProxies`.
+    public var forwardedCertificateHeader: String?
+    /// The addresses of proxies whose forwarded-certificate header is believed.
+    public var trustedProxies: Set<String> = []
 
     /// Routes over a broker.
     public init(broker: Broker) { self.broker = broker }
@@ -43,7 +50,7 @@ public struct BrokerRoutes: Sendable {
         let started = ContinuousClock.now
         let response: Response
         do {
-            let caller = try await authenticate(request, for: rule.access)
+            let caller = try await authenticate(request, context, for: rule.access)
             response = try await handler(request, context, caller)
         } catch let error as BrokerError {
             if error.code == .internalError {
@@ -63,11 +70,28 @@ public struct BrokerRoutes: Sendable {
         return response
     }
 
-    /// Authenticates the caller as the route requires; refuses anyone else.
-    func authenticate(_ request: Request, for access: Access) async throws(BrokerError) -> Caller {
+    /// Authenticates the caller as the route requires; refuses anyone else. A bearer credential (operator
+    /// token or workload assertion) wins; without one, the X.509-SVID of the connection (or of a trusted
+    /// proxy's forwarded certificate) is the workload.
+    func authenticate(
+        _ request: Request,
+        _ context: BrokerRequestContext,
+        for access: Access
+    ) async throws(BrokerError) -> Caller {
         if access == .anyone { return .anonymous }
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer "), header.utf8.count < 20_000
-        else {
+        guard let header = request.headers[.authorization] else {
+            guard let svid = try await presentedSVID(request, context) else {
+                throw BrokerError(
+                    .unauthenticated,
+                    "send Authorization: Bearer with a workload assertion or operator token, or an X.509-SVID"
+                )
+            }
+            switch access {
+            case .workload, .workloadOrAdmin: return .workload(svid.identity)
+            default: throw BrokerError(.forbidden, "workloads may not use this route")
+            }
+        }
+        guard header.hasPrefix("Bearer "), header.utf8.count < 20_000 else {
             throw BrokerError(
                 .unauthenticated,
                 "send Authorization: Bearer with a workload assertion or operator token"
@@ -97,6 +121,37 @@ public struct BrokerRoutes: Sendable {
         }
     }
 
+    /// The X.509-SVID presented with a request: the mutual-TLS connection's, or one forwarded by a trusted
+    /// proxy. Nil when there is none; an error when one is presented and refused.
+    func presentedSVID(_ request: Request, _ context: BrokerRequestContext) async throws(BrokerError) -> PresentedSVID?
+    {
+        if let connection = context.clientCertificates, !connection.chain.isEmpty {
+            return try await broker.authenticate(connection: connection)
+        }
+        guard let name = forwardedCertificateHeader.flatMap({ HTTPField.Name($0) }),
+            let value = request.headers[name]
+        else { return nil }
+        guard let address = context.remoteAddress?.ipAddress, trustedProxies.contains(address) else {
+            broker.logger.warning(
+                "forwarded client certificate from an untrusted address ignored",
+                metadata: ["peer": "\(context.remoteAddress?.ipAddress ?? "-")"]
+            )
+            return nil
+        }
+        guard let pem = value.removingPercentEncoding,
+            let certificates = try? TrustBundles.certificates(pem: pem)
+        else { throw BrokerError(.unauthenticated, "svid_malformed: the forwarded certificate is not PEM") }
+        var chain: [[UInt8]] = []
+        for certificate in certificates {
+            var serializer = DER.Serializer()
+            guard (try? serializer.serialize(certificate)) != nil else {
+                throw BrokerError(.unauthenticated, "svid_malformed: the forwarded certificate does not encode")
+            }
+            chain.append(serializer.serializedBytes)
+        }
+        return try await broker.authenticate(chain: chain).0
+    }
+
     private func handler(for rule: AccessRule) -> Handler? {
         switch (rule.method, rule.path) {
         case (.get, "/healthz"): return { _, _, _ in JSONResponse.make(.object(["status": .string("ok")])) }
@@ -112,9 +167,16 @@ public struct BrokerRoutes: Sendable {
             return { _, _, _ in
                 JSONResponse.make(broker.signingKeys.published.json, headers: [.cacheControl: "max-age=60"])
             }
+        case (.get, "/.well-known/spiffe-bundle"):
+            return { _, _, _ in
+                JSONResponse.make(
+                    ServerMetadata.spiffeBundle(broker.signingKeys),
+                    headers: [.cacheControl: "max-age=60"]
+                )
+            }
         case (.get, "/.well-known/oauth-authorization-server"):
             return { _, _, _ in JSONResponse.make(ServerMetadata.document(issuer: broker.settings.issuer)) }
-        case (.post, "/v1/token"): return { request, _, _ in try await token(request) }
+        case (.post, "/v1/token"): return { request, context, _ in try await token(request, context) }
         case (.get, "/v1/revocations"): return { request, _, _ in try await revocationPage(request) }
         case (.get, "/v1/revocations/stream"):
             return { request, _, _ in try RevocationStream(broker: broker).response(for: request) }
@@ -147,12 +209,13 @@ public struct BrokerRoutes: Sendable {
         }
     }
 
-    private func token(_ request: Request) async throws -> Response {
+    private func token(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {
         let form = try await form(request)
         let tokenRequest = try TokenRequest(form: form)
         let proofs = request.headers[values: HTTPField.Name("DPoP")!]
         guard proofs.count <= 1 else { throw BrokerError(.invalidDPoPProof, "send at most one DPoP header") }
-        let issued = try await broker.issueToken(tokenRequest, dpopProof: proofs.first)
+        let svid = try await presentedSVID(request, context)
+        let issued = try await broker.issueToken(tokenRequest, dpopProof: proofs.first, certificate: svid)
         return JSONResponse.make(issued.json)
     }
 

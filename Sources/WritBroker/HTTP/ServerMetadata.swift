@@ -20,4 +20,15 @@ enum ServerMetadata {
             "writ_tasks_endpoint": .string(issuer + "/v1/tasks"),
         ])
     }
+
+    /// The broker's signing keys as a SPIFFE bundle document (a JWKS with SPIFFE's members), so SPIFFE-aware
+    /// software can load them as the keys of the broker's tokens.
+    static func spiffeBundle(_ keys: SigningKeys) -> JSONValue {
+        let entries: [JSONValue] = keys.published.keys.keys.sorted().compactMap { kid in
+            guard var members = keys.published.keys[kid]?.jwk.objectValue else { return nil }
+            members["use"] = .string("jwt-svid")
+            return .object(members)
+        }
+        return .object(["keys": .array(entries), "spiffe_refresh_hint": .integer(300)])
+    }
 }

@@ -2,10 +2,13 @@ import AsyncHTTPClient
 public import Foundation
 public import Hummingbird
 public import Logging
+import NIOSSL
 public import ServiceLifecycle
+import SwiftASN1
 import UnixSignals
 import WritPolicy
 import WritToken
+import X509
 
 /// Everything `writ serve` runs, assembled from a configuration: the broker, its HTTP application and its
 /// background services.
@@ -14,6 +17,8 @@ public struct BrokerServer: Sendable {
     public let broker: Broker
     /// The HTTP application.
     public let application: Application<RouterResponder<BrokerRequestContext>>
+    /// The mutual-TLS application, when configured.
+    public let mutualTLSApplication: Application<RouterResponder<BrokerRequestContext>>?
     /// Maintenance and policy reloading.
     public let services: [any Service]
     /// The state directory.
@@ -73,7 +78,41 @@ public struct BrokerServer: Sendable {
             )
         }
         let identities = IdentityRegistry(workloadIssuers: workloadIssuers, userIssuers: userIssuers)
+        var bundleSources = configuration.trustBundles.map { bundle in
+            TrustBundleSource(
+                trustDomain: bundle.trustDomain,
+                file: bundle.pemFile ?? bundle.spiffeBundleFile ?? "",
+                format: bundle.pemFile != nil ? .pem : .spiffeBundle
+            )
+        }
+        var tlsContext: NIOSSLContext?
+        if configuration.development {
+            let ca = try DevelopmentCA.loadOrCreate(
+                in: state,
+                trustDomain: configuration.developmentTrustDomain,
+                now: now
+            )
+            bundleSources.append(
+                TrustBundleSource(
+                    trustDomain: configuration.developmentTrustDomain,
+                    file: state.development.appendingPathComponent(DevelopmentCA.certificateFile).path,
+                    format: .pem
+                )
+            )
+            if let tls = configuration.tls, tls.certificate == nil {
+                let (certificate, key) = try ca.issueServerCertificate(now: now)
+                let chainPEM = try DevelopmentCA.pem(certificate) + DevelopmentCA.pem(ca.certificate)
+                tlsContext = try Self.tlsContext(certificatePEM: chainPEM, keyPEM: key)
+            }
+        }
+        if let tls = configuration.tls, let certificate = tls.certificate, let key = tls.key {
+            tlsContext = try Self.tlsContext(
+                certificatePEM: try String(contentsOfFile: certificate, encoding: .utf8),
+                keyPEM: try String(contentsOfFile: key, encoding: .utf8)
+            )
+        }
         var settings = Broker.Settings(issuer: configuration.issuerURL)
+        if let tls = configuration.tls, tlsContext != nil { settings.mutualTLSBase = "https://\(tls.listen)" }
         settings.defaultTokenLifetime = TimeInterval(configuration.tokens.defaultLifetime)
         settings.maximumTokenLifetime = TimeInterval(configuration.tokens.maximumLifetime)
         settings.openTaskLimit = configuration.limits.openTasks
@@ -85,10 +124,16 @@ public struct BrokerServer: Sendable {
             policies: policies,
             signingKeys: signingKeys,
             identities: identities,
+            bundleSources: bundleSources,
             logger: logger
         )
+        broker.reloadTrustBundles()
         var routes = BrokerRoutes(broker: broker)
         routes.maximumBody = configuration.limits.requestBody
+        if let forwarded = configuration.forwardedCertificate {
+            routes.forwardedCertificateHeader = forwarded.header
+            routes.trustedProxies = Set(forwarded.trustedProxies)
+        }
         guard let address = configuration.address else {
             throw BrokerConfiguration.Problem(code: "invalid_value", message: "listen must be HOST:PORT")
         }
@@ -98,6 +143,16 @@ public struct BrokerServer: Sendable {
             onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? 0) },
             logger: logger
         )
+        if let tls = configuration.tls, let tlsContext, let address = BrokerConfiguration.hostAndPort(tls.listen) {
+            self.mutualTLSApplication = Application(
+                router: routes.router(),
+                server: .mutualTLS(context: tlsContext),
+                configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+                logger: logger
+            )
+        } else {
+            self.mutualTLSApplication = nil
+        }
         self.broker = broker
         self.state = state
         self.services = [
@@ -130,12 +185,25 @@ public struct BrokerServer: Sendable {
     public func run(logger: Logger) async throws {
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application)] + services.map { .init(service: $0) },
+                services: [.init(service: application)] + (mutualTLSApplication.map { [.init(service: $0)] } ?? [])
+                    + services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
         )
         try await group.run()
+    }
+
+    /// A server TLS context that asks every client for a certificate; chain checks happen per request.
+    static func tlsContext(certificatePEM: String, keyPEM: String) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem))
+        )
+        configuration.certificateVerification = .noHostnameVerification
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
     }
 
     private static func issuer(

@@ -62,6 +62,7 @@ public struct MaintenanceService: Service {
             let force = clock.now - lastKeyRefresh >= keyRefreshInterval
             if force { lastKeyRefresh = clock.now }
             await broker.identities.refresh(client: HTTPClient.shared, logger: logger, onlyFiles: !force)
+            broker.reloadTrustBundles()
         }
     }
 }

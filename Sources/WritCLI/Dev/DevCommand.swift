@@ -8,8 +8,8 @@ import WritToken
 public struct DevCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Development credentials: workload and user assertions, DPoP proofs.",
-        subcommands: [WorkloadTokenCommand.self, UserTokenCommand.self, DPoPProofCommand.self]
+        abstract: "Development credentials: workload and user assertions, X.509-SVIDs, DPoP proofs.",
+        subcommands: [WorkloadTokenCommand.self, UserTokenCommand.self, SVIDCommand.self, DPoPProofCommand.self]
     )
 
     public init() {}
@@ -152,5 +152,66 @@ public struct DPoPProofCommand: AsyncParsableCommand {
         print(
             try DPoPProof.create(method: method, url: url, key: privateKey, accessToken: accessToken, issuedAt: Date())
         )
+    }
+}
+
+/// `writ dev svid SPIFFE_ID --out DIR`.
+public struct SVIDCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "svid",
+        abstract: "Write an X.509-SVID (key and certificate) signed by the development CA, and the CA bundle.",
+        discussion: """
+            Writes DIR/svid.pem (the certificate), DIR/svid-key.pem (mode 0600) and DIR/bundle.pem (the
+            development CA, which also signs the broker's TLS certificate). Example:
+              writ dev svid spiffe://example.org/agents/coding-agent --out .writ/dev/coder
+              curl --cert .writ/dev/coder/svid.pem --key .writ/dev/coder/svid-key.pem \\
+                --cacert .writ/dev/coder/bundle.pem https://127.0.0.1:8443/healthz
+            """
+    )
+
+    @Argument(help: "The workload's SPIFFE ID.")
+    var spiffeID: String
+
+    @Option(name: .long, help: "The directory to write to (created if needed).")
+    var out: String
+
+    @Option(name: .long, help: "The broker's state directory.")
+    var state = ProcessInfo.processInfo.environment["WRIT_STATE_DIR"] ?? ".writ"
+
+    @Option(name: .long, help: "Lifetime in seconds.")
+    var lifetime = 86_400
+
+    public init() {}
+
+    public func run() async throws {
+        let id: SPIFFEID
+        do {
+            id = try SPIFFEID(spiffeID)
+        } catch {
+            throw CLIError("\(error)")
+        }
+        let directory = StateDirectory(path: state)
+        let caFile = directory.development.appendingPathComponent("ca.pem").path
+        guard FileManager.default.fileExists(atPath: caFile) else {
+            throw CLIError("no development CA at \(caFile): start the broker once (make run) to create it")
+        }
+        let ca = try DevelopmentCA.loadOrCreate(in: directory, trustDomain: id.trustDomain, now: Date())
+        let (certificate, key) = try ca.issue(for: id, now: Date(), lifetime: TimeInterval(lifetime))
+        let output = URL(fileURLWithPath: out, isDirectory: true)
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        let keyFile = output.appendingPathComponent("svid-key.pem").path
+        try? FileManager.default.removeItem(atPath: keyFile)
+        try SecretFile.write(Array(key.utf8), to: keyFile)
+        try DevelopmentCA.pem(certificate).write(
+            to: output.appendingPathComponent("svid.pem"),
+            atomically: true,
+            encoding: .utf8
+        )
+        try DevelopmentCA.pem(ca.certificate).write(
+            to: output.appendingPathComponent("bundle.pem"),
+            atomically: true,
+            encoding: .utf8
+        )
+        print("wrote \(out)/svid.pem, \(out)/svid-key.pem and \(out)/bundle.pem for \(id)")
     }
 }

@@ -51,7 +51,7 @@ public struct DevelopmentCA: Sendable {
         )
         try? FileManager.default.removeItem(at: keyURL)
         try SecretFile.write(Array(key.pemRepresentation.utf8), to: keyURL.path)
-        try certificate.serializeAsPEM().pemString.write(to: certificateURL, atomically: true, encoding: .utf8)
+        try pem(certificate).write(to: certificateURL, atomically: true, encoding: .utf8)
         return DevelopmentCA(certificate: certificate, key: key)
     }
 
@@ -83,5 +83,35 @@ public struct DevelopmentCA: Sendable {
             issuerPrivateKey: Certificate.PrivateKey(self.key)
         )
         return (leaf, key.pemRepresentation)
+    }
+
+    /// Issues a TLS server certificate for the broker's development listener: `localhost` and 127.0.0.1.
+    public func issueServerCertificate(now: Date) throws -> (certificate: Certificate, privateKeyPEM: String) {
+        let key = P256.Signing.PrivateKey()
+        let leaf = try Certificate(
+            version: .v3,
+            serialNumber: Certificate.SerialNumber(),
+            publicKey: Certificate.PublicKey(key.publicKey),
+            notValidBefore: now.addingTimeInterval(-60),
+            notValidAfter: now.addingTimeInterval(365 * 86_400),
+            issuer: certificate.subject,
+            subject: try DistinguishedName { CommonName("localhost") },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.serverAuth])
+                SubjectAlternativeNames([
+                    .dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
+                ])
+            },
+            issuerPrivateKey: Certificate.PrivateKey(self.key)
+        )
+        return (leaf, key.pemRepresentation)
+    }
+
+    /// A certificate as PEM text.
+    public static func pem(_ certificate: Certificate) throws -> String {
+        try certificate.serializeAsPEM().pemString + "\n"
     }
 }
