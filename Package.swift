@@ -196,8 +196,10 @@ let package = Package(
         .testTarget(
             name: "WritIntegrationTests",
             dependencies: [
-                "WritBroker", "WritToken",
+                "WritBroker", "WritToken", "WritVerifier",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

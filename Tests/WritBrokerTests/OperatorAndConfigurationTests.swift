@@ -124,3 +124,47 @@ struct OperatorAndConfigurationTests {
         }
     }
 }
+
+@Suite("Mutual TLS configuration")
+struct MutualTLSConfigurationTests {
+    @Test("tls, trust bundles and forwarded certificates are read and checked")
+    func read() throws {
+        var configuration = try BrokerConfiguration.parse(
+            yaml: """
+                development: true
+                tls: { listen: 0.0.0.0:9443, certificate: /etc/writ/tls.pem, key: /etc/writ/tls-key.pem }
+                trust_bundles:
+                  - { trust_domain: prod.example.org, pem_file: /etc/writ/prod.pem }
+                  - { trust_domain: partner.example, spiffe_bundle_file: /etc/writ/partner.json }
+                forwarded_certificate: { header: X-SSL-Client-Cert, trusted_proxies: [10.0.0.2] }
+                """
+        )
+        try configuration.validate()
+        #expect(configuration.tls?.listen == "0.0.0.0:9443")
+        #expect(configuration.trustBundles.count == 2)
+        #expect(configuration.forwardedCertificate?.trustedProxies == ["10.0.0.2"])
+        try configuration.apply(environment: ["WRIT_TLS_LISTEN": "off"])
+        #expect(configuration.tls == nil)
+        #expect(BrokerConfiguration().tls?.listen == "127.0.0.1:8443")
+        #expect(try BrokerConfiguration.parse(yaml: "development: true").tls == nil)
+    }
+
+    @Test(
+        "mutual TLS configuration mistakes are refused",
+        arguments: [
+            "development: true\ntls: { listen: nowhere }",
+            "development: true\ntls: { listen: 127.0.0.1:1, certificate: /a.pem }",
+            "workload_issuers: [{ kind: jwt-svid, trust_domain: a, jwks_file: x }]\ntls: { listen: 127.0.0.1:1 }",
+            "development: true\ntrust_bundles: [{ trust_domain: a }]",
+            "development: true\ntrust_bundles: [{ trust_domain: a, pem: x }]",
+            "development: true\nforwarded_certificate: { header: X, trusted_proxies: [] }",
+        ]
+    )
+    func mistakes(yaml: String) {
+        #expect(throws: BrokerConfiguration.Problem.self) {
+            var configuration = try BrokerConfiguration.parse(yaml: yaml)
+            try configuration.apply(environment: [:])
+            try configuration.validate()
+        }
+    }
+}

@@ -50,10 +50,15 @@ final class BrokerProcess: @unchecked Sendable {
     }
 
     /// Starts the broker and waits until it answers `/healthz`.
-    func start(environment extra: [String: String] = [:]) async throws {
+    func start(environment extra: [String: String] = [:], configuration: String? = nil) async throws {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = ["serve"]
+        if let configuration {
+            let file = stateDirectory.appendingPathComponent("broker.yaml")
+            try configuration.write(to: file, atomically: true, encoding: .utf8)
+            process.arguments = ["serve", "--config", file.path]
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["WRIT_LISTEN"] = "127.0.0.1:\(port)"
         environment["WRIT_TLS_LISTEN"] = "127.0.0.1:\(tlsPort)"
