@@ -121,6 +121,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -211,7 +212,8 @@ let package = Package(
         .testTarget(
             name: "WritCLITests",
             dependencies: [
-                "WritCLI", "WritToken", "WritTestSupport",
+                "WritCLI", "WritToken", "WritTestSupport", "WritBroker",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -4,6 +4,7 @@ import Histogram
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import WritToken
 
 /// Load against a running broker: token requests for open tasks, full task cycles (create, one token,
@@ -27,6 +28,35 @@ public struct IssueBenchmark: Sendable {
         case bearer
         /// DPoP-bound tokens: each token request carries a fresh proof made with the client's key.
         case dpop
+        /// Certificate-bound tokens: the workload is an X.509-SVID over mutual TLS (RFC 8705).
+        case mtls
+        /// Over mutual TLS with a DPoP proof on each token request (the token is bound to the proof key).
+        case mtlsDPoP = "mtls+dpop"
+
+        /// Whether requests go over mutual TLS.
+        var overTLS: Bool { self == .mtls || self == .mtlsDPoP }
+        /// Whether token requests carry DPoP proofs.
+        var proofs: Bool { self == .dpop || self == .mtlsDPoP }
+    }
+
+    /// What a client presents over mutual TLS: its SVID, key and the CA to trust.
+    public struct MutualTLSIdentity: Sendable {
+        /// The broker's mutual-TLS base URL.
+        public var broker: String
+        /// The SVID (PEM).
+        public var certificatePEM: String
+        /// Its key (PEM).
+        public var keyPEM: String
+        /// The CA that signed the broker's certificate (PEM).
+        public var trustPEM: String
+
+        /// An identity.
+        public init(broker: String, certificatePEM: String, keyPEM: String, trustPEM: String) {
+            self.broker = broker
+            self.certificatePEM = certificatePEM
+            self.keyPEM = keyPEM
+            self.trustPEM = trustPEM
+        }
     }
 
     /// The broker's base URL (its issuer).
@@ -38,10 +68,14 @@ public struct IssueBenchmark: Sendable {
     public let workloadAssertion: String
     /// An admin operator token.
     public let operatorToken: String
+    /// The SVID for the mutual-TLS bindings.
+    public let mutualTLS: MutualTLSIdentity?
     /// Seconds per measurement.
     public let seconds: Double
     /// Seconds of warm-up before each.
     public let warmup: Double
+    /// Whether DPoP proofs are made before each measurement starts (see ``measure``).
+    public var presignedProofs = false
 
     /// A benchmark.
     public init(
@@ -49,9 +83,11 @@ public struct IssueBenchmark: Sendable {
         binding: Binding,
         workloadAssertion: String,
         operatorToken: String,
+        mutualTLS: MutualTLSIdentity? = nil,
         seconds: Double,
         warmup: Double
     ) {
+        self.mutualTLS = mutualTLS
         self.broker = broker
         self.binding = binding
         self.workloadAssertion = workloadAssertion
@@ -112,7 +148,7 @@ public struct IssueBenchmark: Sendable {
                 """,
                 "https%3A%2F%2Fbench.example.org"
             )
-        case .dpop:
+        case .dpop, .mtls, .mtlsDPoP:
             return (
                 """
                 {"type":"implement-change","authorization_details":[{"type":"repository","locations":\
@@ -128,6 +164,16 @@ public struct IssueBenchmark: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = clients
         configuration.timeout.read = .seconds(30)
+        if binding.overTLS {
+            guard let mutualTLS else { throw Session.Failed() }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(mutualTLS.certificatePEM.utf8)).map {
+                .certificate($0)
+            }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(mutualTLS.keyPEM.utf8), format: .pem))
+            tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(mutualTLS.trustPEM.utf8)))
+            configuration.tlsConfiguration = tls
+        }
         let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: configuration)
         defer { _ = http.shutdown() }
         let session = Session(benchmark: self, http: http)
@@ -151,25 +197,43 @@ public struct IssueBenchmark: Sendable {
         tasks: [String],
         session: Session
     ) async throws -> Result {
+        // One proof key per client, as an agent has one per task. With `presignedProofs`, each client's
+        // proofs for the whole run are made before the clock starts, so the load generator's own signing
+        // does not take CPU from the broker on a shared machine.
+        let keys = (0..<clients).map { _ in PrivateKey.generate(.es256) }
+        var presigned = [[String]](repeating: [], count: clients)
+        if presignedProofs, binding.proofs, workload == .tokens {
+            let perClient = Int(seconds * 200) + 20
+            let url = session.base + "/v1/token"
+            for client in 0..<clients {
+                let key = keys[client]
+                presigned[client] = try (0..<perClient).map { _ in
+                    try DPoPProof.create(method: "POST", url: url, key: key, issuedAt: Date())
+                }
+            }
+        }
+        let proofs = presigned
         let clock = ContinuousClock()
         let start = clock.now
         let deadline = start + .milliseconds(Int64(seconds * 1000))
         let outcomes = try await withThrowingTaskGroup(of: (Histogram<UInt64>, Int, Int).self) { group in
             for client in 0..<clients {
                 group.addTask {
+                    var ready = proofs[client]
                     var histogram = Histogram<UInt64>(
                         highestTrackableValue: 60_000_000,
                         numberOfSignificantValueDigits: .three
                     )
                     var operations = 0
                     var failures = 0
-                    // One proof key per client, as an agent has one per task.
-                    let key = PrivateKey.generate(.es256)
+                    let key = keys[client]
                     while clock.now < deadline {
                         let began = clock.now
                         let succeeded: Bool
                         switch workload {
-                        case .tokens: succeeded = (try? await session.token(for: tasks[client], key: key)) != nil
+                        case .tokens:
+                            let proof = ready.popLast()
+                            succeeded = (try? await session.token(for: tasks[client], key: key, proof: proof)) != nil
                         case .cycles: succeeded = (try? await session.cycle(key: key)) != nil
                         case .revocations:
                             succeeded = (try? await session.revoke(client: client, index: operations)) != nil
@@ -219,6 +283,9 @@ public struct IssueBenchmark: Sendable {
 
         struct Failed: Error {}
 
+        /// The base URL requests go to.
+        var base: String { benchmark.binding.overTLS ? benchmark.mutualTLS?.broker ?? "" : benchmark.broker }
+
         func send(
             _ path: String,
             bearer: String?,
@@ -228,7 +295,7 @@ public struct IssueBenchmark: Sendable {
         )
             async throws -> ByteBuffer
         {
-            var request = HTTPClientRequest(url: benchmark.broker + path)
+            var request = HTTPClientRequest(url: base + path)
             request.method = .POST
             if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
             if let dpop { request.headers.add(name: "DPoP", value: dpop) }
@@ -246,27 +313,32 @@ public struct IssueBenchmark: Sendable {
         }
 
         func createTask() async throws -> String {
-            let body = try await send("/v1/tasks", bearer: benchmark.workloadAssertion, json: benchmark.task.body)
+            let body = try await send("/v1/tasks", bearer: workload, json: benchmark.task.body)
             guard let id = try StrictJSON().parse(String(buffer: body)).objectValue?["id"]?.stringValue else {
                 throw Failed()
             }
             return id
         }
 
-        func token(for task: String, key: PrivateKey) async throws -> ByteBuffer {
+        /// The workload's bearer assertion; none over mutual TLS, where the SVID is the identity.
+        var workload: String? { benchmark.binding.overTLS ? nil : benchmark.workloadAssertion }
+
+        func token(for task: String, key: PrivateKey, proof presigned: String? = nil) async throws -> ByteBuffer {
             let proof: String? =
-                benchmark.binding == .dpop
-                ? try DPoPProof.create(method: "POST", url: benchmark.broker + "/v1/token", key: key, issuedAt: Date())
+                benchmark.binding.proofs
+                ? try presigned ?? DPoPProof.create(method: "POST", url: base + "/v1/token", key: key, issuedAt: Date())
                 : nil
-            let form =
+            var form =
                 "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
-                + "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
-                + "&audience=\(benchmark.task.audience)&task_id=\(task)&actor_token=\(benchmark.workloadAssertion)"
+                + "&audience=\(benchmark.task.audience)&task_id=\(task)"
+            if let workload {
+                form += "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&actor_token=\(workload)"
+            }
             return try await send("/v1/token", bearer: nil, form: form, dpop: proof)
         }
 
         func complete(_ task: String) async throws -> ByteBuffer {
-            try await send("/v1/tasks/\(task)/complete", bearer: benchmark.workloadAssertion)
+            try await send("/v1/tasks/\(task)/complete", bearer: workload)
         }
 
         func cycle(key: PrivateKey) async throws -> ByteBuffer {

@@ -240,3 +240,45 @@ struct TokenRouteTests {
         }
     }
 }
+
+@Suite("DPoP nonces")
+struct DPoPNonceTests {
+    @Test("with nonces required, a proof without the broker's nonce gets use_dpop_nonce and the nonce to use")
+    func nonces() async throws {
+        let harness = try await BrokerHarness.make { $0.requireDPoPNonces = true }
+        defer { harness.close() }
+        let coder = try harness.workload(BrokerHarness.coder)
+        let dpop = HTTPField.Name("DPoP")!
+        let nonceHeader = HTTPField.Name("DPoP-Nonce")!
+        try await harness.withClient { client async throws in
+            let created = try await client.json(.post, "/v1/tasks", bearer: coder, body: Bodies.readRepository)
+            let task = created.body["id"]?.string ?? ""
+            let fields = Bodies.exchange(task: task, actor: coder, audience: "https://git.example.org")
+            let first = try await client.form("/v1/token", fields, headers: [dpop: try harness.proof()])
+            #expect(first.status == 400)
+            #expect(first.body["error"]?.string == "use_dpop_nonce")
+            let nonce = try #require(first.headers[nonceHeader])
+            let proof = try DPoPProof.create(
+                method: "POST",
+                url: BrokerHarness.issuer + "/v1/token",
+                key: harness.dpopKey,
+                nonce: nonce,
+                issuedAt: harness.clock.now
+            )
+            let second = try await client.form("/v1/token", fields, headers: [dpop: proof])
+            #expect(second.status == 200)
+            #expect(second.headers[nonceHeader] != nil)
+            let stale = try DPoPProof.create(
+                method: "POST",
+                url: BrokerHarness.issuer + "/v1/token",
+                key: harness.dpopKey,
+                nonce: "made-up",
+                issuedAt: harness.clock.now
+            )
+            #expect(
+                try await client.form("/v1/token", fields, headers: [dpop: stale]).body["error"]?.string
+                    == "use_dpop_nonce"
+            )
+        }
+    }
+}

@@ -126,3 +126,43 @@ struct X509SVIDTests {
         await #expect(throws: SVIDError(.missing, "")) { _ = try await validator.validate([], now: now) }
     }
 }
+
+@Suite("Trust bundle reloads")
+struct TrustBundleReloadTests {
+    @Test("a changed bundle file is loaded, a broken one keeps the roots in force")
+    func reload() async throws {
+        let directory = try await X509SVIDTests.makeCertificates()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bundleFile = directory.appendingPathComponent("bundle.pem")
+        try FileManager.default.copyItem(at: directory.appendingPathComponent("other-ca.pem"), to: bundleFile)
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let broker = try Broker(
+            settings: harness.broker.settings,
+            database: harness.broker.database,
+            policies: harness.broker.policies,
+            signingKeys: harness.broker.signingKeys,
+            identities: harness.broker.identities,
+            bundleSources: [TrustBundleSource(trustDomain: "example.org", file: bundleFile.path, format: .pem)]
+        )
+        broker.reloadTrustBundles()
+        let leaf = try X509SVIDTests.pem(directory, "valid")
+        let validator = X509SVIDValidator(bundles: broker.bundles)
+        await #expect(throws: SVIDError(.untrusted, "")) { _ = try await validator.validate(leaf, now: Date()) }
+        try FileManager.default.removeItem(at: bundleFile)
+        try FileManager.default.copyItem(at: directory.appendingPathComponent("ca.pem"), to: bundleFile)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(5)],
+            ofItemAtPath: bundleFile.path
+        )
+        broker.reloadTrustBundles()
+        #expect(try await validator.validate(leaf, now: Date()).description == "spiffe://example.org/agents/coder")
+        try "garbage".write(to: bundleFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(10)],
+            ofItemAtPath: bundleFile.path
+        )
+        broker.reloadTrustBundles()
+        #expect(try await validator.validate(leaf, now: Date()).description == "spiffe://example.org/agents/coder")
+    }
+}

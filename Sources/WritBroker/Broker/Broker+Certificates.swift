@@ -3,7 +3,7 @@ import Logging
 import SwiftASN1
 import Synchronization
 public import WritPolicy
-public import WritToken
+import WritToken
 import X509
 
 /// A workload proven by an X.509-SVID, with the thumbprint its tokens are bound to (RFC 8705 `x5t#S256`).

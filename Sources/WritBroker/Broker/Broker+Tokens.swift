@@ -79,6 +79,7 @@ extension Broker {
                     method: "POST",
                     url: certificate == nil ? settings.tokenEndpoint : settings.mutualTLSTokenEndpoint ?? "",
                     accessToken: nil as String?,
+                    validNonces: settings.requireDPoPNonces ? dpopNonces.valid(now: now) : nil,
                     now: now,
                     window: Self.proofWindow
                 )
@@ -94,6 +95,11 @@ extension Broker {
                 }
                 confirmation = .dpop(jwkThumbprint: proof.keyThumbprint)
             } catch let error as VerificationError {
+                if settings.requireDPoPNonces, error.reason.contains("nonce") {
+                    var refusal = BrokerError(.useDPoPNonce, "make the proof again with the nonce in DPoP-Nonce")
+                    refusal.dpopNonce = dpopNonces.current(now: now)
+                    throw refusal
+                }
                 metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
                 throw BrokerError(.invalidDPoPProof, "DPoP: \(error.description)")
             } catch {

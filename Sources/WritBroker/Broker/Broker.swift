@@ -3,7 +3,7 @@ public import Logging
 import Synchronization
 public import WritPolicy
 public import WritToken
-public import WritVerifier
+import WritVerifier
 
 /// The broker's core: tasks, token issuance, revocation. The HTTP layer maps requests onto it and its
 /// errors onto responses; it knows nothing of HTTP.
@@ -23,6 +23,8 @@ public final class Broker: Sendable {
         public var requestsPerSecond: Double = 100
         /// Burst per workload.
         public var burst: Double = 200
+        /// Whether DPoP proofs at the token endpoint must carry a nonce from the broker (RFC 9449 §8).
+        public var requireDPoPNonces = false
 
         /// Settings for an issuer URL.
         public init(issuer: String) { self.issuer = issuer }
@@ -60,6 +62,8 @@ public final class Broker: Sendable {
     let bundleSources: [TrustBundleSource]
     let bundleFingerprints = Mutex<[String: String]>([:])
     let proofReplays = DPoPReplayCache(capacity: 250_000, perKeyCapacity: 20_000)
+    /// The DPoP nonces handed out.
+    public let dpopNonces = DPoPNonces()
     private let policyState: Mutex<PolicySet>
     private let keyState: Mutex<SigningKeys>
     let openTasks = Mutex<[String: BrokerTask]>([:])

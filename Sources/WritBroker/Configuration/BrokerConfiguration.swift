@@ -38,6 +38,8 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var trustBundles: [Bundle] = []
     /// Behind a TLS-terminating proxy: where the client certificate arrives.
     public var forwardedCertificate: ForwardedCertificate?
+    /// Whether DPoP proofs at the token endpoint must carry a nonce from the broker (RFC 9449 §8).
+    public var dpopNonces = false
 
     /// The mutual-TLS listener. In development with no file, it listens on 127.0.0.1:8443 with a server
     /// certificate from the development CA.
@@ -175,6 +177,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         case tls
         case trustBundles = "trust_bundles"
         case forwardedCertificate = "forwarded_certificate"
+        case dpopNonces = "dpop_nonces"
     }
 
     /// The embedded defaults.
@@ -201,6 +204,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
         trustBundles = try container.decodeIfPresent([Bundle].self, forKey: .trustBundles) ?? []
         forwardedCertificate = try container.decodeIfPresent(ForwardedCertificate.self, forKey: .forwardedCertificate)
+        dpopNonces = try container.decodeIfPresent(Bool.self, forKey: .dpopNonces) ?? false
     }
 
     /// A configuration problem, naming the key or variable at fault.

@@ -28,6 +28,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let unsupportedGrantType = Code("unsupported_grant_type", .badRequest)
         /// A DPoP proof was required, or the one sent is invalid (RFC 9449 §5).
         public static let invalidDPoPProof = Code("invalid_dpop_proof", .badRequest)
+        /// The DPoP proof must carry the nonce in the `DPoP-Nonce` header of this response (RFC 9449 §8).
+        public static let useDPoPNonce = Code("use_dpop_nonce", .badRequest)
         /// The policy denies the task; the body lists the reasons.
         public static let accessDenied = Code("access_denied", .forbidden)
         /// No credential, or one that does not verify.
@@ -57,7 +59,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
 
         /// Every code, for documentation and tests.
         public static let all: [Code] = [
-            .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidDPoPProof, .accessDenied,
+            .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidDPoPProof, .useDPoPNonce,
+            .accessDenied,
             .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rateLimited,
             .tooManyOpenTasks, .payloadTooLarge, .unsupportedMediaType, .unavailable, .internalError,
         ]
@@ -71,6 +74,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
     public let details: JSONValue?
     /// Seconds to wait before retrying, for rate limits.
     public let retryAfter: Int?
+    /// A DPoP nonce for the client's next proof (RFC 9449 §8).
+    public var dpopNonce: String?
     /// Where the error was made.
     public let file: String
     /// The line where the error was made.

@@ -216,7 +216,11 @@ public struct BrokerRoutes: Sendable {
         guard proofs.count <= 1 else { throw BrokerError(.invalidDPoPProof, "send at most one DPoP header") }
         let svid = try await presentedSVID(request, context)
         let issued = try await broker.issueToken(tokenRequest, dpopProof: proofs.first, certificate: svid)
-        return JSONResponse.make(issued.json)
+        var headers: HTTPFields = [:]
+        if broker.settings.requireDPoPNonces {
+            headers[HTTPField.Name("DPoP-Nonce")!] = broker.dpopNonces.current(now: broker.clock.now)
+        }
+        return JSONResponse.make(issued.json, headers: headers)
     }
 
     private func createTask(_ request: Request, _ caller: Caller) async throws -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 public import Hummingbird
 import NIOCore
 public import WritToken
@@ -25,6 +26,7 @@ public enum JSONResponse {
     public static func make(_ error: BrokerError) -> Response {
         var headers: HTTPFields = [:]
         if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if let nonce = error.dpopNonce { headers[HTTPField.Name("DPoP-Nonce")!] = nonce }
         if error.code == .unauthenticated {
             headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
         }

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-public import Foundation
+import Foundation
 public import Hummingbird
 public import Logging
 import NIOSSL
@@ -112,6 +112,7 @@ public struct BrokerServer: Sendable {
             )
         }
         var settings = Broker.Settings(issuer: configuration.issuerURL)
+        settings.requireDPoPNonces = configuration.dpopNonces
         if let tls = configuration.tls, tlsContext != nil { settings.mutualTLSBase = "https://\(tls.listen)" }
         settings.defaultTokenLifetime = TimeInterval(configuration.tokens.defaultLifetime)
         settings.maximumTokenLifetime = TimeInterval(configuration.tokens.maximumLifetime)

@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-public import WritPolicy
+import WritPolicy
 public import WritToken
 
 /// Tasks in the database.

@@ -102,8 +102,14 @@ public struct IssueBenchCommand: AsyncParsableCommand {
     @Option(help: "Workloads, comma-separated: tokens, cycles, revocations.")
     var workloads = "tokens,cycles,revocations"
 
-    @Option(help: "Token bindings, comma-separated: bearer, dpop.")
-    var bindings = "bearer,dpop"
+    @Option(help: "Token bindings, comma-separated: bearer, dpop, mtls, mtls+dpop.")
+    var bindings = "bearer,dpop,mtls,mtls+dpop"
+
+    @Flag(help: "Make each client's DPoP proofs before the clock starts, to measure the broker's cost alone.")
+    var presign = false
+
+    @Option(help: "The broker's mutual-TLS URL (for the mtls bindings).")
+    var tlsBroker = "https://127.0.0.1:8443"
 
     @Option(help: "Seconds per measurement.")
     var seconds: Double = 10
@@ -119,6 +125,18 @@ public struct IssueBenchCommand: AsyncParsableCommand {
         guard let operatorToken = try? String(contentsOf: directory.operatorToken, encoding: .utf8) else {
             throw CLIError("no operator token at \(directory.operatorToken.path)")
         }
+        let ca = try DevelopmentCA.loadOrCreate(in: directory, trustDomain: "example.org", now: Date())
+        let (svid, svidKey) = try ca.issue(
+            for: try SPIFFEID("spiffe://example.org/agents/coding-agent"),
+            now: Date(),
+            lifetime: 6 * 3600
+        )
+        let mutualTLS = IssueBenchmark.MutualTLSIdentity(
+            broker: tlsBroker,
+            certificatePEM: try DevelopmentCA.pem(svid),
+            keyPEM: svidKey,
+            trustPEM: try DevelopmentCA.pem(ca.certificate)
+        )
         func benchmark(_ binding: IssueBenchmark.Binding) throws -> IssueBenchmark {
             let workload =
                 binding == .bearer
@@ -130,14 +148,17 @@ public struct IssueBenchCommand: AsyncParsableCommand {
                 now: Date(),
                 lifetime: 6 * 3600
             )
-            return IssueBenchmark(
+            var benchmark = IssueBenchmark(
                 broker: broker,
                 binding: binding,
                 workloadAssertion: assertion,
                 operatorToken: operatorToken.trimmingCharacters(in: .whitespacesAndNewlines),
+                mutualTLS: mutualTLS,
                 seconds: seconds,
                 warmup: warmup
             )
+            benchmark.presignedProofs = presign
+            return benchmark
         }
         print(IssueBenchmark.Result.header)
         for name in workloads.split(separator: ",") {
