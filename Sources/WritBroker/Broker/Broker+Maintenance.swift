@@ -30,9 +30,10 @@ extension Broker {
     /// anchor). Works in slices, each its own short commit, until nothing is left or `maximumSlices` ran,
     /// so a backlog drains without holding the writer long. Returns the rows removed.
     @discardableResult
-    public func prune(auditRetention: TimeInterval, maximumSlices: Int = 200) async throws(BrokerError) -> Int {
+    public func prune(auditRetention: TimeInterval, maximumSlices: Int = 2000) async throws(BrokerError) -> Int {
         let now = clock.now
-        let slice = 5000
+        // Small slices: each is one short write in the shared commit queue, so requests keep flowing.
+        let slice = 500
         // Never past what the broker's own view has applied, so the view can never be left with a gap.
         let applied = feed.lastSequence
         var total = 0
