@@ -85,20 +85,7 @@ public enum DPoPProof {
         } catch {
             throw .proofInvalid("the proof is malformed: \(error.reason)")
         }
-        let header = try proofStep { () throws(VerificationError) in try jws.header() }
-        guard HeaderRules.typ(header["typ"], is: type) else { throw .proofInvalid("the proof's typ must be dpop+jwt") }
-        let algorithm = try proofStep { () throws(VerificationError) in try HeaderRules.algorithm(in: header) }
-        try proofStep { () throws(VerificationError) in
-            try HeaderRules.onlyAllowedMembers(header, allowed: headerMembers)
-        }
-        guard let jwk = header["jwk"]?.objectValue else { throw .proofInvalid("the proof has no jwk header") }
-        let publicKey: PublicKey
-        do {
-            publicKey = try PublicKey(jwkMembers: jwk)
-        } catch {
-            throw .proofInvalid("the proof's jwk is not a usable public key: \(error.reason)")
-        }
-        guard publicKey.algorithm == algorithm else { throw .proofInvalid("alg does not match the proof's key") }
+        let (publicKey, algorithm, thumbprint) = try ProofKeys.shared.key(for: jws)
         let signature: [UInt8]
         do {
             signature = try jws.signature(length: algorithm.signatureLength)
@@ -117,7 +104,7 @@ public enum DPoPProof {
             throw .proofInvalid("htm does not match the request method")
         }
         guard let htu = claims["htu"]?.stringValue, let proofURI = HTTPURI.normalized(htu),
-            let requestURI = HTTPURI.normalized(url), proofURI == requestURI
+            let requestURI = ProofKeys.shared.normalized(url), proofURI == requestURI
         else { throw .proofInvalid("htu does not match the request URI") }
         guard let iat = claims["iat"]?.integerValue else { throw .proofInvalid("iat must be an integer") }
         let issuedAt = Date(timeIntervalSince1970: TimeInterval(iat))
@@ -134,7 +121,7 @@ public enum DPoPProof {
                 throw .proofInvalid("the proof lacks a current nonce")
             }
         }
-        return Verified(keyThumbprint: publicKey.thumbprint, id: id, issuedAt: issuedAt)
+        return Verified(keyThumbprint: thumbprint, id: id, issuedAt: issuedAt)
     }
 
     /// Checks a proof for a request; see the variant taking the token as a `Substring`.
