@@ -83,3 +83,48 @@ struct DPoPTests {
         }
     }
 }
+
+@Suite("DPoP proof-key memory")
+struct DPoPProofKeyMemoryTests {
+    @Test("a remembered header never excuses a bad signature, and each proof's claims are still checked")
+    func signatureAlwaysChecked() throws {
+        let key = PrivateKey.generate(.es256)
+        let now = Date()
+        let url = "https://api.example/v1/things"
+        let good = try DPoPProof.create(method: "GET", url: url, key: key, issuedAt: now)
+        let first = try DPoPProof.verify(good, method: "GET", url: url, accessToken: nil as String?, now: now)
+        #expect(first.keyThumbprint == key.publicKey.thumbprint)
+        // The same header (same key), another proof whose signature is damaged.
+        let other = try DPoPProof.create(method: "GET", url: url, key: key, issuedAt: now)
+        var parts = other.split(separator: ".").map(String.init)
+        parts[2] = String(parts[2].reversed())
+        #expect(throws: VerificationError.proofInvalid("")) {
+            try DPoPProof.verify(
+                parts.joined(separator: "."),
+                method: "GET",
+                url: url,
+                accessToken: nil as String?,
+                now: now
+            )
+        }
+        // The same header over claims for another method and another URL.
+        #expect(throws: VerificationError.proofInvalid("")) {
+            try DPoPProof.verify(other, method: "POST", url: url, accessToken: nil as String?, now: now)
+        }
+        #expect(throws: VerificationError.proofInvalid("")) {
+            try DPoPProof.verify(other, method: "GET", url: url + "/x", accessToken: nil as String?, now: now)
+        }
+        // A header whose signature is by another key than the one it names.
+        let stranger = PrivateKey.generate(.es256)
+        let forged = try DPoPProof.create(method: "GET", url: url, key: stranger, issuedAt: now)
+        let mixed =
+            good.split(separator: ".")[0] + "." + forged.split(separator: ".")[1] + "."
+            + forged.split(separator: ".")[2]
+        #expect(throws: VerificationError.proofInvalid("")) {
+            try DPoPProof.verify(String(mixed), method: "GET", url: url, accessToken: nil as String?, now: now)
+        }
+        #expect(
+            try DPoPProof.verify(other, method: "GET", url: url, accessToken: nil as String?, now: now).id != first.id
+        )
+    }
+}
