@@ -20,7 +20,7 @@ private final class Ledger: Sendable {
     let state = Mutex(Acknowledged())
 }
 
-@Suite("Crash safety", .serialized)
+@Suite("Crash safety", .serialized, .timeLimit(.minutes(5)))
 struct CrashTests {
     static let coder = "spiffe://example.org/agents/coding-agent"
     static let body = """

@@ -7,7 +7,7 @@ import WritToken
 import WritVerifier
 import X509
 
-@Suite("Mutual TLS end to end")
+@Suite("Mutual TLS end to end", .timeLimit(.minutes(3)))
 struct MutualTLSTests {
     static let coder = "spiffe://example.org/agents/coding-agent"
     static let task = """

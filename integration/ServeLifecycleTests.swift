@@ -8,7 +8,7 @@ import WritToken
 import Glibc
 #endif
 
-@Suite("writ serve: policy reloads and shutdown")
+@Suite("writ serve: policy reloads and shutdown", .timeLimit(.minutes(3)))
 struct ServeLifecycleTests {
     static let coder = "spiffe://example.org/agents/coding-agent"
     static let readRepository = """

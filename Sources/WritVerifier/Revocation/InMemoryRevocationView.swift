@@ -67,6 +67,18 @@ public final class InMemoryRevocationView: RevocationView {
         }
     }
 
+    /// Moves past entries the feed no longer holds: the broker drops an entry only once every token it
+    /// covers has expired, so entries up to `sequence` that the view never saw cannot matter. Used when a
+    /// page says the feed now starts after them.
+    public func skip(through sequence: UInt64) {
+        state.withLock { state in
+            guard sequence > state.lastSequence else { return }
+            state.lastSequence = sequence
+            state.ahead = state.ahead.filter { $0 > sequence }
+            while state.ahead.remove(state.lastSequence + 1) != nil { state.lastSequence += 1 }
+        }
+    }
+
     /// Notes that the view is complete as of `date` (an event or heartbeat from the broker).
     public func markSynced(at date: Date) {
         state.withLock { $0.lastHeard = date }

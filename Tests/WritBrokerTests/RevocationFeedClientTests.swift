@@ -1,0 +1,125 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WritBroker
+import WritTestSupport
+import WritToken
+import WritVerifier
+
+@Suite("Following the revocation feed", .timeLimit(.minutes(1)))
+struct RevocationFeedClientTests {
+    static func claims(task: String, now: Date) throws -> AccessTokenClaims {
+        AccessTokenClaims(
+            issuer: BrokerHarness.issuer,
+            subject: "alice",
+            audience: "https://docs.example.org",
+            expiresAt: now.addingTimeInterval(300),
+            issuedAt: now,
+            clientID: try SPIFFEID(BrokerHarness.coder),
+            taskID: task,
+            authorizationDetails: []
+        )
+    }
+
+    /// Waits (polling) until `condition` holds, up to five seconds.
+    static func eventually(_ condition: () -> Bool) async throws -> Bool {
+        for _ in 0..<100 {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+
+    @Test("a cold view is stale, syncs from the feed, and sees a new revocation through the stream")
+    func followsStream() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        for index in 0..<3 { _ = try await harness.broker.revoke(.user("early-\(index)"), by: "test") }
+        let view = InMemoryRevocationView(maximumStaleness: 30)
+        let now = harness.clock.now
+        let probe = try Self.claims(task: "tsk_watched", now: now)
+        #expect(view.status(of: probe, now: now) == .stale(lastHeard: nil))
+        let broker = harness.broker
+        try await harness.application.test(.live) { client async throws in
+            guard let port = client.port else { throw NoPort() }
+            var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
+            configuration.silence = .seconds(60)
+            let follower = RevocationFeedClient(configuration: configuration, view: view, clock: harness.clock)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await follower.run() }
+                #expect(
+                    try await Self.eventually {
+                        view.lastSequence == 3 && view.status(of: probe, now: now) == .notRevoked
+                    }
+                )
+                _ = try await broker.revoke(.user("alice"), by: "test")
+                #expect(
+                    try await Self.eventually {
+                        if case .revoked = view.status(of: probe, now: now) { return true }
+                        return false
+                    },
+                    "the stream did not deliver the revocation"
+                )
+                #expect(view.lastSequence == 4)
+                group.cancelAll()
+            }
+            // End the server's side of the stream so the test server can stop.
+            broker.feed.finishAll()
+        }
+        // Nothing heard for longer than the bound: every token is refused.
+        harness.clock.advance(by: 31)
+        let later = harness.clock.now
+        #expect(view.status(of: try Self.claims(task: "other", now: later), now: later) != .notRevoked)
+    }
+
+    @Test("a broker that cannot be reached leaves a cold view stale")
+    func unreachable() async throws {
+        let view = InMemoryRevocationView(maximumStaleness: 30)
+        var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(try Self.closedPort())")
+        configuration.requestTimeout = .seconds(1)
+        let follower = RevocationFeedClient(configuration: configuration, view: view)
+        await #expect(throws: (any Error).self) { try await follower.catchUp() }
+        let now = Date()
+        #expect(view.status(of: try Self.claims(task: "t", now: now), now: now) == .stale(lastHeard: nil))
+    }
+
+    @Test("entries the broker pruned are skipped, so a far-behind view has no gap")
+    func prunedPrefix() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let past = harness.clock.now.addingTimeInterval(-3600)
+        _ = try await harness.broker.database.write { db in
+            for index in 0..<4 {
+                _ = try RevocationStore.insert(
+                    db,
+                    .token("old-\(index)"),
+                    revokedAt: past,
+                    retainUntil: past,
+                    actor: "t"
+                )
+            }
+        }
+        await harness.broker.publishRevocations()
+        _ = try await harness.broker.prune(auditRetention: 86_400)
+        _ = try await harness.broker.revoke(.user("bob"), by: "test")
+        let view = InMemoryRevocationView(maximumStaleness: 30)
+        try await harness.application.test(.live) { client async throws in
+            guard let port = client.port else { throw NoPort() }
+            let follower = RevocationFeedClient(
+                configuration: .init(broker: "http://127.0.0.1:\(port)"),
+                view: view,
+                clock: harness.clock
+            )
+            try await follower.catchUp()
+        }
+        #expect(view.lastSequence == 5)
+        #expect(!view.hasGap)
+    }
+
+    /// Port 1 (tcpmux): privileged and unused, so connecting is refused at once.
+    static func closedPort() throws -> Int { 1 }
+
+    struct NoPort: Error {}
+}
