@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "WritVerifier", targets: ["WritVerifier"]),
         .library(name: "WritPolicy", targets: ["WritPolicy"]),
         .library(name: "WritBroker", targets: ["WritBroker"]),
+        .library(name: "WritVerifierHummingbird", targets: ["WritVerifierHummingbird"]),
         .executable(name: "writ", targets: ["writ"]),
     ],
     dependencies: [
@@ -68,6 +69,17 @@ let package = Package(
             dependencies: [
                 "WritToken",
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A Hummingbird middleware over WritVerifier, for resource servers built on Hummingbird.
+        .target(
+            name: "WritVerifierHummingbird",
+            dependencies: [
+                "WritVerifier", "WritToken",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -190,6 +202,15 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "WritVerifierHummingbirdTests",
+            dependencies: [
+                "WritVerifierHummingbird", "WritVerifier", "WritToken", "WritTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings
         ),

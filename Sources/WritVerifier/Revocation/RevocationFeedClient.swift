@@ -94,7 +94,9 @@ public struct RevocationFeedClient: Service {
                 view.skip(through: page.last)
             }
             if !page.hasMore {
-                if !view.hasGap { view.markSynced(at: clock.now) }
+                let now = clock.now
+                if !view.hasGap { view.markSynced(at: now) }
+                view.prune(now: now)
                 return
             }
         }
