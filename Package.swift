@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "WritPolicy", targets: ["WritPolicy"]),
         .library(name: "WritBroker", targets: ["WritBroker"]),
         .library(name: "WritVerifierHummingbird", targets: ["WritVerifierHummingbird"]),
+        .library(name: "WritAgent", targets: ["WritAgent"]),
         .executable(name: "writ", targets: ["writ"]),
     ],
     dependencies: [
@@ -80,6 +81,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The agent SDK: tasks, tokens, authorised requests, delegation.
+        .target(
+            name: "WritAgent",
+            dependencies: [
+                "WritToken",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),
@@ -192,7 +206,8 @@ let package = Package(
         .testTarget(
             name: "WritBrokerTests",
             dependencies: [
-                "WritBroker", "WritToken", "WritVerifier", "WritPolicy", "WritTestSupport",
+                "WritBroker", "WritToken", "WritVerifier", "WritPolicy", "WritTestSupport", "WritAgent",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

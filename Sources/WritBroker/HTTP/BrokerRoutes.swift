@@ -175,7 +175,14 @@ public struct BrokerRoutes: Sendable {
                 )
             }
         case (.get, "/.well-known/oauth-authorization-server"):
-            return { _, _, _ in JSONResponse.make(ServerMetadata.document(issuer: broker.settings.issuer)) }
+            return { _, _, _ in
+                JSONResponse.make(
+                    ServerMetadata.document(
+                        issuer: broker.settings.issuer,
+                        mutualTLSBase: broker.settings.mutualTLSBase
+                    )
+                )
+            }
         case (.post, "/v1/token"): return { request, context, _ in try await token(request, context) }
         case (.get, "/v1/revocations"): return { request, _, _ in try await revocationPage(request) }
         case (.get, "/v1/revocations/stream"):

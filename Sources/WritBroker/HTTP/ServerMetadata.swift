@@ -2,7 +2,20 @@ import WritToken
 
 /// The RFC 8414 authorization server metadata document.
 enum ServerMetadata {
-    static func document(issuer: String) -> JSONValue {
+    static func document(issuer: String, mutualTLSBase: String? = nil) -> JSONValue {
+        guard case .object(var members) = base(issuer: issuer) else { return .null }
+        if let mutualTLSBase {
+            // RFC 8705 §5: where clients authenticating with certificates send their requests.
+            members["mtls_endpoint_aliases"] = .object([
+                "token_endpoint": .string(mutualTLSBase + "/v1/token"),
+                "revocation_endpoint": .string(mutualTLSBase + "/v1/revoke"),
+            ])
+            members["tls_client_certificate_bound_access_tokens"] = .bool(true)
+        }
+        return .object(members)
+    }
+
+    private static func base(issuer: String) -> JSONValue {
         .object([
             "issuer": .string(issuer),
             "token_endpoint": .string(issuer + "/v1/token"),

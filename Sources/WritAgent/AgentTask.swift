@@ -1,0 +1,93 @@
+public import AsyncHTTPClient
+public import Foundation
+import NIOHTTP1
+import Synchronization
+public import WritToken
+
+/// A task the agent is working on: tokens for it, authorised requests, delegation. It holds a DPoP key made
+/// for this task alone, dropped when the task ends; every token is bound to it.
+public final class AgentTask: Sendable, CustomStringConvertible {
+    /// The task id.
+    public let id: String
+    /// When the broker will expire it at the latest.
+    public let deadline: Date
+    let agent: WritAgent
+    private let key = PrivateKey.generate(.es256)
+    private let tokens = Mutex<[String: AgentAccessToken]>([:])
+
+    init(id: String, deadline: Date, agent: WritAgent) {
+        self.id = id
+        self.deadline = deadline
+        self.agent = agent
+    }
+
+    public var description: String { "AgentTask(\(id), deadline: \(Int(deadline.timeIntervalSince1970)))" }
+
+    /// A token for one resource server: cached, and renewed shortly before it expires.
+    public func token(for audience: String) async throws(WritAgentError) -> AgentAccessToken {
+        let renewBefore = TimeInterval(agent.configuration.renewBefore.components.seconds)
+        if let cached = tokens.withLock({ $0[audience] }), cached.expiresAt.timeIntervalSinceNow > renewBefore {
+            return cached
+        }
+        let endpoint = try await agent.tokenEndpoint()
+        let proof: String
+        do {
+            proof = try DPoPProof.create(method: "POST", url: endpoint, key: key, issuedAt: Date())
+        } catch {
+            throw .unavailable("cannot sign a DPoP proof: \(error)")
+        }
+        var form: [(String, String)] = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("task_id", id), ("audience", audience),
+        ]
+        form += try await agent.actorFields()
+        let answer = try await agent.send(.POST, "/v1/token", form: form, dpop: proof, authenticate: false)
+        guard let members = answer.objectValue, let text = members["access_token"]?.stringValue,
+            let expiresIn = members["expires_in"]?.integerValue
+        else { throw .unavailable("the broker's token answer is unreadable") }
+        let token = AgentAccessToken(
+            unsafeToken: text,
+            audience: audience,
+            expiresAt: Date().addingTimeInterval(TimeInterval(expiresIn)),
+            tokenType: members["token_type"]?.stringValue ?? "DPoP"
+        )
+        tokens.withLock { $0[audience] = token }
+        return token
+    }
+
+    /// Puts a token for `audience` and a fresh DPoP proof for this request's method and URL on `request`.
+    public func authorize(_ request: inout HTTPClientRequest, audience: String) async throws(WritAgentError) {
+        let token = try await token(for: audience)
+        request.headers.replaceOrAdd(name: "Authorization", value: "\(token.tokenType) \(token.unsafeToken)")
+        guard token.tokenType == "DPoP" else { return }
+        do {
+            let proof = try DPoPProof.create(
+                method: request.method.rawValue,
+                url: request.url,
+                key: key,
+                accessToken: token.unsafeToken,
+                issuedAt: Date()
+            )
+            request.headers.replaceOrAdd(name: "DPoP", value: proof)
+        } catch {
+            throw .unavailable("cannot sign a DPoP proof: \(error)")
+        }
+    }
+
+    /// Creates a narrower sub-task for a sub-agent (`workload`), which then gets its own tokens for it; it
+    /// closes when this task does.
+    public func delegate(
+        _ descriptor: AgentTaskDescriptor,
+        to workload: SPIFFEID
+    ) async throws(WritAgentError)
+        -> String
+    {
+        let created = try await agent.send(.POST, "/v1/tasks", json: descriptor.json(parent: id, delegate: workload))
+        guard let child = created.objectValue?["id"]?.stringValue else {
+            throw .unavailable("the broker's task answer is unreadable")
+        }
+        return child
+    }
+
+    /// Forgets the cached tokens (the task is over).
+    func forget() { tokens.withLock { $0.removeAll() } }
+}
