@@ -8,13 +8,16 @@ BENCH_SECONDS ?= 2
 
 .PHONY: deps build run test lint format fuzz bench bench-broker clean
 
-# Installs the Debian packages the build and tests need, only when some are missing.
+# Installs the Debian packages the build and tests need, and PyJWT (a third-party verifier the tests use),
+# only when some are missing.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@python3 -c 'import jwt, cryptography' 2>/dev/null || { echo "installing: pyjwt cryptography (PyPI)"; \
+		python3 -m pip install -q 'pyjwt>=2.8' cryptography 2>&1 | grep -v 'WARNING: Running pip as' || true; }
 
 build: deps
 	$(SWIFT) build
