@@ -9,7 +9,9 @@ public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Writ on this machine. Build with -c release first.",
-        subcommands: [VerifyBenchCommand.self, PolicyBenchCommand.self, IssueBenchCommand.self]
+        subcommands: [
+            VerifyBenchCommand.self, PolicyBenchCommand.self, IssueBenchCommand.self, RevocationBenchCommand.self,
+        ]
     )
 
     public init() {}
@@ -176,5 +178,49 @@ public struct IssueBenchCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// `writ bench revocation`.
+public struct RevocationBenchCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "revocation",
+        abstract: "Revocation reach: verifiers following a running broker's feed, acknowledgement to refusal.",
+        discussion: """
+            Start the broker first (make bench-broker starts one), then:
+              .build/release/writ bench revocation --state .build/bench-state --verifiers 100 --rounds 50
+            """
+    )
+
+    @Option(help: "The broker's URL.")
+    var broker = "http://127.0.0.1:8080"
+
+    @Option(help: "The broker's state directory (for the operator token).")
+    var state = ".writ"
+
+    @Option(help: "Verifiers following the feed.")
+    var verifiers = 100
+
+    @Option(help: "Revocations measured.")
+    var rounds = 50
+
+    @Option(help: "Seconds per verification-throughput round.")
+    var seconds: Double = 2
+
+    public init() {}
+
+    public func run() async throws {
+        let directory = StateDirectory(path: state)
+        guard let token = try? String(contentsOf: directory.operatorToken, encoding: .utf8) else {
+            throw CLIError("no operator token at \(directory.operatorToken.path)")
+        }
+        let benchmark = RevocationBenchmark(
+            broker: broker,
+            operatorToken: token.trimmingCharacters(in: .whitespacesAndNewlines),
+            verifiers: verifiers,
+            rounds: rounds,
+            seconds: seconds
+        )
+        print(try await benchmark.run())
     }
 }
