@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= all
 BENCH_SECONDS ?= 2
 
-.PHONY: deps build run test lint format fuzz bench bench-broker clean
+.PHONY: deps build run demo test lint format fuzz bench bench-broker clean
 
 # Installs the Debian packages the build and tests need, and PyJWT (a third-party verifier the tests use),
 # only when some are missing.
@@ -28,11 +28,16 @@ run: deps
 	@echo "the broker is starting on http://127.0.0.1:8080; README.md ('Trying the broker') shows a first request"
 	.build/debug/writ serve
 
+# The story end to end with real processes: broker, documents service, retrieval assistant.
+demo: deps
+	$(SWIFT) build
+	./Examples/demo.sh
+
 lint:
-	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests integration
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests integration Examples
 
 format:
-	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests integration
+	$(SWIFT) format format --in-place --recursive --parallel Package.swift Sources Tests integration Examples
 
 # Lint, then every test. The last line printed is the test runner's summary.
 test: deps lint

@@ -229,11 +229,36 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Example services for the end-to-end suite and `make demo`.
+        .executableTarget(
+            name: "writ-example-documents",
+            dependencies: [
+                "WritVerifier", "WritVerifierHummingbird", "WritToken",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/DocumentsService",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "writ-example-assistant",
+            dependencies: [
+                "WritAgent", "WritToken",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Examples/RetrievalAssistant",
+            swiftSettings: strictSettings
+        ),
         // End-to-end suites that run the real `writ` executable on loopback.
         .testTarget(
             name: "WritIntegrationTests",
             dependencies: [
-                "WritBroker", "WritToken", "WritVerifier",
+                "WritBroker", "WritToken", "WritVerifier", "WritAgent",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

@@ -1,0 +1,89 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import WritToken
+import WritVerifier
+import WritVerifierHummingbird
+
+/// An example resource server: a small documents service that accepts only Writ tokens. It verifies every
+/// request offline with `WritVerifier` (keys from the broker's JWKS, revocations from its feed) and
+/// authorises `read` on the document the path names.
+///
+///     WRIT_BROKER=http://127.0.0.1:8080 LISTEN=127.0.0.1:9090 writ-example-documents
+@main
+struct DocumentsService {
+    /// The documents it holds.
+    static let documents: [String: String] = [
+        "departments/hr/handbook/leave": "Leave: 25 days a year, carried over up to 5.",
+        "departments/hr/handbook/expenses": "Expenses: receipts within 30 days.",
+        "departments/finance/payroll/2026-11": "Payroll run: 2026-11-25.",
+        "public/reports/q3": "Q3: revenue up 12%.",
+    ]
+
+    struct Context: WritAuthorizedRequestContext {
+        var coreContext: CoreRequestContextStorage
+        var writAccess: VerifiedAccess?
+        init(source: ApplicationRequestContextSource) { coreContext = .init(source: source) }
+    }
+
+    static func main() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let broker = environment["WRIT_BROKER"] ?? "http://127.0.0.1:8080"
+        let listen = environment["LISTEN"] ?? "127.0.0.1:9090"
+        let audience = environment["AUDIENCE"] ?? "https://docs.example.org"
+        let staleness = TimeInterval(environment["MAXIMUM_STALENESS"] ?? "") ?? 10
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+            throw CancellationError()
+        }
+        var logger = Logger(label: "documents")
+        logger.logLevel = .notice
+        let keys = RemoteKeySet(source: HTTPJWKSSource(url: broker + "/.well-known/jwks.json"), logger: logger)
+        let view = InMemoryRevocationView(maximumStaleness: staleness)
+        var feedConfiguration = RevocationFeedClient.Configuration(broker: broker)
+        feedConfiguration.silence = .seconds(3)
+        feedConfiguration.maximumBackoff = .seconds(1)
+        feedConfiguration.requestTimeout = .seconds(2)
+        let feed = RevocationFeedClient(configuration: feedConfiguration, view: view, logger: logger)
+        let verifier = TokenVerifier(
+            configuration: .init(issuer: broker, audience: audience, acceptsBearerTokens: false),
+            keys: keys,
+            revocations: view
+        )
+        let router = Router(context: Context.self)
+        router.add(
+            middleware: WritAuthorizationMiddleware<Context>(verifier: verifier, publicBase: "http://\(listen)") {
+                request,
+                _ in
+                guard request.uri.path.hasPrefix("/documents/") else { return nil }
+                let identifier = String(request.uri.path.dropFirst("/documents/".count))
+                return WritRequirement(action: "read", resource: Resource(type: "document", identifier: identifier))
+            }
+        )
+        router.get("/healthz") { _, _ in "ok" }
+        router.get("/documents/**") { request, context -> Response in
+            let identifier = String(request.uri.path.dropFirst("/documents/".count))
+            guard let text = documents[identifier] else { return Response(status: .notFound) }
+            let reader = context.writAccess.map { "\($0.workload) for \($0.user ?? "-")" } ?? "-"
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain"],
+                body: ResponseBody(byteBuffer: .init(string: text + "\n(read by " + reader + ")\n"))
+            )
+        }
+        let application = Application(
+            router: router,
+            configuration: .init(address: .hostname(String(listen[..<colon]), port: port)),
+            logger: logger
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: keys), .init(service: feed), .init(service: application)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+    }
+}

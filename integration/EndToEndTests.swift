@@ -1,0 +1,189 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+import WritAgent
+import WritBroker
+import WritToken
+
+/// The three users of Writ together, as real processes on loopback: the broker, the example documents
+/// service (WritVerifier + its Hummingbird middleware, following the feed) and an agent using WritAgent.
+@Suite("End to end", .serialized, .timeLimit(.minutes(5)))
+struct EndToEndTests {
+    static let docs = "https://docs.example.org"
+    static let assistant = "spiffe://example.org/agents/retrieval-assistant"
+
+    /// The documents service process.
+    final class DocumentsProcess: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+
+        init(broker: String, staleness: Int, log: URL) throws {
+            port = try BrokerProcess.freePort()
+            process.executableURL = BrokerProcess.executable.deletingLastPathComponent()
+                .appendingPathComponent("writ-example-documents")
+            var environment = ProcessInfo.processInfo.environment
+            environment["WRIT_BROKER"] = broker
+            environment["LISTEN"] = "127.0.0.1:\(port)"
+            environment["MAXIMUM_STALENESS"] = String(staleness)
+            process.environment = environment
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            process.standardOutput = try FileHandle(forWritingTo: log)
+            process.standardError = process.standardOutput
+            try process.run()
+        }
+
+        var base: String { "http://127.0.0.1:\(port)" }
+
+        func ready() async throws {
+            for _ in 0..<200 {
+                if BrokerProcess.accepts(port: port) { return }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            throw CancellationError()
+        }
+
+        func stop() async {
+            process.terminate()
+            while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+    }
+
+    static func descriptor(_ documents: [String], user: String?) -> AgentTaskDescriptor {
+        AgentTaskDescriptor(
+            type: "answer-question",
+            authorizationDetails: documents.map {
+                AuthorizationDetail(type: "document", actions: ["read"], locations: [docs], identifier: $0)
+            },
+            userAssertion: user
+        )
+    }
+
+    /// GET a document with the task's token and proof; the status code.
+    static func read(_ document: String, task: AgentTask, service: String, http: HTTPClient) async throws -> UInt {
+        var request = HTTPClientRequest(url: service + "/documents/" + document)
+        try await task.authorize(&request, audience: docs)
+        let response = try await http.execute(request, timeout: .seconds(10))
+        _ = try await response.body.collect(upTo: 1 << 20)
+        return response.status.code
+    }
+
+    /// Polls until `condition` holds, up to `seconds`.
+    static func eventually(seconds: Int = 10, _ condition: () async throws -> Bool) async throws -> Bool {
+        for _ in 0..<(seconds * 20) {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    @Test("the assistant reads exactly its task's documents; stray steps, closed tasks and revocations get nothing")
+    func story() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        try await broker.start()
+        let documents = try DocumentsProcess(
+            broker: broker.baseURL,
+            staleness: 3,
+            log: broker.stateDirectory.appendingPathComponent("docs.log")
+        )
+        try await documents.ready()
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
+        let assertion = try broker.workloadAssertion(Self.assistant)
+        let alice = try DevelopmentIdentity.userAssertion(
+            subject: "alice",
+            claims: ["email": .string("alice@example.org"), "department": .string("hr")],
+            audience: "writ",
+            key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
+            now: Date()
+        )
+        let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
+        let service = documents.base
+        do {
+            // Reads what the task names; a document outside the task, or at another server, gets nothing.
+            let leave = "departments/hr/handbook/leave"
+            let prepared = try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
+                #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
+                #expect(
+                    try await Self.read("departments/hr/handbook/expenses", task: task, service: service, http: http)
+                        == 403
+                )
+                await #expect(throws: WritAgentError.self, "a token for another resource server") {
+                    _ = try await task.token(for: "https://git.example.org")
+                }
+                // Requests authorised now (each with its own fresh proof), sent after the task completes.
+                var requests: [HTTPClientRequest] = []
+                for _ in 0..<100 {
+                    var request = HTTPClientRequest(url: service + "/documents/" + leave)
+                    try await task.authorize(&request, audience: Self.docs)
+                    requests.append(request)
+                }
+                return requests
+            }
+            // The task completed: its token is refused as revoked once the feed delivers the entry.
+            var refusedAsRevoked = false
+            for request in prepared {
+                let (status, body) = try await Self.send(request, http: http)
+                if status == 401, body.contains("\"code\":\"revoked\"") {
+                    refusedAsRevoked = true
+                    break
+                }
+                #expect(status == 200, "before the revocation arrives the token is still good: \(body)")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(refusedAsRevoked, "a completed task's token was still accepted")
+
+            // Another department is denied by the policy, with machine-readable reasons.
+            do {
+                _ = try await agent.withTask(Self.descriptor(["departments/finance/payroll/2026-11"], user: alice)) {
+                    _ in 0
+                }
+                Issue.record("a finance document was granted to an hr user")
+            } catch let error as WritAgentError {
+                guard case .denied(let reasons) = error else { throw error }
+                #expect(reasons.first?.code == "not_covered")
+            }
+
+            // An operator revokes the workload mid-task: its token is refused everywhere.
+            try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
+                #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
+                let client = BrokerClient(baseURL: broker.baseURL)
+                let revoked = try await client.send(
+                    .POST,
+                    "/v1/admin/revocations",
+                    bearer: try broker.operatorToken(),
+                    json: "{\"kind\":\"workload\",\"id\":\"\(Self.assistant)\"}"
+                )
+                await client.shutdown()
+                #expect(revoked.status == 201)
+                #expect(
+                    try await Self.eventually {
+                        var request = HTTPClientRequest(url: service + "/documents/" + leave)
+                        try await task.authorize(&request, audience: Self.docs)
+                        let (status, body) = try await Self.send(request, http: http)
+                        return status == 401 && body.contains("\"code\":\"revoked\"")
+                    },
+                    "the revoked workload's token was still accepted"
+                )
+                return 0
+            }
+        } catch {
+            await documents.stop()
+            await agent.shutdown()
+            try? await http.shutdown()
+            throw error
+        }
+        await documents.stop()
+        await agent.shutdown()
+        try await http.shutdown()
+        try await broker.stop()
+    }
+
+    /// Sends a prepared request; its status and body.
+    static func send(_ request: HTTPClientRequest, http: HTTPClient) async throws -> (UInt, String) {
+        let response = try await http.execute(request, timeout: .seconds(10))
+        return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+}
