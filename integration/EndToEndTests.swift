@@ -181,6 +181,80 @@ struct EndToEndTests {
         try await broker.stop()
     }
 
+    @Test("with the broker down the service keeps serving until its staleness bound, then fails closed, and recovers")
+    func brokerDown() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        try await broker.start()
+        let documents = try DocumentsProcess(
+            broker: broker.baseURL,
+            staleness: 3,
+            log: broker.stateDirectory.appendingPathComponent("docs.log")
+        )
+        try await documents.ready()
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
+        let assertion = try broker.workloadAssertion(Self.assistant)
+        let alice = try DevelopmentIdentity.userAssertion(
+            subject: "alice",
+            claims: ["email": .string("alice@example.org"), "department": .string("hr")],
+            audience: "writ",
+            key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
+            now: Date()
+        )
+        let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
+        let service = documents.base
+        let leave = "departments/hr/handbook/leave"
+        do {
+            try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
+                func read() async throws -> (UInt, String) {
+                    // The token is cached and each proof is signed locally: no call to the broker.
+                    var request = HTTPClientRequest(url: service + "/documents/" + leave)
+                    try await task.authorize(&request, audience: Self.docs)
+                    return try await Self.send(request, http: http)
+                }
+                #expect(try await read().0 == 200)
+                try await broker.stop()
+                // Within the staleness bound the service keeps serving the valid token…
+                #expect(try await read().0 == 200, "a valid token was refused right after the broker stopped")
+                // …past it, it refuses every token: it never serves on old knowledge.
+                try await Task.sleep(for: .seconds(5))
+                let (stale, body) = try await read()
+                #expect(stale == 401)
+                #expect(body.contains("revocation_view_stale"), "past the bound: \(body)")
+                // The broker returns (same state and port): the service catches up and serves again.
+                try await broker.start()
+                #expect(try await Self.eventually(seconds: 15) { try await read().0 == 200 }, "no recovery")
+                // A revocation made as soon as the broker is back is not missed.
+                let client = BrokerClient(baseURL: broker.baseURL)
+                let revoked = try await client.send(
+                    .POST,
+                    "/v1/admin/revocations",
+                    bearer: try broker.operatorToken(),
+                    json: "{\"kind\":\"user\",\"id\":\"alice\"}"
+                )
+                await client.shutdown()
+                #expect(revoked.status == 201)
+                #expect(
+                    try await Self.eventually {
+                        let (status, body) = try await read()
+                        return status == 401 && body.contains("\"code\":\"revoked\"")
+                    },
+                    "the revocation made after the broker returned was missed"
+                )
+                return 0
+            }
+        } catch {
+            await documents.stop()
+            await agent.shutdown()
+            try? await http.shutdown()
+            throw error
+        }
+        await documents.stop()
+        await agent.shutdown()
+        try await http.shutdown()
+        try await broker.stop()
+    }
+
     /// Sends a prepared request; its status and body.
     static func send(_ request: HTTPClientRequest, http: HTTPClient) async throws -> (UInt, String) {
         let response = try await http.execute(request, timeout: .seconds(10))
