@@ -79,8 +79,11 @@ struct EndToEndTests {
         return false
     }
 
-    @Test("the assistant reads exactly its task's documents; stray steps, closed tasks and revocations get nothing")
-    func story() async throws {
+    /// Starts the broker and the documents service, makes an agent for the retrieval assistant and alice's ID
+    /// token, runs `body` with them, and stops everything, whether `body` succeeds or not.
+    static func withStory(
+        _ body: (BrokerProcess, String, HTTPClient, WritAgent, String) async throws -> Void
+    ) async throws {
         let broker = try BrokerProcess()
         defer { broker.remove() }
         try await broker.start()
@@ -102,6 +105,22 @@ struct EndToEndTests {
         let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
         let service = documents.base
         do {
+            try await body(broker, service, http, agent, alice)
+        } catch {
+            await documents.stop()
+            await agent.shutdown()
+            try? await http.shutdown()
+            throw error
+        }
+        await documents.stop()
+        await agent.shutdown()
+        try await http.shutdown()
+        try await broker.stop()
+    }
+
+    @Test("the assistant reads exactly its task's documents; stray steps, closed tasks and revocations get nothing")
+    func story() async throws {
+        try await Self.withStory { broker, service, http, agent, alice in
             // Reads what the task names; a document outside the task, or at another server, gets nothing.
             let leave = "departments/hr/handbook/leave"
             let prepared = try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
@@ -169,42 +188,13 @@ struct EndToEndTests {
                 )
                 return 0
             }
-        } catch {
-            await documents.stop()
-            await agent.shutdown()
-            try? await http.shutdown()
-            throw error
         }
-        await documents.stop()
-        await agent.shutdown()
-        try await http.shutdown()
-        try await broker.stop()
     }
 
     @Test("with the broker down the service keeps serving until its staleness bound, then fails closed, and recovers")
     func brokerDown() async throws {
-        let broker = try BrokerProcess()
-        defer { broker.remove() }
-        try await broker.start()
-        let documents = try DocumentsProcess(
-            broker: broker.baseURL,
-            staleness: 3,
-            log: broker.stateDirectory.appendingPathComponent("docs.log")
-        )
-        try await documents.ready()
-        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
-        let assertion = try broker.workloadAssertion(Self.assistant)
-        let alice = try DevelopmentIdentity.userAssertion(
-            subject: "alice",
-            claims: ["email": .string("alice@example.org"), "department": .string("hr")],
-            audience: "writ",
-            key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
-            now: Date()
-        )
-        let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
-        let service = documents.base
-        let leave = "departments/hr/handbook/leave"
-        do {
+        try await Self.withStory { broker, service, http, agent, alice in
+            let leave = "departments/hr/handbook/leave"
             try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
                 func read() async throws -> (UInt, String) {
                     // The token is cached and each proof is signed locally: no call to the broker.
@@ -243,16 +233,7 @@ struct EndToEndTests {
                 )
                 return 0
             }
-        } catch {
-            await documents.stop()
-            await agent.shutdown()
-            try? await http.shutdown()
-            throw error
         }
-        await documents.stop()
-        await agent.shutdown()
-        try await http.shutdown()
-        try await broker.stop()
     }
 
     /// Sends a prepared request; its status and body.
