@@ -23,6 +23,8 @@ public struct AuditEntry: Sendable, Hashable {
     /// This entry's hash.
     public var hash: String
 
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
     /// The hash of the first entry's predecessor.
     public static let genesisHash = String(repeating: "0", count: 64)
 
@@ -41,11 +43,13 @@ public struct AuditEntry: Sendable, Hashable {
             "actor": .string(actor), "subject": .string(subject), "detail": detail,
             "prev": .string(previousHash),
         ])
-        let digest = SHA256.hash(data: JSONWriter.bytes(content))
-        return digest.map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 0x0f)]], as: UTF8.self)
-        }.joined()
+        var hex: [UInt8] = []
+        hex.reserveCapacity(64)
+        for byte in SHA256.hash(data: JSONWriter.bytes(content)) {
+            hex.append(hexDigits[Int(byte >> 4)])
+            hex.append(hexDigits[Int(byte & 0x0f)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// Whether the stored hash matches the content and the given predecessor.

@@ -73,38 +73,42 @@ extension Broker {
         }
         var confirmation: Confirmation?
         if let dpopProof {
+            let proof: DPoPProof.Verified
             do {
-                let proof = try DPoPProof.verify(
+                proof = try DPoPProof.verify(
                     dpopProof,
                     method: "POST",
                     url: certificate == nil ? settings.tokenEndpoint : settings.mutualTLSTokenEndpoint ?? "",
                     accessToken: nil as String?,
-                    validNonces: settings.requireDPoPNonces ? dpopNonces.valid(now: now) : nil,
                     now: now,
                     window: Self.proofWindow
                 )
-                // RFC 9449 §11.1: a proof is good for one request, so its id is remembered while it could be
-                // accepted; the short window keeps that memory small at thousands of requests a second.
-                let expiry = proof.issuedAt.addingTimeInterval(
-                    Self.proofWindow.maximumAge + Self.proofWindow.maximumFutureSkew
-                )
-                switch proofReplays.record(id: proof.id, keyThumbprint: proof.keyThumbprint, expiry: expiry, now: now) {
-                case .fresh: break
-                case .replayed: throw VerificationError.proofReplayed("this DPoP proof was already used")
-                case .full: throw VerificationError.proofInvalid("too many live proofs from this key; retry shortly")
-                }
-                confirmation = .dpop(jwkThumbprint: proof.keyThumbprint)
-            } catch let error as VerificationError {
-                if settings.requireDPoPNonces, error.reason.contains("nonce") {
-                    var refusal = BrokerError(.useDPoPNonce, "make the proof again with the nonce in DPoP-Nonce")
-                    refusal.dpopNonce = dpopNonces.current(now: now)
-                    throw refusal
-                }
+            } catch {
                 metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
                 throw BrokerError(.invalidDPoPProof, "DPoP: \(error.description)")
-            } catch {
-                throw BrokerError(.invalidDPoPProof, "DPoP: the proof is invalid")
             }
+            if settings.requireDPoPNonces, !(proof.nonce.map { dpopNonces.valid(now: now).contains($0) } ?? false) {
+                var refusal = BrokerError(.useDPoPNonce, "make the proof again with the nonce in DPoP-Nonce")
+                refusal.dpopNonce = dpopNonces.current(now: now)
+                throw refusal
+            }
+            // RFC 9449 §11.1: a proof is good for one request, so its id is remembered while it could be
+            // accepted; the short window keeps that memory small at thousands of requests a second.
+            let expiry = proof.issuedAt.addingTimeInterval(
+                Self.proofWindow.maximumAge + Self.proofWindow.maximumFutureSkew
+            )
+            switch proofReplays.record(id: proof.id, keyThumbprint: proof.keyThumbprint, expiry: expiry, now: now) {
+            case .fresh: break
+            case .replayed:
+                metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
+                throw BrokerError(.invalidDPoPProof, "DPoP: proof_replayed: this DPoP proof was already used")
+            case .full:
+                throw BrokerError(
+                    .invalidDPoPProof,
+                    "DPoP: proof_invalid: too many live proofs from this key; retry shortly"
+                )
+            }
+            confirmation = .dpop(jwkThumbprint: proof.keyThumbprint)
         } else if let certificate, certificate.identity.id == caller.id {
             // RFC 8705 §3: bound to the certificate the request came over.
             confirmation = .mutualTLS(certificateThumbprint: certificate.thumbprint)

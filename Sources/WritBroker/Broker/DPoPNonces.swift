@@ -32,7 +32,6 @@ public final class DPoPNonces: Sendable {
     }
 
     private static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Base64URL.encode((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        Base64URL.encode(SecureRandom.bytes(16))
     }
 }

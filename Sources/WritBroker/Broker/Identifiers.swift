@@ -11,8 +11,6 @@ enum Identifiers {
         let milliseconds = UInt64(max(now.timeIntervalSince1970 * 1000, 0))
         var hex = String(milliseconds, radix: 16)
         hex = String(repeating: "0", count: max(0, 12 - hex.count)) + hex
-        var generator = SystemRandomNumberGenerator()
-        let random = (0..<randomBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return hex + Base64URL.encode(random)
+        return hex + Base64URL.encode(SecureRandom.bytes(randomBytes))
     }
 }

@@ -56,9 +56,4 @@ public enum AccessTable {
             }
         }.map(\.method)
     }
-
-    /// The rule for a method and template, if the broker serves it.
-    public static func rule(_ method: HTTPRequest.Method, _ path: String) -> AccessRule? {
-        rules.first { $0.method == method && $0.path == path }
-    }
 }

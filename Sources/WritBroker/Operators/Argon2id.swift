@@ -1,5 +1,6 @@
 import CArgon2
 import Foundation
+import WritToken
 
 /// Argon2id password hashing through libargon2 (RFC 9106), with the OWASP parameters: 19 MiB of memory,
 /// two passes, one lane. Each hash holds its own parameters and salt, so they can be raised later.
@@ -17,9 +18,7 @@ public enum Argon2id {
 
     /// Hashes a secret with a fresh random salt; returns the PHC string (`$argon2id$v=19$m=…`).
     public static func hash(_ secret: String) throws -> String {
-        var salt = [UInt8](repeating: 0, count: saltLength)
-        var generator = SystemRandomNumberGenerator()
-        for index in salt.indices { salt[index] = UInt8.random(in: .min ... .max, using: &generator) }
+        let salt = SecureRandom.bytes(saltLength)
         let encodedLength = argon2_encodedlen(
             iterations,
             memoryKiB,

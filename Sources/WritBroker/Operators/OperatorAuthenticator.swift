@@ -43,9 +43,9 @@ public final class OperatorAuthenticator: Sendable {
 
     /// A new token and the record to store for it. The token is shown once and never stored.
     public static func makeToken(name: String, role: OperatorRole, now: Date) throws -> (String, OperatorRecord) {
-        let id = Base64URL.encode((0..<9).map { _ in UInt8.random(in: .min ... .max) })
+        let id = Base64URL.encode(SecureRandom.bytes(9))
             .replacingOccurrences(of: "_", with: "A").replacingOccurrences(of: "-", with: "B")
-        let secret = Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max) })
+        let secret = Base64URL.encode(SecureRandom.bytes(32))
         let record = OperatorRecord(
             id: id,
             name: name,
@@ -113,6 +113,4 @@ public final class OperatorAuthenticator: Sendable {
         return identity
     }
 
-    /// Forgets every remembered check (after an operator is revoked).
-    public func forgetCachedChecks() { cache.withLock { $0.removeAll() } }
 }

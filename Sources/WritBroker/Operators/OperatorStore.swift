@@ -43,23 +43,9 @@ public enum OperatorStore {
         try Row.fetchOne(db, sql: "SELECT * FROM operators WHERE id = ?", arguments: [id]).flatMap(record)
     }
 
-    /// Every operator, by name.
-    public static func list(_ db: Database) throws -> [OperatorRecord] {
-        try Row.fetchAll(db, sql: "SELECT * FROM operators ORDER BY name").compactMap(record)
-    }
-
     /// How many operators are not revoked.
     public static func countActive(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM operators WHERE revoked_at IS NULL") ?? 0
-    }
-
-    /// Revokes an operator by name; false when there is none or it is already revoked.
-    public static func revoke(_ db: Database, name: String, at date: Date) throws -> Bool {
-        try db.execute(
-            sql: "UPDATE operators SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-            arguments: [date.timeIntervalSince1970, name]
-        )
-        return db.changesCount == 1
     }
 
     private static func record(_ row: Row) -> OperatorRecord? {

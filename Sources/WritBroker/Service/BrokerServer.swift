@@ -26,13 +26,7 @@ public struct BrokerServer: Sendable {
 
     /// Builds the server. Fails (without side effects beyond the state directory) when the policies do not
     /// load, the keys cannot be read, or the database cannot be opened.
-    public init(
-        configuration: BrokerConfiguration,
-        logger: Logger,
-        onServerRunning: (@Sendable (Int) async -> Void)? = nil
-    )
-        throws
-    {
+    public init(configuration: BrokerConfiguration, logger: Logger) throws {
         let now = Date()
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.prepare()
@@ -141,7 +135,6 @@ public struct BrokerServer: Sendable {
         self.application = Application(
             router: routes.router(),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
-            onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? 0) },
             logger: logger
         )
         if let tls = configuration.tls, let tlsContext, let address = BrokerConfiguration.hostAndPort(tls.listen) {

@@ -63,9 +63,7 @@ public struct AccessTokenClaims: Sendable, Hashable {
 
     /// A fresh `jti`: 128 random bits from the system's CSPRNG, base64url.
     public static func makeTokenID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-        return Base64URL.encode(bytes)
+        Base64URL.encode(SecureRandom.bytes(16))
     }
 
     /// `scope`, derived for resource servers that only read scopes: the sorted, unique `type:action` pairs.

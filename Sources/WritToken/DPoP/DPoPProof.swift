@@ -33,6 +33,8 @@ public enum DPoPProof {
         public let id: String
         /// The proof's `iat`.
         public let issuedAt: Date
+        /// The proof's `nonce`, when it carries one.
+        public let nonce: String?
     }
 
     /// The base64url SHA-256 of an access token, as the `ath` claim carries it.
@@ -121,7 +123,7 @@ public enum DPoPProof {
                 throw .proofInvalid("the proof lacks a current nonce")
             }
         }
-        return Verified(keyThumbprint: thumbprint, id: id, issuedAt: issuedAt)
+        return Verified(keyThumbprint: thumbprint, id: id, issuedAt: issuedAt, nonce: claims["nonce"]?.stringValue)
     }
 
     /// Checks a proof for a request; see the variant taking the token as a `Substring`.

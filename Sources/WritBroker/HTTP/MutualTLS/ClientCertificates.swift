@@ -59,7 +59,4 @@ public final class ClientCertificates: Sendable {
         let all = connections.withLock { Array($0.values) }
         for connection in all { connection.forget() }
     }
-
-    /// How many connections are tracked.
-    public var count: Int { connections.withLock { $0.count } }
 }

@@ -22,9 +22,6 @@ public final class TrustBundles: Sendable {
         bundles.withLock { $0[trustDomain] }
     }
 
-    /// The trust domains with roots.
-    public var trustDomains: [String] { bundles.withLock { $0.keys.sorted() } }
-
     /// Reads every certificate of a PEM document.
     public static func certificates(pem text: String) throws(SVIDError) -> [Certificate] {
         var certificates: [Certificate] = []
