@@ -111,7 +111,8 @@ public struct RevocationFeedClient: Service {
 
     func fetchPage(after sequence: UInt64) async throws -> Page {
         let url = "\(configuration.broker)/v1/revocations?after=\(sequence)&limit=\(configuration.pageSize)"
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout.components.seconds) * 1_000_000_000)
+        let (seconds, attoseconds) = configuration.requestTimeout.components
+        let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let response = try await client.execute(HTTPClientRequest(url: url), timeout: timeout)
         guard response.status == .ok else { throw FeedError("the feed answered \(response.status.code)") }
         let body = try await response.body.collect(upTo: 32 << 20)
