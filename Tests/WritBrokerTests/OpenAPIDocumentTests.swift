@@ -99,6 +99,40 @@ struct OpenAPIDocumentTests {
                 bearer: harness.operatorToken
             )
             check("POST /v1/introspect", introspected.status, introspected.body, schema: nil)
+            let admin = harness.operatorToken
+            let tasks = try await client.json(.get, "/v1/admin/tasks?state=open", bearer: admin)
+            check("GET /v1/admin/tasks", tasks.status, tasks.body, schema: nil)
+            for task in tasks.body["tasks"]?.arrayValue ?? [] {
+                check("GET /v1/admin/tasks", 200, task, schema: "Task")
+                #expect(task["live_tokens"] == .integer(1))
+            }
+            let badFilter = try await client.json(.get, "/v1/admin/tasks?state=done", bearer: admin)
+            check("GET /v1/admin/tasks", badFilter.status, badFilter.body, schema: "Error")
+            let tree = try await client.json(.get, "/v1/admin/tasks/\(id)", bearer: admin)
+            check("GET /v1/admin/tasks/{id}", tree.status, tree.body, schema: nil)
+            for token in tree.body["tokens"]?.arrayValue ?? [] {
+                check("GET /v1/admin/tasks/{id}", 200, token, schema: "IssuedToken")
+            }
+            let missing = try await client.json(.get, "/v1/admin/tasks/tsk_nope", bearer: admin)
+            check("GET /v1/admin/tasks/{id}", missing.status, missing.body, schema: "Error")
+            let asWorkload = try await client.json(.get, "/v1/admin/workloads", bearer: coder)
+            check("GET /v1/admin/workloads", asWorkload.status, asWorkload.body, schema: "Error")
+            let workloads = try await client.json(.get, "/v1/admin/workloads", bearer: admin)
+            check("GET /v1/admin/workloads", workloads.status, workloads.body, schema: nil)
+            let keys = try await client.json(.get, "/v1/admin/keys", bearer: admin)
+            check("GET /v1/admin/keys", keys.status, keys.body, schema: nil)
+            for key in keys.body["keys"]?.arrayValue ?? [] {
+                check("GET /v1/admin/keys", 200, key, schema: "SigningKey")
+            }
+            let audit = try await client.json(.get, "/v1/admin/audit?last=5", bearer: admin)
+            check("GET /v1/admin/audit", audit.status, audit.body, schema: nil)
+            #expect(audit.body["entries"]?.arrayValue?.count == 5)
+            for entry in audit.body["entries"]?.arrayValue ?? [] {
+                check("GET /v1/admin/audit", 200, entry, schema: "AuditEntry")
+            }
+            let verified = try await client.json(.get, "/v1/admin/audit/verify", bearer: admin)
+            check("GET /v1/admin/audit/verify", verified.status, verified.body, schema: nil)
+            #expect(verified.body["intact"] == .bool(true))
             let completed = try await client.json(.post, "/v1/tasks/\(id)/complete", bearer: coder)
             check("POST /v1/tasks/{id}/complete", completed.status, completed.body, schema: "Closure")
             let again = try await client.json(.post, "/v1/tasks/\(id)/abort", bearer: coder)

@@ -29,6 +29,12 @@ public final class Broker: Sendable {
         /// Settings for an issuer URL.
         public init(issuer: String) { self.issuer = issuer }
 
+        /// How long a new signing key is published before it signs: longer than verifiers' JWKS refresh
+        /// interval, so none meets a token signed with a key it has not fetched.
+        public var keyPublishLead: TimeInterval = 600
+        /// Where signing keys are written; rotation needs it.
+        public var keyDirectory: URL?
+
         /// The base URL of the mutual-TLS listener, when there is one.
         public var mutualTLSBase: String?
 
@@ -110,6 +116,9 @@ public final class Broker: Sendable {
 
     /// The signing keys.
     public var signingKeys: SigningKeys { keyState.withLock { $0 } }
+
+    /// Replaces the signing keys.
+    func install(_ keys: SigningKeys) { keyState.withLock { $0 = keys } }
 
     /// Refuses a workload over its rate limit.
     func admit(_ workload: SPIFFEID) throws(BrokerError) {

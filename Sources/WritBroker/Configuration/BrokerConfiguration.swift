@@ -109,15 +109,20 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var defaultLifetime = 300
         /// The longest any token lives.
         public var maximumLifetime = 3600
+        /// How long a rotated-in signing key is published before it signs; longer than verifiers' JWKS refresh
+        /// interval (300 s by default in `WritVerifier`).
+        public var keyPublishLead = 600
         enum CodingKeys: String, CodingKey, CaseIterable {
             case defaultLifetime = "default_lifetime"
             case maximumLifetime = "maximum_lifetime"
+            case keyPublishLead = "key_publish_lead"
         }
         init() {}
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             defaultLifetime = try container.decodeIfPresent(Int.self, forKey: .defaultLifetime) ?? defaultLifetime
             maximumLifetime = try container.decodeIfPresent(Int.self, forKey: .maximumLifetime) ?? maximumLifetime
+            keyPublishLead = try container.decodeIfPresent(Int.self, forKey: .keyPublishLead) ?? keyPublishLead
         }
     }
 
@@ -309,6 +314,12 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
             limits.requestsPerSecond = rate
             limits.burst = max(limits.burst, rate * 2)
         }
+        if let value = environment["WRIT_KEY_PUBLISH_LEAD"] {
+            guard let seconds = Int(value), seconds >= 0 else {
+                throw Problem(code: "invalid_value", message: "WRIT_KEY_PUBLISH_LEAD must be a number of seconds")
+            }
+            tokens.keyPublishLead = seconds
+        }
         if let value = environment["WRIT_OPEN_TASKS"] {
             guard let count = Int(value), count > 0 else {
                 throw Problem(code: "invalid_value", message: "WRIT_OPEN_TASKS must be a positive integer")
@@ -393,6 +404,9 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         }
         guard tokens.defaultLifetime > 0, tokens.maximumLifetime >= tokens.defaultLifetime else {
             throw Problem(code: "invalid_value", message: "tokens: 0 < default_lifetime <= maximum_lifetime")
+        }
+        guard tokens.keyPublishLead >= 0 else {
+            throw Problem(code: "invalid_value", message: "tokens.key_publish_lead must not be negative")
         }
         guard limits.openTasks > 0, limits.requestsPerSecond > 0, limits.burst >= 1, limits.requestBody >= 1024 else {
             throw Problem(code: "invalid_value", message: "limits must be positive (request_body at least 1024)")

@@ -44,6 +44,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
         /// The task is already closed.
         public static let taskClosed = Code("task_closed", .conflict)
+        /// A signing key is already waiting to take over; rotate again once it signs.
+        public static let rotationPending = Code("rotation_pending", .conflict)
         /// Too many requests from this workload; retry after the `Retry-After` seconds.
         public static let rateLimited = Code("rate_limited", .tooManyRequests)
         /// The workload already has as many open tasks as allowed.
@@ -61,7 +63,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let all: [Code] = [
             .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidDPoPProof, .useDPoPNonce,
             .accessDenied,
-            .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rateLimited,
+            .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rotationPending,
+            .rateLimited,
             .tooManyOpenTasks, .payloadTooLarge, .unsupportedMediaType, .unavailable, .internalError,
         ]
     }

@@ -43,6 +43,13 @@ public enum AccessTable {
         AccessRule(method: .post, path: "/v1/revoke", access: .workload),
         AccessRule(method: .post, path: "/v1/introspect", access: .operator([.admin, .introspect])),
         AccessRule(method: .post, path: "/v1/admin/revocations", access: .operator([.admin])),
+        AccessRule(method: .get, path: "/v1/admin/tasks", access: .operator([.admin])),
+        AccessRule(method: .get, path: "/v1/admin/tasks/{id}", access: .operator([.admin])),
+        AccessRule(method: .get, path: "/v1/admin/workloads", access: .operator([.admin])),
+        AccessRule(method: .get, path: "/v1/admin/keys", access: .operator([.admin])),
+        AccessRule(method: .post, path: "/v1/admin/keys/rotate", access: .operator([.admin])),
+        AccessRule(method: .get, path: "/v1/admin/audit", access: .operator([.admin])),
+        AccessRule(method: .get, path: "/v1/admin/audit/verify", access: .operator([.admin])),
     ]
 
     /// The methods served on a concrete path (templates' `{name}` segments match any one segment).

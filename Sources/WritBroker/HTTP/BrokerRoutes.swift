@@ -212,8 +212,91 @@ public struct BrokerRoutes: Sendable {
                 let subject = try RevocationRequest.subject(from: try await json(request))
                 return JSONResponse.make(try await broker.revoke(subject, by: caller.auditName).json, status: .created)
             }
+        case (.get, "/v1/admin/tasks"): return { request, _, _ in try await listTasks(request) }
+        case (.get, "/v1/admin/tasks/{id}"):
+            return { _, context, _ in
+                let tree = try await broker.taskTree(id: try taskID(context))
+                return JSONResponse.make(
+                    .object([
+                        "tasks": .array(tree.tasks.map(\.json)), "tokens": .array(tree.tokens.map(\.json)),
+                        "time": .integer(broker.clock.now.numericDate),
+                    ])
+                )
+            }
+        case (.get, "/v1/admin/workloads"):
+            return { _, _, _ in
+                JSONResponse.make(.object(["workloads": .array(try await broker.workloadActivity().map(\.json))]))
+            }
+        case (.get, "/v1/admin/keys"):
+            return { _, _, _ in
+                let (records, activeID) = try await broker.keyRecords()
+                let now = broker.clock.now
+                return JSONResponse.make(
+                    .object([
+                        "keys": .array(records.map { $0.json(activeID: activeID, now: now) }),
+                        "active": .string(activeID), "publish_lead": .integer(Int64(broker.settings.keyPublishLead)),
+                    ])
+                )
+            }
+        case (.post, "/v1/admin/keys/rotate"):
+            return { _, _, caller in
+                JSONResponse.make(try await broker.rotateSigningKey(by: caller.auditName).json, status: .created)
+            }
+        case (.get, "/v1/admin/audit"):
+            return { request, _, _ in
+                let query = request.uri.queryParameters
+                let after = try Self.number(query.get("after"), name: "after") ?? 0
+                let limit = try Self.number(query.get("limit"), name: "limit") ?? 100
+                let entries: [AuditEntry]
+                if let last = try Self.number(query.get("last"), name: "last") {
+                    entries = try await broker.latestAuditEntries(Int(clamping: min(last, 1000)))
+                } else {
+                    entries = try await broker.auditEntries(
+                        after: Int64(clamping: after),
+                        limit: Int(clamping: min(limit, 1000))
+                    )
+                }
+                return JSONResponse.make(.object(["entries": .array(entries.map(\.json))]))
+            }
+        case (.get, "/v1/admin/audit/verify"):
+            return { _, _, _ in
+                let result = try await broker.verifyAudit()
+                var body: [String: JSONValue] = [
+                    "intact": .bool(result.problem == nil), "entries": .integer(Int64(result.entries)),
+                    "last": .integer(result.last),
+                ]
+                if let problem = result.problem {
+                    body["broken_at"] = .integer(problem.sequence)
+                    body["reason"] = .string(problem.reason)
+                }
+                return JSONResponse.make(.object(body))
+            }
         default: return nil
         }
+    }
+
+    private func listTasks(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        var filter = TaskFilter()
+        for name in ["workload", "user", "audience", "state"] {
+            if let value = query.get(name), value.utf8.count > 2048 {
+                throw BrokerError(.invalidRequest, "\(name) is longer than 2048 bytes")
+            }
+        }
+        filter.workload = query.get("workload")
+        filter.user = query.get("user")
+        filter.audience = query.get("audience")
+        if let state = query.get("state") {
+            guard let parsed = TaskState(rawValue: state) else {
+                throw BrokerError(.invalidRequest, "state must be open, completed, aborted or expired")
+            }
+            filter.state = parsed
+        }
+        filter.limit = Int(clamping: min(try Self.number(query.get("limit"), name: "limit") ?? 100, 1000))
+        let tasks = try await broker.tasks(matching: filter)
+        return JSONResponse.make(
+            .object(["tasks": .array(tasks.map(\.json)), "time": .integer(broker.clock.now.numericDate)])
+        )
     }
 
     private func token(_ request: Request, _ context: BrokerRequestContext) async throws -> Response {

@@ -58,7 +58,8 @@ public final class OperatorAuthenticator: Sendable {
     }
 
     /// Creates an operator and returns its token.
-    public func create(name: String, role: OperatorRole, now: Date) async throws -> String {
+    public func create(name: String, role: OperatorRole, by actor: String = "broker", now: Date) async throws -> String
+    {
         let (token, record) = try await NIOThreadPool.singleton.runIfActive {
             try Self.makeToken(name: name, role: role, now: now)
         }
@@ -67,7 +68,7 @@ public final class OperatorAuthenticator: Sendable {
             try AuditLog.append(
                 db,
                 event: "operator.created",
-                actor: "broker",
+                actor: actor,
                 subject: "operator:\(name)",
                 detail: .object(["role": .string(role.rawValue)]),
                 at: now
@@ -76,12 +77,49 @@ public final class OperatorAuthenticator: Sendable {
         return token
     }
 
+    /// Revokes the operator named `name` (or with that id): its token is refused from the next request on,
+    /// by this process and any broker sharing the database. Nil when there is no such operator.
+    public func revoke(name: String, by actor: String, now: Date) async throws -> OperatorRecord? {
+        let record = try await database.write { db -> OperatorRecord? in
+            guard var record = try OperatorStore.fetch(db, nameOrID: name) else { return nil }
+            if try OperatorStore.revoke(db, id: record.id, at: now) {
+                record.revokedAt = now
+                try AuditLog.append(
+                    db,
+                    event: "operator.revoked",
+                    actor: actor,
+                    subject: "operator:\(record.name)",
+                    at: now
+                )
+            }
+            return record
+        }
+        if let record {
+            cache.withLock { cache in cache = cache.filter { $0.value.identity.id != record.id } }
+        }
+        return record
+    }
+
     /// Checks a presented token; nil when it is not a valid, unrevoked operator token.
     /// Throws ``BrokerError/Code/unavailable`` when too many checks are already running.
     public func authenticate(_ token: String, now: Date) async throws(BrokerError) -> OperatorIdentity? {
         guard token.hasPrefix(Self.prefix), token.utf8.count < 200 else { return nil }
         let digest = SHA256.hash(data: Array(token.utf8))
-        if let cached = cache.withLock({ $0[digest] }), cached.until > now { return cached.identity }
+        if let cached = cache.withLock({ $0[digest] }), cached.until > now {
+            // Revocation may come from another process (`writ operator revoke` on the broker host): a cached
+            // check is believed only while the operator's row still says it is not revoked.
+            let revoked: Bool
+            do {
+                revoked = try await database.read { db in try OperatorStore.isRevoked(db, id: cached.identity.id) }
+            } catch {
+                throw BrokerError(.internalError, "the operator store is unreadable")
+            }
+            guard !revoked else {
+                cache.withLock { _ = $0.removeValue(forKey: digest) }
+                return nil
+            }
+            return cached.identity
+        }
         let parts = token.dropFirst(Self.prefix.count).split(separator: "_", maxSplits: 1)
         guard parts.count == 2 else { return nil }
         let id = String(parts[0])

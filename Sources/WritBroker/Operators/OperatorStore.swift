@@ -43,6 +43,37 @@ public enum OperatorStore {
         try Row.fetchOne(db, sql: "SELECT * FROM operators WHERE id = ?", arguments: [id]).flatMap(record)
     }
 
+    /// Every operator, oldest first.
+    public static func list(_ db: Database) throws -> [OperatorRecord] {
+        try Row.fetchAll(db, sql: "SELECT * FROM operators ORDER BY created_at, name").compactMap(record)
+    }
+
+    /// The operator named `name`, or with the id `name`.
+    public static func fetch(_ db: Database, nameOrID name: String) throws -> OperatorRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM operators WHERE name = ? OR id = ? LIMIT 1", arguments: [name, name])
+            .flatMap(record)
+    }
+
+    /// Whether the operator with this id is revoked (or gone).
+    public static func isRevoked(_ db: Database, id: String) throws -> Bool {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT revoked_at FROM operators WHERE id = ?"),
+                arguments: [id]
+            )
+        else { return true }
+        return (row["revoked_at"] as Double?) != nil
+    }
+
+    /// Revokes an operator; false when it was already revoked.
+    public static func revoke(_ db: Database, id: String, at date: Date) throws -> Bool {
+        try db.execute(
+            sql: "UPDATE operators SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            arguments: [date.timeIntervalSince1970, id]
+        )
+        return db.changesCount == 1
+    }
+
     /// How many operators are not revoked.
     public static func countActive(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM operators WHERE revoked_at IS NULL") ?? 0

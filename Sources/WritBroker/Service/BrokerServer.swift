@@ -110,6 +110,8 @@ public struct BrokerServer: Sendable {
         if let tls = configuration.tls, tlsContext != nil { settings.mutualTLSBase = "https://\(tls.listen)" }
         settings.defaultTokenLifetime = TimeInterval(configuration.tokens.defaultLifetime)
         settings.maximumTokenLifetime = TimeInterval(configuration.tokens.maximumLifetime)
+        settings.keyPublishLead = TimeInterval(configuration.tokens.keyPublishLead)
+        settings.keyDirectory = state.keys
         settings.openTaskLimit = configuration.limits.openTasks
         settings.requestsPerSecond = configuration.limits.requestsPerSecond
         settings.burst = configuration.limits.burst

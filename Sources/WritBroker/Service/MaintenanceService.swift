@@ -4,7 +4,7 @@ public import Logging
 public import ServiceLifecycle
 
 /// The broker's background work, as one service: every `interval` it expires due tasks, sends feed
-/// heartbeats, and reloads changed identity keys; every `pruneInterval` it prunes. On graceful shutdown it
+/// heartbeats, brings signing keys up to date (rotation), and reloads changed identity keys; every `pruneInterval` it prunes. On graceful shutdown it
 /// ends the feed streams so the server can drain.
 public struct MaintenanceService: Service {
     let broker: Broker
@@ -49,6 +49,11 @@ public struct MaintenanceService: Service {
                 logger.error("expiring tasks failed", metadata: ["error": "\(error)"])
             }
             await broker.publishRevocations()
+            do {
+                try await broker.advanceSigningKeys()
+            } catch {
+                logger.error("advancing signing keys failed", metadata: ["error": "\(error)"])
+            }
             if clock.now - lastPrune >= pruneInterval {
                 lastPrune = clock.now
                 do {

@@ -53,12 +53,22 @@ public struct BrokerDatabase: Sendable {
         migrator.registerMigration("v2") { db in
             for statement in Schema.version2 { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v3") { db in
+            for statement in Schema.version3 { try db.execute(sql: statement) }
+        }
         return migrator
     }
 }
 
 /// The statements of each schema version.
 enum Schema {
+    /// Key rotation: a key is published before it signs and retired once its last token has expired.
+    static let version3 = [
+        "ALTER TABLE signing_keys ADD COLUMN activates_at REAL",
+        "ALTER TABLE signing_keys ADD COLUMN retires_at REAL",
+        "CREATE INDEX tokens_by_audience ON tokens(audience, task_id)",
+    ]
+
     /// Open-task quotas count by creator.
     static let version2 = [
         "CREATE INDEX tasks_open_by_creator ON tasks(created_by) WHERE state = 'open'"

@@ -1,6 +1,6 @@
 public import Foundation
 public import GRDB
-import WritToken
+public import WritToken
 
 /// What the broker records of each token it returns (never the token itself).
 public struct IssuedToken: Sendable, Hashable {
@@ -43,6 +43,17 @@ public struct IssuedToken: Sendable, Hashable {
     }
 }
 
+extension IssuedToken {
+    /// The record as the admin API returns it (the binding's kind, not its key).
+    public var json: JSONValue {
+        .object([
+            "jti": .string(id), "task_id": .string(taskID), "workload": .string(workload), "sub": .string(subject),
+            "aud": .string(audience), "iat": .integer(issuedAt.numericDate), "exp": .integer(expiresAt.numericDate),
+            "binding": .string(String(binding.prefix { $0 != ":" })),
+        ])
+    }
+}
+
 /// Issued tokens in the database.
 public enum TokenStore {
     /// Records a token.
@@ -62,18 +73,28 @@ public enum TokenStore {
 
     /// The record of a token, or nil.
     public static func fetch(_ db: Database, id: String) throws -> IssuedToken? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE jti = ?"), arguments: [id]).map { row in
-            IssuedToken(
-                id: row["jti"],
-                taskID: row["task_id"],
-                workload: row["workload"],
-                subject: row["subject"],
-                audience: row["audience"],
-                issuedAt: Date(timeIntervalSince1970: row["issued_at"]),
-                expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
-                binding: row["binding"]
-            )
-        }
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE jti = ?"), arguments: [id]).map(record)
+    }
+
+    /// The recorded tokens of a task, oldest first.
+    public static func list(_ db: Database, taskID: String) throws -> [IssuedToken] {
+        try Row.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM tokens WHERE task_id = ? ORDER BY issued_at, jti"),
+            arguments: [taskID]
+        ).map(record)
+    }
+
+    private static func record(_ row: Row) -> IssuedToken {
+        IssuedToken(
+            id: row["jti"],
+            taskID: row["task_id"],
+            workload: row["workload"],
+            subject: row["subject"],
+            audience: row["audience"],
+            issuedAt: Date(timeIntervalSince1970: row["issued_at"]),
+            expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+            binding: row["binding"]
+        )
     }
 
     /// The latest expiry among a task's tokens, or nil when it has none.

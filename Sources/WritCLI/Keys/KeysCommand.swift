@@ -8,10 +8,94 @@ public struct KeysCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Manage signing keys.",
-        subcommands: [GenerateKeyCommand.self]
+        subcommands: [ListKeysCommand.self, RotateKeysCommand.self, GenerateKeyCommand.self]
     )
 
     public init() {}
+}
+
+/// `writ keys list`: the broker's signing keys and where each stands.
+public struct ListKeysCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the broker's signing keys: active, pending (published, not signing yet), retiring "
+            + "(published until its last token expires) and retired (admin API).",
+        discussion: """
+            Example:
+              writ keys list
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    public init() {}
+
+    public func run() async throws { try await outcome().finishReportingErrors() }
+
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        let client: AdminClient
+        do { client = try connection.resolve() } catch { return error }
+        return await client.run { session throws(CommandOutcome) in
+            let body = try await session.get("/v1/admin/keys")
+            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            var table = Table("KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "RETIRES")
+            for key in (body.objectValue?["keys"]?.arrayValue ?? []).compactMap(\.objectValue) {
+                table.add(
+                    Render.string(key["kid"]),
+                    Render.string(key["alg"]),
+                    Render.string(key["state"]),
+                    Render.time(key["created_at"]),
+                    key["activates_at"] == nil ? "-" : Render.time(key["activates_at"]),
+                    Render.time(key["retired_at"] ?? key["retires_at"])
+                )
+            }
+            return CommandOutcome(output: table.text, exitCode: 0)
+        }
+    }
+}
+
+/// `writ keys rotate`: a new signing key, published before it signs.
+public struct RotateKeysCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "rotate",
+        abstract: "Rotate the broker's signing key (admin API).",
+        discussion: """
+            The new key is published in the JWKS at once and signs only after tokens.key_publish_lead seconds \
+            (600 by default, longer than verifiers' 300 s JWKS refresh), so no verifier meets a token signed by a \
+            key it has not fetched. The old key stays published until the last token it can have signed has \
+            expired, then retires. One rotation at a time: a second one before the new key signs is refused \
+            (rotation_pending).
+
+            Example:
+              writ keys rotate
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    public init() {}
+
+    public func run() async throws { try await outcome().finishReportingErrors() }
+
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        let client: AdminClient
+        do { client = try connection.resolve() } catch { return error }
+        return await client.run { session throws(CommandOutcome) in
+            let body = try await session.post("/v1/admin/keys/rotate")
+            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            let members = body.objectValue ?? [:]
+            return CommandOutcome(
+                output: """
+                    new key      \(Render.string(members["kid"])) (published now)
+                    signs from   \(Render.time(members["activates_at"]))
+                    previous     \(Render.string(members["previous_kid"])) (published until \(Render.time(members["previous_retires_at"])))
+                    """,
+                exitCode: 0
+            )
+        }
+    }
 }
 
 /// `writ keys generate`: a new signing key and its JWKS.

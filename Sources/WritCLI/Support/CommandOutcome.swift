@@ -22,6 +22,12 @@ public enum WritExitCode {
     public static let rejected: Int32 = 1
     /// The verb could not run: a missing file, bad configuration.
     public static let unusable: Int32 = 2
+    /// The broker could not be reached, or failed (down, timed out, 5xx).
+    public static let unreachable: Int32 = 3
+    /// The broker refused the operator token (401) or its role (403).
+    public static let unauthorized: Int32 = 4
+    /// No such task, token, key or operator.
+    public static let notFound: Int32 = 5
 }
 
 extension CommandOutcome {

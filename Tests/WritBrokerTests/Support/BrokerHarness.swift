@@ -73,6 +73,7 @@ struct BrokerHarness: Sendable {
         )
         identities.install(IdentityKeySet(keys: [userKey.id: .standard(userKey.verificationKey.publicKey)]), for: "idp")
         var settings = Broker.Settings(issuer: issuer)
+        settings.keyDirectory = state.keys
         adjust(&settings)
         let broker = try Broker(
             settings: settings,

@@ -1,0 +1,249 @@
+public import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import WritToken
+import Yams
+
+/// Where the broker is and which operator token to present: flags first, then `WRIT_BROKER` and
+/// `WRIT_OPERATOR_TOKEN` / `WRIT_OPERATOR_TOKEN_FILE`, then the CLI configuration file, then the embedded
+/// defaults (`http://127.0.0.1:8080` and the first operator's token in `./.writ/operator-token`).
+public struct ConnectionOptions: ParsableArguments {
+    @Option(help: "The broker's base URL (or WRIT_BROKER).")
+    var broker: String?
+
+    @Option(
+        name: .customLong("token-file"),
+        help: "A file holding the operator token (or WRIT_OPERATOR_TOKEN, WRIT_OPERATOR_TOKEN_FILE)."
+    )
+    var tokenFile: String?
+
+    @Option(
+        name: .customLong("cli-config"),
+        help: "The CLI configuration file (or WRIT_CLI_CONFIG; default ~/.config/writ/cli.yaml)."
+    )
+    var cliConfig: String?
+
+    @Flag(help: "Print JSON for scripts instead of a table.")
+    var json = false
+
+    @Option(help: "Seconds to wait for the broker.")
+    var timeout: Int = 30
+
+    public init() {}
+
+    /// The resolved broker URL and token, or an outcome saying what to fix.
+    func resolve(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(CommandOutcome)
+        -> AdminClient
+    {
+        let file = try configurationFile(environment: environment)
+        var base = broker ?? environment["WRIT_BROKER"] ?? file.broker ?? "http://127.0.0.1:8080"
+        while base.hasSuffix("/") { base.removeLast() }
+        guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
+            throw CommandOutcome.unusable("the broker address must be an http(s) URL, not \(base)")
+        }
+        let token: String
+        if let path = tokenFile ?? environment["WRIT_OPERATOR_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            token = try Self.readToken(path)
+        } else if let value = environment["WRIT_OPERATOR_TOKEN"], !value.isEmpty {
+            token = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let path = file.tokenFile {
+            token = try Self.readToken(path)
+        } else if FileManager.default.fileExists(atPath: ".writ/operator-token") {
+            token = try Self.readToken(".writ/operator-token")
+        } else {
+            throw CommandOutcome.unusable(
+                "no operator token: pass --token-file FILE or set WRIT_OPERATOR_TOKEN "
+                    + "(the broker writes its first one to STATE/operator-token)"
+            )
+        }
+        return AdminClient(base: base, token: token, timeout: .seconds(Int64(max(1, timeout))))
+    }
+
+    private struct FileSettings {
+        var broker: String?
+        var tokenFile: String?
+    }
+
+    private func configurationFile(environment: [String: String]) throws(CommandOutcome) -> FileSettings {
+        let explicit = cliConfig ?? environment["WRIT_CLI_CONFIG"]
+        let path =
+            explicit
+            ?? environment["HOME"].map { $0 + "/.config/writ/cli.yaml" } ?? ""
+        guard !path.isEmpty, let data = FileManager.default.contents(atPath: path) else {
+            if let explicit { throw CommandOutcome.unusable("cannot read the CLI configuration \(explicit)") }
+            return FileSettings()
+        }
+        let parsed: Any?
+        do {
+            parsed = try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw CommandOutcome.unusable("\(path) is not YAML: \(error)")
+        }
+        guard let mapping = parsed as? [String: Any] else {
+            throw CommandOutcome.unusable("\(path) must be a mapping with broker: and token_file:")
+        }
+        for key in mapping.keys where !["broker", "token_file"].contains(key) {
+            throw CommandOutcome.unusable("\(path): unknown key \(key) (known: broker, token_file)")
+        }
+        var settings = FileSettings()
+        settings.broker = mapping["broker"] as? String
+        settings.tokenFile = (mapping["token_file"] as? String).map { ($0 as NSString).expandingTildeInPath }
+        return settings
+    }
+
+    private static func readToken(_ path: String) throws(CommandOutcome) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandOutcome.unusable("cannot read the operator token file \(path)")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.hasPrefix("wop_") else {
+            throw CommandOutcome.unusable("\(path) does not hold an operator token (they start with wop_)")
+        }
+        return token
+    }
+}
+
+/// A client of the broker's admin API for one command: its own HTTP client, shut down when done, so a broker
+/// that is down fails the command at once instead of being retried until the deadline.
+struct AdminClient: Sendable {
+    let base: String
+    let token: String
+    let timeout: TimeAmount
+
+    /// Runs `body` with a connection, mapping every failure to an outcome.
+    func run(_ body: (Session) async throws(CommandOutcome) -> CommandOutcome) async -> CommandOutcome {
+        var configuration = HTTPClient.Configuration()
+        // An operator wants to know at once that the broker is down, not after retries until the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: configuration)
+        let outcome: CommandOutcome
+        do {
+            outcome = try await body(Session(client: self, http: http))
+        } catch {
+            outcome = error
+        }
+        try? await http.shutdown()
+        return outcome
+    }
+
+    /// One command's requests.
+    struct Session {
+        let client: AdminClient
+        let http: HTTPClient
+
+        func get(_ path: String, query: [(String, String?)] = []) async throws(CommandOutcome) -> JSONValue {
+            try await send(.GET, path + Self.query(query))
+        }
+
+        func post(_ path: String, json: JSONValue? = nil) async throws(CommandOutcome) -> JSONValue {
+            try await send(.POST, path, body: json)
+        }
+
+        static func query(_ items: [(String, String?)]) -> String {
+            let present = items.compactMap { name, value in value.map { (name, $0) } }
+            guard !present.isEmpty else { return "" }
+            return "?" + present.map { name, value in "\(name)=\(escape(value))" }.joined(separator: "&")
+        }
+
+        /// Percent-encodes everything but RFC 3986 unreserved characters.
+        static func escape(_ text: String) -> String {
+            var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+            allowed.insert(charactersIn: "-._~")
+            return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        }
+
+        private func send(
+            _ method: HTTPMethod,
+            _ path: String,
+            body: JSONValue? = nil
+        ) async throws(CommandOutcome)
+            -> JSONValue
+        {
+            var request = HTTPClientRequest(url: client.base + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(client.token)")
+            request.headers.add(name: "Accept", value: "application/json")
+            if let body {
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
+            }
+            let status: UInt
+            let bytes: [UInt8]
+            do {
+                let response = try await http.execute(request, timeout: client.timeout)
+                status = response.status.code
+                bytes = Array(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
+            } catch {
+                throw CommandOutcome(
+                    output: "error: cannot reach the broker at \(client.base) (\(Self.reason(error))); "
+                        + "is `writ serve` running there? Set --broker or WRIT_BROKER.",
+                    exitCode: WritExitCode.unreachable
+                )
+            }
+            let json = try? StrictJSON(maximumDepth: 64).parse(bytes: bytes)
+            guard (200..<300).contains(status) else {
+                throw Self.failure(status: status, body: json)
+            }
+            guard let json else {
+                throw CommandOutcome(
+                    output: "error: the broker's answer is not JSON (HTTP \(status))",
+                    exitCode: WritExitCode.unreachable
+                )
+            }
+            return json
+        }
+
+        private static func reason(_ error: any Error) -> String {
+            if let error = error as? HTTPClientError, error == .deadlineExceeded { return "no answer in time" }
+            let text = "\(error)"
+            return text.contains("refused") ? "connection refused" : text
+        }
+
+        /// A broker error as an outcome: its code, its sentence, and what to do.
+        static func failure(status: UInt, body: JSONValue?) -> CommandOutcome {
+            let members = body?.objectValue ?? [:]
+            let code = members["error"]?.stringValue ?? "http_\(status)"
+            let message = members["error_description"]?.stringValue ?? "HTTP \(status)"
+            var hint = ""
+            var exit = WritExitCode.rejected
+            switch status {
+            case 401:
+                hint =
+                    "\ncheck the operator token (--token-file, WRIT_OPERATOR_TOKEN); `writ operator list` on the "
+                    + "broker host shows which operators exist"
+                exit = WritExitCode.unauthorized
+            case 403:
+                hint = "\nthis operator's role may not do that; use an admin operator"
+                exit = WritExitCode.unauthorized
+            case 404: exit = WritExitCode.notFound
+            case 500...: exit = WritExitCode.unreachable
+            default: break
+            }
+            return CommandOutcome(output: "error: \(code): \(message)\(hint)", exitCode: exit)
+        }
+    }
+}
+
+extension CommandOutcome {
+    /// An outcome for input or configuration the command cannot use.
+    static func unusable(_ message: String) -> CommandOutcome {
+        CommandOutcome(output: "error: \(message)", exitCode: WritExitCode.unusable)
+    }
+
+    /// Prints the outcome's output to standard output on success, to standard error otherwise, and exits with
+    /// its code.
+    func finishReportingErrors() throws {
+        if exitCode == 0 {
+            print(output)
+        } else {
+            FileHandle.standardError.write(Data((output + "\n").utf8))
+            throw ExitCode(exitCode)
+        }
+    }
+}

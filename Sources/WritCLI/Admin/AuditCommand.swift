@@ -1,0 +1,255 @@
+public import ArgumentParser
+import Foundation
+import GRDB
+import WritBroker
+import WritToken
+
+/// `writ audit`: what happened, and proof that the record is whole.
+public struct AuditCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Read, export and verify the hash-chained audit log.",
+        subcommands: [AuditTailCommand.self, AuditExportCommand.self, AuditVerifyCommand.self]
+    )
+
+    public init() {}
+
+    /// One entry as a line for people.
+    static func line(_ entry: JSONValue) -> String {
+        let members = entry.objectValue ?? [:]
+        let milliseconds = members["at_ms"]?.integerValue ?? 0
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let time = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000))
+        let detail = members["detail"].map { JSONWriter.string($0) } ?? "{}"
+        return "\(Render.string(members["seq"]))  \(time)  \(Render.string(members["event"]))  "
+            + "\(Render.string(members["actor"]))  \(Render.string(members["subject"]))  \(detail)"
+    }
+}
+
+/// `writ audit tail`.
+public struct AuditTailCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Print the latest audit entries; --follow keeps printing new ones until interrupted.",
+        discussion: """
+            One entry per line: sequence, time, event, actor, subject, details. With --json, one JSON object per \
+            line (JSON Lines).
+
+            Examples:
+              writ audit tail -n 50
+              writ audit tail --follow --json | jq 'select(.event == "revocation.created")'
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(name: .short, help: "How many of the latest entries to print first.")
+    var n: Int = 20
+
+    @Flag(help: "Keep printing new entries as they are written.")
+    var follow = false
+
+    @Option(help: "Seconds between polls with --follow.")
+    var interval: Double = 1
+
+    public init() {}
+
+    public func run() async throws {
+        let client: AdminClient
+        do { client = try connection.resolve() } catch { return try error.finishReportingErrors() }
+        let outcome = await client.run { session throws(CommandOutcome) in
+            let first = try await session.get("/v1/admin/audit", query: [("last", String(max(0, min(n, 1000))))])
+            var after = emit(first)
+            guard follow else { return CommandOutcome(output: "", exitCode: 0) }
+            // The first page may have been empty: continue after whatever exists now.
+            if after == nil {
+                let latest = try await session.get("/v1/admin/audit", query: [("last", "1")])
+                after = Self.entries(latest).last?.objectValue?["seq"]?.integerValue ?? 0
+            }
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(max(0.05, interval) * 1000)))
+                } catch {
+                    break
+                }
+                let page = try await session.get(
+                    "/v1/admin/audit",
+                    query: [("after", String(after ?? 0)), ("limit", "1000")]
+                )
+                after = emit(page) ?? after
+            }
+            return CommandOutcome(output: "", exitCode: 0)
+        }
+        if outcome.exitCode != 0 { try outcome.finishReportingErrors() }
+    }
+
+    /// Prints a page's entries; returns the last sequence printed.
+    private func emit(_ page: JSONValue) -> Int64? {
+        let entries = Self.entries(page)
+        var text = ""
+        for entry in entries {
+            text += (connection.json ? JSONWriter.string(entry) : AuditCommand.line(entry)) + "\n"
+        }
+        if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
+        return entries.last?.objectValue?["seq"]?.integerValue
+    }
+
+    static func entries(_ page: JSONValue) -> [JSONValue] { page.objectValue?["entries"]?.arrayValue ?? [] }
+}
+
+/// `writ audit export`.
+public struct AuditExportCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write every audit entry as JSON Lines (with its hashes, so the export can be re-verified).",
+        discussion: """
+            Examples:
+              writ audit export --out audit-2026-11-27.jsonl
+              writ audit export --after 5000 | gzip > audit.jsonl.gz
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Only entries after this sequence number.")
+    var after: Int64 = 0
+
+    @Option(help: "A file to write (created or replaced); standard output when absent.")
+    var out: String?
+
+    public init() {}
+
+    public func run() async throws { try await outcome().finishReportingErrors() }
+
+    /// Writes the entries; the outcome summarises (only when writing to a file).
+    public func outcome() async -> CommandOutcome {
+        let client: AdminClient
+        do { client = try connection.resolve() } catch { return error }
+        let handle: FileHandle
+        if let out {
+            guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let file = FileHandle(forWritingAtPath: out)
+            else { return .unusable("cannot write \(out)") }
+            handle = file
+        } else {
+            handle = FileHandle.standardOutput
+        }
+        return await client.run { session throws(CommandOutcome) in
+            var cursor = after
+            var count = 0
+            var first: Int64?
+            while true {
+                let page = try await session.get(
+                    "/v1/admin/audit",
+                    query: [("after", String(cursor)), ("limit", "1000")]
+                )
+                let entries = AuditTailCommand.entries(page)
+                guard !entries.isEmpty else { break }
+                var text = ""
+                for entry in entries { text += JSONWriter.string(entry) + "\n" }
+                handle.write(Data(text.utf8))
+                count += entries.count
+                first = first ?? entries.first?.objectValue?["seq"]?.integerValue
+                cursor = entries.last?.objectValue?["seq"]?.integerValue ?? cursor
+            }
+            guard let out else { return CommandOutcome(output: "", exitCode: 0) }
+            try? handle.close()
+            let range = first.map { " (entries \($0) to \(cursor))" } ?? ""
+            return CommandOutcome(output: "exported \(count) entries\(range) to \(out)", exitCode: 0)
+        }
+    }
+}
+
+/// `writ audit verify`.
+public struct AuditVerifyCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Walk the hash chain and name the first entry that was altered, removed or reordered.",
+        discussion: """
+            Asks the broker by default. With --state it reads the database directly (on the broker host, even \
+            with the broker stopped). Exits 0 when the chain is intact, 1 when it is broken.
+
+            Examples:
+              writ audit verify
+              writ audit verify --state /var/lib/writ --json
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Verify the database in this state directory instead of asking the broker.")
+    var state: String?
+
+    public init() {}
+
+    public func run() async throws {
+        let outcome = await outcome()
+        if outcome.exitCode == WritExitCode.rejected { return try outcome.finish() }
+        try outcome.finishReportingErrors()
+    }
+
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        if let state {
+            return render(local(StateDirectory(path: state).database.path))
+        }
+        let client: AdminClient
+        do { client = try connection.resolve() } catch { return error }
+        return await client.run { session throws(CommandOutcome) in
+            render(.success(try await session.get("/v1/admin/audit/verify")))
+        }
+    }
+
+    private func local(_ path: String) -> Result<JSONValue, CommandOutcome> {
+        guard FileManager.default.fileExists(atPath: path) else {
+            return .failure(.unusable("no broker database at \(path)"))
+        }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            return .success(
+                try queue.read { db in
+                    let problem = try AuditLog.verify(db)
+                    var body: [String: JSONValue] = [
+                        "intact": .bool(problem == nil),
+                        "entries": .integer(Int64(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0)),
+                        "last": .integer(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0),
+                    ]
+                    if let problem {
+                        body["broken_at"] = .integer(problem.sequence)
+                        body["reason"] = .string(problem.reason)
+                    }
+                    return .object(body)
+                }
+            )
+        } catch {
+            return .failure(.unusable("cannot read \(path): \(error)"))
+        }
+    }
+
+    private func render(_ result: Result<JSONValue, CommandOutcome>) -> CommandOutcome {
+        let body: JSONValue
+        switch result {
+        case .success(let value): body = value
+        case .failure(let outcome): return outcome
+        }
+        let members = body.objectValue ?? [:]
+        let intact = members["intact"] == .bool(true)
+        let exit = intact ? WritExitCode.success : WritExitCode.rejected
+        if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: exit) }
+        if intact {
+            return CommandOutcome(
+                output: "audit chain intact: \(Render.string(members["entries"])) entries, "
+                    + "last \(Render.string(members["last"]))",
+                exitCode: exit
+            )
+        }
+        return CommandOutcome(
+            output: "audit chain BROKEN at entry \(Render.string(members["broken_at"])): "
+                + "\(Render.string(members["reason"]))",
+            exitCode: exit
+        )
+    }
+}

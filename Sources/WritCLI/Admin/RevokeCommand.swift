@@ -1,0 +1,186 @@
+public import ArgumentParser
+import Foundation
+import WritToken
+
+/// `writ revoke`: kill credentials now. The broker answers only once the revocation is durable.
+public struct RevokeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "revoke",
+        abstract: "Revoke a task, token, workload, user, or everything issued before a time (admin API).",
+        discussion: """
+            Each prints what it covers (tasks closed, live tokens) and the revocation feed's sequence number; the \
+            broker answers only after the revocation is on disk. Verifiers following the feed refuse the tokens \
+            within their staleness bound.
+
+            Examples:
+              writ revoke task task_3fJ9…
+              writ revoke token 8c1d…
+              writ revoke workload spiffe://example.org/agents/retrieval-assistant
+              writ revoke user alice
+              writ revoke before 2026-11-27T22:00:00Z --workload spiffe://example.org/agents/summarizer
+            """,
+        subcommands: [
+            RevokeTaskCommand.self, RevokeTokenCommand.self, RevokeWorkloadCommand.self, RevokeUserCommand.self,
+            RevokeBeforeCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Sends one revocation and renders what it did.
+    static func send(
+        _ body: JSONValue,
+        describing what: String,
+        connection: ConnectionOptions
+    ) async
+        -> CommandOutcome
+    {
+        let client: AdminClient
+        do { client = try connection.resolve() } catch { return error }
+        return await client.run { session throws(CommandOutcome) in
+            let reply = try await session.post("/v1/admin/revocations", json: body)
+            if connection.json { return CommandOutcome(output: JSONWriter.string(reply), exitCode: 0) }
+            let members = reply.objectValue ?? [:]
+            let tasks = members["tasks_closed"]?.integerValue ?? 0
+            let tokens = members["tokens_covered"]?.integerValue ?? 0
+            let sequence = members["sequence"]?.integerValue ?? 0
+            return CommandOutcome(
+                output: """
+                    revoked \(what)
+                    tasks closed    \(tasks)
+                    tokens covered  \(tokens) live
+                    feed sequence   \(sequence) (durable)
+                    """,
+                exitCode: 0
+            )
+        }
+    }
+}
+
+/// `writ revoke task ID`.
+public struct RevokeTaskCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "task",
+        abstract: "Abort a task and every sub-task below it; their tokens die with them."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The task id.") var id: String
+    public init() {}
+    public func run() async throws { try await outcome().finishReportingErrors() }
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        await RevokeCommand.send(
+            .object(["kind": .string("task"), "id": .string(id)]),
+            describing: "task \(id)",
+            connection: connection
+        )
+    }
+}
+
+/// `writ revoke token JTI`.
+public struct RevokeTokenCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Revoke one token by its jti (`writ tasks show` lists them)."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The token's jti.") var jti: String
+    public init() {}
+    public func run() async throws { try await outcome().finishReportingErrors() }
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        await RevokeCommand.send(
+            .object(["kind": .string("token"), "id": .string(jti)]),
+            describing: "token \(jti)",
+            connection: connection
+        )
+    }
+}
+
+/// `writ revoke workload SPIFFE_ID`.
+public struct RevokeWorkloadCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "workload",
+        abstract: "Revoke every token of a workload, abort its open tasks, and refuse it new ones for the "
+            + "maximum token lifetime."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The workload's SPIFFE ID.") var spiffeID: String
+    public init() {}
+    public func run() async throws { try await outcome().finishReportingErrors() }
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        guard (try? SPIFFEID(spiffeID)) != nil else {
+            return .unusable("\(spiffeID) is not a SPIFFE ID (spiffe://trust-domain/path)")
+        }
+        return await RevokeCommand.send(
+            .object(["kind": .string("workload"), "id": .string(spiffeID)]),
+            describing: "workload \(spiffeID)",
+            connection: connection
+        )
+    }
+}
+
+/// `writ revoke user SUBJECT`.
+public struct RevokeUserCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Revoke every token issued for a user and abort the tasks acting for them."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The user's subject (sub of their ID token).") var subject: String
+    public init() {}
+    public func run() async throws { try await outcome().finishReportingErrors() }
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        await RevokeCommand.send(
+            .object(["kind": .string("user"), "id": .string(subject)]),
+            describing: "user \(subject)",
+            connection: connection
+        )
+    }
+}
+
+/// `writ revoke before TIME`.
+public struct RevokeBeforeCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "before",
+        abstract: "Revoke every token issued before a time (ISO 8601, seconds since the epoch, or `now`), "
+            + "optionally only a workload's."
+    )
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "2026-11-27T22:00:00Z, 1795816800, or now.") var time: String
+    @Option(help: "Only this workload's tokens (SPIFFE ID).") var workload: String?
+    public init() {}
+    public func run() async throws { try await outcome().finishReportingErrors() }
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        guard let instant = Self.parse(time) else {
+            return .unusable("\(time) is not a time: use ISO 8601 (2026-11-27T22:00:00Z), epoch seconds, or now")
+        }
+        var body: [String: JSONValue] = [
+            "kind": .string("issued_before"), "before": .integer(Int64(instant.timeIntervalSince1970.rounded(.down))),
+        ]
+        if let workload {
+            guard (try? SPIFFEID(workload)) != nil else {
+                return .unusable("\(workload) is not a SPIFFE ID (spiffe://trust-domain/path)")
+            }
+            body["workload"] = .string(workload)
+        }
+        let scope = workload.map { " of \($0)" } ?? ""
+        return await RevokeCommand.send(
+            .object(body),
+            describing: "tokens\(scope) issued before \(Render.iso8601(instant))",
+            connection: connection
+        )
+    }
+
+    static func parse(_ text: String) -> Date? {
+        if text == "now" { return Date() }
+        if let seconds = Int64(text), seconds > 0 { return Date(timeIntervalSince1970: TimeInterval(seconds)) }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}

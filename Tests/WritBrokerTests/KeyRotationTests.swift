@@ -1,0 +1,177 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import Testing
+import WritBroker
+import WritTestSupport
+import WritToken
+import WritVerifier
+
+/// The broker's JWKS as a verifier's source, read in process.
+struct BrokerJWKSSource: JWKSSource {
+    let broker: Broker
+    func fetchJWKS() async throws -> [UInt8] { JSONWriter.bytes(broker.signingKeys.published.json) }
+}
+
+@Suite("Signing key rotation")
+struct KeyRotationTests {
+    static let git = "https://git.example.org"
+    static let dpop = HTTPField.Name("DPoP")!
+
+    @Test("ten rotations while tokens are issued and verified: no valid token refused, no retired key accepted")
+    func tenRotations() async throws {
+        let publishLead: TimeInterval = 20
+        let refresh: TimeInterval = 10
+        let harness = try await BrokerHarness.make { settings in
+            settings.keyPublishLead = publishLead
+            settings.maximumTokenLifetime = 60
+            settings.defaultTokenLifetime = 60
+        }
+        defer { harness.close() }
+        let broker = harness.broker
+        // The verifier refreshes its JWKS every `refresh` seconds and never on an unknown kid, so a token signed
+        // by a key it has not fetched would be refused: publish-before-sign is what keeps it working.
+        let keys = RemoteKeySet(
+            source: BrokerJWKSSource(broker: broker),
+            refreshInterval: refresh,
+            minimumRefreshInterval: 1e9,
+            clock: harness.clock
+        )
+        try await keys.refresh()
+        let verifier = TokenVerifier(
+            configuration: .init(issuer: BrokerHarness.issuer, audience: Self.git),
+            keys: keys,
+            clock: harness.clock
+        )
+        let url = "https://git.example.org/repos/example-org/writ-demo"
+        @Sendable func verify(_ token: String) throws {
+            let proof = try DPoPProof.create(
+                method: "GET",
+                url: url,
+                key: harness.dpopKey,
+                accessToken: token,
+                issuedAt: harness.clock.now
+            )
+            _ = try verifier.verify(
+                Presentation(authorization: "DPoP \(token)", dpopProof: proof, method: "GET", url: url)
+            )
+        }
+
+        try await harness.withClient { client async throws in
+            var task = ""
+            var tokens: [(token: String, expires: Date, kid: String)] = []
+            var signers: Set<String> = []
+            var everPublished: Set<String> = Set(broker.signingKeys.records.map(\.id))
+            var retired: Set<String> = []
+            var rotations = 0
+            var refused: [String] = []
+            var lastPayload = ""
+            let forge = TokenForge()
+            for second in 0..<400 {
+                harness.clock.advance(by: 1)
+                try await broker.advanceSigningKeys()
+                let published = Set(broker.signingKeys.records.map(\.id))
+                retired.formUnion(everPublished.subtracting(published))
+                everPublished.formUnion(published)
+                if second % 25 == 0, rotations < 10 {
+                    _ = try await broker.rotateSigningKey(by: "operator:test")
+                    rotations += 1
+                }
+                if second % Int(refresh) == 0 {
+                    try await keys.refresh()
+                    // After a refresh, a token signed by any retired key is refused, however fresh its claims.
+                    for kid in retired where !lastPayload.isEmpty {
+                        let pem = try String(
+                            contentsOf: harness.directory.appendingPathComponent("keys/\(kid).pem"),
+                            encoding: .utf8
+                        )
+                        let forged = forge.raw(
+                            header: #"{"alg":"ES256","kid":"\#(kid)","typ":"at+jwt"}"#,
+                            payload: lastPayload,
+                            signer: try PrivateKey(pemRepresentation: pem)
+                        )
+                        #expect(throws: VerificationError.unknownKey("")) { try verify(forged) }
+                    }
+                }
+                if second % 5 == 0 {
+                    if task.isEmpty || second % 600 == 0 {
+                        let created = try await client.json(
+                            .post,
+                            "/v1/tasks",
+                            bearer: try harness.workload(BrokerHarness.coder),
+                            body: Bodies.readRepository
+                        )
+                        task = try #require(created.body["id"]?.string)
+                    }
+                    let issued = try await client.form(
+                        "/v1/token",
+                        Bodies.exchange(
+                            task: task,
+                            actor: try harness.workload(BrokerHarness.coder),
+                            audience: Self.git
+                        ),
+                        headers: [Self.dpop: try harness.proof()]
+                    )
+                    let token = try #require(issued.body["access_token"]?.string, "\(issued.body)")
+                    let parts = token.split(separator: ".")
+                    let header = try StrictJSON().parse(bytes: try #require(Base64URL.decode(parts[0])))
+                    let kid = try #require(header["kid"]?.string)
+                    lastPayload = String(decoding: try #require(Base64URL.decode(parts[1])), as: UTF8.self)
+                    signers.insert(kid)
+                    #expect(!retired.contains(kid))
+                    tokens.append((token, harness.clock.now.addingTimeInterval(60), kid))
+                }
+                for entry in tokens {
+                    if entry.expires > harness.clock.now.addingTimeInterval(-1) {
+                        // Unexpired (allowing the second of rounding in exp): accepted.
+                        if entry.expires > harness.clock.now.addingTimeInterval(1) {
+                            do { try verify(entry.token) } catch { refused.append("\(second) \(entry.kid): \(error)") }
+                        }
+                    } else {
+                        // Past its expiry (and the verifier's 30 s skew): refused whatever its key.
+                        if entry.expires < harness.clock.now.addingTimeInterval(-31) {
+                            #expect(throws: VerificationError.self) { try verify(entry.token) }
+                        }
+                    }
+                }
+            }
+            #expect(refused.isEmpty, "\(refused.prefix(5))")
+            #expect(rotations == 10)
+            // Every rotation took effect: eleven keys signed, and all but the last two were retired by the end.
+            #expect(signers.count == 11)
+            #expect(retired.count >= 9)
+            #expect(retired.isDisjoint(with: Set(broker.signingKeys.records.map(\.id))))
+        }
+    }
+
+    @Test("a second rotation before the new key signs is refused; the key list says where each key stands")
+    func oneRotationAtATime() async throws {
+        let harness = try await BrokerHarness.make { $0.keyPublishLead = 30 }
+        defer { harness.close() }
+        let first = harness.broker.signingKeys.active.id
+        let rotation = try await harness.broker.rotateSigningKey(by: "operator:test")
+        #expect(rotation.previousKey == first)
+        #expect(harness.broker.signingKeys.active.id == first)
+        #expect(harness.broker.signingKeys.published.keys.count == 2)
+        await #expect(throws: BrokerError(.rotationPending, "")) {
+            try await harness.broker.rotateSigningKey(by: "operator:test")
+        }
+        try await harness.withClient { client async throws in
+            let listed = try await client.json(.get, "/v1/admin/keys", bearer: harness.operatorToken)
+            let states = (listed.body["keys"]?.arrayValue ?? []).map { $0["state"]?.string }
+            #expect(states == ["active", "pending"])
+            let coder = try harness.workload(BrokerHarness.coder)
+            let refused = try await client.json(.post, "/v1/admin/keys/rotate", bearer: coder)
+            #expect(refused.status == 403)
+        }
+        harness.clock.advance(by: 31)
+        try await harness.broker.advanceSigningKeys()
+        #expect(harness.broker.signingKeys.active.id == rotation.newKey)
+        #expect(harness.broker.signingKeys.published.keys.count == 2)
+        harness.clock.advance(by: harness.broker.settings.maximumTokenLifetime)
+        try await harness.broker.advanceSigningKeys()
+        #expect(Array(harness.broker.signingKeys.published.keys.keys) == [rotation.newKey])
+        let events = try await harness.broker.latestAuditEntries(10).map(\.event)
+        #expect(events.suffix(3) == ["key.created", "key.rotated", "key.retired"])
+    }
+}
