@@ -32,10 +32,17 @@ run --read departments/hr/handbook/leave --stray departments/hr/handbook/expense
 say "3. asking for finance documents as alice: the policy denies the task, with reasons"
 run --read departments/finance/payroll/2026-11 || true
 
-say "4. an operator revokes the assistant's workload: new tasks are refused (tokens it holds die at the documents service)"
-curl -s "$B/v1/admin/revocations" -H "Authorization: Bearer $(cat "$DIR/state/operator-token")" \
-  -H 'Content-Type: application/json' -d '{"kind":"workload","id":"spiffe://example.org/agents/retrieval-assistant"}'
-echo
+export WRIT_BROKER=$B WRIT_OPERATOR_TOKEN_FILE=$DIR/state/operator-token
+say "4. the operator sees what ran: workloads and their tasks"
+"$BIN/writ" workloads list
+"$BIN/writ" tasks list --limit 5
+
+say "5. an operator revokes the assistant's workload: new tasks are refused (tokens it holds die at the documents service)"
+"$BIN/writ" revoke workload spiffe://example.org/agents/retrieval-assistant
 run --read departments/hr/handbook/leave || true
+
+say "6. and proves afterwards what happened: the audit chain is intact"
+"$BIN/writ" audit tail -n 4
+"$BIN/writ" audit verify
 
 say "done: logs were in $DIR (removed on exit)"

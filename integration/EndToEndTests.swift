@@ -168,15 +168,11 @@ struct EndToEndTests {
             // An operator revokes the workload mid-task: its token is refused everywhere.
             try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
                 #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
-                let client = BrokerClient(baseURL: broker.baseURL)
-                let revoked = try await client.send(
-                    .POST,
-                    "/v1/admin/revocations",
-                    bearer: try broker.operatorToken(),
-                    json: "{\"kind\":\"workload\",\"id\":\"\(Self.assistant)\"}"
-                )
-                await client.shutdown()
-                #expect(revoked.status == 201)
+                // The operator uses the CLI, as at 3 a.m.
+                let revoked = try await WritRunner(broker: broker).run(["revoke", "workload", Self.assistant])
+                #expect(revoked.status == 0, "\(revoked.stderr)")
+                #expect(revoked.stdout.contains("tasks closed    1"))
+                #expect(revoked.stdout.contains("(durable)"))
                 #expect(
                     try await Self.eventually {
                         var request = HTTPClientRequest(url: service + "/documents/" + leave)
@@ -188,6 +184,73 @@ struct EndToEndTests {
                 )
                 return 0
             }
+        }
+    }
+
+    @Test("a sub-agent (its own process) reads with its delegated task's token until the parent task completes")
+    func subAgentDiesWithParent() async throws {
+        try await Self.withStory { broker, service, http, _, _ in
+            let report = "public/reports/q3"
+            let orchestratorAssertion = try broker.workloadAssertion(
+                "spiffe://example.org/agents/research-orchestrator"
+            )
+            let summarizer = try SPIFFEID("spiffe://example.org/agents/summarizer")
+            let orchestrator = WritAgent(
+                configuration: .init(broker: broker.baseURL, identity: .jwt { orchestratorAssertion })
+            )
+            let research = AgentTaskDescriptor(
+                type: "research-report",
+                authorizationDetails: [
+                    AuthorizationDetail(type: "document", actions: ["read"], locations: [Self.docs], identifier: report)
+                ]
+            )
+            let output = broker.stateDirectory.appendingPathComponent("sub-agent.out")
+            FileManager.default.createFile(atPath: output.path, contents: nil)
+            let subAgent = Process()
+            subAgent.executableURL = BrokerProcess.executable.deletingLastPathComponent()
+                .appendingPathComponent("writ-example-assistant")
+            subAgent.standardOutput = try FileHandle(forWritingTo: output)
+            subAgent.standardError = subAgent.standardOutput
+            @Sendable func printed() -> String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
+            let parent = try await orchestrator.withTask(research) { task in
+                // The orchestrator's own reads work; it hands a narrower sub-task to the summarizer's process.
+                #expect(try await Self.read(report, task: task, service: service, http: http) == 200)
+                let child = try await task.delegate(research, to: summarizer)
+                subAgent.arguments = [
+                    "--broker", broker.baseURL, "--documents", service, "--join", child,
+                    "--workload-token", try broker.workloadAssertion(summarizer.description),
+                    "--read", report, "--until-refused", "20",
+                ]
+                try subAgent.run()
+                #expect(
+                    try await Self.eventually { printed().contains("\"status\":\"200\"") },
+                    "the sub-agent could not read with its delegated task: \(printed())"
+                )
+                return task.id
+            }
+            // The parent completed: the sub-task closed with it, and the sub-agent's cached token is refused.
+            for _ in 0..<200 where subAgent.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+            if subAgent.isRunning { subAgent.terminate() }
+            let lines = printed().split(separator: "\n").map(String.init)
+            #expect(lines.first?.contains("\"step\":\"joined\"") == true, "\(lines.prefix(3))")
+            let last = try #require(lines.last { $0.contains("\"step\":\"again\"") })
+            #expect(last.contains("\"status\":\"401\""), "\(last)")
+            #expect(last.contains("revoked"), "\(last)")
+            let client = BrokerClient(baseURL: broker.baseURL)
+            let tree = try await client.send(
+                .GET,
+                "/v1/admin/tasks/\(parent)",
+                bearer: try broker.operatorToken()
+            )
+            await client.shutdown()
+            let states = tree.body.objectValue?["tasks"]?.arrayValue?.compactMap {
+                $0.objectValue?["state"]?.stringValue
+            }
+            #expect(
+                states == ["completed", "completed"] || states == ["completed", "aborted"],
+                "\(String(describing: states))"
+            )
+            await orchestrator.shutdown()
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import SwiftASN1
 import Testing
+import WritAgent
 import WritBroker
 import WritToken
 import WritVerifier
@@ -51,6 +52,72 @@ struct MutualTLSTests {
             ["--cert", certificateFile.path, "--key", keyFile.path, "--cacert", bundle.path],
             serializer.serializedBytes
         )
+    }
+
+    @Test("an agent with X.509-SVID files picks up each rotation: a bad SVID is refused, the next good one works")
+    func agentFollowsRotatedSVIDFiles() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        try await broker.start()
+        let ca = try DevelopmentCA.loadOrCreate(in: broker.state, trustDomain: "example.org", now: Date())
+        let rogueState = StateDirectory(path: broker.stateDirectory.appendingPathComponent("rogue").path)
+        try rogueState.prepare()
+        let rogueCA = try DevelopmentCA.loadOrCreate(in: rogueState, trustDomain: "example.org", now: Date())
+        let bundle = broker.state.development.appendingPathComponent("ca.pem")
+        let certificateFile = broker.stateDirectory.appendingPathComponent("agent-svid.pem")
+        let keyFile = broker.stateDirectory.appendingPathComponent("agent-svid-key.pem")
+        /// Writes an SVID from `issuer` where the agent reads it, as a SPIFFE helper would on rotation.
+        func rotate(to issuer: DevelopmentCA) throws {
+            let (certificate, key) = try issuer.issue(for: try SPIFFEID(Self.coder), now: Date())
+            try key.write(to: keyFile, atomically: true, encoding: .utf8)
+            try DevelopmentCA.pem(certificate).write(to: certificateFile, atomically: true, encoding: .utf8)
+        }
+        try rotate(to: ca)
+        let agent = WritAgent(
+            configuration: .init(
+                broker: "https://127.0.0.1:\(broker.tlsPort)",
+                identity: .x509(certificateFile: certificateFile.path, keyFile: keyFile.path, trustFile: bundle.path)
+            )
+        )
+        let descriptor = AgentTaskDescriptor(
+            type: "implement-change",
+            authorizationDetails: [
+                AuthorizationDetail(
+                    type: "repository",
+                    actions: ["read"],
+                    locations: ["https://git.example.org"],
+                    identifier: "example-org/writ-demo"
+                )
+            ]
+        )
+        func attempt() async throws -> String {
+            try await agent.withTask(descriptor) { task in
+                _ = try await task.token(for: "https://git.example.org")
+                return task.id
+            }
+        }
+        do {
+            #expect(try await attempt().hasPrefix("tsk_"))
+            // The files change (a whole second later, so their times differ): the agent's next call uses them.
+            try await Task.sleep(for: .milliseconds(1100))
+            try rotate(to: rogueCA)
+            do {
+                _ = try await attempt()
+                Issue.record("an SVID from an untrusted CA was accepted: the rotated files were not read")
+            } catch let error as WritAgentError {
+                guard case .refused(let code, let message, _) = error else { throw error }
+                #expect(code == "unauthenticated")
+                #expect(message.hasPrefix("svid_untrusted"))
+            }
+            try await Task.sleep(for: .milliseconds(1100))
+            try rotate(to: ca)
+            #expect(try await attempt().hasPrefix("tsk_"))
+        } catch {
+            await agent.shutdown()
+            throw error
+        }
+        await agent.shutdown()
+        try await broker.stop()
     }
 
     static func json(_ text: String) -> [String: JSONValue] { (try? StrictJSON().parse(text))?.objectValue ?? [:] }

@@ -12,6 +12,12 @@ import WritToken
 ///
 ///     writ-example-assistant --broker URL --documents URL --workload-token JWT --user-token JWT \
 ///         --read departments/hr/handbook/leave [--read …] [--stray departments/finance/payroll/2026-11]
+///
+/// As a sub-agent, it works on a task another agent delegated to it instead of beginning one, and with
+/// `--until-refused SECONDS` keeps reading its first document until the resource server refuses it (as it
+/// does once the delegating agent's task closes):
+///
+///     writ-example-assistant --join TASK_ID --workload-token JWT --read public/reports/q3 --until-refused 20
 @main
 struct RetrievalAssistant {
     static func main() async throws {
@@ -31,6 +37,8 @@ struct RetrievalAssistant {
         let reads = take("--read")
         let strays = take("--stray")
         let audience = take("--audience").first ?? "https://docs.example.org"
+        let join = take("--join").first
+        let untilRefused = take("--until-refused").first.flatMap(Double.init)
 
         let agent = WritAgent(configuration: .init(broker: broker, identity: .jwt { workloadToken }))
         let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
@@ -42,21 +50,36 @@ struct RetrievalAssistant {
             },
             userAssertion: userToken
         )
+        @Sendable func read(_ document: String, kind: String, task: AgentTask) async throws -> UInt {
+            var request = HTTPClientRequest(url: documents + "/documents/" + document)
+            try await task.authorize(&request, audience: audience)
+            let response = try await http.execute(request, timeout: .seconds(10))
+            let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            print(
+                line([
+                    "step": kind, "document": document, "status": String(response.status.code),
+                    "body": body.trimmingCharacters(in: .whitespacesAndNewlines),
+                ])
+            )
+            return response.status.code
+        }
+        @Sendable func work(_ task: AgentTask) async throws {
+            print(line(["step": join == nil ? "task" : "joined", "task": task.id]))
+            for (document, kind) in reads.map({ ($0, "read") }) + strays.map({ ($0, "stray") }) {
+                _ = try await read(document, kind: kind, task: task)
+            }
+            guard let seconds = untilRefused, let document = reads.first else { return }
+            let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+            while ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                if try await read(document, kind: "again", task: task) != 200 { return }
+            }
+        }
         do {
-            try await agent.withTask(descriptor) { task in
-                print(line(["step": "task", "task": task.id]))
-                for (document, kind) in reads.map({ ($0, "read") }) + strays.map({ ($0, "stray") }) {
-                    var request = HTTPClientRequest(url: documents + "/documents/" + document)
-                    try await task.authorize(&request, audience: audience)
-                    let response = try await http.execute(request, timeout: .seconds(10))
-                    let body = String(buffer: try await response.body.collect(upTo: 1 << 20))
-                    print(
-                        line([
-                            "step": kind, "document": document, "status": String(response.status.code),
-                            "body": body.trimmingCharacters(in: .whitespacesAndNewlines),
-                        ])
-                    )
-                }
+            if let join {
+                try await agent.withDelegatedTask(join) { task in try await work(task) }
+            } else {
+                try await agent.withTask(descriptor) { task in try await work(task) }
             }
         } catch let error as WritAgentError {
             print(line(["step": "refused", "error": error.description]))

@@ -66,10 +66,39 @@ public final class WritAgent: Sendable {
         _ body: @escaping @Sendable (AgentTask) async throws -> T
     ) async throws -> T {
         let task = try await begin(descriptor.json())
+        return try await run(task, heartbeatInterval: descriptor.heartbeatInterval, body)
+    }
+
+    /// Works on a task another agent delegated to this one (``AgentTask/delegate(_:to:)`` returned its id):
+    /// tokens for it come with this agent's own identity and a DPoP key of its own. The sub-task is completed
+    /// when `body` returns and aborted when it throws; it also closes, with every token issued for it, when
+    /// the delegating agent's task closes.
+    public func withDelegatedTask<T: Sendable>(
+        _ id: String,
+        heartbeatInterval: Duration? = nil,
+        _ body: @escaping @Sendable (AgentTask) async throws -> T
+    ) async throws -> T {
+        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", "."])) ?? id
+        let found = try await send(.GET, "/v1/tasks/\(escaped)")
+        guard let deadline = found.objectValue?["deadline"]?.integerValue,
+            found.objectValue?["state"]?.stringValue == "open"
+        else {
+            throw WritAgentError.refused(code: "task_closed", message: "the delegated task is not open", status: 409)
+        }
+        let task = AgentTask(id: id, deadline: Date(timeIntervalSince1970: TimeInterval(deadline)), agent: self)
+        return try await run(task, heartbeatInterval: heartbeatInterval, body)
+    }
+
+    /// Runs `body` with a begun task: heartbeats meanwhile, complete on return, abort on throw or cancel.
+    private func run<T: Sendable>(
+        _ task: AgentTask,
+        heartbeatInterval: Duration?,
+        _ body: @escaping @Sendable (AgentTask) async throws -> T
+    ) async throws -> T {
         let result: T
         do {
             result = try await withThrowingTaskGroup(of: T?.self) { group in
-                if let interval = descriptor.heartbeatInterval {
+                if let interval = heartbeatInterval {
                     group.addTask {
                         while true {
                             try await Task.sleep(for: interval)

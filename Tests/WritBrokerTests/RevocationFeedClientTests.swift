@@ -74,6 +74,47 @@ struct RevocationFeedClientTests {
         #expect(view.status(of: try Self.claims(task: "other", now: later), now: later) != .notRevoked)
     }
 
+    @Test("a dropped stream is reconnected: entries made meanwhile arrive by catch-up, later ones by the new stream")
+    func reconnects() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let broker = harness.broker
+        _ = try await broker.revoke(.user("early"), by: "test")
+        let view = InMemoryRevocationView(maximumStaleness: 30)
+        let now = harness.clock.now
+        @Sendable func revoked(_ user: String) -> Bool {
+            var claims = try! Self.claims(task: "tsk_\(user)", now: now)
+            claims.subject = user
+            if case .revoked = view.status(of: claims, now: now) { return true }
+            return false
+        }
+        try await harness.application.test(.live) { client async throws in
+            guard let port = client.port else { throw NoPort() }
+            var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
+            configuration.silence = .seconds(60)
+            configuration.reconnectDelay = .milliseconds(300)
+            let follower = RevocationFeedClient(configuration: configuration, view: view, clock: harness.clock)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await follower.run() }
+                #expect(try await Self.eventually { view.lastSequence == 1 && broker.feed.subscriberCount == 1 })
+                // The broker drops the stream; a revocation lands while the client is away.
+                broker.feed.finishAll()
+                #expect(broker.feed.subscriberCount == 0)
+                _ = try await broker.revoke(.user("while-away"), by: "test")
+                #expect(try await Self.eventually { revoked("while-away") }, "missed an entry made while away")
+                #expect(try await Self.eventually { broker.feed.subscriberCount == 1 }, "no new stream")
+                // Then the new stream delivers as the old one did, resuming after the last sequence number.
+                _ = try await broker.revoke(.user("after"), by: "test")
+                #expect(try await Self.eventually { revoked("after") })
+                #expect(view.lastSequence == 3)
+                #expect(!view.hasGap)
+                #expect(!revoked("someone-else"))
+                group.cancelAll()
+            }
+            broker.feed.finishAll()
+        }
+    }
+
     @Test("a broker that cannot be reached leaves a cold view stale")
     func unreachable() async throws {
         let view = InMemoryRevocationView(maximumStaleness: 30)

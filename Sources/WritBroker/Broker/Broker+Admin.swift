@@ -25,7 +25,7 @@ public struct TaskSummary: Sendable, Hashable {
     public let task: BrokerTask
     /// Tokens issued for it.
     public let tokens: Int
-    /// Those not yet expired.
+    /// Those still usable: unexpired, and the task open (a closed task's tokens are revoked).
     public let liveTokens: Int
 
     /// The task's JSON with the token counts.
@@ -45,7 +45,7 @@ public struct WorkloadActivity: Sendable, Hashable {
     public let openTasks: Int
     /// Its tasks still recorded, open or closed.
     public let tasks: Int
-    /// Its unexpired tokens.
+    /// Its usable tokens: unexpired, of open tasks.
     public let liveTokens: Int
     /// When it last began a task.
     public let lastTask: Date?
@@ -96,7 +96,8 @@ extension Broker {
                 db,
                 sql: """
                     SELECT t.*, (SELECT COUNT(*) FROM tokens WHERE task_id = t.id) AS token_count,
-                        (SELECT COUNT(*) FROM tokens WHERE task_id = t.id AND expires_at > ?) AS live_count
+                        (SELECT COUNT(*) FROM tokens WHERE task_id = t.id AND expires_at > ? AND t.state = 'open')
+                            AS live_count
                     FROM tasks AS t \(clause)
                     ORDER BY t.created_at DESC, t.id LIMIT ?
                     """,
@@ -140,7 +141,8 @@ extension Broker {
                 sql: """
                     SELECT t.workload, COUNT(*) AS tasks, SUM(t.state = 'open') AS open_tasks,
                         MAX(t.created_at) AS last_task,
-                        (SELECT COUNT(*) FROM tokens WHERE workload = t.workload AND expires_at > ?) AS live_tokens
+                        (SELECT COUNT(*) FROM tokens AS k JOIN tasks AS o ON o.id = k.task_id
+                            WHERE o.workload = t.workload AND o.state = 'open' AND k.expires_at > ?) AS live_tokens
                     FROM tasks AS t GROUP BY t.workload ORDER BY last_task DESC LIMIT 1000
                     """,
                 arguments: [now]

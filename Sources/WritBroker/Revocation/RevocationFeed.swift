@@ -105,6 +105,9 @@ public final class RevocationFeed: Sendable {
         }
     }
 
+    /// How many streams are following the feed now.
+    public var subscriberCount: Int { subscribers.withLock { $0.count } }
+
     /// Forgets entries whose tokens have all expired.
     public func prune(now: Date) { view.prune(now: now) }
 }

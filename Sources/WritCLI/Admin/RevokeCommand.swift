@@ -61,7 +61,11 @@ public struct RevokeCommand: AsyncParsableCommand {
 public struct RevokeTaskCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "task",
-        abstract: "Abort a task and every sub-task below it; their tokens die with them."
+        abstract: "Abort a task and every sub-task below it; their tokens die with them.",
+        discussion: """
+            Example:
+              writ revoke task tsk_01a21f1d17f6b7AqPFglJMiWXg
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The task id.") var id: String
@@ -81,7 +85,11 @@ public struct RevokeTaskCommand: AsyncParsableCommand {
 public struct RevokeTokenCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "token",
-        abstract: "Revoke one token by its jti (`writ tasks show` lists them)."
+        abstract: "Revoke one token by its jti (`writ tasks show` lists them).",
+        discussion: """
+            Example:
+              writ revoke token 01a21f1d21efA5ghOztbLnGuHvUJ
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The token's jti.") var jti: String
@@ -102,7 +110,11 @@ public struct RevokeWorkloadCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "workload",
         abstract: "Revoke every token of a workload, abort its open tasks, and refuse it new ones for the "
-            + "maximum token lifetime."
+            + "maximum token lifetime.",
+        discussion: """
+            Example:
+              writ revoke workload spiffe://example.org/agents/retrieval-assistant
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The workload's SPIFFE ID.") var spiffeID: String
@@ -125,7 +137,11 @@ public struct RevokeWorkloadCommand: AsyncParsableCommand {
 public struct RevokeUserCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "user",
-        abstract: "Revoke every token issued for a user and abort the tasks acting for them."
+        abstract: "Revoke every token issued for a user and abort the tasks acting for them.",
+        discussion: """
+            Example:
+              writ revoke user alice --json
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The user's subject (sub of their ID token).") var subject: String
@@ -146,7 +162,11 @@ public struct RevokeBeforeCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "before",
         abstract: "Revoke every token issued before a time (ISO 8601, seconds since the epoch, or `now`), "
-            + "optionally only a workload's."
+            + "optionally only a workload's.",
+        discussion: """
+            Example:
+              writ revoke before 2026-11-27T22:00:00Z --workload spiffe://example.org/agents/summarizer
+            """
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "2026-11-27T22:00:00Z, 1795816800, or now.") var time: String
