@@ -203,6 +203,9 @@ struct OperatorCLITests {
         #expect(token.stdout.contains("revoked token \(fixture.codingToken)"))
         #expect(token.stdout.contains("tokens covered  1 live"))
         #expect(token.stdout.contains("feed sequence   1 (durable)"))
+        let shown = try Self.json(try await writ.run(["tasks", "show", fixture.codingTask, "--json"]).stdout)
+        #expect(shown["tokens"]?.arrayValue?.first?.objectValue?["revoked"] == .bool(true))
+        #expect(try await writ.run(["tasks", "show", fixture.codingTask]).stdout.contains("revoked"))
 
         let task = try Self.json(try await writ.run(["revoke", "task", fixture.researchTask, "--json"]).stdout)
         #expect(task["tasks_closed"] == .integer(2))
@@ -282,12 +285,16 @@ struct OperatorCLITests {
         #expect(down.stderr.contains("cannot reach the broker at \(base)"))
         let downRevoke = try await fixture.writ.run(["revoke", "user", "alice"])
         #expect(downRevoke.status == 3)
+        // Plain http to another host would send the token in clear: refused before any request.
+        let clear = try await fixture.writ.run(["tasks", "list", "--broker", "http://writ.example.org:8080"])
+        #expect(clear.status == 2)
+        #expect(clear.stderr.contains("--insecure-http"))
         try await fixture.close()
     }
 
     @Test("keys list and rotate: published before it signs, one rotation at a time")
     func keys() async throws {
-        let fixture = try await Self.fixture(environment: ["WRIT_KEY_PUBLISH_LEAD": "2"])
+        let fixture = try await Self.fixture(environment: ["WRIT_KEY_PUBLISH_LEAD": "5"])
         let writ = fixture.writ
         let before = try Self.json(try await writ.run(["keys", "list", "--json"]).stdout)
         let first = try #require(before["active"]?.stringValue)
@@ -308,7 +315,7 @@ struct OperatorCLITests {
         // Until the lead has passed the old key signs; after it, the new one.
         let coder = try fixture.broker.workloadAssertion(Self.coder)
         var signer: String?
-        for _ in 0..<100 {
+        for _ in 0..<150 {
             let keys = try Self.json(try await writ.run(["keys", "list", "--json"]).stdout)
             if keys["active"] == .string(second) {
                 signer = second
@@ -356,8 +363,10 @@ struct OperatorCLITests {
         #expect(entries.count == 5)
         #expect(entries.allSatisfy { $0["hash"]?.stringValue?.count == 64 })
 
-        let follow = try writ.start(["audit", "tail", "-n", "0", "--follow", "--interval", "0.1"])
-        try await Task.sleep(for: .milliseconds(500))
+        let follow = try writ.start(["audit", "tail", "-n", "1", "--follow", "--interval", "0.1"])
+        // Following from the entry it printed first.
+        for _ in 0..<200 where follow.stdout.isEmpty { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!follow.stdout.contains("revocation.created"))
         _ = try await writ.run(["revoke", "user", "alice"])
         var seen = false
         for _ in 0..<100 where !seen {
@@ -485,6 +494,21 @@ struct OperatorCLITests {
 
         let audit = try await writ.run(["audit", "tail", "-n", "50"])
         #expect(audit.stdout.contains("operator.revoked"))
+
+        // The last admin is kept unless forced; with none left the broker still restarts (and makes no new one).
+        let last = try await writ.run(["operator", "revoke", "bootstrap"])
+        #expect(last.status == 2)
+        #expect(last.stderr.contains("last active admin"))
+        #expect(try await writ.run(["operator", "revoke", "bootstrap", "--force"]).status == 0)
+        try await fixture.broker.stop()
+        try await fixture.broker.start()
+        #expect(try await writ.run(["workloads", "list"]).status == 4)
+        let rescue = try await writ.run(["operator", "create", "rescue", "--json"])
+        let rescueToken = try #require(try Self.json(rescue.stdout)["token"]?.stringValue)
+        let rescuer = WritRunner(environment: [
+            "WRIT_BROKER": fixture.broker.baseURL, "WRIT_OPERATOR_TOKEN": rescueToken,
+        ])
+        #expect(try await rescuer.run(["workloads", "list"]).status == 0)
         try await fixture.close()
     }
 

@@ -72,10 +72,10 @@ public final class WritAgent: Sendable {
     /// Works on a task another agent delegated to this one (``AgentTask/delegate(_:to:)`` returned its id):
     /// tokens for it come with this agent's own identity and a DPoP key of its own. The sub-task is completed
     /// when `body` returns and aborted when it throws; it also closes, with every token issued for it, when
-    /// the delegating agent's task closes.
+    /// the delegating agent's task closes. Heartbeats are sent at the interval the sub-task was created
+    /// with, if any.
     public func withDelegatedTask<T: Sendable>(
         _ id: String,
-        heartbeatInterval: Duration? = nil,
         _ body: @escaping @Sendable (AgentTask) async throws -> T
     ) async throws -> T {
         let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", "."])) ?? id
@@ -86,7 +86,8 @@ public final class WritAgent: Sendable {
             throw WritAgentError.refused(code: "task_closed", message: "the delegated task is not open", status: 409)
         }
         let task = AgentTask(id: id, deadline: Date(timeIntervalSince1970: TimeInterval(deadline)), agent: self)
-        return try await run(task, heartbeatInterval: heartbeatInterval, body)
+        let heartbeat = found.objectValue?["heartbeat_interval"]?.integerValue.map { Duration.seconds($0) }
+        return try await run(task, heartbeatInterval: heartbeat, body)
     }
 
     /// Runs `body` with a begun task: heartbeats meanwhile, complete on return, abort on throw or cancel.

@@ -144,6 +144,82 @@ struct KeyRotationTests {
         }
     }
 
+    @Test("rotations are checked in the database: concurrent calls, a late tick, a restart mid-rotation")
+    func rotationState() async throws {
+        let harness = try await BrokerHarness.make { $0.keyPublishLead = 10 }
+        defer { harness.close() }
+        let broker = harness.broker
+        let first = broker.signingKeys.active.id
+        // Two operators at once: one rotation, one rotation_pending.
+        @Sendable func rotate(_ actor: String) async -> Result<KeyRotation, BrokerError> {
+            do { return .success(try await broker.rotateSigningKey(by: actor)) } catch { return .failure(error) }
+        }
+        async let one = rotate("a")
+        async let two = rotate("b")
+        let outcomes = await [one, two]
+        let rotations = outcomes.compactMap { try? $0.get() }
+        #expect(rotations.count == 1)
+        #expect(
+            outcomes.contains { if case .failure(let error) = $0 { error.code == .rotationPending } else { false } }
+        )
+        let second = try #require(rotations.first).newKey
+        #expect(try #require(rotations.first).previousKey == first)
+        #expect(
+            FileManager.default.fileExists(atPath: harness.directory.appendingPathComponent("keys/\(second).pem").path)
+        )
+
+        // A restart while the new key is pending: the old key signs, both are published.
+        let state = StateDirectory(path: harness.directory.path)
+        let restarted = try SigningKeys.loadOrCreate(
+            database: broker.database,
+            directory: state.keys,
+            now: harness.clock.now
+        )
+        #expect(restarted.active.id == first)
+        #expect(Set(restarted.published.keys.keys) == [first, second])
+
+        // The activation time passes with no tick in between: the next rotation still sees who signs.
+        harness.clock.advance(by: 11)
+        let later = try await broker.rotateSigningKey(by: "a")
+        #expect(later.previousKey == second)
+        #expect(broker.signingKeys.active.id == second)
+        let records = try await broker.keyRecords().records
+        let retiring = records.filter { $0.retiresAt != nil && $0.retiredAt == nil }.map(\.id)
+        #expect(Set(retiring) == [first, second])
+        let afterRestart = try SigningKeys.loadOrCreate(
+            database: broker.database,
+            directory: state.keys,
+            now: harness.clock.now
+        )
+        #expect(afterRestart.active.id == second)
+        #expect(Set(afterRestart.published.keys.keys) == [first, second, later.newKey])
+    }
+
+    @Test("an immediate rotation (a compromised key) signs with the new key and drops the old one at once")
+    func immediateRotation() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let old = harness.broker.signingKeys.active.id
+        let rotation = try await harness.broker.rotateSigningKey(by: "operator:test", immediately: true)
+        #expect(harness.broker.signingKeys.active.id == rotation.newKey)
+        #expect(Array(harness.broker.signingKeys.published.keys.keys) == [rotation.newKey])
+        let events = try await harness.broker.latestAuditEntries(3).map(\.event)
+        #expect(events == ["key.created", "key.rotated", "key.retired"])
+        try await harness.withClient { client async throws in
+            let listed = try await client.json(.get, "/v1/admin/keys", bearer: harness.operatorToken)
+            let states = (listed.body["keys"]?.arrayValue ?? []).map { ($0["kid"]?.string, $0["state"]?.string) }
+            #expect(states.first { $0.0 == old }?.1 == "retired")
+            let jwks = try await client.json(.get, "/.well-known/jwks.json")
+            #expect(jwks.body["keys"]?.arrayValue?.compactMap { $0["kid"]?.string } == [rotation.newKey])
+            let bad = try await client.json(
+                .post,
+                "/v1/admin/keys/rotate?immediately=yes",
+                bearer: harness.operatorToken
+            )
+            #expect(bad.status == 400)
+        }
+    }
+
     @Test("a second rotation before the new key signs is refused; the key list says where each key stands")
     func oneRotationAtATime() async throws {
         let harness = try await BrokerHarness.make { $0.keyPublishLead = 30 }
@@ -169,6 +245,10 @@ struct KeyRotationTests {
         #expect(harness.broker.signingKeys.active.id == rotation.newKey)
         #expect(harness.broker.signingKeys.published.keys.count == 2)
         harness.clock.advance(by: harness.broker.settings.maximumTokenLifetime)
+        try await harness.broker.advanceSigningKeys()
+        // Still published: the margin for verifiers' clock skew and the tick.
+        #expect(harness.broker.signingKeys.published.keys.count == 2)
+        harness.clock.advance(by: 60)
         try await harness.broker.advanceSigningKeys()
         #expect(Array(harness.broker.signingKeys.published.keys.keys) == [rotation.newKey])
         let events = try await harness.broker.latestAuditEntries(10).map(\.event)

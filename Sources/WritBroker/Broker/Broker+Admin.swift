@@ -96,8 +96,8 @@ extension Broker {
                 db,
                 sql: """
                     SELECT t.*, (SELECT COUNT(*) FROM tokens WHERE task_id = t.id) AS token_count,
-                        (SELECT COUNT(*) FROM tokens WHERE task_id = t.id AND expires_at > ? AND t.state = 'open')
-                            AS live_count
+                        (SELECT COUNT(*) FROM tokens AS k WHERE k.task_id = t.id AND t.state = 'open'
+                            AND k.expires_at > ? AND NOT \(Self.revokedToken)) AS live_count
                     FROM tasks AS t \(clause)
                     ORDER BY t.created_at DESC, t.id LIMIT ?
                     """,
@@ -109,9 +109,14 @@ extension Broker {
         }
     }
 
-    /// A task with every task below it (depth first, parents before children) and each one's tokens.
-    public func taskTree(id: String) async throws(BrokerError) -> (tasks: [BrokerTask], tokens: [IssuedToken]) {
-        let found = try await read("task tree") { db -> ([BrokerTask], [IssuedToken])? in
+    /// A task with every task below it (depth first, parents before children) and each one's tokens, each
+    /// with whether it is revoked (its task closed, or a token or issued-before revocation covering it).
+    public func taskTree(
+        id: String
+    ) async throws(BrokerError) -> (
+        tasks: [BrokerTask], tokens: [(token: IssuedToken, revoked: Bool)]
+    ) {
+        let found = try await read("task tree") { db -> ([BrokerTask], [(IssuedToken, Bool)])? in
             guard let root = try TaskStore.fetch(db, id: id) else { return nil }
             var tasks = [root]
             var index = 0
@@ -124,13 +129,31 @@ extension Broker {
                 tasks.insert(contentsOf: children, at: index + 1)
                 index += 1
             }
-            var tokens: [IssuedToken] = []
-            for task in tasks { tokens += try TokenStore.list(db, taskID: task.id) }
+            var tokens: [(IssuedToken, Bool)] = []
+            for task in tasks {
+                for token in try TokenStore.list(db, taskID: task.id) {
+                    let covered =
+                        try Bool.fetchOne(
+                            db,
+                            sql: "SELECT \(Self.revokedToken) FROM tokens AS k WHERE k.jti = ?",
+                            arguments: [token.id]
+                        ) ?? false
+                    tokens.append((token, task.state != .open || covered))
+                }
+            }
             return (tasks, tokens)
         }
         guard let found else { throw BrokerError(.notFound, "no task \(id.prefix(64))") }
         return found
     }
+
+    /// Whether the token aliased `k` is covered by a token or issued-before revocation (task, workload and user
+    /// revocations close its task instead).
+    static let revokedToken = """
+        (EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'token' AND r.subject = k.jti)
+            OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before + 1
+                AND (r.workload IS NULL OR r.workload = k.workload)))
+        """
 
     /// Every workload with a task on record, most recently active first.
     public func workloadActivity() async throws(BrokerError) -> [WorkloadActivity] {
@@ -142,7 +165,8 @@ extension Broker {
                     SELECT t.workload, COUNT(*) AS tasks, SUM(t.state = 'open') AS open_tasks,
                         MAX(t.created_at) AS last_task,
                         (SELECT COUNT(*) FROM tokens AS k JOIN tasks AS o ON o.id = k.task_id
-                            WHERE o.workload = t.workload AND o.state = 'open' AND k.expires_at > ?) AS live_tokens
+                            WHERE o.workload = t.workload AND o.state = 'open' AND k.expires_at > ?
+                            AND NOT \(Self.revokedToken)) AS live_tokens
                     FROM tasks AS t GROUP BY t.workload ORDER BY last_task DESC LIMIT 1000
                     """,
                 arguments: [now]

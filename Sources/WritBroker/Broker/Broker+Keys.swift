@@ -34,20 +34,23 @@ extension Broker {
 
     /// Rotates the signing key: a new key is published now and signs after ``Settings/keyPublishLead`` (so
     /// verifiers refreshing their JWKS on a shorter interval know it first); the key signing now is kept
-    /// published until its last possible token has expired. One rotation at a time.
-    public func rotateSigningKey(by actor: String) async throws(BrokerError) -> KeyRotation {
+    /// published until its last possible token has expired (plus the verifiers' clock skew and a tick). One
+    /// rotation at a time, checked against the database, so concurrent calls and replicas agree.
+    ///
+    /// `immediately` is for a compromised key: the new key signs at once and the old one leaves the JWKS at
+    /// once, so verifiers refuse everything it signed (valid tokens included) from their next JWKS refresh.
+    public func rotateSigningKey(
+        by actor: String,
+        immediately: Bool = false
+    ) async throws(BrokerError)
+        -> KeyRotation
+    {
         guard let directory = settings.keyDirectory else {
             throw BrokerError(.internalError, "this broker has no key directory")
         }
+        try await advanceSigningKeys()
         let now = clock.now
-        let current = signingKeys
-        if let pending = current.records.first(where: { ($0.activatesAt ?? .distantPast) > now }) {
-            throw BrokerError(
-                .rotationPending,
-                "key \(pending.id) is published and starts signing at \(pending.activatesAt.map(Self.timestamp) ?? "-"); "
-                    + "rotate again after that"
-            )
-        }
+        try Self.refuseIfPending(try await read("keys") { db in try SigningKeys.unretired(db) }, now: now)
         let generated: (SigningKey, file: String)
         do {
             generated = try SigningKeys.generate(directory: directory)
@@ -55,28 +58,43 @@ extension Broker {
             logger.error("writing a signing key failed", metadata: ["error": "\(error)"])
             throw BrokerError(.internalError, "the broker could not write a new key; nothing was changed")
         }
-        let activatesAt = now.addingTimeInterval(settings.keyPublishLead)
-        // Tokens signed until activation live at most the maximum lifetime past it.
-        let retiresAt = activatesAt.addingTimeInterval(settings.maximumTokenLifetime)
-        let previous = current.active.id
         let (key, file) = generated
-        try await write("rotate key") { db in
-            try SigningKeys.record(db, key, file: file, activatesAt: activatesAt, actor: actor, now: now)
-            try db.execute(
-                sql: "UPDATE signing_keys SET retires_at = ? WHERE kid = ? AND retired_at IS NULL",
-                arguments: [retiresAt.timeIntervalSince1970, previous]
-            )
-            try AuditLog.append(
-                db,
-                event: "key.rotated",
-                actor: actor,
-                subject: key.id,
-                detail: .object([
-                    "previous": .string(previous), "activates_at": .integer(activatesAt.numericDate),
+        let activatesAt = immediately ? now : now.addingTimeInterval(settings.keyPublishLead)
+        // Tokens signed until activation live at most the maximum lifetime past it; verifiers allow 30 s of
+        // skew, and the switch itself happens on the next maintenance tick.
+        let retiresAt =
+            immediately ? now : activatesAt.addingTimeInterval(settings.maximumTokenLifetime + Self.retirementMargin)
+        let previous: String
+        do {
+            previous = try await write("rotate key") { db in
+                let records = try SigningKeys.unretired(db)
+                try Self.refuseIfPending(records, now: now)
+                guard let signing = records.last(where: { $0.signs(at: now) }) else {
+                    throw BrokerError(.internalError, "no recorded key signs now")
+                }
+                try SigningKeys.record(db, key, file: file, activatesAt: activatesAt, actor: actor, now: now)
+                try db.execute(
+                    sql: "UPDATE signing_keys SET retires_at = ? WHERE kid = ?",
+                    arguments: [retiresAt.timeIntervalSince1970, signing.id]
+                )
+                var detail: [String: JSONValue] = [
+                    "previous": .string(signing.id), "activates_at": .integer(activatesAt.numericDate),
                     "previous_retires_at": .integer(retiresAt.numericDate),
-                ]),
-                at: now
-            )
+                ]
+                if immediately { detail["immediately"] = .bool(true) }
+                try AuditLog.append(
+                    db,
+                    event: "key.rotated",
+                    actor: actor,
+                    subject: key.id,
+                    detail: .object(detail),
+                    at: now
+                )
+                return signing.id
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
+            throw error
         }
         try await advanceSigningKeys()
         return KeyRotation(
@@ -87,29 +105,40 @@ extension Broker {
         )
     }
 
+    /// Seconds a replaced key stays published beyond its tokens' maximum lifetime: the verifiers' 30 s clock
+    /// skew and slack for the maintenance tick.
+    static let retirementMargin: TimeInterval = 60
+
+    static func refuseIfPending(_ records: [SigningKeyRecord], now: Date) throws(BrokerError) {
+        guard let pending = records.first(where: { !$0.signs(at: now) }) else { return }
+        throw BrokerError(
+            .rotationPending,
+            "key \(pending.id) is published and starts signing at \(pending.activatesAt.map(timestamp) ?? "-"); "
+                + "rotate again after that"
+        )
+    }
+
     /// Brings the keys in use up to date with the clock: retires keys whose last token has expired and lets a
     /// published key start signing once its time has come. Run on every maintenance tick; cheap when nothing
-    /// changes.
+    /// changes. The key that signs (the newest whose activation has come) is never retired.
     public func advanceSigningKeys() async throws(BrokerError) {
         guard let directory = settings.keyDirectory else { return }
         let now = clock.now
         let records = try await write("advance keys") { db in
-            let due = try String.fetchAll(
-                db,
-                sql: "SELECT kid FROM signing_keys WHERE retired_at IS NULL AND retires_at <= ?",
-                arguments: [now.timeIntervalSince1970]
-            )
-            for kid in due {
+            let unretired = try SigningKeys.unretired(db)
+            let signing = unretired.last(where: { $0.signs(at: now) })?.id
+            for record in unretired where record.id != signing {
+                guard let retiresAt = record.retiresAt, SigningKeyRecord.reached(retiresAt, at: now) else { continue }
                 try db.execute(
                     sql: "UPDATE signing_keys SET retired_at = ? WHERE kid = ?",
-                    arguments: [now.timeIntervalSince1970, kid]
+                    arguments: [now.timeIntervalSince1970, record.id]
                 )
-                try AuditLog.append(db, event: "key.retired", actor: "broker", subject: kid, at: now)
+                try AuditLog.append(db, event: "key.retired", actor: "broker", subject: record.id, at: now)
             }
             return try SigningKeys.unretired(db)
         }
         let current = signingKeys
-        let activeNow = records.last(where: { ($0.activatesAt ?? .distantPast) <= now })?.id
+        let activeNow = records.last(where: { $0.signs(at: now) })?.id
         guard records != current.records || activeNow != current.active.id else { return }
         do {
             let keys = try SigningKeys.load(records: records, directory: directory, now: now)

@@ -73,7 +73,7 @@ extension Broker {
                 let open = try TaskStore.listOpen(db, user: user)
                 tokens = try TokenStore.countLive(db, taskIDs: open, now: now)
                 closed = try TaskStore.close(db, ids: open, state: .aborted, reason: "user revoked", at: now)
-            case .issuedBefore(let cutoff, _):
+            case .issuedBefore(let cutoff, let scope):
                 guard cutoff <= now.addingTimeInterval(60) else {
                     throw BrokerError(.invalidRequest, "before is in the future; revoke what exists, not what may come")
                 }
@@ -81,8 +81,9 @@ extension Broker {
                 tokens =
                     try Int.fetchOne(
                         db,
-                        sql: "SELECT COUNT(*) FROM tokens WHERE issued_at < ? AND expires_at > ?",
-                        arguments: [cutoff.numericDate + 1, now.numericDate]
+                        sql: "SELECT COUNT(*) FROM tokens WHERE issued_at < ? AND expires_at > ? "
+                            + "AND (? IS NULL OR workload = ?)",
+                        arguments: [cutoff.numericDate + 1, now.numericDate, scope?.description, scope?.description]
                     ) ?? 0
             case .task: break
             }

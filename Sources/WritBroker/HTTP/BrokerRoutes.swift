@@ -218,7 +218,14 @@ public struct BrokerRoutes: Sendable {
                 let tree = try await broker.taskTree(id: try taskID(context))
                 return JSONResponse.make(
                     .object([
-                        "tasks": .array(tree.tasks.map(\.json)), "tokens": .array(tree.tokens.map(\.json)),
+                        "tasks": .array(tree.tasks.map(\.json)),
+                        "tokens": .array(
+                            tree.tokens.map { entry in
+                                guard case .object(var members) = entry.token.json else { return entry.token.json }
+                                members["revoked"] = .bool(entry.revoked)
+                                return .object(members)
+                            }
+                        ),
                         "time": .integer(broker.clock.now.numericDate),
                     ])
                 )
@@ -239,8 +246,13 @@ public struct BrokerRoutes: Sendable {
                 )
             }
         case (.post, "/v1/admin/keys/rotate"):
-            return { _, _, caller in
-                JSONResponse.make(try await broker.rotateSigningKey(by: caller.auditName).json, status: .created)
+            return { request, _, caller in
+                let flag = request.uri.queryParameters.get("immediately")
+                guard flag == nil || flag == "true" || flag == "false" else {
+                    throw BrokerError(.invalidRequest, "immediately must be true or false")
+                }
+                let rotation = try await broker.rotateSigningKey(by: caller.auditName, immediately: flag == "true")
+                return JSONResponse.make(rotation.json, status: .created)
             }
         case (.get, "/v1/admin/audit"):
             return { request, _, _ in

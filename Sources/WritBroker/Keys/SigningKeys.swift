@@ -20,11 +20,20 @@ public struct SigningKeyRecord: Sendable, Hashable {
     /// When it left the JWKS.
     public var retiredAt: Date?
 
+    /// Whether its activation time has come (a key recorded without one signed from the start).
+    public func signs(at now: Date) -> Bool { activatesAt.map { Self.reached($0, at: now) } ?? true }
+
+    /// Whether `time` has come at `now`, allowing for the microsecond a stored time can lose on its way
+    /// through the database (seconds since 1970 there, since 2001 in `Date`).
+    static func reached(_ time: Date, at now: Date) -> Bool {
+        time.timeIntervalSince1970 <= now.timeIntervalSince1970 + 0.001
+    }
+
     /// Where the key stands at `now`, given the id of the key that signs.
     public func state(activeID: String, now: Date) -> String {
         if retiredAt != nil { return "retired" }
         if id == activeID { return "active" }
-        if let activatesAt, activatesAt > now { return "pending" }
+        if !signs(at: now) { return "pending" }
         return "retiring"
     }
 
@@ -92,7 +101,7 @@ public struct SigningKeys: Sendable {
                 )
             )
         }
-        let usable = records.indices.filter { records[$0].activatesAt.map { $0 <= now } ?? true }
+        let usable = records.indices.filter { records[$0].signs(at: now) }
         guard let activeIndex = usable.last else {
             throw KeyError.invalidPEM("no recorded signing key may sign yet")
         }

@@ -74,6 +74,16 @@ public enum OperatorStore {
         return db.changesCount == 1
     }
 
+    /// How many operators were ever created, revoked or not.
+    public static func count(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM operators") ?? 0
+    }
+
+    /// How many admins are not revoked.
+    public static func countActiveAdmins(_ db: Database) throws -> Int {
+        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM operators WHERE revoked_at IS NULL AND role = 'admin'") ?? 0
+    }
+
     /// How many operators are not revoked.
     public static func countActive(_ db: Database) throws -> Int {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM operators WHERE revoked_at IS NULL") ?? 0

@@ -162,15 +162,31 @@ public struct BrokerServer: Sendable {
         ]
     }
 
-    /// Loads identity keys and makes the first operator token if there is no operator yet; returns the path
-    /// the token was written to, if one was made.
+    /// Loads identity keys and makes the first operator token on the very first start (no operator was ever
+    /// created); returns the path the token was written to, if one was made. Once every operator has been
+    /// revoked, none is made again: `writ operator create` on the broker host makes the next one.
     public func prepare(logger: Logger) async throws -> String? {
+        if broker.settings.keyPublishLead < 360 {
+            logger.warning(
+                """
+                tokens.key_publish_lead is shorter than verifiers' JWKS refresh (300 s) plus caching (60 s): \
+                after a rotation some verifiers may meet a key they have not fetched
+                """,
+                metadata: ["key_publish_lead": "\(Int(broker.settings.keyPublishLead))"]
+            )
+        }
         let failed = await broker.identities.refresh(client: .shared, logger: logger)
         if !failed.isEmpty {
             logger.warning("some identity issuers have no keys yet", metadata: ["issuers": "\(failed)"])
         }
-        let operators = try await broker.database.read { db in try OperatorStore.countActive(db) }
-        guard operators == 0 else { return nil }
+        let operators = try await broker.database.read { db in try OperatorStore.count(db) }
+        guard operators == 0 else {
+            let admins = try await broker.database.read { db in try OperatorStore.countActiveAdmins(db) }
+            if admins == 0 {
+                logger.warning("no admin operator is active; make one with `writ operator create NAME` on this host")
+            }
+            return nil
+        }
         let token = try await broker.operators.create(name: "bootstrap", role: .admin, now: broker.clock.now)
         try? FileManager.default.removeItem(at: state.operatorToken)
         try SecretFile.write(Array((token + "\n").utf8), to: state.operatorToken.path)

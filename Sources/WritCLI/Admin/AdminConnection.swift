@@ -32,6 +32,9 @@ public struct ConnectionOptions: ParsableArguments {
     @Option(help: "Seconds to wait for the broker.")
     var timeout: Int = 30
 
+    @Flag(help: "Allow sending the operator token over plain http to a host other than this one.")
+    var insecureHTTP = false
+
     public init() {}
 
     /// The resolved broker URL and token, or an outcome saying what to fix.
@@ -45,6 +48,12 @@ public struct ConnectionOptions: ParsableArguments {
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
             throw CommandOutcome.unusable("the broker address must be an http(s) URL, not \(base)")
+        }
+        if base.hasPrefix("http://"), !insecureHTTP, !Self.isLoopback(base) {
+            throw CommandOutcome.unusable(
+                "\(base) is plain http to another host: the operator token would cross the network in clear; "
+                    + "use the broker's https address, or pass --insecure-http if the path is protected otherwise"
+            )
         }
         let token: String
         if let path = tokenFile ?? environment["WRIT_OPERATOR_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -62,6 +71,12 @@ public struct ConnectionOptions: ParsableArguments {
             )
         }
         return AdminClient(base: base, token: token, timeout: .seconds(Int64(max(1, timeout))))
+    }
+
+    /// Whether an http URL names this host.
+    static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
     private struct FileSettings {
@@ -240,7 +255,7 @@ extension CommandOutcome {
     /// its code.
     func finishReportingErrors() throws {
         if exitCode == 0 {
-            print(output)
+            if !output.isEmpty { print(output) }
         } else {
             FileHandle.standardError.write(Data((output + "\n").utf8))
             throw ExitCode(exitCode)

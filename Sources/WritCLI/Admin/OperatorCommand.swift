@@ -211,6 +211,9 @@ public struct RevokeOperatorCommand: AsyncParsableCommand {
     @Argument(help: "The operator's name or id.")
     var name: String
 
+    @Flag(help: "Revoke even the last active admin (the broker then has none until `writ operator create`).")
+    var force = false
+
     public init() {}
 
     public func run() async throws { try await outcome().finishReportingErrors() }
@@ -220,6 +223,21 @@ public struct RevokeOperatorCommand: AsyncParsableCommand {
         let database: BrokerDatabase
         do { database = try options.database() } catch { return error }
         let authenticator = OperatorAuthenticator(database: database, concurrency: 1, queue: 1, cacheLifetime: 0)
+        let name = self.name
+        if !force {
+            let lastAdmin = try? await database.read { db -> Bool in
+                guard let record = try OperatorStore.fetch(db, nameOrID: name), record.role == .admin,
+                    record.revokedAt == nil
+                else { return false }
+                return try OperatorStore.countActiveAdmins(db) == 1
+            }
+            if lastAdmin == true {
+                return .unusable(
+                    "\(name) is the last active admin; create another first (`writ operator create NAME`) "
+                        + "or pass --force"
+                )
+            }
+        }
         let record: OperatorRecord?
         do {
             record = try await authenticator.revoke(name: name, by: StateOptions.actor, now: Date())

@@ -152,14 +152,11 @@ public struct ShowTaskCommand: AsyncParsableCommand {
             if tokens.isEmpty {
                 lines.append("no tokens issued")
             } else {
-                // A token dies with its task: one of a closed task is revoked even before it expires.
-                var open: Set<String> = []
-                for task in tasks where task["state"] == .string("open") { open.insert(Render.string(task["id"])) }
                 var table = Table("TOKEN (JTI)", "TASK", "AUDIENCE", "BINDING", "EXPIRES", "STATUS")
                 for token in tokens {
                     let expired = (token["exp"]?.integerValue ?? 0) <= now
-                    let status =
-                        expired ? "expired" : open.contains(Render.string(token["task_id"])) ? "live" : "revoked"
+                    // The broker says revoked when the token's task closed or a revocation names it.
+                    let status = expired ? "expired" : token["revoked"] == .bool(true) ? "revoked" : "live"
                     table.add(
                         Render.string(token["jti"]),
                         Render.string(token["task_id"]),

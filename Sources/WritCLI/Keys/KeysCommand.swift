@@ -67,12 +67,20 @@ public struct RotateKeysCommand: AsyncParsableCommand {
             expired, then retires. One rotation at a time: a second one before the new key signs is refused \
             (rotation_pending).
 
-            Example:
+            If the signing key is compromised, --immediately makes the new key sign at once and drops the old \
+            one from the JWKS at once: verifiers refuse everything it signed from their next JWKS refresh, valid \
+            tokens included, so agents fetch new ones.
+
+            Examples:
               writ keys rotate
+              writ keys rotate --immediately     # the key leaked
             """
     )
 
     @OptionGroup var connection: ConnectionOptions
+
+    @Flag(help: "Sign with the new key now and drop the old one from the JWKS now (a compromised key).")
+    var immediately = false
 
     public init() {}
 
@@ -83,7 +91,7 @@ public struct RotateKeysCommand: AsyncParsableCommand {
         let client: AdminClient
         do { client = try connection.resolve() } catch { return error }
         return await client.run { session throws(CommandOutcome) in
-            let body = try await session.post("/v1/admin/keys/rotate")
+            let body = try await session.post("/v1/admin/keys/rotate" + (immediately ? "?immediately=true" : ""))
             if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
             let members = body.objectValue ?? [:]
             return CommandOutcome(
