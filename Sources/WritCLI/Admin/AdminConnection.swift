@@ -79,6 +79,13 @@ public struct ConnectionOptions: ParsableArguments {
         return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 
+    /// Resolves the broker and token and runs `body` with a connection; every failure becomes an outcome.
+    func run(_ body: (AdminClient.Session) async throws(CommandOutcome) -> CommandOutcome) async -> CommandOutcome {
+        let client: AdminClient
+        do { client = try resolve() } catch { return error }
+        return await client.run(body)
+    }
+
     private struct FileSettings {
         var broker: String?
         var tokenFile: String?
@@ -246,6 +253,11 @@ struct AdminClient: Sendable {
 }
 
 extension CommandOutcome {
+    /// A successful outcome printing `value` as JSON, for `--json`.
+    static func json(_ value: JSONValue) -> CommandOutcome {
+        CommandOutcome(output: JSONWriter.string(value), exitCode: WritExitCode.success)
+    }
+
     /// An outcome for input or configuration the command cannot use.
     static func unusable(_ message: String) -> CommandOutcome {
         CommandOutcome(output: "error: \(message)", exitCode: WritExitCode.unusable)

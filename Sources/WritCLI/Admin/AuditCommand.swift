@@ -195,9 +195,7 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         if let state {
             return render(local(StateDirectory(path: state).database.path))
         }
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
-        return await client.run { session throws(CommandOutcome) in
+        return await connection.run { session throws(CommandOutcome) in
             render(.success(try await session.get("/v1/admin/audit/verify")))
         }
     }

@@ -35,11 +35,9 @@ public struct RevokeCommand: AsyncParsableCommand {
     ) async
         -> CommandOutcome
     {
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
-        return await client.run { session throws(CommandOutcome) in
+        await connection.run { session throws(CommandOutcome) in
             let reply = try await session.post("/v1/admin/revocations", json: body)
-            if connection.json { return CommandOutcome(output: JSONWriter.string(reply), exitCode: 0) }
+            if connection.json { return .json(reply) }
             let members = reply.objectValue ?? [:]
             let tasks = members["tasks_closed"]?.integerValue ?? 0
             let tokens = members["tokens_covered"]?.integerValue ?? 0

@@ -52,9 +52,7 @@ public struct ListTasksCommand: AsyncParsableCommand {
         if let state, !["open", "completed", "aborted", "expired"].contains(state) {
             return .unusable("--state must be open, completed, aborted or expired")
         }
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
-        return await client.run { session throws(CommandOutcome) in
+        return await connection.run { session throws(CommandOutcome) in
             let body = try await session.get(
                 "/v1/admin/tasks",
                 query: [
@@ -62,7 +60,7 @@ public struct ListTasksCommand: AsyncParsableCommand {
                     ("limit", String(limit)),
                 ]
             )
-            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            if connection.json { return .json(body) }
             let tasks = body.objectValue?["tasks"]?.arrayValue ?? []
             guard !tasks.isEmpty else { return CommandOutcome(output: "no tasks match", exitCode: 0) }
             var table = Table("TASK", "STATE", "WORKLOAD", "USER", "TYPE", "TOKENS", "CREATED", "DEADLINE")
@@ -106,12 +104,10 @@ public struct ShowTaskCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
         let path = "/v1/admin/tasks/" + AdminClient.Session.escape(id)
-        return await client.run { session throws(CommandOutcome) in
+        return await connection.run { session throws(CommandOutcome) in
             let body = try await session.get(path)
-            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            if connection.json { return .json(body) }
             let members = body.objectValue ?? [:]
             let tasks = (members["tasks"]?.arrayValue ?? []).compactMap(\.objectValue)
             let tokens = (members["tokens"]?.arrayValue ?? []).compactMap(\.objectValue)
@@ -203,11 +199,9 @@ public struct ListWorkloadsCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
-        return await client.run { session throws(CommandOutcome) in
+        await connection.run { session throws(CommandOutcome) in
             let body = try await session.get("/v1/admin/workloads")
-            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            if connection.json { return .json(body) }
             let workloads = (body.objectValue?["workloads"]?.arrayValue ?? []).compactMap(\.objectValue)
             guard !workloads.isEmpty else { return CommandOutcome(output: "no workload has a task", exitCode: 0) }
             var table = Table("WORKLOAD", "OPEN TASKS", "TASKS", "LIVE TOKENS", "LAST TASK")

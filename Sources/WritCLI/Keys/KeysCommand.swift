@@ -34,11 +34,9 @@ public struct ListKeysCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
-        return await client.run { session throws(CommandOutcome) in
+        await connection.run { session throws(CommandOutcome) in
             let body = try await session.get("/v1/admin/keys")
-            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            if connection.json { return .json(body) }
             var table = Table("KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "RETIRES")
             for key in (body.objectValue?["keys"]?.arrayValue ?? []).compactMap(\.objectValue) {
                 table.add(
@@ -88,11 +86,9 @@ public struct RotateKeysCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let client: AdminClient
-        do { client = try connection.resolve() } catch { return error }
-        return await client.run { session throws(CommandOutcome) in
+        await connection.run { session throws(CommandOutcome) in
             let body = try await session.post("/v1/admin/keys/rotate" + (immediately ? "?immediately=true" : ""))
-            if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: 0) }
+            if connection.json { return .json(body) }
             let members = body.objectValue ?? [:]
             return CommandOutcome(
                 output: """
