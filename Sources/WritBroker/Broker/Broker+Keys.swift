@@ -124,18 +124,19 @@ extension Broker {
     public func advanceSigningKeys() async throws(BrokerError) {
         guard let directory = settings.keyDirectory else { return }
         let now = clock.now
-        let records = try await write("advance keys") { db in
-            let unretired = try SigningKeys.unretired(db)
-            let signing = unretired.last(where: { $0.signs(at: now) })?.id
-            for record in unretired where record.id != signing {
-                guard let retiresAt = record.retiresAt, SigningKeyRecord.reached(retiresAt, at: now) else { continue }
-                try db.execute(
-                    sql: "UPDATE signing_keys SET retired_at = ? WHERE kid = ?",
-                    arguments: [now.timeIntervalSince1970, record.id]
-                )
-                try AuditLog.append(db, event: "key.retired", actor: "broker", subject: record.id, at: now)
+        // Every tick reads; only a retirement writes.
+        var records = try await read("keys") { db in try SigningKeys.unretired(db) }
+        if Self.due(records, now: now).isEmpty == false {
+            records = try await write("retire keys") { db in
+                for id in Self.due(try SigningKeys.unretired(db), now: now) {
+                    try db.execute(
+                        sql: "UPDATE signing_keys SET retired_at = ? WHERE kid = ?",
+                        arguments: [now.timeIntervalSince1970, id]
+                    )
+                    try AuditLog.append(db, event: "key.retired", actor: "broker", subject: id, at: now)
+                }
+                return try SigningKeys.unretired(db)
             }
-            return try SigningKeys.unretired(db)
         }
         let current = signingKeys
         let activeNow = records.last(where: { $0.signs(at: now) })?.id
@@ -150,6 +151,17 @@ extension Broker {
         } catch {
             logger.error("loading signing keys failed; the previous set stays", metadata: ["error": "\(error)"])
             throw BrokerError(.internalError, "the broker could not load its signing keys")
+        }
+    }
+
+    /// The keys whose retirement time has come, except the one that signs.
+    static func due(_ records: [SigningKeyRecord], now: Date) -> [String] {
+        let signing = records.last(where: { $0.signs(at: now) })?.id
+        return records.compactMap { record in
+            guard record.id != signing, let retiresAt = record.retiresAt,
+                SigningKeyRecord.reached(retiresAt, at: now)
+            else { return nil }
+            return record.id
         }
     }
 

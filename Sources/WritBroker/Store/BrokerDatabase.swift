@@ -62,11 +62,12 @@ public struct BrokerDatabase: Sendable {
 
 /// The statements of each schema version.
 enum Schema {
-    /// Key rotation: a key is published before it signs and retired once its last token has expired.
+    /// Key rotation (a key is published before it signs and retired once its last token has expired), and
+    /// operators listing tasks newest first.
     static let version3 = [
         "ALTER TABLE signing_keys ADD COLUMN activates_at REAL",
         "ALTER TABLE signing_keys ADD COLUMN retires_at REAL",
-        "CREATE INDEX tokens_by_audience ON tokens(audience, task_id)",
+        "CREATE INDEX tasks_by_created ON tasks(created_at)",
     ]
 
     /// Open-task quotas count by creator.
