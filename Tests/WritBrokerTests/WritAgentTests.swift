@@ -87,6 +87,42 @@ struct WritAgentTests {
         }
     }
 
+    @Test("a token is renewed once it is within renewBefore of its expiry; heartbeats go out while the work runs")
+    func renewsAndBeats() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let broker = harness.broker
+        let assertion = try harness.workload(BrokerHarness.coder)
+        try await harness.application.test(.live) { client async throws in
+            guard let port = client.port else { throw NoPort() }
+            // Tokens live minutes; renewing when less than a day is left renews on every call.
+            var configuration = WritAgent.Configuration(broker: "http://127.0.0.1:\(port)", identity: .jwt { assertion })
+            configuration.renewBefore = .seconds(86_400)
+            let eager = WritAgent(configuration: configuration)
+            var beating = Self.readRepository
+            beating.heartbeatInterval = .seconds(5)
+            do {
+                try await eager.withTask(beating) { task in
+                    let first = try await task.token(for: Self.git)
+                    let second = try await task.token(for: Self.git)
+                    #expect(first.unsafeToken != second.unsafeToken, "a token near its expiry is renewed")
+                    let created = try #require(try await broker.task(id: task.id)?.createdAt)
+                    harness.clock.advance(by: 6)
+                    var beat = false
+                    for _ in 0..<80 where !beat {
+                        try await Task.sleep(for: .milliseconds(100))
+                        beat = (try await broker.task(id: task.id)?.lastHeartbeat ?? created) > created
+                    }
+                    #expect(beat, "no heartbeat reached the broker")
+                }
+            } catch {
+                await eager.shutdown()
+                throw error
+            }
+            await eager.shutdown()
+        }
+    }
+
     @Test("withTask aborts the task when the work throws, and the error comes through")
     func aborts() async throws {
         let harness = try await BrokerHarness.make()
