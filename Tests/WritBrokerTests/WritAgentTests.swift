@@ -96,7 +96,10 @@ struct WritAgentTests {
         try await harness.application.test(.live) { client async throws in
             guard let port = client.port else { throw NoPort() }
             // Tokens live minutes; renewing when less than a day is left renews on every call.
-            var configuration = WritAgent.Configuration(broker: "http://127.0.0.1:\(port)", identity: .jwt { assertion })
+            var configuration = WritAgent.Configuration(
+                broker: "http://127.0.0.1:\(port)",
+                identity: .jwt { assertion }
+            )
             configuration.renewBefore = .seconds(86_400)
             let eager = WritAgent(configuration: configuration)
             var beating = Self.readRepository
