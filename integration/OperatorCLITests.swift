@@ -408,10 +408,21 @@ struct OperatorCLITests {
         return directory
     }
 
+    /// Reads an export's last sequence number.
+    enum AuditVerifyExport {
+        static func lastSequence(of file: URL) throws -> Int64? {
+            let last = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").last.map(String.init)
+            return try last.flatMap { try StrictJSON().parse($0).objectValue?["seq"]?.integerValue }
+        }
+    }
+
     @Test("audit verify names the altered, deleted or reordered row, offline and through the broker")
     func auditTampering() async throws {
         let fixture = try await Self.fixture()
         let writ = fixture.writ
+        // An export kept elsewhere: its last entry anchors the log.
+        let export = fixture.broker.stateDirectory.appendingPathComponent("kept.jsonl")
+        #expect(try await writ.run(["audit", "export", "--out", export.path]).status == 0)
         // Everything committed and checkpointed into the main file.
         try await fixture.broker.stop()
         let database = fixture.broker.state.database
@@ -449,14 +460,77 @@ struct OperatorCLITests {
             #expect(json["broken_at"] == .integer(Int64(entry)))
         }
 
+        // Someone rewrites entry 2 and recomputes every hash after it: the chain alone holds, the anchor does not.
+        let rewritten = try Self.tampered(database, "rewritten", [])
+        let queue = try DatabaseQueue(path: rewritten.appendingPathComponent("writ.sqlite").path)
+        try await queue.write { db in
+            var previous = AuditEntry.genesisHash
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq") {
+                let sequence: Int64 = row["seq"]
+                let actor: String = sequence == 2 ? "operator:nobody" : row["actor"]
+                let detail = try StrictJSON().parse(row["detail"] as String)
+                let hash = AuditEntry.hash(
+                    sequence: sequence,
+                    milliseconds: row["at_ms"],
+                    event: row["event"],
+                    actor: actor,
+                    subject: row["subject"],
+                    detail: detail,
+                    previousHash: previous
+                )
+                try db.execute(
+                    sql: "UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [actor, previous, hash, sequence]
+                )
+                previous = hash
+            }
+        }
+        try queue.close()
+        let anchorSequence = try #require(
+            try AuditVerifyExport.lastSequence(of: export)
+        )
+        #expect(
+            try await writ.run(["audit", "verify", "--state", rewritten.path]).status == 0,
+            "the chain alone holds"
+        )
+        let anchored = try await writ.run(["audit", "verify", "--state", rewritten.path, "--anchor", export.path])
+        #expect(anchored.status == 1)
+        #expect(
+            anchored.stdout.contains(
+                "BROKEN at entry \(anchorSequence): its hash differs from the anchor's: the log was rewritten up to here"
+            ),
+            "\(anchored.stdout)"
+        )
+        let honest = try await writ.run([
+            "audit", "verify", "--state", database.deletingLastPathComponent().path, "--anchor", export.path,
+        ])
+        #expect(honest.status == 0, "\(honest.stdout)\(honest.stderr)")
+
+        // The export on its own: intact, and one altered line is found.
+        #expect(try await writ.run(["audit", "verify", "--export", export.path]).status == 0)
+        var lines = try String(contentsOf: export, encoding: .utf8).split(separator: "\n").map(String.init)
+        lines[2] = lines[2].replacingOccurrences(of: "\"actor\":\"", with: "\"actor\":\"x")
+        let edited = fixture.broker.stateDirectory.appendingPathComponent("edited.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: edited, atomically: true, encoding: .utf8)
+        let editedResult = try await writ.run(["audit", "verify", "--export", edited.path])
+        #expect(editedResult.status == 1)
+        #expect(
+            editedResult.stdout.contains("BROKEN at entry 3: its content does not match its hash"),
+            "\(editedResult.stdout)"
+        )
+
         // Through the broker: tamper with its live database, then ask it.
         try await fixture.broker.start()
-        let queue = try DatabaseQueue(path: database.path)
-        try await queue.write { db in try db.execute(sql: "UPDATE audit SET subject = 'nothing' WHERE seq = 3") }
-        try queue.close()
+        let live = try DatabaseQueue(path: database.path)
+        try await live.write { db in try db.execute(sql: "UPDATE audit SET subject = 'nothing' WHERE seq = 3") }
+        try live.close()
         let online = try await writ.run(["audit", "verify"])
         #expect(online.status == 1)
         #expect(online.stdout.contains("audit chain BROKEN at entry 3"))
+        // The anchor (an untouched entry) still matches, so the break is the chain's, found at entry 3.
+        let anchoredOnline = try await writ.run(["audit", "verify", "--anchor", export.path, "--json"])
+        #expect(anchoredOnline.status == 1)
+        #expect(try Self.json(anchoredOnline.stdout)["broken_at"] == .integer(3))
         try await fixture.close()
     }
 

@@ -88,16 +88,32 @@ struct StoreTests {
         let (database, directory) = try Self.database()
         defer { try? FileManager.default.removeItem(at: directory) }
         let old = Date(timeIntervalSinceNow: -86_400 * 40)
+        var written: [AuditEntry] = []
         for index in 1...10 {
-            _ = try await database.write { db in
-                try AuditLog.append(db, event: "e", actor: "a", subject: "\(index)", at: index <= 4 ? old : Date())
-            }
+            written.append(
+                try await database.write { db in
+                    try AuditLog.append(db, event: "e", actor: "a", subject: "\(index)", at: index <= 4 ? old : Date())
+                }
+            )
         }
+        // Anchored to entries kept outside: the one held, one held with another hash.
+        let seventh = AuditLog.Anchor(sequence: 7, hash: written[6].hash)
+        #expect(try await database.read { db in try AuditLog.verify(db, against: seventh) } == nil)
+        let forged = AuditLog.Anchor(sequence: 7, hash: written[5].hash)
+        #expect(try await database.read { db in try AuditLog.verify(db, against: forged) }?.sequence == 7)
+        #expect(AuditLog.verify(exported: written) == nil)
+        #expect(AuditLog.verify(exported: [written[0], written[2]])?.reason == "entries 2 to 2 are missing")
         let removed = try await database.write { db in
             try AuditLog.prune(db, before: Date(timeIntervalSinceNow: -86_400), limit: 100)
         }
         #expect(removed == 4)
         #expect(try await database.read { db in try AuditLog.verify(db) } == nil)
+        // The pruned anchor itself still checks; an anchor older than it cannot.
+        let fourth = AuditLog.Anchor(sequence: 4, hash: written[3].hash)
+        #expect(try await database.read { db in try AuditLog.verify(db, against: fourth) } == nil)
+        let second = AuditLog.Anchor(sequence: 2, hash: written[1].hash)
+        let tooOld = try await database.read { db in try AuditLog.verify(db, against: second) }
+        #expect(tooOld?.reason.contains("were pruned") == true)
         try await database.write { db in try AuditLog.append(db, event: "e", actor: "a", subject: "11", at: Date()) }
         let entries = try await database.read { db in try AuditLog.list(db, after: 0, limit: 100) }
         #expect(entries.map(\.sequence) == Array(5...11))

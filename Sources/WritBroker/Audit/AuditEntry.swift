@@ -76,3 +76,25 @@ public struct AuditEntry: Sendable, Hashable {
         ])
     }
 }
+
+extension AuditEntry {
+    /// An entry read back from its JSON (an export line); nil when a member is missing or of the wrong type.
+    public init?(json: JSONValue) {
+        guard let members = json.objectValue, let sequence = members["seq"]?.integerValue,
+            let milliseconds = members["at_ms"]?.integerValue, let event = members["event"]?.stringValue,
+            let actor = members["actor"]?.stringValue, let subject = members["subject"]?.stringValue,
+            let detail = members["detail"], let previousHash = members["prev_hash"]?.stringValue,
+            let hash = members["hash"]?.stringValue
+        else { return nil }
+        self.init(
+            sequence: sequence,
+            milliseconds: milliseconds,
+            event: event,
+            actor: actor,
+            subject: subject,
+            detail: detail,
+            previousHash: previousHash,
+            hash: hash
+        )
+    }
+}

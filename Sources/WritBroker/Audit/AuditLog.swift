@@ -70,6 +70,77 @@ public enum AuditLog {
         public var description: String { "audit chain broken at entry \(sequence): \(reason)" }
     }
 
+    /// An entry's position and hash, kept outside the broker (the last line of an export): the log must still
+    /// hold exactly that entry, so rewriting the whole table and recomputing every hash is caught.
+    public struct Anchor: Sendable, Hashable {
+        /// The entry's sequence number.
+        public let sequence: Int64
+        /// Its hash.
+        public let hash: String
+
+        /// An anchor.
+        public init(sequence: Int64, hash: String) {
+            self.sequence = sequence
+            self.hash = hash
+        }
+    }
+
+    /// Walks the whole chain from its anchor and names the first entry that was altered, removed or
+    /// reordered; nil when the chain is intact. With `outside`, the entry it names must also be the one the
+    /// log holds (or, once pruned, the chain must have been cut after it).
+    public static func verify(_ db: Database, against outside: Anchor?) throws -> Break? {
+        if let outside {
+            let pruned = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1")
+            let prunedThrough: Int64 = pruned?["seq"] ?? 0
+            if outside.sequence < prunedThrough {
+                return Break(
+                    sequence: outside.sequence,
+                    reason: "entries through \(prunedThrough) were pruned, so this anchor can no longer be checked; "
+                        + "use a later export"
+                )
+            }
+            let stored: String? =
+                outside.sequence == prunedThrough
+                ? pruned?["hash"]
+                : try String.fetchOne(db, sql: "SELECT hash FROM audit WHERE seq = ?", arguments: [outside.sequence])
+            guard let stored else {
+                return Break(sequence: outside.sequence, reason: "the anchored entry is missing")
+            }
+            guard stored == outside.hash else {
+                return Break(
+                    sequence: outside.sequence,
+                    reason: "its hash differs from the anchor's: the log was rewritten up to here"
+                )
+            }
+        }
+        return try verify(db)
+    }
+
+    /// Checks exported entries on their own: consecutive, each hash right and each following the one before
+    /// (the first is taken as it is, since its predecessor is not in the export). Nil when they are intact.
+    public static func verify(exported entries: [AuditEntry]) -> Break? {
+        var previous: AuditEntry?
+        for entry in entries {
+            if let previous {
+                if entry.sequence != previous.sequence + 1 {
+                    let reason =
+                        entry.sequence > previous.sequence + 1
+                        ? "entries \(previous.sequence + 1) to \(entry.sequence - 1) are missing"
+                        : "entry is out of order"
+                    return Break(sequence: min(entry.sequence, previous.sequence + 1), reason: reason)
+                }
+                if entry.previousHash != previous.hash {
+                    return Break(sequence: entry.sequence, reason: "it does not follow the entry before it")
+                }
+            }
+            if !entry.isIntact(after: entry.previousHash) {
+                return Break(sequence: entry.sequence, reason: "its content does not match its hash")
+            }
+            previous = entry
+        }
+        return nil
+    }
+
     /// Walks the whole chain from its anchor and names the first entry that was altered, removed or
     /// reordered; nil when the chain is intact.
     public static func verify(_ db: Database) throws -> Break? {

@@ -271,8 +271,16 @@ public struct BrokerRoutes: Sendable {
                 return JSONResponse.make(.object(["entries": .array(entries.map(\.json))]))
             }
         case (.get, "/v1/admin/audit/verify"):
-            return { _, _, _ in
-                let result = try await broker.verifyAudit()
+            return { request, _, _ in
+                let query = request.uri.queryParameters
+                var anchor: AuditLog.Anchor?
+                if let sequence = try Self.number(query.get("anchor_seq"), name: "anchor_seq") {
+                    guard let hash = query.get("anchor_hash"), hash.utf8.count == 64,
+                        hash.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+                    else { throw BrokerError(.invalidRequest, "anchor_hash must be 64 lower-case hex digits") }
+                    anchor = AuditLog.Anchor(sequence: Int64(clamping: sequence), hash: hash)
+                }
+                let result = try await broker.verifyAudit(against: anchor)
                 var body: [String: JSONValue] = [
                     "intact": .bool(result.problem == nil), "entries": .integer(Int64(result.entries)),
                     "last": .integer(result.last),

@@ -168,9 +168,15 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
             Asks the broker by default. With --state it reads the database directly (on the broker host, even \
             with the broker stopped). Exits 0 when the chain is intact, 1 when it is broken.
 
+            The chain alone cannot catch someone who rewrites the whole table and recomputes every hash. Keep \
+            exports somewhere the broker's host cannot write, and verify against the latest with --anchor: the \
+            log must still hold exactly the export's last entry. --export checks an exported file on its own.
+
             Examples:
               writ audit verify
+              writ audit verify --anchor /mnt/audit-archive/2026-11-26.jsonl
               writ audit verify --state /var/lib/writ --json
+              writ audit verify --export /mnt/audit-archive/2026-11-26.jsonl
             """
     )
 
@@ -178,6 +184,12 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
 
     @Option(help: "Verify the database in this state directory instead of asking the broker.")
     var state: String?
+
+    @Option(help: "An earlier export (JSON Lines) whose last entry the log must still hold.")
+    var anchor: String?
+
+    @Option(help: "Verify this exported file (JSON Lines) on its own, without the broker.")
+    var export: String?
 
     public init() {}
 
@@ -192,15 +204,59 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
+        if let export { return render(Self.exported(export)) }
+        let outside: AuditLog.Anchor?
+        do { outside = try anchor.map(Self.lastEntry) } catch { return error }
         if let state {
-            return render(local(StateDirectory(path: state).database.path))
+            return render(local(StateDirectory(path: state).database.path, against: outside))
         }
+        let query: [(String, String?)] = [
+            ("anchor_seq", outside.map { String($0.sequence) }), ("anchor_hash", outside?.hash),
+        ]
         return await connection.run { session throws(CommandOutcome) in
-            render(.success(try await session.get("/v1/admin/audit/verify")))
+            render(.success(try await session.get("/v1/admin/audit/verify", query: query)))
         }
     }
 
-    private func local(_ path: String) -> Result<JSONValue, CommandOutcome> {
+    /// The entries of an export, or an outcome saying what is wrong with the file.
+    static func entries(of path: String) throws(CommandOutcome) -> [AuditEntry] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CommandOutcome.unusable("cannot read \(path)")
+        }
+        var entries: [AuditEntry] = []
+        for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
+            guard let json = try? StrictJSON(maximumDepth: 64).parse(String(line)), let entry = AuditEntry(json: json)
+            else {
+                throw CommandOutcome.unusable("\(path):\(index + 1): not an audit entry written by `writ audit export`")
+            }
+            entries.append(entry)
+        }
+        return entries
+    }
+
+    /// The last entry of an export, as an anchor.
+    static func lastEntry(_ path: String) throws(CommandOutcome) -> AuditLog.Anchor {
+        guard let last = try entries(of: path).last else { throw CommandOutcome.unusable("\(path) holds no entry") }
+        return AuditLog.Anchor(sequence: last.sequence, hash: last.hash)
+    }
+
+    /// An export checked on its own.
+    static func exported(_ path: String) -> Result<JSONValue, CommandOutcome> {
+        let entries: [AuditEntry]
+        do { entries = try Self.entries(of: path) } catch { return .failure(error) }
+        let problem = AuditLog.verify(exported: entries)
+        var body: [String: JSONValue] = [
+            "intact": .bool(problem == nil), "entries": .integer(Int64(entries.count)),
+            "last": .integer(entries.last?.sequence ?? 0),
+        ]
+        if let problem {
+            body["broken_at"] = .integer(problem.sequence)
+            body["reason"] = .string(problem.reason)
+        }
+        return .success(.object(body))
+    }
+
+    private func local(_ path: String, against outside: AuditLog.Anchor?) -> Result<JSONValue, CommandOutcome> {
         guard FileManager.default.fileExists(atPath: path) else {
             return .failure(.unusable("no broker database at \(path)"))
         }
@@ -210,7 +266,7 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
             let queue = try DatabaseQueue(path: path, configuration: configuration)
             return .success(
                 try queue.read { db in
-                    let problem = try AuditLog.verify(db)
+                    let problem = try AuditLog.verify(db, against: outside)
                     var body: [String: JSONValue] = [
                         "intact": .bool(problem == nil),
                         "entries": .integer(Int64(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0)),
