@@ -165,12 +165,17 @@ struct OperatorCLITests {
         let badState = try await writ.run(["tasks", "list", "--state", "finished"])
         #expect(badState.status == 2)
         #expect(badState.stderr.contains("--state must be"))
+        #expect(try await writ.run(["tasks", "list", "--workload", "coding-agent"]).status == 2)
+        #expect(try await writ.run(["tasks", "list", "--limit", "0"]).status == 2)
 
         let tree = try await writ.run(["tasks", "show", fixture.researchTask])
         #expect(tree.status == 0, "\(tree.stderr)")
         #expect(tree.stdout.contains("TASK TREE"))
         #expect(tree.stdout.contains("└─ \(fixture.subTask)"))
         #expect(tree.stdout.contains(Self.summarizer))
+        let sub = try await writ.run(["tasks", "show", fixture.subTask])
+        #expect(sub.stdout.contains("parent      \(fixture.researchTask)"))
+        #expect(sub.stdout.contains("delegated by \(Self.orchestrator)"))
         let withToken = try await writ.run(["tasks", "show", fixture.codingTask])
         #expect(withToken.stdout.contains(fixture.codingToken))
         #expect(withToken.stdout.contains("live"))
@@ -220,7 +225,6 @@ struct OperatorCLITests {
             try await writ.run(["revoke", "before", "now", "--workload", Self.coder, "--json"]).stdout
         )
         #expect(before["revocations"]?.arrayValue?.first?.objectValue?["kind"] == .string("issued_before"))
-        let last = try #require(before["sequence"]?.integerValue)
 
         // Unknown ids, bad input.
         let gone = try await writ.run(["revoke", "task", "tsk_nope"])
@@ -231,6 +235,16 @@ struct OperatorCLITests {
         #expect(closed.stderr.contains("task_closed"))
         let notSPIFFE = try await writ.run(["revoke", "workload", "coding-agent"])
         #expect(notSPIFFE.status == 2)
+        // A typo would revoke nothing that exists and leave the real workload live: refused unless forced.
+        let typo = try await writ.run(["revoke", "workload", "spiffe://example.org/agents/summarizr"])
+        #expect(typo.status == 2)
+        #expect(typo.stderr.contains("no task of workload spiffe://example.org/agents/summarizr is on record"))
+        #expect(try await writ.run(["revoke", "user", "alice@example.org"]).status == 2)
+        let forced = try await writ.run([
+            "revoke", "workload", "spiffe://example.org/agents/summarizr", "--force", "--json",
+        ])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let last = try #require(try Self.json(forced.stdout)["sequence"]?.integerValue)
         let badTime = try await writ.run(["revoke", "before", "yesterday-ish"])
         #expect(badTime.status == 2)
         #expect(badTime.stderr.contains("ISO 8601"))
@@ -252,7 +266,7 @@ struct OperatorCLITests {
             .run(["tasks", "list"])
         #expect(wrong.status == 4)
         #expect(wrong.stderr.contains("unauthenticated"))
-        #expect(wrong.stderr.contains("check the operator token"))
+        #expect(wrong.stderr.contains("the operator token (from WRIT_OPERATOR_TOKEN) is unknown or revoked"))
 
         let missing = try await WritRunner(environment: ["WRIT_BROKER": base]).run(["tasks", "list"])
         #expect(missing.status == 2)
@@ -279,7 +293,21 @@ struct OperatorCLITests {
         #expect(typo.status == 2)
         #expect(typo.stderr.contains("unknown key tokenfile"))
 
+        // Evidence kept: an export is never replaced without --force, nor destroyed by a failed one.
+        let evidence = fixture.broker.stateDirectory.appendingPathComponent("evidence.jsonl")
+        #expect(try await fixture.writ.run(["audit", "export", "--out", evidence.path]).status == 0)
+        let kept = try Data(contentsOf: evidence)
+        #expect(try await fixture.writ.run(["audit", "export", "--out", evidence.path]).status == 2)
+
         try await fixture.broker.stop()
+        let failedExport = try await fixture.writ.run(["audit", "export", "--out", evidence.path, "--force"])
+        #expect(failedExport.status == 3)
+        #expect(try Data(contentsOf: evidence) == kept, "a failed export must not touch the earlier one")
+        let siblings = try FileManager.default.contentsOfDirectory(atPath: fixture.broker.stateDirectory.path)
+        #expect(!siblings.contains { $0.contains(".partial-") })
+        let empty = fixture.broker.stateDirectory.appendingPathComponent("empty.jsonl")
+        FileManager.default.createFile(atPath: empty.path, contents: Data())
+        #expect(try await fixture.writ.run(["audit", "verify", "--export", empty.path]).status == 2)
         let down = try await fixture.writ.run(["tasks", "list"])
         #expect(down.status == 3)
         #expect(down.stderr.contains("cannot reach the broker at \(base)"))
@@ -547,6 +575,11 @@ struct OperatorCLITests {
 
         let duplicate = try await writ.run(["operator", "create", "alice"])
         #expect(duplicate.status == 2)
+        // An existing --out file stops the creation before any operator exists.
+        let taken = fixture.broker.stateDirectory.appendingPathComponent("taken.token")
+        FileManager.default.createFile(atPath: taken.path, contents: Data("x".utf8))
+        #expect(try await writ.run(["operator", "create", "orphan", "--out", taken.path]).status == 2)
+        #expect(!(try await writ.run(["operator", "list"]).stdout.contains("orphan")))
         let listed = try await writ.run(["operator", "list"])
         #expect(listed.stdout.contains("bootstrap"))
         #expect(listed.stdout.contains("alice"))

@@ -21,6 +21,17 @@ import WritToken
 @main
 struct RetrievalAssistant {
     static func main() async throws {
+        if CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") {
+            print(
+                """
+                usage: writ-example-assistant --broker URL --documents URL --workload-token JWT [--user-token JWT]
+                           --read DOCUMENT [--read …] [--stray DOCUMENT …] [--audience URL]
+                           [--join TASK_ID] [--until-refused SECONDS]
+                Prints one JSON line per step; exits 1 when the broker refuses the task.
+                """
+            )
+            return
+        }
         var arguments = Array(CommandLine.arguments.dropFirst())
         func take(_ name: String) -> [String] {
             var values: [String] = []
@@ -75,6 +86,7 @@ struct RetrievalAssistant {
                 if try await read(document, kind: "again", task: task) != 200 { return }
             }
         }
+        var refused = false
         do {
             if let join {
                 try await agent.withDelegatedTask(join) { task in try await work(task) }
@@ -83,9 +95,11 @@ struct RetrievalAssistant {
             }
         } catch let error as WritAgentError {
             print(line(["step": "refused", "error": error.description]))
+            refused = true
         }
         try await http.shutdown()
         await agent.shutdown()
+        if refused { exit(1) }
     }
 
     static func line(_ fields: [String: String]) -> String {

@@ -200,11 +200,16 @@ struct KeyRotationTests {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
         let old = harness.broker.signingKeys.active.id
+        // A normal rotation is pending (its key may have been taken too): the immediate one overrides it.
+        let pending = try await harness.broker.rotateSigningKey(by: "operator:test")
         let rotation = try await harness.broker.rotateSigningKey(by: "operator:test", immediately: true)
+        #expect(rotation.previousKey == old)
+        let retired = try await harness.broker.keyRecords().records.filter { $0.retiredAt != nil }.map(\.id)
+        #expect(Set(retired) == [old, pending.newKey])
         #expect(harness.broker.signingKeys.active.id == rotation.newKey)
         #expect(Array(harness.broker.signingKeys.published.keys.keys) == [rotation.newKey])
-        let events = try await harness.broker.latestAuditEntries(3).map(\.event)
-        #expect(events == ["key.created", "key.rotated", "key.retired"])
+        let events = try await harness.broker.latestAuditEntries(4).map(\.event)
+        #expect(events == ["key.created", "key.rotated", "key.retired", "key.retired"])
         try await harness.withClient { client async throws in
             let listed = try await client.json(.get, "/v1/admin/keys", bearer: harness.operatorToken)
             let states = (listed.body["keys"]?.arrayValue ?? []).map { ($0["kid"]?.string, $0["state"]?.string) }

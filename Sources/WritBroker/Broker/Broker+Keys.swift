@@ -37,8 +37,9 @@ extension Broker {
     /// published until its last possible token has expired (plus the verifiers' clock skew and a tick). One
     /// rotation at a time, checked against the database, so concurrent calls and replicas agree.
     ///
-    /// `immediately` is for a compromised key: the new key signs at once and the old one leaves the JWKS at
-    /// once, so verifiers refuse everything it signed (valid tokens included) from their next JWKS refresh.
+    /// `immediately` is for a compromised key: the new key signs at once and every other key (the one signing,
+    /// older ones still published, one waiting to sign) leaves the JWKS at once, so verifiers refuse everything
+    /// they signed (valid tokens included) from their next JWKS refresh. It overrides a pending rotation.
     public func rotateSigningKey(
         by actor: String,
         immediately: Bool = false
@@ -50,7 +51,9 @@ extension Broker {
         }
         try await advanceSigningKeys()
         let now = clock.now
-        try Self.refuseIfPending(try await read("keys") { db in try SigningKeys.unretired(db) }, now: now)
+        if !immediately {
+            try Self.refuseIfPending(try await read("keys") { db in try SigningKeys.unretired(db) }, now: now)
+        }
         let generated: (SigningKey, file: String)
         do {
             generated = try SigningKeys.generate(directory: directory)
@@ -68,14 +71,17 @@ extension Broker {
         do {
             previous = try await write("rotate key") { db in
                 let records = try SigningKeys.unretired(db)
-                try Self.refuseIfPending(records, now: now)
+                if !immediately { try Self.refuseIfPending(records, now: now) }
                 guard let signing = records.last(where: { $0.signs(at: now) }) else {
                     throw BrokerError(.internalError, "no recorded key signs now")
                 }
                 try SigningKeys.record(db, key, file: file, activatesAt: activatesAt, actor: actor, now: now)
+                // Normally only the key signing now is replaced. A compromise retires every other key now:
+                // older ones still published for their tokens, and one waiting to sign.
                 try db.execute(
-                    sql: "UPDATE signing_keys SET retires_at = ? WHERE kid = ?",
-                    arguments: [retiresAt.timeIntervalSince1970, signing.id]
+                    sql: "UPDATE signing_keys SET retires_at = ? WHERE retired_at IS NULL AND "
+                        + (immediately ? "kid <> ?" : "kid = ?"),
+                    arguments: [retiresAt.timeIntervalSince1970, immediately ? key.id : signing.id]
                 )
                 var detail: [String: JSONValue] = [
                     "previous": .string(signing.id), "activates_at": .integer(activatesAt.numericDate),

@@ -58,7 +58,13 @@ extension Broker {
                     throw BrokerError(.notFound, "no token \(id.prefix(64)) is recorded (it may have expired)")
                 }
                 retain = max(record.expiresAt, now)
-                tokens = record.expiresAt > now ? 1 : 0
+                tokens =
+                    try Int.fetchOne(
+                        db,
+                        sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
+                            + "WHERE k.jti = ? AND k.expires_at > ? AND t.state = 'open' AND NOT \(Self.revokedToken)",
+                        arguments: [id, now.numericDate]
+                    ) ?? 0
             case .workload(let workload):
                 // Its open tasks close with every sub-task below them (delegates' tasks carry the workload in
                 // `act`, so the one entry covers their tokens too). Tokens of closed tasks were revoked with
@@ -81,8 +87,9 @@ extension Broker {
                 tokens =
                     try Int.fetchOne(
                         db,
-                        sql: "SELECT COUNT(*) FROM tokens WHERE issued_at < ? AND expires_at > ? "
-                            + "AND (? IS NULL OR workload = ?)",
+                        sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
+                            + "WHERE k.issued_at < ? AND k.expires_at > ? AND (? IS NULL OR k.workload = ?) "
+                            + "AND t.state = 'open' AND NOT \(Self.revokedToken)",
                         arguments: [cutoff.numericDate + 1, now.numericDate, scope?.description, scope?.description]
                     ) ?? 0
             case .task: break

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import WritToken
 import Yams
 
@@ -55,22 +56,27 @@ public struct ConnectionOptions: ParsableArguments {
                     + "use the broker's https address, or pass --insecure-http if the path is protected otherwise"
             )
         }
+        guard timeout >= 1 else { throw CommandOutcome.unusable("--timeout must be at least 1 second") }
         let token: String
-        if let path = tokenFile ?? environment["WRIT_OPERATOR_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
-            token = try Self.readToken(path)
+        let source: String
+        if let path = tokenFile {
+            (token, source) = (try Self.readToken(path), "--token-file \(path)")
+        } else if let path = environment["WRIT_OPERATOR_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            (token, source) = (try Self.readToken(path), "WRIT_OPERATOR_TOKEN_FILE=\(path)")
         } else if let value = environment["WRIT_OPERATOR_TOKEN"], !value.isEmpty {
-            token = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            (token, source) = (value.trimmingCharacters(in: .whitespacesAndNewlines), "WRIT_OPERATOR_TOKEN")
         } else if let path = file.tokenFile {
-            token = try Self.readToken(path)
+            (token, source) = (try Self.readToken(path), "token_file \(path) in \(file.path)")
         } else if FileManager.default.fileExists(atPath: ".writ/operator-token") {
-            token = try Self.readToken(".writ/operator-token")
+            (token, source) = (try Self.readToken(".writ/operator-token"), "./.writ/operator-token")
         } else {
             throw CommandOutcome.unusable(
-                "no operator token: pass --token-file FILE or set WRIT_OPERATOR_TOKEN "
-                    + "(the broker writes its first one to STATE/operator-token)"
+                "no operator token: pass --token-file FILE, set WRIT_OPERATOR_TOKEN_FILE or WRIT_OPERATOR_TOKEN, "
+                    + "or name token_file in ~/.config/writ/cli.yaml (./.writ/operator-token, looked at too, does "
+                    + "not exist; the broker writes its first token to STATE/operator-token)"
             )
         }
-        return AdminClient(base: base, token: token, timeout: .seconds(Int64(max(1, timeout))))
+        return AdminClient(base: base, token: token, tokenSource: source, timeout: .seconds(Int64(timeout)))
     }
 
     /// Whether an http URL names this host.
@@ -89,6 +95,7 @@ public struct ConnectionOptions: ParsableArguments {
     private struct FileSettings {
         var broker: String?
         var tokenFile: String?
+        var path = ""
     }
 
     private func configurationFile(environment: [String: String]) throws(CommandOutcome) -> FileSettings {
@@ -113,6 +120,7 @@ public struct ConnectionOptions: ParsableArguments {
             throw CommandOutcome.unusable("\(path): unknown key \(key) (known: broker, token_file)")
         }
         var settings = FileSettings()
+        settings.path = path
         settings.broker = mapping["broker"] as? String
         settings.tokenFile = (mapping["token_file"] as? String).map { ($0 as NSString).expandingTildeInPath }
         return settings
@@ -135,6 +143,8 @@ public struct ConnectionOptions: ParsableArguments {
 struct AdminClient: Sendable {
     let base: String
     let token: String
+    /// Where the token came from, for messages.
+    var tokenSource = "the command line"
     let timeout: TimeAmount
 
     /// Runs `body` with a connection, mapping every failure to an outcome.
@@ -202,15 +212,23 @@ struct AdminClient: Sendable {
                 status = response.status.code
                 bytes = Array(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
             } catch {
+                let reason = Self.reason(error)
+                if method == .POST, reason == "no answer in time" {
+                    throw CommandOutcome(
+                        output: "error: the broker at \(client.base) did not answer in time; the change may have been "
+                            + "made: check `writ audit tail` before trying again",
+                        exitCode: WritExitCode.unreachable
+                    )
+                }
                 throw CommandOutcome(
-                    output: "error: cannot reach the broker at \(client.base) (\(Self.reason(error))); "
+                    output: "error: cannot reach the broker at \(client.base) (\(reason)); "
                         + "is `writ serve` running there? Set --broker or WRIT_BROKER.",
                     exitCode: WritExitCode.unreachable
                 )
             }
             let json = try? StrictJSON(maximumDepth: 64).parse(bytes: bytes)
             guard (200..<300).contains(status) else {
-                throw Self.failure(status: status, body: json)
+                throw Self.failure(status: status, body: json, tokenSource: client.tokenSource)
             }
             guard let json else {
                 throw CommandOutcome(
@@ -222,13 +240,20 @@ struct AdminClient: Sendable {
         }
 
         private static func reason(_ error: any Error) -> String {
-            if let error = error as? HTTPClientError, error == .deadlineExceeded { return "no answer in time" }
+            if let error = error as? HTTPClientError,
+                error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout
+            {
+                return error == .connectTimeout ? "no connection in time" : "no answer in time"
+            }
+            if error is NIOSSLError || String(reflecting: error).contains("SSL") {
+                return "TLS failed: is this an https address for a plain http listener, or the reverse?"
+            }
             let text = "\(error)"
             return text.contains("refused") ? "connection refused" : text
         }
 
         /// A broker error as an outcome: its code, its sentence, and what to do.
-        static func failure(status: UInt, body: JSONValue?) -> CommandOutcome {
+        static func failure(status: UInt, body: JSONValue?, tokenSource: String = "") -> CommandOutcome {
             let members = body?.objectValue ?? [:]
             let code = members["error"]?.stringValue ?? "http_\(status)"
             let message = members["error_description"]?.stringValue ?? "HTTP \(status)"
@@ -237,7 +262,7 @@ struct AdminClient: Sendable {
             switch status {
             case 401:
                 hint =
-                    "\ncheck the operator token (--token-file, WRIT_OPERATOR_TOKEN); `writ operator list` on the "
+                    "\nthe operator token (from \(tokenSource)) is unknown or revoked; `writ operator list` on the "
                     + "broker host shows which operators exist"
                 exit = WritExitCode.unauthorized
             case 403:

@@ -4,6 +4,10 @@ import GRDB
 import WritBroker
 import WritToken
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `writ audit`: what happened, and proof that the record is whole.
 public struct AuditCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -65,16 +69,31 @@ public struct AuditTailCommand: AsyncParsableCommand {
             var after: Int64? = first.last?.objectValue?["seq"]?.integerValue ?? 0
             emit(Array(first.suffix(count)))
             guard follow else { return CommandOutcome(output: "", exitCode: 0) }
+            var waiting = false
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(for: .milliseconds(Int(max(0.05, interval) * 1000)))
                 } catch {
                     break
                 }
-                let page = try await session.get(
-                    "/v1/admin/audit",
-                    query: [("after", String(after ?? 0)), ("limit", "1000")]
-                )
+                let page: JSONValue
+                do throws(CommandOutcome) {
+                    page = try await session.get(
+                        "/v1/admin/audit",
+                        query: [("after", String(after ?? 0)), ("limit", "1000")]
+                    )
+                } catch  where error.exitCode == WritExitCode.unreachable {
+                    // A broker restarting is no reason to stop following: say so once, keep asking.
+                    if !waiting {
+                        FileHandle.standardError.write(Data("\(error.output); still following\n".utf8))
+                        waiting = true
+                    }
+                    continue
+                }
+                if waiting {
+                    FileHandle.standardError.write(Data("the broker answers again\n".utf8))
+                    waiting = false
+                }
                 after = emit(Self.entries(page)) ?? after
             }
             return CommandOutcome(output: "", exitCode: 0)
@@ -113,8 +132,11 @@ public struct AuditExportCommand: AsyncParsableCommand {
     @Option(help: "Only entries after this sequence number.")
     var after: Int64 = 0
 
-    @Option(help: "A file to write (created or replaced); standard output when absent.")
+    @Option(help: "A file to write (written whole, then renamed into place); standard output when absent.")
     var out: String?
+
+    @Flag(help: "Replace --out if it exists.")
+    var force = false
 
     public init() {}
 
@@ -125,15 +147,22 @@ public struct AuditExportCommand: AsyncParsableCommand {
         let client: AdminClient
         do { client = try connection.resolve() } catch { return error }
         let handle: FileHandle
-        if let out {
-            guard FileManager.default.createFile(atPath: out, contents: nil, attributes: [.posixPermissions: 0o600]),
-                let file = FileHandle(forWritingAtPath: out)
-            else { return .unusable("cannot write \(out)") }
+        // Evidence is never destroyed by a failed export: the entries go to a temporary file beside --out,
+        // renamed over it only once every page has arrived.
+        let partial = out.map { $0 + ".partial-\(ProcessInfo.processInfo.processIdentifier)" }
+        if let out, let partial {
+            if FileManager.default.fileExists(atPath: out), !force {
+                return .unusable("\(out) exists; choose another --out, or pass --force to replace it")
+            }
+            guard
+                FileManager.default.createFile(atPath: partial, contents: nil, attributes: [.posixPermissions: 0o600]),
+                let file = FileHandle(forWritingAtPath: partial)
+            else { return .unusable("cannot write beside \(out)") }
             handle = file
         } else {
             handle = FileHandle.standardOutput
         }
-        return await client.run { session throws(CommandOutcome) in
+        let outcome = await client.run { session throws(CommandOutcome) in
             var cursor = after
             var count = 0
             var first: Int64?
@@ -151,11 +180,24 @@ public struct AuditExportCommand: AsyncParsableCommand {
                 first = first ?? entries.first?.objectValue?["seq"]?.integerValue
                 cursor = entries.last?.objectValue?["seq"]?.integerValue ?? cursor
             }
-            guard let out else { return CommandOutcome(output: "", exitCode: 0) }
-            try? handle.close()
+            guard let out, let partial else { return CommandOutcome(output: "", exitCode: 0) }
+            do {
+                try handle.synchronize()
+                try handle.close()
+            } catch {
+                throw CommandOutcome.unusable("cannot write the export beside \(out): \(error)")
+            }
+            guard rename(partial, out) == 0 else {
+                throw CommandOutcome.unusable("cannot move the export into place at \(out) (errno \(errno))")
+            }
             let range = first.map { " (entries \($0) to \(cursor))" } ?? ""
             return CommandOutcome(output: "exported \(count) entries\(range) to \(out)", exitCode: 0)
         }
+        if let partial, FileManager.default.fileExists(atPath: partial) {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: partial)
+        }
+        return outcome
     }
 }
 
@@ -213,9 +255,15 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         let query: [(String, String?)] = [
             ("anchor_seq", outside.map { String($0.sequence) }), ("anchor_hash", outside?.hash),
         ]
-        return await connection.run { session throws(CommandOutcome) in
+        let outcome = await connection.run { session throws(CommandOutcome) in
             render(.success(try await session.get("/v1/admin/audit/verify", query: query)))
         }
+        guard outcome.exitCode == WritExitCode.unreachable else { return outcome }
+        return CommandOutcome(
+            output: outcome.output + "\non the broker host, `writ audit verify --state STATE_DIR` reads the database "
+                + "directly, with the broker running or not",
+            exitCode: outcome.exitCode
+        )
     }
 
     /// The entries of an export, or an outcome saying what is wrong with the file.
@@ -244,6 +292,9 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
     static func exported(_ path: String) -> Result<JSONValue, CommandOutcome> {
         let entries: [AuditEntry]
         do { entries = try Self.entries(of: path) } catch { return .failure(error) }
+        guard !entries.isEmpty else {
+            return .failure(.unusable("\(path) holds no audit entry; an empty export proves nothing"))
+        }
         let problem = AuditLog.verify(exported: entries)
         var body: [String: JSONValue] = [
             "intact": .bool(problem == nil), "entries": .integer(Int64(entries.count)),

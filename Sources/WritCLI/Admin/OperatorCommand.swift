@@ -100,6 +100,9 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
         guard !name.isEmpty, name.utf8.count <= 64, name.allSatisfy({ !$0.isWhitespace && !$0.isNewline }) else {
             return .unusable("the name must be 1 to 64 characters without spaces")
         }
+        if let out, FileManager.default.fileExists(atPath: out) {
+            return .unusable("\(out) exists; choose another --out (a token file is never overwritten)")
+        }
         let database: BrokerDatabase
         do { database = try options.database() } catch { return error }
         let name = self.name

@@ -13,7 +13,7 @@ public struct RevokeCommand: AsyncParsableCommand {
             within their staleness bound.
 
             Examples:
-              writ revoke task task_3fJ9…
+              writ revoke task tsk_01a21f1d17f6b7AqPFglJMiWXg
               writ revoke token 8c1d…
               writ revoke workload spiffe://example.org/agents/retrieval-assistant
               writ revoke user alice
@@ -27,15 +27,29 @@ public struct RevokeCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Sends one revocation and renders what it did.
+    /// Sends one revocation and renders what it did. With `unlessUnknown` (a filter for `GET /v1/admin/tasks`),
+    /// a subject with no task on record is refused: most likely a typo, which would revoke nothing and leave
+    /// the real workload or user live.
     static func send(
         _ body: JSONValue,
         describing what: String,
-        connection: ConnectionOptions
-    ) async
-        -> CommandOutcome
-    {
+        connection: ConnectionOptions,
+        unlessUnknown filter: (name: String, value: String)? = nil
+    ) async -> CommandOutcome {
         await connection.run { session throws(CommandOutcome) in
+            if let filter {
+                let known = try await session.get(
+                    "/v1/admin/tasks",
+                    query: [(filter.name, filter.value), ("limit", "1")]
+                )
+                if known.objectValue?["tasks"]?.arrayValue?.isEmpty ?? true {
+                    throw CommandOutcome.unusable(
+                        "no task of \(filter.name) \(filter.value) is on record (closed tasks are kept an hour), so "
+                            + "this would revoke nothing that exists: check it with `writ workloads list` or "
+                            + "`writ tasks list`, or pass --force to revoke it anyway (it then may not start tasks)"
+                    )
+                }
+            }
             let reply = try await session.post("/v1/admin/revocations", json: body)
             if connection.json { return .json(reply) }
             let members = reply.objectValue ?? [:]
@@ -116,6 +130,7 @@ public struct RevokeWorkloadCommand: AsyncParsableCommand {
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The workload's SPIFFE ID.") var spiffeID: String
+    @Flag(help: "Revoke even a workload with no task on record.") var force = false
     public init() {}
     public func run() async throws { try await outcome().finishReportingErrors() }
     /// What the verb prints and how it exits.
@@ -126,7 +141,8 @@ public struct RevokeWorkloadCommand: AsyncParsableCommand {
         return await RevokeCommand.send(
             .object(["kind": .string("workload"), "id": .string(spiffeID)]),
             describing: "workload \(spiffeID)",
-            connection: connection
+            connection: connection,
+            unlessUnknown: force ? nil : ("workload", spiffeID)
         )
     }
 }
@@ -143,6 +159,7 @@ public struct RevokeUserCommand: AsyncParsableCommand {
     )
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "The user's subject (sub of their ID token).") var subject: String
+    @Flag(help: "Revoke even a user with no task on record.") var force = false
     public init() {}
     public func run() async throws { try await outcome().finishReportingErrors() }
     /// What the verb prints and how it exits.
@@ -150,7 +167,8 @@ public struct RevokeUserCommand: AsyncParsableCommand {
         await RevokeCommand.send(
             .object(["kind": .string("user"), "id": .string(subject)]),
             describing: "user \(subject)",
-            connection: connection
+            connection: connection,
+            unlessUnknown: force ? nil : ("user", subject)
         )
     }
 }

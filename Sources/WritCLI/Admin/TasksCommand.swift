@@ -52,6 +52,12 @@ public struct ListTasksCommand: AsyncParsableCommand {
         if let state, !["open", "completed", "aborted", "expired"].contains(state) {
             return .unusable("--state must be open, completed, aborted or expired")
         }
+        if let workload, (try? SPIFFEID(workload)) == nil {
+            return .unusable(
+                "--workload takes a SPIFFE ID (spiffe://trust-domain/path); `writ workloads list` shows them"
+            )
+        }
+        guard (1...1000).contains(limit) else { return .unusable("--limit must be between 1 and 1000") }
         return await connection.run { session throws(CommandOutcome) in
             let body = try await session.get(
                 "/v1/admin/tasks",
@@ -117,10 +123,12 @@ public struct ShowTaskCommand: AsyncParsableCommand {
             for (label, key) in [
                 ("task", "id"), ("state", "state"), ("reason", "reason"), ("workload", "workload"),
                 ("created by", "created_by"), ("attestation", "attestation"), ("user", "user"), ("type", "type"),
-                ("purpose", "purpose"), ("parent", "parent_id"),
-            ] where root[key] != nil {
+                ("purpose", "purpose"), ("parent", "parent_id"), ("root", "root_id"),
+            ] where root[key] != nil && !(key == "root_id" && root["root_id"] == root["id"]) {
                 lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + Render.string(root[key]))
             }
+            let actors = (root["actors"]?.arrayValue ?? []).map { Render.string($0) }
+            if !actors.isEmpty { lines.append("delegated by " + actors.joined(separator: " ← ")) }
             for (label, key) in [("created", "created_at"), ("deadline", "deadline"), ("closed", "closed_at")]
             where root[key] != nil {
                 lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + Render.time(root[key]))
