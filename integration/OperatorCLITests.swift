@@ -628,6 +628,10 @@ struct OperatorCLITests {
             #expect(script.stdout.contains("revoke"))
         }
         #expect(try await writ.run(["completion", "tcsh"]).status != 0)
+        // A verb that cannot run exits 2, with what to do.
+        let noKey = try await writ.run(["dev", "workload-token", "--state", "/nonexistent", Self.coder])
+        #expect(noKey.status == 2)
+        #expect(noKey.stderr.contains("start the broker once"))
         let help = try await writ.run(["revoke", "--help"])
         #expect(help.stdout.contains("Examples:"))
         #expect(help.stdout.contains("writ revoke workload spiffe://"))
