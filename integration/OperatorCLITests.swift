@@ -143,6 +143,10 @@ struct OperatorCLITests {
         }
         let listed = try Self.json(try await writ.run(["tasks", "list", "--json"]).stdout)
         #expect(listed["tasks"]?.arrayValue?.count == 4)
+        #expect(listed["has_more"] == .bool(false))
+        let cut = try await writ.run(["tasks", "list", "--limit", "2"])
+        #expect(cut.stdout.contains("(more tasks match"))
+        #expect(cut.stdout.split(separator: "\n").count == 4)
 
         let byWorkload = try Self.json(
             try await writ.run(["tasks", "list", "--workload", Self.coder, "--json"]).stdout
@@ -208,6 +212,10 @@ struct OperatorCLITests {
         #expect(token.stdout.contains("revoked token \(fixture.codingToken)"))
         #expect(token.stdout.contains("tokens covered  1 live"))
         #expect(token.stdout.contains("feed sequence   1 (durable)"))
+        // Twice: the same entry, nothing new covered.
+        let again = try Self.json(try await writ.run(["revoke", "token", fixture.codingToken, "--json"]).stdout)
+        #expect(again["sequence"] == .integer(1))
+        #expect(again["tokens_covered"] == .integer(0))
         let shown = try Self.json(try await writ.run(["tasks", "show", fixture.codingTask, "--json"]).stdout)
         #expect(shown["tokens"]?.arrayValue?.first?.objectValue?["revoked"] == .bool(true))
         #expect(try await writ.run(["tasks", "show", fixture.codingTask]).stdout.contains("revoked"))

@@ -62,7 +62,8 @@ public struct WorkloadActivity: Sendable, Hashable {
 }
 
 extension Broker {
-    /// Tasks matching a filter, newest first.
+    /// Tasks matching a filter, newest first: at most one more than the filter's limit, so a caller can tell
+    /// whether more match.
     public func tasks(matching filter: TaskFilter) async throws(BrokerError) -> [TaskSummary] {
         let now = clock.now.numericDate
         return try await read("list tasks") { db in
@@ -91,7 +92,8 @@ extension Broker {
                 arguments.append(audience)
             }
             let clause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments.append(max(1, min(filter.limit, 1000)))
+            // One more than asked, so the caller learns whether more match.
+            arguments.append(max(1, min(filter.limit, 1000)) + 1)
             let rows = try Row.fetchAll(
                 db,
                 sql: """

@@ -57,6 +57,15 @@ extension Broker {
                 guard let record = try TokenStore.fetch(db, id: id) else {
                     throw BrokerError(.notFound, "no token \(id.prefix(64)) is recorded (it may have expired)")
                 }
+                // Revoking a token twice is answered with the entry made the first time (a token entry lasts
+                // as long as the token, so it is still in the feed).
+                if let earlier = try Int64.fetchOne(
+                    db,
+                    sql: "SELECT seq FROM revocations WHERE kind = 'token' AND subject = ? ORDER BY seq LIMIT 1",
+                    arguments: [id]
+                ), let entry = try RevocationStore.list(db, after: UInt64(earlier - 1), limit: 1).first {
+                    return RevocationOutcome(revocations: [entry], closedTasks: [], tokens: 0)
+                }
                 retain = max(record.expiresAt, now)
                 tokens =
                     try Int.fetchOne(

@@ -312,10 +312,13 @@ public struct BrokerRoutes: Sendable {
             }
             filter.state = parsed
         }
-        filter.limit = Int(clamping: min(try Self.number(query.get("limit"), name: "limit") ?? 100, 1000))
+        filter.limit = max(1, Int(clamping: min(try Self.number(query.get("limit"), name: "limit") ?? 100, 1000)))
         let tasks = try await broker.tasks(matching: filter)
         return JSONResponse.make(
-            .object(["tasks": .array(tasks.map(\.json)), "time": .integer(broker.clock.now.numericDate)])
+            .object([
+                "tasks": .array(tasks.prefix(filter.limit).map(\.json)), "has_more": .bool(tasks.count > filter.limit),
+                "time": .integer(broker.clock.now.numericDate),
+            ])
         )
     }
 

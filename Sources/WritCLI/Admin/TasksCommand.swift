@@ -83,7 +83,10 @@ public struct ListTasksCommand: AsyncParsableCommand {
                     Render.time(members["deadline"])
                 )
             }
-            return CommandOutcome(output: table.text, exitCode: 0)
+            let more =
+                body.objectValue?["has_more"] == .bool(true)
+                ? "\n(more tasks match: narrow the filters or raise --limit, up to 1000)" : ""
+            return CommandOutcome(output: table.text + more, exitCode: 0)
         }
     }
 }
