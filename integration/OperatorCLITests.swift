@@ -229,6 +229,7 @@ struct OperatorCLITests {
         let workload = try await writ.run(["revoke", "workload", Self.coder])
         #expect(workload.status == 0)
         #expect(workload.stdout.contains("tasks closed    1"))
+        #expect(workload.stdout.contains("tokens covered  0 live"), "its one token was revoked already")
         let before = try Self.json(
             try await writ.run(["revoke", "before", "now", "--workload", Self.coder, "--json"]).stdout
         )

@@ -133,6 +133,13 @@ struct OpenAPIDocumentTests {
             let verified = try await client.json(.get, "/v1/admin/audit/verify", bearer: admin)
             check("GET /v1/admin/audit/verify", verified.status, verified.body, schema: nil)
             #expect(verified.body["intact"] == .bool(true))
+            let halfAnchor = try await client.json(
+                .get,
+                "/v1/admin/audit/verify?anchor_hash=\(String(repeating: "0", count: 64))",
+                bearer: admin
+            )
+            check("GET /v1/admin/audit/verify", halfAnchor.status, halfAnchor.body, schema: "Error")
+            #expect(halfAnchor.status == 400)
             let completed = try await client.json(.post, "/v1/tasks/\(id)/complete", bearer: coder)
             check("POST /v1/tasks/{id}/complete", completed.status, completed.body, schema: "Closure")
             let again = try await client.json(.post, "/v1/tasks/\(id)/abort", bearer: coder)

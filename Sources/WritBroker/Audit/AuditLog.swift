@@ -85,19 +85,35 @@ public enum AuditLog {
         }
     }
 
+    /// An anchor older than the pruning horizon: it can no longer be checked (which says nothing of tampering).
+    public struct AnchorPruned: Error, Sendable, Hashable, CustomStringConvertible {
+        /// The anchor's entry.
+        public let sequence: Int64
+        /// The last entry pruned.
+        public let prunedThrough: Int64
+
+        /// The error for an anchor at `sequence` when entries through `prunedThrough` are gone.
+        public init(sequence: Int64, prunedThrough: Int64) {
+            self.sequence = sequence
+            self.prunedThrough = prunedThrough
+        }
+
+        public var description: String {
+            "entries through \(prunedThrough) were pruned, so an anchor at entry \(sequence) can no longer be "
+                + "checked; use a later export"
+        }
+    }
+
     /// Walks the whole chain from its anchor and names the first entry that was altered, removed or
-    /// reordered; nil when the chain is intact. With `outside`, the entry it names must also be the one the
+    /// reordered; nil when the chain is intact. Throws ``AnchorPruned`` for an anchor that was pruned. With
+    /// `outside`, the entry it names must also be the one the
     /// log holds (or, once pruned, the chain must have been cut after it).
     public static func verify(_ db: Database, against outside: Anchor?) throws -> Break? {
         if let outside {
             let pruned = try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_anchor WHERE id = 1")
             let prunedThrough: Int64 = pruned?["seq"] ?? 0
             if outside.sequence < prunedThrough {
-                return Break(
-                    sequence: outside.sequence,
-                    reason: "entries through \(prunedThrough) were pruned, so this anchor can no longer be checked; "
-                        + "use a later export"
-                )
+                throw AnchorPruned(sequence: outside.sequence, prunedThrough: prunedThrough)
             }
             let stored: String? =
                 outside.sequence == prunedThrough

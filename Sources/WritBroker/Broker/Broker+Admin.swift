@@ -99,7 +99,7 @@ extension Broker {
                 sql: """
                     SELECT t.*, (SELECT COUNT(*) FROM tokens WHERE task_id = t.id) AS token_count,
                         (SELECT COUNT(*) FROM tokens AS k WHERE k.task_id = t.id AND t.state = 'open'
-                            AND k.expires_at > ? AND NOT \(Self.revokedToken)) AS live_count
+                            AND k.expires_at > ? AND NOT \(TokenStore.revokedCondition)) AS live_count
                     FROM tasks AS t \(clause)
                     ORDER BY t.created_at DESC, t.id LIMIT ?
                     """,
@@ -137,7 +137,7 @@ extension Broker {
                     let covered =
                         try Bool.fetchOne(
                             db,
-                            sql: "SELECT \(Self.revokedToken) FROM tokens AS k WHERE k.jti = ?",
+                            sql: "SELECT \(TokenStore.revokedCondition) FROM tokens AS k WHERE k.jti = ?",
                             arguments: [token.id]
                         ) ?? false
                     tokens.append((token, task.state != .open || covered))
@@ -148,14 +148,6 @@ extension Broker {
         guard let found else { throw BrokerError(.notFound, "no task \(id.prefix(64))") }
         return found
     }
-
-    /// Whether the token aliased `k` is covered by a token or issued-before revocation (task, workload and user
-    /// revocations close its task instead).
-    static let revokedToken = """
-        (EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'token' AND r.subject = k.jti)
-            OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before + 1
-                AND (r.workload IS NULL OR r.workload = k.workload)))
-        """
 
     /// Every workload with a task on record, most recently active first.
     public func workloadActivity() async throws(BrokerError) -> [WorkloadActivity] {
@@ -168,7 +160,7 @@ extension Broker {
                         MAX(t.created_at) AS last_task,
                         (SELECT COUNT(*) FROM tokens AS k JOIN tasks AS o ON o.id = k.task_id
                             WHERE o.workload = t.workload AND o.state = 'open' AND k.expires_at > ?
-                            AND NOT \(Self.revokedToken)) AS live_tokens
+                            AND NOT \(TokenStore.revokedCondition)) AS live_tokens
                     FROM tasks AS t GROUP BY t.workload ORDER BY last_task DESC LIMIT 1000
                     """,
                 arguments: [now]
@@ -208,7 +200,12 @@ extension Broker {
         problem: AuditLog.Break?, entries: Int, last: Int64
     ) {
         try await read("audit verify") { db in
-            let problem = try AuditLog.verify(db, against: anchor)
+            let problem: AuditLog.Break?
+            do {
+                problem = try AuditLog.verify(db, against: anchor)
+            } catch let pruned as AuditLog.AnchorPruned {
+                throw BrokerError(.anchorPruned, pruned.description)
+            }
             let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0
             let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
             return (problem, count, last)

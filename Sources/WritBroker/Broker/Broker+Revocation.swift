@@ -71,7 +71,7 @@ extension Broker {
                     try Int.fetchOne(
                         db,
                         sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
-                            + "WHERE k.jti = ? AND k.expires_at > ? AND t.state = 'open' AND NOT \(Self.revokedToken)",
+                            + "WHERE k.jti = ? AND k.expires_at > ? AND t.state = 'open' AND NOT \(TokenStore.revokedCondition)",
                         arguments: [id, now.numericDate]
                     ) ?? 0
             case .workload(let workload):
@@ -98,7 +98,7 @@ extension Broker {
                         db,
                         sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
                             + "WHERE k.issued_at < ? AND k.expires_at > ? AND (? IS NULL OR k.workload = ?) "
-                            + "AND t.state = 'open' AND NOT \(Self.revokedToken)",
+                            + "AND t.state = 'open' AND NOT \(TokenStore.revokedCondition)",
                         arguments: [cutoff.numericDate + 1, now.numericDate, scope?.description, scope?.description]
                     ) ?? 0
             case .task: break

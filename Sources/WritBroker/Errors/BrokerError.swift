@@ -44,6 +44,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let methodNotAllowed = Code("method_not_allowed", .methodNotAllowed)
         /// The task is already closed.
         public static let taskClosed = Code("task_closed", .conflict)
+        /// The audit anchor given is older than what has been pruned, so it cannot be checked.
+        public static let anchorPruned = Code("anchor_pruned", .conflict)
         /// A signing key is already waiting to take over; rotate again once it signs.
         public static let rotationPending = Code("rotation_pending", .conflict)
         /// Too many requests from this workload; retry after the `Retry-After` seconds.
@@ -64,7 +66,7 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
             .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidDPoPProof, .useDPoPNonce,
             .accessDenied,
             .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rotationPending,
-            .rateLimited,
+            .anchorPruned, .rateLimited,
             .tooManyOpenTasks, .payloadTooLarge, .unsupportedMediaType, .unavailable, .internalError,
         ]
     }

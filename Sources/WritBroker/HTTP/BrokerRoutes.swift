@@ -274,6 +274,9 @@ public struct BrokerRoutes: Sendable {
             return { request, _, _ in
                 let query = request.uri.queryParameters
                 var anchor: AuditLog.Anchor?
+                guard (query.get("anchor_seq") == nil) == (query.get("anchor_hash") == nil) else {
+                    throw BrokerError(.invalidRequest, "send anchor_seq and anchor_hash together")
+                }
                 if let sequence = try Self.number(query.get("anchor_seq"), name: "anchor_seq") {
                     guard let hash = query.get("anchor_hash"), hash.utf8.count == 64,
                         hash.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
@@ -289,6 +292,8 @@ public struct BrokerRoutes: Sendable {
                     body["broken_at"] = .integer(problem.sequence)
                     body["reason"] = .string(problem.reason)
                 }
+                // Said back, so a client knows the anchor was checked (an older broker would ignore it).
+                if let anchor { body["anchor_seq"] = .integer(anchor.sequence) }
                 return JSONResponse.make(.object(body))
             }
         default: return nil

@@ -106,18 +106,30 @@ public enum TokenStore {
         .map { Date(timeIntervalSince1970: TimeInterval($0)) }
     }
 
-    /// How many unexpired tokens a task has.
+    /// How many of these tasks' tokens are unexpired and not already covered by a token or issued-before
+    /// revocation.
     public static func countLive(_ db: Database, taskIDs: [String], now: Date) throws -> Int {
         var total = 0
         for id in taskIDs {
             total +=
                 try Int.fetchOne(
-                    db.cachedStatement(sql: "SELECT COUNT(*) FROM tokens WHERE task_id = ? AND expires_at > ?"),
+                    db.cachedStatement(
+                        sql: "SELECT COUNT(*) FROM tokens AS k WHERE k.task_id = ? AND k.expires_at > ? "
+                            + "AND NOT \(revokedCondition)"
+                    ),
                     arguments: [id, now.numericDate]
                 ) ?? 0
         }
         return total
     }
+
+    /// Whether the token aliased `k` is covered by a token or issued-before revocation (task, workload and user
+    /// revocations close its task instead).
+    static let revokedCondition = """
+        (EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'token' AND r.subject = k.jti)
+            OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before + 1
+                AND (r.workload IS NULL OR r.workload = k.workload)))
+        """
 
     /// Deletes records of tokens expired before `cutoff`, at most `limit`.
     public static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {

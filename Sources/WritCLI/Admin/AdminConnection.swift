@@ -213,10 +213,13 @@ struct AdminClient: Sendable {
                 bytes = Array(buffer: try await response.body.collect(upTo: 64 * 1024 * 1024))
             } catch {
                 let reason = Self.reason(error)
-                if method == .POST, reason == "no answer in time" {
+                // Refused or TLS-failed connections never carried the request; anything else may have.
+                if method == .POST, reason != "connection refused", !reason.hasPrefix("TLS failed"),
+                    reason != "no connection in time"
+                {
                     throw CommandOutcome(
-                        output: "error: the broker at \(client.base) did not answer in time; the change may have been "
-                            + "made: check `writ audit tail` before trying again",
+                        output: "error: the broker at \(client.base) did not answer (\(reason)); the change may have "
+                            + "been made: check `writ audit tail` before trying again",
                         exitCode: WritExitCode.unreachable
                     )
                 }

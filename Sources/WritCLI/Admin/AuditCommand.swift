@@ -175,7 +175,11 @@ public struct AuditExportCommand: AsyncParsableCommand {
                 guard !entries.isEmpty else { break }
                 var text = ""
                 for entry in entries { text += JSONWriter.string(entry) + "\n" }
-                handle.write(Data(text.utf8))
+                do {
+                    try handle.write(contentsOf: Data(text.utf8))
+                } catch {
+                    throw CommandOutcome.unusable("cannot write the export: \(error)")
+                }
                 count += entries.count
                 first = first ?? entries.first?.objectValue?["seq"]?.integerValue
                 cursor = entries.last?.objectValue?["seq"]?.integerValue ?? cursor
@@ -187,8 +191,20 @@ public struct AuditExportCommand: AsyncParsableCommand {
             } catch {
                 throw CommandOutcome.unusable("cannot write the export beside \(out): \(error)")
             }
-            guard rename(partial, out) == 0 else {
-                throw CommandOutcome.unusable("cannot move the export into place at \(out) (errno \(errno))")
+            // Without --force, link refuses a file that appeared at --out meanwhile; rename would replace it.
+            if force {
+                guard rename(partial, out) == 0 else {
+                    throw CommandOutcome.unusable("cannot move the export into place at \(out) (errno \(errno))")
+                }
+            } else {
+                guard link(partial, out) == 0 else {
+                    throw CommandOutcome.unusable(
+                        errno == EEXIST
+                            ? "\(out) appeared while exporting; it was left alone (pass --force to replace it)"
+                            : "cannot put the export at \(out) (errno \(errno))"
+                    )
+                }
+                unlink(partial)
             }
             let range = first.map { " (entries \($0) to \(cursor))" } ?? ""
             return CommandOutcome(output: "exported \(count) entries\(range) to \(out)", exitCode: 0)
@@ -256,7 +272,16 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
             ("anchor_seq", outside.map { String($0.sequence) }), ("anchor_hash", outside?.hash),
         ]
         let outcome = await connection.run { session throws(CommandOutcome) in
-            render(.success(try await session.get("/v1/admin/audit/verify", query: query)))
+            let answer = try await session.get("/v1/admin/audit/verify", query: query)
+            if let outside, answer.objectValue?["anchor_seq"]?.integerValue != outside.sequence {
+                throw CommandOutcome.unusable(
+                    "the broker did not check the anchor (an older version?); verify with --state on its host"
+                )
+            }
+            return render(.success(answer))
+        }
+        if outcome.output.contains("anchor_pruned") {
+            return CommandOutcome(output: outcome.output, exitCode: WritExitCode.unusable)
         }
         guard outcome.exitCode == WritExitCode.unreachable else { return outcome }
         return CommandOutcome(
@@ -330,6 +355,8 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
                     return .object(body)
                 }
             )
+        } catch let pruned as AuditLog.AnchorPruned {
+            return .failure(.unusable(pruned.description))
         } catch {
             return .failure(.unusable("cannot read \(path): \(error)"))
         }
