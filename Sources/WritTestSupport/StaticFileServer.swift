@@ -19,13 +19,27 @@ public final class StaticFileServer: @unchecked Sendable {
         let log = directory.appendingPathComponent("server.log")
         FileManager.default.createFile(atPath: log.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "--directory", root.path,
-        ]
+        // python3 may be a launcher (pyenv) that runs the interpreter as its child: terminating the launcher
+        // would orphan the server. So the server also leaves as soon as its parent is gone.
+        process.arguments = ["python3", "-u", "-c", Self.script, root.path]
         process.standardOutput = try FileHandle(forWritingTo: log)
         process.standardError = FileHandle.nullDevice
         try process.run()
     }
+
+    static let script = """
+        import functools, http.server, os, sys, threading, time
+        parent = os.getppid()
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.2)
+            os._exit(0)
+        threading.Thread(target=watch, daemon=True).start()
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        print(f"Serving HTTP on 127.0.0.1 port {server.server_address[1]}", flush=True)
+        server.serve_forever()
+        """
 
     /// Waits until the server has said which port it listens on.
     public func start() async throws {
