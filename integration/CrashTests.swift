@@ -41,7 +41,6 @@ struct CrashTests {
             let assertion = try broker.workloadAssertion(Self.coder)
             let operatorToken = try broker.operatorToken()
             let dpopKey = PrivateKey.generate(.es256)
-            let tokenURL = broker.baseURL + "/v1/token"
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for worker in 0..<12 {
                     group.addTask {
@@ -60,22 +59,7 @@ struct CrashTests {
                                     continue
                                 }
                                 acknowledged.state.withLock { _ = $0.tasks.insert(id) }
-                                let proof = try DPoPProof.create(
-                                    method: "POST",
-                                    url: tokenURL,
-                                    key: dpopKey,
-                                    issuedAt: Date()
-                                )
-                                let token = try await client.send(
-                                    .POST,
-                                    "/v1/token",
-                                    form: [
-                                        ("grant_type", TokenRequest.grantType), ("actor_token", assertion),
-                                        ("actor_token_type", TokenRequest.jwtType), ("task_id", id),
-                                        ("audience", "https://git.example.org"),
-                                    ],
-                                    headers: [("DPoP", proof)]
-                                )
+                                let token = try await client.token(task: id, actor: assertion, key: dpopKey)
                                 if token.status == 200, let text = token.body.objectValue?["access_token"]?.stringValue
                                 {
                                     let jti = try AccessToken.unverifiedClaims(text).tokenID

@@ -61,28 +61,9 @@ struct OperatorCLITests {
         let coder = try broker.workloadAssertion(coder)
         let coding = try await client.send(.POST, "/v1/tasks", bearer: coder, json: readRepository)
         let codingTask = try #require(coding.body.objectValue?["id"]?.stringValue)
-        let issued = try await client.send(
-            .POST,
-            "/v1/token",
-            form: [
-                ("grant_type", TokenRequest.grantType), ("actor_token", coder),
-                ("actor_token_type", TokenRequest.jwtType), ("task_id", codingTask),
-                ("audience", "https://git.example.org"),
-            ],
-            headers: [
-                (
-                    "DPoP",
-                    try DPoPProof.create(
-                        method: "POST",
-                        url: broker.baseURL + "/v1/token",
-                        key: PrivateKey.generate(.es256),
-                        issuedAt: Date()
-                    )
-                )
-            ]
-        )
+        let issued = try await client.token(task: codingTask, actor: coder)
         let accessToken = try #require(issued.body.objectValue?["access_token"]?.stringValue)
-        let jti = try #require(Self.segment(1, of: accessToken)["jti"]?.stringValue)
+        let jti = try AccessToken.unverifiedClaims(accessToken).tokenID
         let orchestrator = try broker.workloadAssertion(orchestrator)
         let started = try await client.send(.POST, "/v1/tasks", bearer: orchestrator, json: research())
         let researchTask = try #require(started.body.objectValue?["id"]?.stringValue)
@@ -119,10 +100,10 @@ struct OperatorCLITests {
         )
     }
 
-    /// A compact JWS's header (0) or payload (1), read without verifying: the test only looks.
-    static func segment(_ index: Int, of token: String) throws -> [String: JSONValue] {
+    /// A compact JWS's protected header, read without verifying: the test only looks at its `kid`.
+    static func header(of token: String) throws -> [String: JSONValue] {
         let parts = token.split(separator: ".")
-        let bytes = try #require(parts.count == 3 ? Base64URL.decode(parts[index]) : nil)
+        let bytes = try #require(parts.count == 3 ? Base64URL.decode(parts[0]) : nil)
         return try #require(try StrictJSON().parse(bytes: bytes).objectValue)
     }
 
@@ -362,28 +343,9 @@ struct OperatorCLITests {
         }
         #expect(signer == second)
         let task = try await fixture.client.send(.POST, "/v1/tasks", bearer: coder, json: Self.readRepository)
-        let issued = try await fixture.client.send(
-            .POST,
-            "/v1/token",
-            form: [
-                ("grant_type", TokenRequest.grantType), ("actor_token", coder),
-                ("actor_token_type", TokenRequest.jwtType),
-                ("task_id", task.body.objectValue?["id"]?.stringValue ?? ""), ("audience", "https://git.example.org"),
-            ],
-            headers: [
-                (
-                    "DPoP",
-                    try DPoPProof.create(
-                        method: "POST",
-                        url: fixture.broker.baseURL + "/v1/token",
-                        key: PrivateKey.generate(.es256),
-                        issuedAt: Date()
-                    )
-                )
-            ]
-        )
+        let issued = try await fixture.client.token(task: task.body.objectValue?["id"]?.stringValue ?? "", actor: coder)
         let token = try #require(issued.body.objectValue?["access_token"]?.stringValue)
-        #expect(try Self.segment(0, of: token)["kid"] == .string(second))
+        #expect(try Self.header(of: token)["kid"] == .string(second))
         try await fixture.close()
     }
 

@@ -53,22 +53,7 @@ struct ThirdPartyTests {
                 """
         )
         let taskID = try #require(task.body.objectValue?["id"]?.stringValue)
-        let proof = try DPoPProof.create(
-            method: "POST",
-            url: broker.baseURL + "/v1/token",
-            key: .generate(.es256),
-            issuedAt: Date()
-        )
-        let issued = try await client.send(
-            .POST,
-            "/v1/token",
-            form: [
-                ("grant_type", TokenRequest.grantType), ("actor_token", assertion),
-                ("actor_token_type", TokenRequest.jwtType), ("task_id", taskID),
-                ("audience", "https://git.example.org"),
-            ],
-            headers: [("DPoP", proof)]
-        )
+        let issued = try await client.token(task: taskID, actor: assertion)
         let token = try #require(issued.body.objectValue?["access_token"]?.stringValue)
         let jwks = try await client.send(.GET, "/.well-known/jwks.json")
         await client.shutdown()

@@ -188,6 +188,25 @@ struct BrokerClient: Sendable {
         let body: JSONValue
     }
 
+    /// RFC 8693 at the token endpoint: a DPoP-bound token for an open task, with a fresh proof from `key`.
+    func token(
+        task: String,
+        actor: String,
+        audience: String = "https://git.example.org",
+        key: PrivateKey = .generate(.es256)
+    ) async throws -> Reply {
+        let proof = try DPoPProof.create(method: "POST", url: baseURL + "/v1/token", key: key, issuedAt: Date())
+        return try await send(
+            .POST,
+            "/v1/token",
+            form: [
+                ("grant_type", TokenRequest.grantType), ("actor_token", actor),
+                ("actor_token_type", TokenRequest.jwtType), ("task_id", task), ("audience", audience),
+            ],
+            headers: [("DPoP", proof)]
+        )
+    }
+
     func send(
         _ method: HTTPMethod,
         _ path: String,

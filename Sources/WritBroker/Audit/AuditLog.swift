@@ -132,6 +132,45 @@ public enum AuditLog {
         return try verify(db)
     }
 
+    /// What a walk of the chain found, as the admin API and `writ audit verify` report it.
+    public struct Report: Sendable, Hashable {
+        /// The first break, or nil when the chain is intact.
+        public let problem: Break?
+        /// How many entries were walked.
+        public let entries: Int
+        /// The last sequence number.
+        public let last: Int64
+
+        /// A report.
+        public init(problem: Break?, entries: Int, last: Int64) {
+            self.problem = problem
+            self.entries = entries
+            self.last = last
+        }
+
+        /// `intact`, `entries`, `last`, and when broken `broken_at` and `reason`.
+        public var json: JSONValue {
+            var body: [String: JSONValue] = [
+                "intact": .bool(problem == nil), "entries": .integer(Int64(entries)), "last": .integer(last),
+            ]
+            if let problem {
+                body["broken_at"] = .integer(problem.sequence)
+                body["reason"] = .string(problem.reason)
+            }
+            return .object(body)
+        }
+    }
+
+    /// Walks the chain (against `outside` when given) and counts what it walked.
+    public static func report(_ db: Database, against outside: Anchor?) throws -> Report {
+        let problem = try verify(db, against: outside)
+        return Report(
+            problem: problem,
+            entries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0,
+            last: try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+        )
+    }
+
     /// Checks exported entries on their own: consecutive, each hash right and each following the one before
     /// (the first is taken as it is, since its predecessor is not in the export). Nil when they are intact.
     public static func verify(exported entries: [AuditEntry]) -> Break? {

@@ -194,21 +194,13 @@ extension Broker {
 
     /// Walks the audit chain (checking first that it still holds the `anchor` entry, when given); the problem
     /// is nil when it is intact. Also returns how many entries were checked and the last sequence number.
-    public func verifyAudit(
-        against anchor: AuditLog.Anchor? = nil
-    ) async throws(BrokerError) -> (
-        problem: AuditLog.Break?, entries: Int, last: Int64
-    ) {
+    public func verifyAudit(against anchor: AuditLog.Anchor? = nil) async throws(BrokerError) -> AuditLog.Report {
         try await read("audit verify") { db in
-            let problem: AuditLog.Break?
             do {
-                problem = try AuditLog.verify(db, against: anchor)
+                return try AuditLog.report(db, against: anchor)
             } catch let pruned as AuditLog.AnchorPruned {
                 throw BrokerError(.anchorPruned, pruned.description)
             }
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0
-            let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
-            return (problem, count, last)
         }
     }
 }

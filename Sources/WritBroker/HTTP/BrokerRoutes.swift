@@ -283,14 +283,8 @@ public struct BrokerRoutes: Sendable {
                     else { throw BrokerError(.invalidRequest, "anchor_hash must be 64 lower-case hex digits") }
                     anchor = AuditLog.Anchor(sequence: Int64(clamping: sequence), hash: hash)
                 }
-                let result = try await broker.verifyAudit(against: anchor)
-                var body: [String: JSONValue] = [
-                    "intact": .bool(result.problem == nil), "entries": .integer(Int64(result.entries)),
-                    "last": .integer(result.last),
-                ]
-                if let problem = result.problem {
-                    body["broken_at"] = .integer(problem.sequence)
-                    body["reason"] = .string(problem.reason)
+                guard case .object(var body) = try await broker.verifyAudit(against: anchor).json else {
+                    throw BrokerError(.internalError, "the audit report is malformed")
                 }
                 // Said back, so a client knows the anchor was checked (an older broker would ignore it).
                 if let anchor { body["anchor_seq"] = .integer(anchor.sequence) }

@@ -275,7 +275,7 @@ struct AdminClient: Sendable {
             case 500...: exit = WritExitCode.unreachable
             default: break
             }
-            return CommandOutcome(output: "error: \(code): \(message)\(hint)", exitCode: exit)
+            return CommandOutcome(output: "error: \(code): \(message)\(hint)", exitCode: exit, code: code)
         }
     }
 }

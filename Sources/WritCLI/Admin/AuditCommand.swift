@@ -253,8 +253,8 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
 
     public func run() async throws {
         let outcome = await outcome()
-        // A broken chain is the verb's answer, on standard output; failing to get an answer is an error.
-        if outcome.exitCode == WritExitCode.rejected, !outcome.output.hasPrefix("error:") {
+        // A broken chain is the verb's answer, on standard output; a refusal from the broker is an error.
+        if outcome.exitCode == WritExitCode.rejected, outcome.code == nil {
             return try outcome.finish()
         }
         try outcome.finishReportingErrors()
@@ -280,8 +280,8 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
             }
             return render(.success(answer))
         }
-        if outcome.output.contains("anchor_pruned") {
-            return CommandOutcome(output: outcome.output, exitCode: WritExitCode.unusable)
+        if outcome.code == BrokerError.Code.anchorPruned.rawValue {
+            return CommandOutcome(output: outcome.output, exitCode: WritExitCode.unusable, code: outcome.code)
         }
         guard outcome.exitCode == WritExitCode.unreachable else { return outcome }
         return CommandOutcome(
@@ -320,16 +320,12 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         guard !entries.isEmpty else {
             return .failure(.unusable("\(path) holds no audit entry; an empty export proves nothing"))
         }
-        let problem = AuditLog.verify(exported: entries)
-        var body: [String: JSONValue] = [
-            "intact": .bool(problem == nil), "entries": .integer(Int64(entries.count)),
-            "last": .integer(entries.last?.sequence ?? 0),
-        ]
-        if let problem {
-            body["broken_at"] = .integer(problem.sequence)
-            body["reason"] = .string(problem.reason)
-        }
-        return .success(.object(body))
+        let report = AuditLog.Report(
+            problem: AuditLog.verify(exported: entries),
+            entries: entries.count,
+            last: entries.last?.sequence ?? 0
+        )
+        return .success(report.json)
     }
 
     private func local(_ path: String, against outside: AuditLog.Anchor?) -> Result<JSONValue, CommandOutcome> {
@@ -340,21 +336,7 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
             var configuration = Configuration()
             configuration.readonly = true
             let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return .success(
-                try queue.read { db in
-                    let problem = try AuditLog.verify(db, against: outside)
-                    var body: [String: JSONValue] = [
-                        "intact": .bool(problem == nil),
-                        "entries": .integer(Int64(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0)),
-                        "last": .integer(try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0),
-                    ]
-                    if let problem {
-                        body["broken_at"] = .integer(problem.sequence)
-                        body["reason"] = .string(problem.reason)
-                    }
-                    return .object(body)
-                }
-            )
+            return .success(try queue.read { db in try AuditLog.report(db, against: outside).json })
         } catch let pruned as AuditLog.AnchorPruned {
             return .failure(.unusable(pruned.description))
         } catch {

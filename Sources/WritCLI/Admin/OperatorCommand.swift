@@ -122,21 +122,15 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
                 return .unusable("the operator was created but \(out) cannot be written: \(error); revoke it")
             }
             if options.json {
-                return CommandOutcome(
-                    output: JSONWriter.string(
-                        .object(["name": .string(name), "role": .string(role), "token_file": .string(out)])
-                    ),
-                    exitCode: 0
+                return .json(
+                    .object(["name": .string(name), "role": .string(role), "token_file": .string(out)])
                 )
             }
             return CommandOutcome(output: "created operator \(name) (\(role)); token written to \(out)", exitCode: 0)
         }
         if options.json {
-            return CommandOutcome(
-                output: JSONWriter.string(
-                    .object(["name": .string(name), "role": .string(role), "token": .string(token)])
-                ),
-                exitCode: 0
+            return .json(
+                .object(["name": .string(name), "role": .string(role), "token": .string(token)])
             )
         }
         return CommandOutcome(
@@ -182,7 +176,7 @@ public struct ListOperatorsCommand: AsyncParsableCommand {
                 if let revokedAt = record.revokedAt { members["revoked_at"] = .integer(revokedAt.numericDate) }
                 return .object(members)
             }
-            return CommandOutcome(output: JSONWriter.string(.object(["operators": .array(items)])), exitCode: 0)
+            return .json(.object(["operators": .array(items)]))
         }
         var table = Table("NAME", "ID", "ROLE", "CREATED", "REVOKED")
         for record in records {
@@ -254,14 +248,11 @@ public struct RevokeOperatorCommand: AsyncParsableCommand {
             )
         }
         if options.json {
-            return CommandOutcome(
-                output: JSONWriter.string(
-                    .object([
-                        "name": .string(record.name), "id": .string(record.id),
-                        "revoked_at": .integer((record.revokedAt ?? Date()).numericDate),
-                    ])
-                ),
-                exitCode: 0
+            return .json(
+                .object([
+                    "name": .string(record.name), "id": .string(record.id),
+                    "revoked_at": .integer((record.revokedAt ?? Date()).numericDate),
+                ])
             )
         }
         return CommandOutcome(

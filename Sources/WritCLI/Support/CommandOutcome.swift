@@ -6,11 +6,14 @@ public struct CommandOutcome: Error, Sendable, Equatable {
     public var output: String
     /// The process exit code.
     public var exitCode: Int32
+    /// The broker's stable error code, when the broker refused the request.
+    public var code: String?
 
     /// An outcome.
-    public init(output: String, exitCode: Int32) {
+    public init(output: String, exitCode: Int32, code: String? = nil) {
         self.output = output
         self.exitCode = exitCode
+        self.code = code
     }
 }
 
