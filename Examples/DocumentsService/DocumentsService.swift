@@ -35,7 +35,8 @@ struct DocumentsService {
         let audience = environment["AUDIENCE"] ?? "https://docs.example.org"
         let staleness = TimeInterval(environment["MAXIMUM_STALENESS"] ?? "") ?? 10
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
-            throw CancellationError()
+            FileHandle.standardError.write(Data("LISTEN must be HOST:PORT, e.g. 127.0.0.1:9090; got \(listen)\n".utf8))
+            exit(2)
         }
         var logger = Logger(label: "documents")
         logger.logLevel = .notice
@@ -84,6 +85,7 @@ struct DocumentsService {
                 logger: logger
             )
         )
+        // SIGTERM and SIGINT shut every service down gracefully; each returns normally, so the process exits 0.
         try await group.run()
     }
 }

@@ -152,7 +152,10 @@ public struct TokenVerifier: Sendable {
     /// Checks that verified access allows an action on a resource.
     public func authorize(_ access: VerifiedAccess, _ action: String, on resource: Resource) throws(VerificationError) {
         guard access.permits(action, on: resource) else {
-            throw .insufficientAuthorization("the token does not allow \(action) on \(resource.type)")
+            // The resource comes from the request, so naming it tells the caller nothing new, and tells an
+            // operator reading the refusal which step strayed.
+            let name = resource.identifier.map { " \"\($0.prefix(200))\"" } ?? ""
+            throw .insufficientAuthorization("the token does not allow \(action) on \(resource.type)\(name)")
         }
     }
 

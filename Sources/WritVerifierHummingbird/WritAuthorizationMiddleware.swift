@@ -28,6 +28,9 @@ public struct WritRequirement: Sendable {
 /// Verifies a Writ token on every request and authorises the route's action on its resource, answering
 /// 401 or 403 with a machine-readable body and a `WWW-Authenticate` challenge (RFC 6750 §3, RFC 9449 §7.1).
 ///
+/// A token signed by a key the key set does not hold yet makes a refreshing key set (``RemoteKeySet``)
+/// refetch the issuer's keys, at most once per its minimum refresh interval, before it is refused.
+///
 /// The request URL a DPoP proof must name is `publicBase` + the request's path and query, since behind a
 /// proxy the server cannot know the scheme and host clients used.
 public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>: RouterMiddleware {
@@ -74,7 +77,9 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
         let dpop = authorization.lowercased().hasPrefix("dpop ")
         let access: VerifiedAccess
         do {
-            access = try verifier.verify(presentation)
+            // An unknown `kid` may be a key the broker began signing with since the last refresh (an immediate
+            // rotation): the key set refetches once, within its rate limit, before the token is refused.
+            access = try await verifier.verifyAllowingKeyRefresh(presentation)
             try verifier.authorize(access, needed.action, on: needed.resource)
         } catch {
             let status: HTTPResponse.Status = error.code == .insufficientAuthorization ? .forbidden : .unauthorized
@@ -98,7 +103,14 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
             }
         var challenge = dpop ? "DPoP algs=\"ES256 EdDSA\"" : "Bearer"
         if let oauthError {
-            let safeReason = reason.replacingOccurrences(of: "\"", with: "'")
+            // RFC 6750 §3 allows only printable ASCII without `"` and `\` here; the reason may quote the request.
+            let safeReason = String(
+                String.UnicodeScalarView(
+                    reason.unicodeScalars.prefix(300).map { scalar in
+                        (0x20...0x7E).contains(scalar.value) && scalar != "\"" && scalar != "\\" ? scalar : "'"
+                    }
+                )
+            )
             challenge += "\(dpop ? "," : "") error=\"\(oauthError)\", error_description=\"\(safeReason)\""
         } else {
             challenge = "Bearer, DPoP algs=\"ES256 EdDSA\""

@@ -2,6 +2,8 @@ import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import NIOCore
+import Synchronization
 import Testing
 import WritBroker
 import WritTestSupport
@@ -158,6 +160,143 @@ struct RevocationFeedClientTests {
         }
         #expect(view.lastSequence == 5)
         #expect(!view.hasGap)
+    }
+
+    /// A broker impostor: its pages are honest (the entries in `entries`), its stream sends `stream`'s bytes
+    /// once, then `tail` forever (every `pause`) until the client hangs up. Counts the streams opened.
+    final class HostileFeed: Sendable {
+        let entries = Mutex<[Revocation]>([])
+        let streams = Atomic<Int>(0)
+        /// Set when the test is done, so open streams end and the server can stop.
+        let stopped = Atomic<Bool>(false)
+        let stream: String
+        let tail: String
+        let pause: Duration
+
+        init(stream: String, tail: String, pause: Duration) {
+            self.stream = stream
+            self.tail = tail
+            self.pause = pause
+        }
+
+        func add(_ user: String) {
+            entries.withLock {
+                let at = Date()
+                $0.append(
+                    Revocation(
+                        sequence: UInt64($0.count + 1),
+                        subject: .user(user),
+                        revokedAt: at,
+                        retainUntil: at.addingTimeInterval(3600)
+                    )
+                )
+            }
+        }
+
+        var application: some ApplicationProtocol {
+            let router = Router()
+            router.get("/v1/revocations") { request, _ -> Response in
+                let after = Int(request.uri.queryParameters["after"].map(String.init) ?? "0") ?? 0
+                let all = self.entries.withLock { $0 }
+                let page = all.filter { $0.sequence > UInt64(after) }
+                let body = JSONValue.object([
+                    "revocations": .array(page.map(\.json)),
+                    "first": page.first.map { .integer(Int64($0.sequence)) } ?? .null,
+                    "last": .integer(Int64(all.count)),
+                    "has_more": .bool(false),
+                ])
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(body)))
+                )
+            }
+            router.get("/v1/revocations/stream") { _, _ -> Response in
+                self.streams.add(1, ordering: .relaxed)
+                let (head, tail, pause) = (self.stream, self.tail, self.pause)
+                return Response(
+                    status: .ok,
+                    headers: [.contentType: "text/event-stream"],
+                    body: ResponseBody { writer in
+                        try await writer.write(ByteBuffer(string: head))
+                        let chunk = ByteBuffer(string: tail)
+                        // Ends when the client hangs up: the write then fails.
+                        while !self.stopped.load(ordering: .relaxed) {
+                            try await writer.write(chunk)
+                            try await Task.sleep(for: pause)
+                        }
+                        try await writer.finish(nil)
+                    }
+                )
+            }
+            return Application(router: router)
+        }
+    }
+
+    /// Follows `feed` with short pauses and the given silence bound while `body` runs, with a view whose
+    /// staleness bound is 2 s.
+    static func follow(
+        _ feed: HostileFeed,
+        silence: Duration,
+        _ body: @Sendable (InMemoryRevocationView) async throws -> Void
+    ) async throws {
+        let view = InMemoryRevocationView(maximumStaleness: 2)
+        try await feed.application.test(.live) { client async throws in
+            guard let port = client.port else { throw NoPort() }
+            var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
+            configuration.reconnectDelay = .milliseconds(100)
+            configuration.maximumBackoff = .milliseconds(400)
+            configuration.silence = silence
+            let follower = RevocationFeedClient(configuration: configuration, view: view)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await follower.run() }
+                try await body(view)
+                group.cancelAll()
+            }
+            feed.stopped.store(true, ordering: .relaxed)
+        }
+    }
+
+    @Test("a stream sending one endless line is dropped at the line limit, and the view still catches up by paging")
+    func endlessLine() async throws {
+        let feed = HostileFeed(
+            stream: ": hello\n",
+            tail: String(repeating: "a", count: 16 << 10),
+            pause: .milliseconds(1)
+        )
+        feed.add("early")
+        try await Self.follow(feed, silence: .seconds(60)) { view async throws in
+            let probe = try Self.claims(task: "tsk_probe", now: Date())
+            #expect(try await Self.eventually { view.lastSequence == 1 })
+            // The stream is dropped and re-opened long before the 60 s watchdog would: the line limit did it.
+            #expect(try await Self.eventually { feed.streams.load(ordering: .relaxed) >= 3 }, "the stream was kept")
+            // A revocation made meanwhile reaches the view by paging, though no stream ever delivers an event.
+            feed.add("alice")
+            #expect(
+                try await Self.eventually {
+                    if case .revoked = view.status(of: probe, now: Date()) { return true }
+                    return false
+                },
+                "the entry made while the stream misbehaved never arrived"
+            )
+            // Beyond the view's staleness bound, paging alone has kept it synced.
+            try await Task.sleep(for: .seconds(3))
+            var other = try Self.claims(task: "tsk_other", now: Date())
+            other.subject = "bob"
+            #expect(view.status(of: other, now: Date()) == .notRevoked)
+        }
+    }
+
+    @Test("a stream trickling bytes that never complete a message is dropped by the silence watchdog")
+    func trickle() async throws {
+        let feed = HostileFeed(stream: "data: ", tail: "x", pause: .milliseconds(50))
+        try await Self.follow(feed, silence: .seconds(1)) { _ async throws in
+            // Within 1 s the first stream is silent in the only sense that counts; a later one replaces it.
+            #expect(
+                try await Self.eventually { feed.streams.load(ordering: .relaxed) >= 2 },
+                "bytes without a complete message kept the stream open"
+            )
+        }
     }
 
     /// Port 1 (tcpmux): privileged and unused, so connecting is refused at once.

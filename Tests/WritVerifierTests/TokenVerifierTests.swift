@@ -107,28 +107,54 @@ struct TokenVerifierTests {
             keys: keys,
             clock: FixedClock(TestIdentity.now)
         )
-        // The initial load counts as the last attempt, so an immediate unknown kid may not refetch.
-        await #expect(throws: VerificationError.unknownKey("")) {
-            try await verifier.verifyAllowingKeyRefresh(
-                Presentation(authorization: "Bearer " + forge.token(key: newKey))
-            )
+        // The key appeared right after the load (an immediate rotation): the load does not count against the
+        // rate limit, so the first unknown kid refetches at once.
+        #expect(throws: VerificationError.unknownKey("")) {
+            try verifier.verify(Presentation(authorization: "Bearer " + forge.token(key: newKey)))
         }
-        #expect(source.fetches == 1)
-        let rotating = FakeJWKSSource(documents: [
-            try JSONWebKeySet(keys: [forge.key.verificationKey]).jsonString,
-            try JSONWebKeySet(keys: [forge.key.verificationKey, newKey.verificationKey]).jsonString,
-        ])
-        let later = RemoteKeySet(source: rotating, minimumRefreshInterval: 0, clock: FixedClock(TestIdentity.now))
-        try await later.refresh()
-        let refreshing = TokenVerifier(
-            configuration: .init(issuer: TestIdentity.issuer, audience: TestIdentity.audience),
-            keys: later,
-            clock: FixedClock(TestIdentity.now)
-        )
-        _ = try await refreshing.verifyAllowingKeyRefresh(
+        _ = try await verifier.verifyAllowingKeyRefresh(
             Presentation(authorization: "Bearer " + forge.token(key: newKey))
         )
-        #expect(rotating.fetches == 2)
+        #expect(source.fetches == 2)
+        // Another unknown kid within the interval does not fetch again.
+        let madeUp = SigningKey(id: "es-made-up", privateKey: .generate(.es256))
+        await #expect(throws: VerificationError.unknownKey("")) {
+            try await verifier.verifyAllowingKeyRefresh(
+                Presentation(authorization: "Bearer " + forge.token(key: madeUp))
+            )
+        }
+        #expect(source.fetches == 2)
+    }
+
+    @Test("a burst of tokens from a new key costs one fetch, and every one is accepted")
+    func burstAfterRotation() async throws {
+        let newKey = SigningKey(id: "es-9", privateKey: .generate(.es256))
+        let source = FakeJWKSSource(
+            documents: [
+                try JSONWebKeySet(keys: [forge.key.verificationKey]).jsonString,
+                try JSONWebKeySet(keys: [forge.key.verificationKey, newKey.verificationKey]).jsonString,
+            ],
+            delay: .milliseconds(200)
+        )
+        let keys = RemoteKeySet(source: source, minimumRefreshInterval: 3600, clock: FixedClock(TestIdentity.now))
+        try await keys.refresh()
+        let verifier = TokenVerifier(
+            configuration: .init(issuer: TestIdentity.issuer, audience: TestIdentity.audience, cacheCapacity: 0),
+            keys: keys,
+            clock: FixedClock(TestIdentity.now)
+        )
+        let token = forge.token(key: newKey)
+        let accepted = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20 {
+                group.addTask {
+                    (try? await verifier.verifyAllowingKeyRefresh(Presentation(authorization: "Bearer " + token)))
+                        != nil
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(accepted == 20, "requests that met the new kid during the refetch were refused")
+        #expect(source.fetches == 2)
     }
 
     @Test("a flood of unknown kids costs at most one fetch per interval")

@@ -6,7 +6,8 @@ public protocol KeySetProvider: Sendable {
     func key(id: String) -> VerificationKey?
 
     /// Called after a lookup missed; a provider that can refresh may do so, within its rate limit.
-    /// Returns whether a refresh ran and the key set may have changed.
+    /// Returns whether the key set may have changed since the caller's lookup (a refresh ran, now or just
+    /// before), so looking again may find the key.
     func refreshAfterUnknownKey() async -> Bool
 }
 

@@ -58,12 +58,20 @@ public struct HTTPJWKSSource: JWKSSource {
 ///
 /// Lookups never wait: they read the current immutable set. Refreshes after an unknown `kid` are
 /// rate-limited to one per ``minimumRefreshInterval``, so a flood of made-up `kid`s cannot hammer the
-/// issuer. A failed refresh keeps the previous set.
+/// issuer; lookups that miss while such a refresh is in flight wait for it rather than being refused, so a
+/// burst of tokens from a newly rotated-in key costs one fetch and is accepted whole. A failed refresh keeps
+/// the previous set.
 public final class RemoteKeySet: KeySetProvider, Service {
     struct State {
         var keySet = try! JSONWebKeySet(keys: [])
-        var lastAttempt: Date?
         var lastSuccess: Date?
+        /// When a refresh after an unknown `kid` last started (the rate limit counts from here).
+        var lastUnknownKeyRefresh: Date?
+        /// Whether such a refresh is in flight, and who waits for its outcome.
+        var unknownKeyRefreshInFlight = false
+        var waiters: [CheckedContinuation<Bool, Never>] = []
+        /// The outcome of the last refresh after an unknown `kid`.
+        var lastUnknownKeyOutcome = false
     }
 
     private let state = Mutex(State())
@@ -103,7 +111,6 @@ public final class RemoteKeySet: KeySetProvider, Service {
     /// Fetches and installs the current set; on failure the previous set stays and the error is thrown.
     public func refresh() async throws {
         let now = clock.now
-        state.withLock { $0.lastAttempt = now }
         let document = try await source.fetchJWKS()
         let keySet = try JSONWebKeySet(jsonBytes: document)
         state.withLock {
@@ -114,32 +121,73 @@ public final class RemoteKeySet: KeySetProvider, Service {
     }
 
     public func refreshAfterUnknownKey() async -> Bool {
-        let now = clock.now
-        let allowed = state.withLock { state -> Bool in
-            if let last = state.lastAttempt, now.timeIntervalSince(last) < minimumRefreshInterval { return false }
-            state.lastAttempt = now
-            return true
+        enum Decision {
+            case fetch
+            case wait
+            case refuse(changed: Bool)
         }
-        guard allowed else { return false }
-        do {
-            try await refresh()
-            return true
-        } catch {
-            logger.warning("key set refresh failed", metadata: ["error": "\(error)"])
-            return false
+        let now = clock.now
+        let decision = state.withLock { state -> Decision in
+            if state.unknownKeyRefreshInFlight { return .wait }
+            // Only refreshes after unknown `kid`s count: the periodic one must not make a key that appeared
+            // since (an immediate rotation) wait a whole interval.
+            if let last = state.lastUnknownKeyRefresh, now.timeIntervalSince(last) < minimumRefreshInterval {
+                // A refresh may have installed the key after the caller's lookup missed; looking again is cheap.
+                return .refuse(changed: state.lastUnknownKeyOutcome)
+            }
+            state.lastUnknownKeyRefresh = now
+            state.unknownKeyRefreshInFlight = true
+            return .fetch
+        }
+        switch decision {
+        case .refuse(let changed):
+            return changed
+        case .wait:
+            return await withCheckedContinuation { continuation in
+                let finished = state.withLock { state -> Bool? in
+                    guard state.unknownKeyRefreshInFlight else { return state.lastUnknownKeyOutcome }
+                    state.waiters.append(continuation)
+                    return nil
+                }
+                // The refresh ended between the two locks: its outcome is already known.
+                if let finished { continuation.resume(returning: finished) }
+            }
+        case .fetch:
+            let outcome: Bool
+            do {
+                try await refresh()
+                outcome = true
+            } catch {
+                logger.warning("key set refresh failed", metadata: ["error": "\(error)"])
+                outcome = false
+            }
+            let waiters = state.withLock { state in
+                state.unknownKeyRefreshInFlight = false
+                state.lastUnknownKeyOutcome = outcome
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+            for waiter in waiters { waiter.resume(returning: outcome) }
+            return outcome
         }
     }
 
-    /// Loads the set, then refreshes it every ``refreshInterval`` until cancelled or shut down.
+    /// Loads the set, then refreshes it every ``refreshInterval`` until cancelled or shut down, then returns
+    /// normally: a service that threw its cancellation would end the whole service group with an error.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await self.refresh()
                 } catch {
+                    if Task.isCancelled { return }
                     self.logger.warning("key set refresh failed", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: .seconds(self.refreshInterval))
+                do {
+                    try await Task.sleep(for: .seconds(self.refreshInterval))
+                } catch {
+                    return
+                }
             }
         }
     }

@@ -9,15 +9,19 @@ public import WritToken
 
 /// Keeps an ``InMemoryRevocationView`` current by following the broker's revocation feed: the Server-Sent
 /// Events stream, resumed from the view's last sequence number (`Last-Event-ID`), with paged polling to
-/// catch up after a gap, before each reconnect, and whenever the stream is down. Every event or heartbeat
-/// marks the view synced; when the broker goes quiet for longer than the view's staleness bound, the view
-/// refuses every token until the client catches up.
+/// catch up after a gap, before each reconnect, and whenever the stream is down. Every complete event or
+/// heartbeat marks the view synced; when the broker goes quiet for longer than the view's staleness bound,
+/// the view refuses every token until the client catches up.
+///
+/// The stream is read with bounded memory: a line or an event beyond its limit is a protocol error that
+/// drops the stream; the client then catches up by paging and reconnects after its backoff.
 public struct RevocationFeedClient: Service {
     /// Where and how to follow the feed.
     public struct Configuration: Sendable {
         /// The broker's base URL (its issuer).
         public var broker: String
-        /// How long the stream may stay silent (no event, no heartbeat) before it is dropped and re-opened.
+        /// How long the stream may go without a complete event, heartbeat or comment before it is dropped and
+        /// re-opened. Bytes that never complete one do not count: a peer trickling an endless line is dropped.
         public var silence: Duration = .seconds(10)
         /// The pause before re-opening a dropped stream; doubles up to `maximumBackoff`.
         public var reconnectDelay: Duration = .milliseconds(500)
@@ -27,6 +31,13 @@ public struct RevocationFeedClient: Service {
         public var pageSize = 1000
         /// How long a page request may take, connection attempts included.
         public var requestTimeout: Duration = .seconds(15)
+        /// The longest stream line accepted, in bytes; a longer one drops the stream. The broker's lines are
+        /// a few hundred bytes.
+        public var maximumLineBytes = 64 << 10
+        /// The largest stream event accepted (its field lines together), in bytes; a larger one drops the stream.
+        public var maximumEventBytes = 1 << 20
+        /// The largest page accepted when polling, in bytes.
+        public var maximumPageBytes = 32 << 20
 
         /// A configuration for a broker.
         public init(broker: String) {
@@ -59,23 +70,39 @@ public struct RevocationFeedClient: Service {
         self.logger = logger
     }
 
-    /// Follows the feed until cancelled or shut down.
+    /// Follows the feed until cancelled or shut down, then returns normally: a service that threw its
+    /// cancellation would end the whole service group with an error.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            var backoff = configuration.reconnectDelay
-            while !Task.isCancelled {
-                do {
-                    try await catchUp()
-                    try await follow()
-                    backoff = configuration.reconnectDelay
-                } catch is CancellationError {
-                    return
-                } catch {
-                    logger.warning("revocation feed interrupted", metadata: ["error": "\(error)"])
+        await cancelWhenGracefulShutdown { await followUntilCancelled() }
+    }
+
+    private func followUntilCancelled() async {
+        var backoff = configuration.reconnectDelay
+        while !Task.isCancelled {
+            do {
+                try await catchUp()
+                try await follow()
+                backoff = configuration.reconnectDelay
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("revocation feed interrupted", metadata: ["error": "\(error)"])
+                if let error = error as? FeedError, error.code == .oversizedEvent || error.code == .malformedFeed {
+                    // The stream misbehaves but paging may not: catch up now, not after the pause, so the view
+                    // stays synced while the stream is down.
+                    do {
+                        try await catchUp()
+                    } catch {
+                        if Task.isCancelled { return }
+                        logger.warning("revocation feed catch-up failed", metadata: ["error": "\(error)"])
+                    }
                 }
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.maximumBackoff)
             }
+            do {
+                try await Task.sleep(for: backoff)
+            } catch {
+                return
+            }
+            backoff = min(backoff * 2, configuration.maximumBackoff)
         }
     }
 
@@ -110,16 +137,16 @@ public struct RevocationFeedClient: Service {
     }
 
     func fetchPage(after sequence: UInt64) async throws -> Page {
-        let url = "\(configuration.broker)/v1/revocations?after=\(sequence)&limit=\(configuration.pageSize)"
+        let request = request("/v1/revocations?after=\(sequence)&limit=\(configuration.pageSize)")
         let (seconds, attoseconds) = configuration.requestTimeout.components
         let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: timeout)
-        guard response.status == .ok else { throw FeedError("the feed answered \(response.status.code)") }
-        let body = try await response.body.collect(upTo: 32 << 20)
+        let response = try await client.execute(request, timeout: timeout)
+        guard response.status == .ok else { throw FeedError.refused("the feed answered \(response.status.code)") }
+        let body = try await response.body.collect(upTo: configuration.maximumPageBytes)
         guard let members = try? StrictJSON().parse(bytes: Array(buffer: body)).objectValue,
             let list = members["revocations"]?.arrayValue, let last = members["last"]?.integerValue,
             case .bool(let hasMore) = members["has_more"]
-        else { throw FeedError("the feed page is malformed") }
+        else { throw FeedError.malformedFeed("the feed page is malformed") }
         var entries: [Revocation] = []
         for item in list { entries.append(try Revocation(json: item)) }
         return Page(
@@ -130,8 +157,14 @@ public struct RevocationFeedClient: Service {
         )
     }
 
-    /// Reads the stream until it ends, falls silent for longer than ``Configuration/silence`` (a watchdog
-    /// then cancels the read), or fails.
+    /// Every request to the feed, paged or streamed, is built here, so what the broker requires of a caller
+    /// is added in one place.
+    func request(_ pathAndQuery: String) -> HTTPClientRequest {
+        HTTPClientRequest(url: configuration.broker + pathAndQuery)
+    }
+
+    /// Reads the stream until it ends, goes without a complete message for longer than
+    /// ``Configuration/silence`` (a watchdog then cancels the read), or fails.
     func follow() async throws {
         let heard = LastHeard()
         let silence = configuration.silence
@@ -140,7 +173,7 @@ public struct RevocationFeedClient: Service {
             group.addTask {
                 while true {
                     try await Task.sleep(for: .milliseconds(250))
-                    if heard.elapsed > silence { throw FeedError("the stream was silent for \(silence)") }
+                    if heard.elapsed > silence { throw FeedError.silentStream("the stream was silent for \(silence)") }
                 }
             }
             defer { group.cancelAll() }
@@ -149,22 +182,33 @@ public struct RevocationFeedClient: Service {
     }
 
     private func read(_ heard: LastHeard) async throws {
-        var request = HTTPClientRequest(url: "\(configuration.broker)/v1/revocations/stream")
+        var request = request("/v1/revocations/stream")
         request.headers.add(name: "Last-Event-ID", value: String(view.lastSequence))
         request.headers.add(name: "Accept", value: "text/event-stream")
         let response = try await client.execute(request, timeout: .hours(24 * 365))
-        guard response.status == .ok else { throw FeedError("the stream answered \(response.status.code)") }
-        var parser = ServerSentEvents()
+        guard response.status == .ok else { throw FeedError.refused("the stream answered \(response.status.code)") }
+        var parser = ServerSentEvents(
+            limits: .init(
+                maximumLineBytes: configuration.maximumLineBytes,
+                maximumEventBytes: configuration.maximumEventBytes
+            )
+        )
         for try await chunk in response.body {
-            heard.now()
-            for event in parser.feed(Array(buffer: chunk)) { try await handle(event) }
+            for message in try parser.feed(chunk.readableBytesView) {
+                // Only a complete message shows the broker alive; raw bytes that never finish one must not
+                // keep the stream open.
+                heard.now()
+                if case .event(let event) = message { try await handle(event) }
+            }
         }
     }
 
     private func handle(_ event: ServerSentEvents.Event) async throws {
         switch event.name {
         case "revocation":
-            guard let json = try? StrictJSON().parse(event.data) else { throw FeedError("a malformed event") }
+            guard let json = try? StrictJSON().parse(event.data) else {
+                throw FeedError.malformedFeed("a revocation event is not JSON")
+            }
             view.apply([try Revocation(json: json)])
             if view.hasGap {
                 try await catchUp()
@@ -185,67 +229,43 @@ public struct RevocationFeedClient: Service {
     }
 }
 
-/// When the stream last delivered bytes.
+/// When the stream last delivered a complete message.
 final class LastHeard: Sendable {
     private let instant = Mutex(ContinuousClock.now)
     func now() { instant.withLock { $0 = .now } }
     var elapsed: Duration { instant.withLock { ContinuousClock.now - $0 } }
 }
 
-/// A feed failure; the client retries.
-public struct FeedError: Error, Sendable, CustomStringConvertible {
+/// A feed failure; the client logs it and retries.
+public struct FeedError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stable code for the kind of failure.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The broker answered a feed request with a status other than 200; check the broker URL and its log.
+        public static let refused = Code(rawValue: "feed_refused")
+        /// A page or event was not what the broker sends; check that the URL is a Writ broker.
+        public static let malformedFeed = Code(rawValue: "feed_malformed")
+        /// A stream line or event exceeded its limit; the stream was dropped and the client pages instead.
+        public static let oversizedEvent = Code(rawValue: "feed_event_oversized")
+        /// The stream delivered no complete message within the silence bound; it was re-opened.
+        public static let silentStream = Code(rawValue: "feed_silent")
+    }
+
+    /// What kind of failure.
+    public let code: Code
     /// What went wrong.
-    public let description: String
-    init(_ description: String) { self.description = description }
-}
+    public let reason: String
 
-/// An incremental Server-Sent Events parser (the subset the broker sends: `id`, `event`, `data` lines,
-/// events separated by a blank line, comments ignored).
-struct ServerSentEvents {
-    struct Event {
-        var name = "message"
-        var id: String?
-        var data = ""
-    }
+    public var description: String { "\(code): \(reason)" }
 
-    private var buffer: [UInt8] = []
-    private var current = Event()
-    private var hasData = false
+    /// Feed errors are equal when their codes are.
+    public static func == (lhs: FeedError, rhs: FeedError) -> Bool { lhs.code == rhs.code }
 
-    /// Feeds bytes; returns the events completed by them.
-    mutating func feed(_ bytes: [UInt8]) -> [Event] {
-        buffer.append(contentsOf: bytes)
-        var events: [Event] = []
-        while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
-            var line = Array(buffer[..<newline])
-            buffer.removeSubrange(...newline)
-            if line.last == UInt8(ascii: "\r") { line.removeLast() }
-            if line.isEmpty {
-                if hasData || current.id != nil { events.append(current) }
-                current = Event()
-                hasData = false
-                continue
-            }
-            if line.first == UInt8(ascii: ":") { continue }
-            let text = String(decoding: line, as: UTF8.self)
-            let field: Substring
-            var value: Substring = ""
-            if let colon = text.firstIndex(of: ":") {
-                field = text[..<colon]
-                value = text[text.index(after: colon)...]
-                if value.first == " " { value = value.dropFirst() }
-            } else {
-                field = text[...]
-            }
-            switch field {
-            case "event": current.name = String(value)
-            case "id": current.id = String(value)
-            case "data":
-                current.data += hasData ? "\n" + value : String(value)
-                hasData = true
-            default: break
-            }
-        }
-        return events
-    }
+    static func refused(_ reason: String) -> FeedError { FeedError(code: .refused, reason: reason) }
+    static func malformedFeed(_ reason: String) -> FeedError { FeedError(code: .malformedFeed, reason: reason) }
+    static func oversizedEvent(_ reason: String) -> FeedError { FeedError(code: .oversizedEvent, reason: reason) }
+    static func silentStream(_ reason: String) -> FeedError { FeedError(code: .silentStream, reason: reason) }
 }
