@@ -91,4 +91,53 @@ struct ServeLifecycleTests {
         let status = try await broker.stop()
         #expect(status == 0, "SIGTERM should end the broker cleanly")
     }
+
+    @Test("flags beat the environment: --listen, --tls-listen, --state-dir, --policies")
+    func flagsBeatEnvironment() async throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("writ-flags-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let (flagPort, environmentPort, tlsPort) = (
+            try BrokerProcess.freePort(), try BrokerProcess.freePort(), try BrokerProcess.freePort()
+        )
+        let state = root.appendingPathComponent("state")
+        let process = Process()
+        process.executableURL = BrokerProcess.executable
+        process.arguments = [
+            "serve", "--listen", "127.0.0.1:\(flagPort)", "--tls-listen", "off", "--state-dir", state.path,
+            "--policies", BrokerProcess.policies.path,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["WRIT_LISTEN"] = "127.0.0.1:\(environmentPort)"
+        environment["WRIT_TLS_LISTEN"] = "127.0.0.1:\(tlsPort)"
+        environment["WRIT_STATE_DIR"] = root.appendingPathComponent("environment-state").path
+        environment["WRIT_POLICIES"] = root.appendingPathComponent("no-policies-here").path
+        environment["WRIT_LOG_LEVEL"] = "warning"
+        process.environment = environment
+        let log = root.appendingPathComponent("broker.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let client = BrokerClient(baseURL: "http://127.0.0.1:\(flagPort)")
+        var up = false
+        for _ in 0..<600 where process.isRunning {
+            if (try? await client.send(.GET, "/healthz").status) == 200 {
+                up = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await client.shutdown()
+        #expect(up, "\(String(describing: try? String(contentsOf: log, encoding: .utf8)))")
+        #expect(!BrokerProcess.accepts(port: environmentPort))
+        #expect(!BrokerProcess.accepts(port: tlsPort), "--tls-listen off beats WRIT_TLS_LISTEN")
+        #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("operator-token").path))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("environment-state").path))
+        process.terminate()
+        while process.isRunning { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(process.terminationStatus == 0)
+    }
 }

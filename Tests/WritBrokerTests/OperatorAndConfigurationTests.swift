@@ -101,7 +101,11 @@ struct OperatorAndConfigurationTests {
             ("workload_issuers: [{ kind: oidc, trust_domain: a, jwks_file: x }]", "invalid_value"),
             ("user_issuers: [{ jwks_file: x }]", "invalid_value"),
             ("development: false", "invalid_value"),
-            ("listen: [", "invalid_value"),
+            ("listen: [", "invalid_yaml"),
+            ("log_level: verbose", "invalid_log_level"),
+            ("development: true\ntokens: { default_lifetime: soon }", "config_type_mismatch"),
+            ("development: yes please", "config_type_mismatch"),
+            ("development: true\nissuer: https://user@writ.example.org", "invalid_value"),
             ("listen: 127.0.0.1:80", "invalid_value"),
             (
                 "development: true\nuser_issuers: [{ issuer: https://idp, jwks_url: http://idp.example/keys }]",
@@ -121,6 +125,96 @@ struct OperatorAndConfigurationTests {
             try configuration.validate()
         } catch {
             #expect(error.code == code)
+        }
+    }
+}
+
+@Suite("Configuration sources and the problems they name")
+struct ConfigurationSourceTests {
+    @Test("a flag beats the environment, which beats the file, which beats the default; problems name the source")
+    func precedence() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try """
+        development: true
+        listen: 127.0.0.1:7001
+        state_directory: /from/file
+        policies: /from/file/policies
+        tls: { listen: 127.0.0.1:7401 }
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let environment = ["WRIT_LISTEN": "127.0.0.1:7002", "WRIT_STATE_DIR": "/from/env"]
+        var overrides = BrokerConfiguration.Overrides()
+        overrides.listen = "127.0.0.1:7003"
+        overrides.tlsListen = "off"
+        let configuration = try BrokerConfiguration.load(
+            file: file.path,
+            environment: environment,
+            overrides: overrides
+        )
+        #expect(configuration.listen == "127.0.0.1:7003")
+        #expect(configuration.stateDirectory == "/from/env")
+        #expect(configuration.policies == "/from/file/policies")
+        #expect(configuration.tls == nil)
+        #expect(configuration.audience == "writ")
+        #expect(configuration.setting("listen", "x") == "listen x (--listen)")
+        #expect(configuration.setting("state_directory", "x") == "state_directory x (WRIT_STATE_DIR)")
+        #expect(configuration.setting("policies", "x") == "policies x (the file \(file.path))")
+        #expect(configuration.setting("audience", "x") == "audience x (the default)")
+        let defaults = try BrokerConfiguration.load(file: nil, environment: [:])
+        #expect(defaults.listen == "127.0.0.1:8080" && defaults.stateDirectory == ".writ")
+    }
+
+    @Test("a type mismatch names the key path, its line and column, and what was expected")
+    func typeMismatch() throws {
+        let yaml = "development: true\ntokens:\n  default_lifetime: 300\n  maximum_lifetime: an hour\n"
+        let problem = #expect(throws: BrokerConfiguration.Problem.self) {
+            try BrokerConfiguration.parse(yaml: yaml, file: "broker.yaml")
+        }
+        #expect(problem?.code == "config_type_mismatch")
+        #expect(
+            problem?.message.contains("tokens.maximum_lifetime at line 4, column 21") == true,
+            "\(String(describing: problem))"
+        )
+        #expect(problem?.message.contains("the file broker.yaml") == true)
+        #expect(problem?.message.contains("a whole number") == true)
+        #expect(problem?.message.contains("Debug") == false)
+        let nested = #expect(throws: BrokerConfiguration.Problem.self) {
+            try BrokerConfiguration.parse(yaml: "workload_issuers:\n  - kind: [a]\n", file: "b.yaml")
+        }
+        #expect(nested?.message.contains("workload_issuers[0].kind at line 2") == true, "\(String(describing: nested))")
+    }
+
+    @Test("an invalid log level is refused, naming where it was set")
+    func logLevel() {
+        let problem = #expect(throws: BrokerConfiguration.Problem.self) {
+            try BrokerConfiguration.load(file: nil, environment: ["WRIT_LOG_LEVEL": "verbose"])
+        }
+        #expect(problem?.code == "invalid_log_level")
+        #expect(problem?.message.contains("log_level verbose (WRIT_LOG_LEVEL)") == true)
+    }
+
+    @Test(
+        "identity key URLs are plain http only to this machine, by their parsed host, with no userinfo",
+        arguments: [
+            ("http://localhost.evil.example/keys", false), ("http://127.0.0.1.evil.example/keys", false),
+            ("http://localhost@evilhost.example/keys", false), ("http://127.attacker.example/keys", false),
+            ("https://user@idp.example/keys", false), ("http://127.1/keys", false), ("http://0x7f.0.0.1/", false),
+            ("http://[::ffff:127.0.0.1]/keys", false), ("http://127.0.0.1:9000/keys", true),
+            ("http://[::1]:8080/keys", true), ("http://LOCALHOST/keys", true), ("https://idp.example/keys", true),
+        ]
+    )
+    func keyURLs(url: String, accepted: Bool) {
+        let yaml = "development: true\nuser_issuers: [{ issuer: https://idp, jwks_url: \"\(url)\" }]"
+        let outcome = Result { () throws(BrokerConfiguration.Problem) in
+            var configuration = try BrokerConfiguration.parse(yaml: yaml)
+            try configuration.apply(environment: [:])
+            try configuration.validate()
+        }
+        switch outcome {
+        case .success: #expect(accepted, "\(url) was accepted")
+        case .failure(let problem):
+            #expect(!accepted, "\(url) was refused: \(problem)")
+            #expect(problem.message.contains("user_issuers[0].jwks_url"))
         }
     }
 }

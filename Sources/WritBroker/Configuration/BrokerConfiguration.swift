@@ -1,8 +1,9 @@
 public import Foundation
 import Yams
 
-/// The broker's configuration: one YAML file, then environment overrides, then embedded defaults.
-/// Every key is optional; an unknown key is an error, so a typo is never silently ignored.
+/// The broker's configuration: embedded defaults, overridden by one YAML file, then by `WRIT_*` environment
+/// variables, then by `writ serve`'s flags. Every key is optional; an unknown key is an error, so a typo is never
+/// silently ignored.
 public struct BrokerConfiguration: Sendable, Hashable, Codable {
     /// Where to listen, `HOST:PORT`.
     public var listen = "127.0.0.1:8080"
@@ -40,6 +41,12 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var forwardedCertificate: ForwardedCertificate?
     /// Whether DPoP proofs at the token endpoint must carry a nonce from the broker (RFC 9449 §8).
     public var dpopNonces = false
+    /// Whether the development identities may be served on an address other than loopback. Off by default:
+    /// anyone who can reach such a listener could use the development trust domain's well-known setup.
+    public var allowPublicDevelopment = false
+    /// Where each setting that is not the default came from (`WRIT_LISTEN`, `--listen`, `the file broker.yaml`),
+    /// by key path, so a problem can name the place to fix.
+    public var origins: [String: String] = [:]
 
     /// The mutual-TLS listener. In development with no file, it listens on 127.0.0.1:8443 with a server
     /// certificate from the development CA.
@@ -183,6 +190,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         case trustBundles = "trust_bundles"
         case forwardedCertificate = "forwarded_certificate"
         case dpopNonces = "dpop_nonces"
+        case allowPublicDevelopment = "allow_public_development"
     }
 
     /// The embedded defaults.
@@ -210,136 +218,31 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         trustBundles = try container.decodeIfPresent([Bundle].self, forKey: .trustBundles) ?? []
         forwardedCertificate = try container.decodeIfPresent(ForwardedCertificate.self, forKey: .forwardedCertificate)
         dpopNonces = try container.decodeIfPresent(Bool.self, forKey: .dpopNonces) ?? false
+        allowPublicDevelopment = try container.decodeIfPresent(Bool.self, forKey: .allowPublicDevelopment) ?? false
     }
 
-    /// A configuration problem, naming the key or variable at fault.
+    /// A configuration or startup problem: a stable code and one sentence naming the setting at fault and what to
+    /// do. Codes: `unknown_key`, `invalid_value`, `invalid_yaml`, `config_type_mismatch`, `invalid_log_level`,
+    /// `unreadable_file`, `public_development`, `state_dir_unwritable`, `state_dir_not_a_directory`,
+    /// `policies_missing`, `no_policies`, `invalid_policies`, `listen_address_in_use`,
+    /// `listen_permission_denied`, `listen_address_unavailable`, `invalid_tls_certificate`, `startup_failed`.
     public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {
-        /// A stable code: `unknown_key`, `invalid_value`, `unreadable_file`.
+        /// The stable code.
         public let code: String
-        /// What is wrong and where.
+        /// What is wrong, where, and what to do.
         public let message: String
         public var description: String { "\(code): \(message)" }
-    }
 
-    /// Reads a YAML document, refusing unknown keys.
-    public static func parse(yaml text: String) throws(Problem) -> BrokerConfiguration {
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw Problem(code: "invalid_value", message: "the configuration is not valid YAML: \(error)")
-        }
-        guard let node else {
-            var empty = BrokerConfiguration()
-            empty.development = false
-            return empty
-        }
-        try checkKeys(node, allowed: Set(CodingKeys.allCases.map(\.rawValue)), at: "")
-        if let mapping = node.mapping {
-            let sections: [String: Set<String>] = [
-                "tokens": Set(Tokens.CodingKeys.allCases.map(\.rawValue)),
-                "limits": Set(Limits.CodingKeys.allCases.map(\.rawValue)),
-                "maintenance": Set(Maintenance.CodingKeys.allCases.map(\.rawValue)),
-                "tls": Set(TLS.CodingKeys.allCases.map(\.rawValue)),
-                "forwarded_certificate": Set(ForwardedCertificate.CodingKeys.allCases.map(\.rawValue)),
-            ]
-            for (key, value) in mapping {
-                guard let name = key.string else { continue }
-                if let allowed = sections[name] { try checkKeys(value, allowed: allowed, at: name + ".") }
-                if name == "trust_bundles" {
-                    for (index, entry) in (value.sequence ?? []).enumerated() {
-                        try checkKeys(
-                            entry,
-                            allowed: Set(Bundle.CodingKeys.allCases.map(\.rawValue)),
-                            at: "\(name)[\(index)]."
-                        )
-                    }
-                }
-                if name == "workload_issuers" || name == "user_issuers" {
-                    for (index, entry) in (value.sequence ?? []).enumerated() {
-                        try checkKeys(
-                            entry,
-                            allowed: Set(Issuer.CodingKeys.allCases.map(\.rawValue)),
-                            at: "\(name)[\(index)]."
-                        )
-                    }
-                }
-            }
-        }
-        do {
-            return try YAMLDecoder().decode(BrokerConfiguration.self, from: node)
-        } catch {
-            throw Problem(code: "invalid_value", message: "\(error)")
+        /// A problem.
+        public init(code: String, message: String) {
+            self.code = code
+            self.message = message
         }
     }
 
-    private static func checkKeys(_ node: Node, allowed: Set<String>, at prefix: String) throws(Problem) {
-        guard let mapping = node.mapping else { return }
-        for key in mapping.keys {
-            guard let name = key.string, allowed.contains(name) else {
-                throw Problem(
-                    code: "unknown_key",
-                    message: "unknown key \(prefix)\(key.string ?? "?") in the configuration"
-                )
-            }
-        }
-    }
-
-    /// Applies `WRIT_*` environment overrides.
-    public mutating func apply(environment: [String: String]) throws(Problem) {
-        if let value = environment["WRIT_LISTEN"] { listen = value }
-        if let value = environment["WRIT_ISSUER"] { issuer = value }
-        if let value = environment["WRIT_STATE_DIR"] { stateDirectory = value }
-        if let value = environment["WRIT_POLICIES"] { policies = value }
-        if let value = environment["WRIT_LOG_LEVEL"] { logLevel = value }
-        if let value = environment["WRIT_TLS_LISTEN"] {
-            if value == "off" {
-                tls = nil
-            } else if tls == nil {
-                tls = TLS(listen: value)
-            } else {
-                tls?.listen = value
-            }
-        }
-        if let value = environment["WRIT_DEVELOPMENT"] {
-            guard let flag = Bool(value) else {
-                throw Problem(code: "invalid_value", message: "WRIT_DEVELOPMENT must be true or false")
-            }
-            development = flag
-        }
-        if let value = environment["WRIT_RATE_LIMIT"] {
-            guard let rate = Double(value), rate > 0 else {
-                throw Problem(code: "invalid_value", message: "WRIT_RATE_LIMIT must be a positive number")
-            }
-            limits.requestsPerSecond = rate
-            limits.burst = max(limits.burst, rate * 2)
-        }
-        if let value = environment["WRIT_KEY_PUBLISH_LEAD"] {
-            guard let seconds = Int(value), seconds >= 0 else {
-                throw Problem(code: "invalid_value", message: "WRIT_KEY_PUBLISH_LEAD must be a number of seconds")
-            }
-            tokens.keyPublishLead = seconds
-        }
-        if let value = environment["WRIT_OPEN_TASKS"] {
-            guard let count = Int(value), count > 0 else {
-                throw Problem(code: "invalid_value", message: "WRIT_OPEN_TASKS must be a positive integer")
-            }
-            limits.openTasks = count
-        }
-    }
-
-    /// Loads a file (when given), then the environment.
-    public static func load(file: String?, environment: [String: String]) throws(Problem) -> BrokerConfiguration {
-        var configuration = BrokerConfiguration()
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw Problem(code: "unreadable_file", message: "cannot read \(file)")
-            }
-            configuration = try parse(yaml: String(decoding: data, as: UTF8.self))
-        }
-        try configuration.apply(environment: environment)
-        try configuration.validate()
-        return configuration
+    /// How a problem names a setting: its key, the value, and where the value came from.
+    public func setting(_ key: String, _ value: String) -> String {
+        "\(key) \(value) (\(origins[key] ?? "the default"))"
     }
 
     /// The host and port to listen on.
@@ -355,106 +258,5 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         var url = issuer ?? "http://\(listen)"
         while url.hasSuffix("/") { url.removeLast() }
         return url
-    }
-
-    /// Keys fetched over the network must come over TLS, but for loopback (a local agent or test).
-    static func checkKeyURL(_ url: String?, at place: String) throws(Problem) {
-        guard let url else { return }
-        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"].contains { url.hasPrefix($0) }
-        guard url.hasPrefix("https://") || loopback else {
-            throw Problem(code: "invalid_value", message: "\(place).jwks_url must be https (http only on loopback)")
-        }
-    }
-
-    /// The host and port of a `HOST:PORT` text.
-    static func hostAndPort(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        return (String(text[..<colon]), port)
-    }
-
-    /// Checks values that decoding cannot.
-    public func validate() throws(Problem) {
-        if let tls {
-            guard Self.hostAndPort(tls.listen) != nil else {
-                throw Problem(code: "invalid_value", message: "tls.listen must be HOST:PORT")
-            }
-            guard (tls.certificate == nil) == (tls.key == nil), development || tls.certificate != nil else {
-                throw Problem(
-                    code: "invalid_value",
-                    message: "tls needs both certificate and key (generated only in development)"
-                )
-            }
-        }
-        for (index, bundle) in trustBundles.enumerated() {
-            guard (bundle.pemFile == nil) != (bundle.spiffeBundleFile == nil) else {
-                throw Problem(
-                    code: "invalid_value",
-                    message: "trust_bundles[\(index)]: exactly one of pem_file, spiffe_bundle_file"
-                )
-            }
-        }
-        if let forwarded = forwardedCertificate, forwarded.trustedProxies.isEmpty {
-            throw Problem(code: "invalid_value", message: "forwarded_certificate.trusted_proxies must name the proxies")
-        }
-        guard address != nil else { throw Problem(code: "invalid_value", message: "listen must be HOST:PORT") }
-        guard issuerURL.hasPrefix("https://") || issuerURL.hasPrefix("http://") else {
-            throw Problem(code: "invalid_value", message: "issuer must be an http(s) URL")
-        }
-        guard tokens.defaultLifetime > 0, tokens.maximumLifetime >= tokens.defaultLifetime else {
-            throw Problem(code: "invalid_value", message: "tokens: 0 < default_lifetime <= maximum_lifetime")
-        }
-        guard tokens.keyPublishLead >= 0 else {
-            throw Problem(code: "invalid_value", message: "tokens.key_publish_lead must not be negative")
-        }
-        guard limits.openTasks > 0, limits.requestsPerSecond > 0, limits.burst >= 1, limits.requestBody >= 1024 else {
-            throw Problem(code: "invalid_value", message: "limits must be positive (request_body at least 1024)")
-        }
-        guard maintenance.tickSeconds > 0, maintenance.auditRetentionDays > 0 else {
-            throw Problem(code: "invalid_value", message: "maintenance values must be positive")
-        }
-        for (index, issuer) in workloadIssuers.enumerated() {
-            guard let kind = issuer.kind, let parsed = IdentityIssuer.Kind(rawValue: kind), parsed != .user else {
-                throw Problem(
-                    code: "invalid_value",
-                    message: "workload_issuers[\(index)].kind must be jwt-svid, kubernetes or oidc"
-                )
-            }
-            guard issuer.trustDomain != nil else {
-                throw Problem(code: "invalid_value", message: "workload_issuers[\(index)].trust_domain is required")
-            }
-            if parsed != .jwtSVID, issuer.issuer == nil {
-                throw Problem(
-                    code: "invalid_value",
-                    message: "workload_issuers[\(index)].issuer is required for \(kind)"
-                )
-            }
-            guard (issuer.jwksFile == nil) != (issuer.jwksURL == nil) else {
-                throw Problem(
-                    code: "invalid_value",
-                    message: "workload_issuers[\(index)]: exactly one of jwks_file, jwks_url"
-                )
-            }
-            try Self.checkKeyURL(issuer.jwksURL, at: "workload_issuers[\(index)]")
-        }
-        for (index, issuer) in userIssuers.enumerated() {
-            guard issuer.issuer != nil else {
-                throw Problem(code: "invalid_value", message: "user_issuers[\(index)].issuer is required")
-            }
-            guard (issuer.jwksFile == nil) != (issuer.jwksURL == nil) else {
-                throw Problem(
-                    code: "invalid_value",
-                    message: "user_issuers[\(index)]: exactly one of jwks_file, jwks_url"
-                )
-            }
-            try Self.checkKeyURL(issuer.jwksURL, at: "user_issuers[\(index)]")
-        }
-        guard development || !workloadIssuers.isEmpty else {
-            throw Problem(
-                code: "invalid_value",
-                message: "with development off, configure at least one workload issuer"
-            )
-        }
     }
 }

@@ -31,6 +31,12 @@ public enum KeySource: Sendable, Hashable, CustomStringConvertible {
             guard data.count <= Self.maximumDocument else { throw KeyError.invalidJWKS("\(path) is too large") }
             return try IdentityKeySet(jsonBytes: Array(data))
         case .url(let url):
+            // Checked when the configuration loads too; here again so no other path can fetch keys in clear.
+            switch PlainHTTPPolicy.verdict(for: url) {
+            case .encrypted, .loopback: break
+            case .plainToOtherHost, .refused:
+                throw KeyError.invalidJWKS("\(url) is refused: keys come over https, or plain http on this machine")
+            }
             var request = HTTPClientRequest(url: url)
             request.headers.add(name: "Accept", value: "application/json")
             let response = try await client.execute(request, timeout: .seconds(10))

@@ -100,10 +100,18 @@ public struct BrokerServer: Sendable {
             }
         }
         if let tls = configuration.tls, let certificate = tls.certificate, let key = tls.key {
-            tlsContext = try Self.tlsContext(
-                certificatePEM: try String(contentsOfFile: certificate, encoding: .utf8),
-                keyPEM: try String(contentsOfFile: key, encoding: .utf8)
-            )
+            do {
+                tlsContext = try Self.tlsContext(
+                    certificatePEM: try String(contentsOfFile: certificate, encoding: .utf8),
+                    keyPEM: try String(contentsOfFile: key, encoding: .utf8)
+                )
+            } catch {
+                throw BrokerConfiguration.Problem(
+                    code: "invalid_tls_certificate",
+                    message: "tls.certificate \(certificate) and tls.key \(key) are not a PEM certificate chain and "
+                        + "its private key (\(error)); give the listener's certificate and key files"
+                )
+            }
         }
         var settings = Broker.Settings(issuer: configuration.issuerURL)
         settings.requireDPoPNonces = configuration.dpopNonces

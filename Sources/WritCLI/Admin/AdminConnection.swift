@@ -47,14 +47,18 @@ public struct ConnectionOptions: ParsableArguments {
         let file = try configurationFile(environment: environment)
         var base = broker ?? environment["WRIT_BROKER"] ?? file.broker ?? "http://127.0.0.1:8080"
         while base.hasSuffix("/") { base.removeLast() }
-        guard base.hasPrefix("http://") || base.hasPrefix("https://") else {
-            throw CommandOutcome.unusable("the broker address must be an http(s) URL, not \(base)")
-        }
-        if base.hasPrefix("http://"), !insecureHTTP, !Self.isLoopback(base) {
-            throw CommandOutcome.unusable(
-                "\(base) is plain http to another host: the operator token would cross the network in clear; "
-                    + "use the broker's https address, or pass --insecure-http if the path is protected otherwise"
-            )
+        switch PlainHTTPPolicy.verdict(for: base) {
+        case .encrypted, .loopback: break
+        case .plainToOtherHost(let host):
+            guard insecureHTTP else {
+                throw CommandOutcome.unusable(
+                    "\(base) is plain http to \(host), which is not this machine (127.0.0.0/8, [::1], localhost): "
+                        + "the operator token would cross the network in clear; use the broker's https address, "
+                        + "or pass --insecure-http if the path is protected otherwise"
+                )
+            }
+        case .refused(let refusal):
+            throw CommandOutcome.unusable("the broker address \(base) is refused: \(refusal)")
         }
         guard timeout >= 1 else { throw CommandOutcome.unusable("--timeout must be at least 1 second") }
         let token: String
@@ -64,7 +68,7 @@ public struct ConnectionOptions: ParsableArguments {
         } else if let path = environment["WRIT_OPERATOR_TOKEN_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             (token, source) = (try Self.readToken(path), "WRIT_OPERATOR_TOKEN_FILE=\(path)")
         } else if let value = environment["WRIT_OPERATOR_TOKEN"], !value.isEmpty {
-            (token, source) = (value.trimmingCharacters(in: .whitespacesAndNewlines), "WRIT_OPERATOR_TOKEN")
+            (token, source) = (try Self.tokenFromEnvironment(value), "WRIT_OPERATOR_TOKEN")
         } else if let path = file.tokenFile {
             (token, source) = (try Self.readToken(path), "token_file \(path) in \(file.path)")
         } else if FileManager.default.fileExists(atPath: ".writ/operator-token") {
@@ -79,10 +83,21 @@ public struct ConnectionOptions: ParsableArguments {
         return AdminClient(base: base, token: token, tokenSource: source, timeout: .seconds(Int64(timeout)))
     }
 
-    /// Whether an http URL names this host.
-    static func isLoopback(_ url: String) -> Bool {
-        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
-        return host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    /// `WRIT_OPERATOR_TOKEN` holds the token itself; a path there is the usual slip, and gets told apart.
+    static func tokenFromEnvironment(_ value: String) throws(CommandOutcome) -> String {
+        let token = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.hasPrefix("wop_") else { return token }
+        if token.contains("/") || token.hasPrefix("~") || FileManager.default.fileExists(atPath: token) {
+            throw CommandOutcome.unusable(
+                "WRIT_OPERATOR_TOKEN holds the operator token itself, and \(token) looks like a file's path: set "
+                    + "WRIT_OPERATOR_TOKEN_FILE=\(token) (or pass --token-file \(token)) instead"
+            )
+        }
+        // Not echoed: it may be some other secret pasted by mistake.
+        throw CommandOutcome.unusable(
+            "WRIT_OPERATOR_TOKEN does not hold an operator token (they start with wop_); put the token itself there, "
+                + "or a file holding it in WRIT_OPERATOR_TOKEN_FILE"
+        )
     }
 
     /// Resolves the broker and token and runs `body` with a connection; every failure becomes an outcome.
