@@ -8,8 +8,8 @@ BENCH_SECONDS ?= 2
 
 .PHONY: deps build run demo test lint format fuzz bench bench-broker clean
 
-# Installs the Debian packages the build and tests need, and PyJWT (a third-party verifier the tests use),
-# only when some are missing.
+# Installs the Debian packages the build and tests need, PyJWT (a third-party verifier the tests use) and
+# schemathesis (which holds the broker to docs/openapi.yaml in the tests), only when some are missing.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -18,6 +18,8 @@ deps:
 	fi
 	@python3 -c 'import jwt, cryptography' 2>/dev/null || { echo "installing: pyjwt cryptography (PyPI)"; \
 		python3 -m pip install -q 'pyjwt>=2.8' cryptography 2>&1 | grep -v 'WARNING: Running pip as' || true; }
+	@python3 -c 'import schemathesis' 2>/dev/null || { echo "installing: schemathesis (PyPI)"; \
+		python3 -m pip install -q 'schemathesis>=4.3,<5' 2>&1 | grep -v 'WARNING: Running pip as' || true; }
 
 build: deps
 	$(SWIFT) build

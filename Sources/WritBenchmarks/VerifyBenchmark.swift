@@ -92,12 +92,16 @@ public struct VerifyBenchmark: Sendable {
         // Cold: the cache is off, so every verification checks the signature.
         let verifier = TokenVerifier(
             configuration: .init(issuer: issuer, audience: audience, cacheCapacity: 0),
-            keys: try StaticKeySet([key.verificationKey])
+            keys: try StaticKeySet([key.verificationKey]),
+            // A resource server consults its revocation view on every request; so does the measurement.
+            revocations: InMemoryRevocationView()
         )
         // Warm: the same token presented again, as on every request of a task.
         let cachingVerifier = TokenVerifier(
             configuration: .init(issuer: issuer, audience: audience),
-            keys: try StaticKeySet([key.verificationKey])
+            keys: try StaticKeySet([key.verificationKey]),
+            // A resource server consults its revocation view on every request; so does the measurement.
+            revocations: InMemoryRevocationView()
         )
         let presentation = Presentation(authorization: "Bearer " + token)
         let resource = Resource(type: "document", identifier: "hr/dept-42/handbook")

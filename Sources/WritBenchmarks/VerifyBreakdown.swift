@@ -20,7 +20,9 @@ public struct VerifyBreakdown: Sendable {
         let payload = Base64URL.decode(bytes: jws.payloadSegment)!
         let verifier = TokenVerifier(
             configuration: .init(issuer: claims.issuer, audience: claims.audience, cacheCapacity: 0),
-            keys: try StaticKeySet([key.verificationKey])
+            keys: try StaticKeySet([key.verificationKey]),
+            // A resource server consults its revocation view on every request; so does the measurement.
+            revocations: InMemoryRevocationView()
         )
         let presentation = Presentation(authorization: "Bearer " + token)
         let resource = Resource(type: "document", identifier: "hr/dept-42/handbook")

@@ -52,8 +52,9 @@ public struct TokenVerifier: Sendable {
     public let configuration: Configuration
     /// Where keys come from.
     public let keys: any KeySetProvider
-    /// Where revocations come from.
-    public let revocations: any RevocationView
+    /// Where revocations come from; nil when the verifier has no revocation source, and then the trail says
+    /// that revocation was not checked.
+    public let revocations: (any RevocationView)?
     /// Seen DPoP proof ids.
     public let replayCache: DPoPReplayCache
     /// The time source.
@@ -65,7 +66,7 @@ public struct TokenVerifier: Sendable {
     public init(
         configuration: Configuration,
         keys: any KeySetProvider,
-        revocations: any RevocationView = InMemoryRevocationView(),
+        revocations: (any RevocationView)? = nil,
         replayCache: DPoPReplayCache = DPoPReplayCache(),
         clock: any WritClock = SystemClock()
     ) {
@@ -121,12 +122,17 @@ public struct TokenVerifier: Sendable {
         try trail.run(.senderConstraint) { () throws(VerificationError) in
             try checkSenderConstraint(claims, authorization: authorization, presentation: presentation, now: now)
         }
-        try trail.run(.revocation) { () throws(VerificationError) in
-            switch revocations.status(of: claims, now: now) {
-            case .notRevoked: return
-            case .revoked: throw .revoked("the token, its task, workload or user has been revoked")
-            case .stale: throw .revocationViewStale("the revocation view is older than its bound")
+        if let revocations {
+            try trail.run(.revocation) { () throws(VerificationError) in
+                switch revocations.status(of: claims, now: now) {
+                case .notRevoked: return
+                case .revoked: throw .revoked("the token, its task, workload or user has been revoked")
+                case .stale: throw .revocationViewStale("the revocation view is older than its bound")
+                }
             }
+        } else {
+            // Only the token itself was checked: a revoked token passes unnoticed, and the trail says so.
+            trail.notChecked(.revocation, because: "offline")
         }
         if let cache, let usedKey {
             cache.insert(authorization.token, claims: claims, key: usedKey, now: now)

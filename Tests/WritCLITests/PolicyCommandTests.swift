@@ -37,6 +37,32 @@ struct PolicyCommandTests {
         #expect(try PolicyCheckCommand.parse(["/nonexistent/policies"]).evaluate().exitCode == 2)
     }
 
+    @Test("check prints every problem of a file, not only the first, and counts them")
+    func checkEveryProblem() throws {
+        let bad = try Self.temporaryDirectory([
+            "a.yaml": """
+            rules:
+              - id: one
+                effect: maybe
+              - id: two
+                effect: permit
+                resources:
+                  - { type: doc, locations: x }
+              - id: three
+                effect: forbid
+                limits: { resources: 1 }
+            """
+        ])
+        let refused = try PolicyCheckCommand.parse([bad]).evaluate()
+        #expect(refused.exitCode == 1)
+        let errors = refused.output.split(separator: "\n").filter { $0.contains(": error: ") }
+        #expect(errors.count == 3, "\(refused.output)")
+        #expect(refused.output.contains("/a.yaml:3:13: error: effect must be permit or forbid"))
+        #expect(refused.output.contains("/a.yaml:7:9: error: a permitted resource needs 'actions'"))
+        #expect(refused.output.contains("/a.yaml:10:13: error: only a permit has limits"))
+        #expect(refused.output.hasSuffix("3 error(s); the policies were not loaded"))
+    }
+
     @Test("test runs the example tests, and a failing test fails the run")
     func test() throws {
         let passing = try PolicyTestCommand.parse([Self.policies]).evaluate()

@@ -25,9 +25,9 @@ struct VerifyCommandTests {
     }
 
     @Test("a valid token prints valid and its claims, and exits 0")
-    func valid() throws {
+    func valid() async throws {
         let claims = TestIdentity.claims()
-        let outcome = try VerifyCommand.parse(arguments(forge.token(claims))).evaluate { "" }
+        let outcome = try await VerifyCommand.parse(arguments(forge.token(claims))).evaluate { "" }
         #expect(outcome.exitCode == 0)
         #expect(outcome.output.hasPrefix("valid\n"))
         #expect(outcome.output.contains("txn        \(TestIdentity.taskID)"))
@@ -35,39 +35,69 @@ struct VerifyCommandTests {
     }
 
     @Test("- reads the token from standard input")
-    func standardInput() throws {
+    func standardInput() async throws {
         let token = forge.token()
-        let outcome = try VerifyCommand.parse(arguments("-")).evaluate { token + "\n" }
+        let outcome = try await VerifyCommand.parse(arguments("-")).evaluate { token + "\n" }
         #expect(outcome.exitCode == 0)
     }
 
     @Test("a rejected token prints rejected: CODE with the reason, and exits 1")
-    func rejected() throws {
-        let outcome = try VerifyCommand.parse(arguments(forge.token(), at: TestIdentity.now.addingTimeInterval(3600)))
-            .evaluate { "" }
+    func rejected() async throws {
+        let command = try VerifyCommand.parse(arguments(forge.token(), at: TestIdentity.now.addingTimeInterval(3600)))
+        let outcome = await command.evaluate { "" }
         #expect(outcome.exitCode == 1)
         #expect(outcome.output.hasPrefix("rejected: expired\nreason: "))
     }
 
     @Test("--trail prints each check")
-    func trail() throws {
+    func trail() async throws {
         var args = arguments(forge.token(key: forge.attackerKey))
         args.insert("--trail", at: 0)
-        let outcome = try VerifyCommand.parse(args).evaluate { "" }
+        let outcome = try await VerifyCommand.parse(args).evaluate { "" }
         #expect(outcome.output.contains("signature: bad_signature"))
         #expect(outcome.output.contains("key: ok"))
     }
 
+    @Test("offline, the trail and the answer say revocation was not checked, never ok")
+    func offlineRevocation() async throws {
+        var args = arguments(forge.token())
+        args.insert("--trail", at: 0)
+        let outcome = try await VerifyCommand.parse(args).evaluate { "" }
+        #expect(outcome.exitCode == 0)
+        #expect(outcome.output.contains("\nrevocation: not checked (offline)"), "\(outcome.output)")
+        #expect(!outcome.output.contains("revocation: ok"))
+        #expect(outcome.output.contains("revocation not checked (offline): pass --broker URL"))
+        args.insert("--json", at: 0)
+        let json = try await VerifyCommand.parse(args).evaluate { "" }
+        let members = try #require(try StrictJSON().parse(json.output).objectValue)
+        #expect(members["valid"] == .bool(true))
+        #expect(members["revocation_checked"] == .bool(false))
+        let revocation = members["trail"]?.arrayValue?.last?.objectValue
+        #expect(revocation?["check"] == .string("revocation"))
+        #expect(revocation?["outcome"] == .string("not_checked"))
+    }
+
+    @Test("with --broker, a broker that cannot be reached exits 3 and the token is not called valid")
+    func unreachableBroker() async throws {
+        var args = arguments(forge.token())
+        args.insert(contentsOf: ["--broker", "http://127.0.0.1:1"], at: 0)
+        let outcome = try await VerifyCommand.parse(args).evaluate(environment: ["WRIT_OPERATOR_TOKEN": "wop_test"]) {
+            ""
+        }
+        #expect(outcome.exitCode == 3, "\(outcome.output)")
+        #expect(!outcome.output.contains("valid\n"))
+    }
+
     @Test("an unreadable or unusable JWKS exits 2 and says what to fix")
-    func unusableJWKS() throws {
+    func unusableJWKS() async throws {
         var args = arguments(forge.token())
         args[1] = "/nonexistent/jwks.json"
-        let missing = try VerifyCommand.parse(args).evaluate { "" }
+        let missing = try await VerifyCommand.parse(args).evaluate { "" }
         #expect(missing.exitCode == 2)
         #expect(missing.output.contains("check the path"))
         try Data("{}".utf8).write(to: directory.appendingPathComponent("bad.json"))
         args[1] = directory.appendingPathComponent("bad.json").path
-        #expect(try VerifyCommand.parse(args).evaluate { "" }.exitCode == 2)
+        #expect(try await VerifyCommand.parse(args).evaluate { "" }.exitCode == 2)
     }
 }
 

@@ -90,6 +90,69 @@ struct PolicyFileTests {
         #expect(first.description.hasPrefix("bad.yaml:\(bad.line):"))
     }
 
+    @Test("every independent problem of a file is reported, each with its own line, and the good rules between are not")
+    func everyProblem() {
+        let yaml = """
+            rules:
+              - id: first
+                effect: allow
+              - id: fine
+                effect: forbid
+              - id: second
+                effect: permit
+                resources:
+                  - { type: doc, locations: x, actions: read, identifiers: "a/**b" }
+              - id: third
+                effect: permit
+                colour: red
+                resources:
+                  - { type: doc, locations: x, actions: read }
+            """
+        let diagnostics = PolicyFixtures.diagnostics(yaml)
+        #expect(diagnostics.map(\.location.line) == [3, 9, 12], "\(diagnostics)")
+        #expect(diagnostics.map(\.location.file) == ["bad.yaml", "bad.yaml", "bad.yaml"])
+        #expect(diagnostics.count == 3)
+        #expect(diagnostics[0].message.contains("effect must be permit or forbid"))
+        #expect(diagnostics[1].message.contains("** must be a whole segment"))
+        #expect(diagnostics[2].message.contains("unknown key 'colour'"))
+    }
+
+    @Test(
+        "one mistake gives one diagnostic, not a cascade",
+        arguments: [
+            // A misspelt key is not also reported missing.
+            "rules:\n  - idd: a\n    effect: permit\n    resources:\n      - { type: doc, locations: x, actions: read }\n",
+            "rules:\n  - id: a\n    effect: permit\n    resource:\n      - { type: doc, locations: x, actions: read }\n",
+            // An unreadable effect does not make its resources wrong for a permit or a forbid.
+            "rules:\n  - id: a\n    effect: allow\n    resources:\n      - { type: doc, wildcards: true }\n",
+            // A refused condition does not make the rule unsatisfiable as well.
+            "rules:\n  - id: a\n    effect: permit\n    when:\n      delegation: { min_depth: x, max_depth: 1 }\n    resources:\n      - { type: doc, locations: x, actions: read }\n",
+            // A refused duration is not compared with the other one.
+            "rules:\n  - id: a\n    effect: permit\n    resources:\n      - { type: doc, locations: x, actions: read }\n    limits: { token_lifetime: forever, task_duration: 1m }\n",
+        ]
+    )
+    func noCascade(yaml: String) {
+        let diagnostics = PolicyFixtures.diagnostics(yaml)
+        #expect(diagnostics.count == 1, "\(diagnostics)")
+    }
+
+    @Test("problems in several files are all reported, file by file")
+    func severalFiles() {
+        let outcome = PolicyLoader.load(sources: [
+            ("a.yaml", "rules:\n  - id: a\n    effect: allow\n  - id: b\n    effect: deny\n"),
+            ("b.yaml", "rules:\n  - id: c\n    effect: permit\n"),
+        ])
+        guard case .failure(let errors) = outcome else {
+            Issue.record("loaded")
+            return
+        }
+        #expect(
+            errors.diagnostics.map { String($0.description.prefix(11)) } == [
+                "a.yaml:3:13", "a.yaml:5:13", "b.yaml:2:5:",
+            ]
+        )
+    }
+
     @Test("duplicate rule ids across files are refused, naming both places")
     func duplicateIDs() {
         let rule = "rules:\n  - id: same\n    effect: forbid\n"

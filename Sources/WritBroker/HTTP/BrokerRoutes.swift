@@ -258,9 +258,9 @@ public struct BrokerRoutes: Sendable {
             return { request, _, _ in
                 let query = request.uri.queryParameters
                 let after = try Self.number(query.get("after"), name: "after") ?? 0
-                let limit = try Self.number(query.get("limit"), name: "limit") ?? 100
+                let limit = try Self.number(query.get("limit"), name: "limit", in: 1...1000) ?? 100
                 let entries: [AuditEntry]
-                if let last = try Self.number(query.get("last"), name: "last") {
+                if let last = try Self.number(query.get("last"), name: "last", in: 0...1000) {
                     entries = try await broker.latestAuditEntries(Int(clamping: min(last, 1000)))
                 } else {
                     entries = try await broker.auditEntries(
@@ -311,7 +311,7 @@ public struct BrokerRoutes: Sendable {
             }
             filter.state = parsed
         }
-        filter.limit = max(1, Int(clamping: min(try Self.number(query.get("limit"), name: "limit") ?? 100, 1000)))
+        filter.limit = Int(try Self.number(query.get("limit"), name: "limit", in: 1...1000) ?? 100)
         let tasks = try await broker.tasks(matching: filter)
         return JSONResponse.make(
             .object([
@@ -368,7 +368,7 @@ public struct BrokerRoutes: Sendable {
     private func revocationPage(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         let after = try Self.number(query.get("after"), name: "after") ?? 0
-        let limit = min(try Self.number(query.get("limit"), name: "limit") ?? 500, UInt64(maximumPage))
+        let limit = min(try Self.number(query.get("limit"), name: "limit", in: 1...1000) ?? 500, UInt64(maximumPage))
         let page = try await broker.read("revocation page") { db in
             (
                 try RevocationStore.list(db, after: after, limit: Int(max(limit, 1))),
@@ -385,12 +385,31 @@ public struct BrokerRoutes: Sendable {
         return JSONResponse.make(.object(body))
     }
 
+    /// A non-negative integer parameter written in decimal digits only (no sign, no spaces), or a 400 naming it.
     static func number(_ text: String?, name: String) throws(BrokerError) -> UInt64? {
         guard let text else { return nil }
-        guard let value = UInt64(text), text.utf8.count <= 19 else {
-            throw BrokerError(.invalidRequest, "\(name) must be a non-negative integer")
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ (48...57).contains($0) }),
+            let value = UInt64(text)
+        else { throw BrokerError(.invalidRequest, "\(name) must be a non-negative integer") }
+        return value
+    }
+
+    /// An integer parameter within the range the API document gives, or a 400 naming it and the range: a
+    /// value outside is refused rather than clamped, so a client learns its request was not served as sent.
+    static func number(_ text: String?, name: String, in range: ClosedRange<UInt64>) throws(BrokerError) -> UInt64? {
+        guard let value = try number(text, name: name) else { return nil }
+        guard range.contains(value) else {
+            throw BrokerError(.invalidRequest, "\(name) must be from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
+    }
+
+    /// Where a revocation stream resumes: `Last-Event-ID` when sent (a reconnecting client adds it to the URL
+    /// it first used), else `?after=`; both are checked whenever present, so a bad one is never ignored.
+    static func resumePoint(_ request: Request) throws(BrokerError) -> UInt64 {
+        let after = try number(request.uri.queryParameters.get("after"), name: "after")
+        let header = try number(request.headers[HTTPField.Name("Last-Event-ID")!], name: "Last-Event-ID")
+        return header ?? after ?? 0
     }
 
     private func taskID(_ context: BrokerRequestContext) throws(BrokerError) -> String {

@@ -18,8 +18,7 @@ struct RevocationStream {
     let broker: Broker
 
     func response(for request: Request) throws(BrokerError) -> Response {
-        let resume = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("after")
-        let start = try BrokerRoutes.number(resume, name: "Last-Event-ID") ?? 0
+        let start = try BrokerRoutes.resumePoint(request)
         let broker = self.broker
         guard let (id, updates) = broker.feed.subscribe() else {
             throw BrokerError(.unavailable, "too many stream subscribers; poll /v1/revocations instead", retryAfter: 5)

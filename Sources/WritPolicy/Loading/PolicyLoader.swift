@@ -46,16 +46,19 @@ public enum PolicyLoader {
         return load(sources: sources)
     }
 
-    /// Loads policy documents given as (file name, text) pairs.
+    /// Loads policy documents given as (file name, text) pairs. Every problem of every file is reported, in file
+    /// order; a rule with a problem is skipped and the next one read.
     public static func load(sources: [(file: String, text: String)]) -> Outcome {
         var rules: [Rule] = []
         var diagnostics: [PolicyDiagnostic] = []
         for (file, text) in sources {
-            do {
-                rules.append(contentsOf: try RuleReader.rules(in: text, file: file))
-            } catch {
-                diagnostics.append(error)
-            }
+            var problems = DiagnosticList()
+            rules.append(contentsOf: RuleReader.rules(in: text, file: file, problems: &problems))
+            // Reading order is not always line order (a missing key is noticed after the keys present).
+            diagnostics += problems.diagnostics.enumerated().sorted { first, second in
+                let (a, b) = (first.element.location, second.element.location)
+                return (a.line, a.column, first.offset) < (b.line, b.column, second.offset)
+            }.map(\.element)
         }
         var seen: [String: SourceLocation] = [:]
         for rule in rules {

@@ -1,55 +1,93 @@
 import WritToken
 import Yams
 
-/// Turns one policy document into rules, checking everything a rule must be.
+/// Turns one policy document into rules, checking everything a rule must be and reporting every problem.
+///
+/// A refused rule does not stop the reading: the next rule is read, and so are the independent parts of the
+/// same rule (its conditions, each resource entry, its limits). A check that needs a refused part (a missing
+/// key that was misspelt, satisfiability when a condition did not read) is skipped, so no problem is reported
+/// twice under two names.
 enum RuleReader {
     static let ruleKeys = ["id", "effect", "description", "when", "resources", "limits"]
     static let whenKeys = ["workload", "user", "task", "delegation"]
     static let resourceKeys = ["type", "locations", "identifiers", "actions", "datatypes", "where", "wildcards"]
     static let limitKeys = ["task_duration", "token_lifetime", "delegation_depth", "resources", "bearer_tokens"]
 
-    static func rules(in text: String, file: String) throws(PolicyDiagnostic) -> [Rule] {
-        guard let root = try YAMLNode.parse(text, file: file) else { return [] }
-        let top = try root.mapping(allowed: ["rules"], what: "a policy file")
-        guard let list = top["rules"] else { throw root.error("a policy file needs a 'rules' list") }
-        var rules: [Rule] = []
-        for node in try list.sequence("rules") { rules.append(try rule(node)) }
-        return rules
+    /// The rules of a document; the rules with a problem are left out and their problems recorded.
+    static func rules(in text: String, file: String, problems: inout DiagnosticList) -> [Rule] {
+        // A document that is not valid YAML, or that uses aliases, has no trustworthy structure to read on.
+        guard let parsed = problems.check({ () throws(PolicyDiagnostic) in try YAMLNode.parse(text, file: file) }),
+            let root = parsed
+        else { return [] }
+        let start = problems.count
+        guard let top = root.members(allowed: ["rules"], what: "a policy file", problems: &problems) else { return [] }
+        guard let list = top["rules"] else {
+            if problems.count == start { problems.record(root.error("a policy file needs a 'rules' list")) }
+            return []
+        }
+        guard let items = problems.read(list, { node throws(PolicyDiagnostic) in try node.sequence("rules") }) else {
+            return []
+        }
+        return items.compactMap { rule($0, problems: &problems) }
     }
 
-    static func rule(_ node: YAMLNode) throws(PolicyDiagnostic) -> Rule {
-        let members = try node.mapping(allowed: ruleKeys, what: "a rule")
-        guard let idNode = members["id"] else { throw node.error("a rule needs an 'id'") }
-        let id = try idNode.nonEmptyString("id")
-        guard id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw idNode.error("a rule id may hold letters, digits, '-', '_' and '.' only")
+    /// One rule, or nil when it has a problem (recorded).
+    static func rule(_ node: YAMLNode, problems: inout DiagnosticList) -> Rule? {
+        let start = problems.count
+        guard let members = node.members(allowed: ruleKeys, what: "a rule", problems: &problems) else { return nil }
+        // A misspelt key is reported once; what it would have supplied is not also reported missing.
+        let keysKnown = problems.count == start
+        let id = problems.read(members["id"], ruleID)
+        if members["id"] == nil, keysKnown { problems.record(node.error("a rule needs an 'id'")) }
+        let name = id.map { "rule '\($0)'" } ?? "this rule"
+        let effect = problems.read(members["effect"]) { node throws(PolicyDiagnostic) in
+            guard let effect = Effect(rawValue: try node.string("effect")) else {
+                throw node.error("effect must be permit or forbid")
+            }
+            return effect
         }
-        guard let effectNode = members["effect"] else {
-            throw node.error("rule '\(id)' needs an 'effect': permit or forbid")
+        if members["effect"] == nil, keysKnown {
+            problems.record(node.error("\(name) needs an 'effect': permit or forbid"))
         }
-        guard let effect = Effect(rawValue: try effectNode.string("effect")) else {
-            throw effectNode.error("effect must be permit or forbid")
+        let description = problems.read(members["description"]) { node throws(PolicyDiagnostic) in
+            try node.string("description")
         }
-        let conditions =
-            try members["when"].map { (when: YAMLNode) throws(PolicyDiagnostic) in try self.conditions(when) }
-            ?? Conditions()
+
+        let conditionsStart = problems.count
+        let conditions = members["when"].map { self.conditions($0, problems: &problems) } ?? Conditions()
+        let conditionsRead = problems.count == conditionsStart
+
+        let resourcesStart = problems.count
         var resources: [ResourceRule] = []
-        if let list = members["resources"] {
-            for item in try list.sequence("resources") { resources.append(try resource(item, effect: effect)) }
+        if let list = members["resources"],
+            let items = problems.read(list, { node throws(PolicyDiagnostic) in try node.sequence("resources") })
+        {
+            resources = items.compactMap { resource($0, effect: effect, problems: &problems) }
         }
-        if effect == .permit, resources.isEmpty {
-            throw node.error("permit '\(id)' grants nothing: give it at least one entry under 'resources'")
+        let resourcesRead = problems.count == resourcesStart
+        if effect == .permit, resourcesRead, resources.isEmpty, keysKnown {
+            let permit = id.map { "permit '\($0)'" } ?? "this permit"
+            problems.record(node.error("\(permit) grants nothing: give it at least one entry under 'resources'"))
         }
+
         var ceilings = Ceilings()
         if let limits = members["limits"] {
-            guard effect == .permit else { throw limits.error("only a permit has limits") }
-            ceilings = try self.ceilings(limits)
+            if effect == .forbid {
+                problems.record(limits.error("only a permit has limits"))
+            } else if let value = self.ceilings(limits, problems: &problems) {
+                ceilings = value
+            }
         }
-        try checkSatisfiable(conditions, resources: resources, node: node, id: id)
+        if conditionsRead, resourcesRead {
+            _ = problems.check { () throws(PolicyDiagnostic) in
+                try checkSatisfiable(conditions, resources: resources, node: node, name: name)
+            }
+        }
+        guard problems.count == start, let id, let effect else { return nil }
         return Rule(
             id: id,
             effect: effect,
-            description: try members["description"]?.string("description"),
+            description: description,
             conditions: conditions,
             resources: resources,
             ceilings: ceilings,
@@ -57,190 +95,60 @@ enum RuleReader {
         )
     }
 
-    static func conditions(_ node: YAMLNode) throws(PolicyDiagnostic) -> Conditions {
-        let members = try node.mapping(allowed: whenKeys, what: "'when'")
-        var conditions = Conditions()
-        if let workload = members["workload"] {
-            let fields = try workload.mapping(allowed: ["id", "trust_domain", "attestation"], what: "'workload'")
-            if let ids = fields["id"] { conditions.workload.ids = try spiffePatterns(ids, what: "workload id") }
-            if let domains = fields["trust_domain"] {
-                conditions.workload.trustDomains = try domains.strings("trust_domain")
-            }
-            if let attestations = fields["attestation"] {
-                var values: [Attestation] = []
-                for text in try attestations.strings("attestation") {
-                    guard let value = Attestation(rawValue: text) else {
-                        throw attestations.error("attestation must be jwt-svid, x509-svid or oidc, not '\(text)'")
-                    }
-                    values.append(value)
-                }
-                conditions.workload.attestations = values
-            }
+    static func ruleID(_ node: YAMLNode) throws(PolicyDiagnostic) -> String {
+        let id = try node.nonEmptyString("id")
+        guard id.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
+            throw node.error("a rule id may hold letters, digits, '-', '_' and '.' only")
         }
-        if let user = members["user"] {
-            conditions.user = try userCondition(user)
-        }
-        if let task = members["task"] {
-            let fields = try task.mapping(allowed: ["type", "purpose"], what: "'task'")
-            if let types = fields["type"] { conditions.task.types = try types.strings("task type") }
-            if let purposes = fields["purpose"] {
-                conditions.task.purposes = try purposes.strings("task purpose").map(TextPattern.init)
-            }
-        }
-        if let delegation = members["delegation"] {
-            let fields = try delegation.mapping(
-                allowed: ["min_depth", "max_depth", "delegated_by"],
-                what: "'delegation'"
-            )
-            if let minimum = fields["min_depth"] {
-                conditions.delegation.minimumDepth = try minimum.integer("min_depth")
-            }
-            if let maximum = fields["max_depth"] {
-                conditions.delegation.maximumDepth = try maximum.integer("max_depth")
-            }
-            if let parents = fields["delegated_by"] {
-                conditions.delegation.delegatedBy = try spiffePatterns(parents, what: "delegated_by")
-            }
-        }
-        return conditions
+        return id
     }
 
-    static func userCondition(_ node: YAMLNode) throws(PolicyDiagnostic) -> UserCondition {
-        if node.node.scalar != nil {
-            switch try node.string("user") {
-            case "absent": return .absent
-            case "any": return .any
-            case "present": return .present(UserClaimsCondition())
-            default: throw node.error("user must be absent, any, present, or a mapping of claim conditions")
-            }
-        }
-        let fields = try node.mapping(allowed: ["sub", "groups", "email_domain", "claims"], what: "'user'")
-        var condition = UserClaimsCondition()
-        if let subjects = fields["sub"] { condition.subjects = try subjects.strings("sub").map(TextPattern.init) }
-        if let groups = fields["groups"] { condition.groups = try groups.strings("groups") }
-        if let domains = fields["email_domain"] {
-            condition.emailDomains = try domains.strings("email_domain").map { $0.lowercased() }
-        }
-        if let claims = fields["claims"] {
-            guard case .mapping(let mapping) = claims.node else { throw claims.error("claims must be a mapping") }
-            for (key, value) in mapping {
-                let keyNode = YAMLNode(node: key, file: claims.file)
-                let name = try keyNode.nonEmptyString("a claim name")
-                guard condition.claims[name] == nil else { throw keyNode.error("duplicate claim '\(name)'") }
-                condition.claims[name] = try YAMLNode(node: value, file: claims.file).strings("claim \(name)")
-                    .map(TextPattern.init)
-            }
-        }
-        return .present(condition)
-    }
-
-    static func resource(_ node: YAMLNode, effect: Effect) throws(PolicyDiagnostic) -> ResourceRule {
-        let fields = try node.mapping(allowed: resourceKeys, what: "a resource entry")
-        guard let typeNode = fields["type"] else { throw node.error("a resource entry needs a 'type'") }
-        let type = try typeNode.nonEmptyString("type")
-        let locations = try fields["locations"]?.strings("locations") ?? []
-        let actions = try fields["actions"]?.strings("actions") ?? []
-        if effect == .permit {
-            guard !locations.isEmpty else {
-                throw node.error("a permitted resource needs 'locations': the resource servers it applies to")
-            }
-            guard !actions.isEmpty else { throw node.error("a permitted resource needs 'actions'") }
-        }
-        var identifiers: [SegmentPattern] = []
-        if let list = fields["identifiers"] {
-            for text in try list.strings("identifiers") {
-                do {
-                    identifiers.append(try SegmentPattern(text))
-                } catch {
-                    throw list.error("bad identifier pattern '\(text)': \(error.message)")
-                }
-            }
-        }
-        var constraints: [FieldConstraint] = []
-        if let conditions = fields["where"] {
-            guard case .mapping(let mapping) = conditions.node else {
-                throw conditions.error("'where' must be a mapping")
-            }
-            for (key, value) in mapping {
-                let field = try YAMLNode(node: key, file: node.file).nonEmptyString("a field name")
-                if AuthorizationDetail.commonMembers.contains(field) {
-                    throw conditions.error("'where' is for type-specific fields; \(field) is matched by its own key")
-                }
-                constraints.append(try constraint(field, YAMLNode(node: value, file: node.file)))
-            }
-        }
-        return ResourceRule(
-            type: type,
-            locations: locations,
-            identifiers: identifiers,
-            actions: actions,
-            datatypes: try fields["datatypes"]?.strings("datatypes") ?? [],
-            constraints: constraints.sorted { $0.field < $1.field },
-            allowsWildcards: try wildcards(fields["wildcards"], effect: effect)
-        )
-    }
-
-    static func wildcards(_ node: YAMLNode?, effect: Effect) throws(PolicyDiagnostic) -> Bool {
-        guard let node else { return false }
-        guard effect == .permit else {
-            throw node.error("'wildcards' applies to permits only; a forbid always covers them")
-        }
-        return try node.bool("wildcards")
-    }
-
-    static func constraint(_ field: String, _ node: YAMLNode) throws(PolicyDiagnostic) -> FieldConstraint {
-        let operators = ["equals", "one_of", "at_most", "at_least", "less_than", "greater_than"]
-        let members = try node.mapping(allowed: operators, what: "the condition on \(field)")
-        guard members.count == 1, let (name, value) = members.first else {
-            throw node.error("give exactly one of \(operators.joined(separator: ", ")) for \(field)")
-        }
-        let comparison: FieldConstraint.Comparison
-        switch name {
-        case "equals":
-            guard let json = value.jsonValue else { throw value.error("equals takes a single value") }
-            comparison = .equals(json)
-        case "one_of":
-            var options: [JSONValue] = []
-            for item in try value.sequence("one_of") {
-                guard let json = item.jsonValue else { throw item.error("one_of takes plain values") }
-                options.append(json)
-            }
-            comparison = .oneOf(options)
-        case "at_most": comparison = .atMost(try value.number(name))
-        case "at_least": comparison = .atLeast(try value.number(name))
-        case "less_than": comparison = .lessThan(try value.number(name))
-        default: comparison = .greaterThan(try value.number(name))
-        }
-        return FieldConstraint(field: field, comparison: comparison)
-    }
-
-    static func ceilings(_ node: YAMLNode) throws(PolicyDiagnostic) -> Ceilings {
-        let fields = try node.mapping(allowed: limitKeys, what: "'limits'")
+    /// The limits of a permit; each limit is read on its own, and the limits compared only when both read.
+    static func ceilings(_ node: YAMLNode, problems: inout DiagnosticList) -> Ceilings? {
+        let start = problems.count
+        guard let fields = node.members(allowed: limitKeys, what: "'limits'", problems: &problems) else { return nil }
         var ceilings = Ceilings()
-        if let value = fields["task_duration"] { ceilings.taskDuration = try value.duration("task_duration") }
-        if let value = fields["token_lifetime"] { ceilings.tokenLifetime = try value.duration("token_lifetime") }
-        if let value = fields["delegation_depth"] { ceilings.delegationDepth = try value.integer("delegation_depth") }
-        if let value = fields["resources"] {
-            ceilings.resources = try value.integer("resources")
-            guard ceilings.resources > 0 else { throw value.error("resources must be at least 1") }
+        let taskDuration = problems.read(fields["task_duration"]) { node throws(PolicyDiagnostic) in
+            try node.duration("task_duration")
         }
-        if let value = fields["bearer_tokens"] { ceilings.bearerTokens = try value.bool("bearer_tokens") }
-        if ceilings.tokenLifetime > ceilings.taskDuration {
-            throw node.error("token_lifetime cannot exceed task_duration")
+        let tokenLifetime = problems.read(fields["token_lifetime"]) { node throws(PolicyDiagnostic) in
+            try node.duration("token_lifetime")
         }
-        return ceilings
-    }
-
-    static func spiffePatterns(_ node: YAMLNode, what: String) throws(PolicyDiagnostic) -> [SPIFFEPattern] {
-        var patterns: [SPIFFEPattern] = []
-        for text in try node.strings(what) {
-            do {
-                patterns.append(try SPIFFEPattern(text))
-            } catch {
-                throw node.error("bad \(what) pattern '\(text)': \(error.message)")
+        if let taskDuration { ceilings.taskDuration = taskDuration }
+        if let tokenLifetime { ceilings.tokenLifetime = tokenLifetime }
+        let durationsRead =
+            (fields["task_duration"] == nil || taskDuration != nil)
+            && (fields["token_lifetime"] == nil || tokenLifetime != nil)
+        if let depth = problems.read(
+            fields["delegation_depth"],
+            { node throws(PolicyDiagnostic) in
+                try node.integer("delegation_depth")
             }
+        ) {
+            ceilings.delegationDepth = depth
         }
-        return patterns
+        if let count = problems.read(
+            fields["resources"],
+            { node throws(PolicyDiagnostic) in
+                let count = try node.integer("resources")
+                guard count > 0 else { throw node.error("resources must be at least 1") }
+                return count
+            }
+        ) {
+            ceilings.resources = count
+        }
+        if let bearer = problems.read(
+            fields["bearer_tokens"],
+            { node throws(PolicyDiagnostic) in
+                try node.bool("bearer_tokens")
+            }
+        ) {
+            ceilings.bearerTokens = bearer
+        }
+        if durationsRead, ceilings.tokenLifetime > ceilings.taskDuration {
+            problems.record(node.error("token_lifetime cannot exceed task_duration"))
+        }
+        return problems.count == start ? ceilings : nil
     }
 
     /// Refuses rules that can never match.
@@ -248,26 +156,26 @@ enum RuleReader {
         _ conditions: Conditions,
         resources: [ResourceRule],
         node: YAMLNode,
-        id: String
+        name: String
     ) throws(PolicyDiagnostic) {
         let delegation = conditions.delegation
         if delegation.minimumDepth > delegation.maximumDepth {
-            throw node.error("rule '\(id)' can never match: min_depth is above max_depth")
+            throw node.error("\(name) can never match: min_depth is above max_depth")
         }
         if !delegation.delegatedBy.isEmpty, delegation.maximumDepth == 0 {
-            throw node.error("rule '\(id)' can never match: delegated_by needs a depth of at least 1")
+            throw node.error("\(name) can never match: delegated_by needs a depth of at least 1")
         }
         let workload = conditions.workload
         if !workload.ids.isEmpty, !workload.trustDomains.isEmpty,
             !workload.ids.contains(where: { workload.trustDomains.contains($0.trustDomain) })
         {
-            throw node.error("rule '\(id)' can never match: no workload id is in the listed trust domains")
+            throw node.error("\(name) can never match: no workload id is in the listed trust domains")
         }
         if case .absent = conditions.user {
             for resource in resources {
                 for pattern in resource.identifiers where pattern.templates.contains(where: \.needsUser) {
                     throw node.error(
-                        "rule '\(id)' can never match: identifier '\(pattern)' uses a user template but the rule requires no user"
+                        "\(name) can never match: identifier '\(pattern)' uses a user template but the rule requires no user"
                     )
                 }
             }

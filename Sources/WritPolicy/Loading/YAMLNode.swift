@@ -83,6 +83,37 @@ struct YAMLNode {
         return members
     }
 
+    /// The members of a mapping, recording every key outside `allowed` and every duplicate key and leaving it
+    /// out, so the known members are still read. Nil (with the problem recorded) when the node is not a mapping.
+    func members(allowed: [String], what: String, problems: inout DiagnosticList) -> [String: YAMLNode]? {
+        guard case .mapping(let mapping) = node else {
+            problems.record(error("\(what) must be a mapping"))
+            return nil
+        }
+        var members: [String: YAMLNode] = [:]
+        for (key, value) in mapping {
+            let keyNode = YAMLNode(node: key, file: file)
+            guard case .scalar(let scalar) = key else {
+                problems.record(keyNode.error("keys must be plain names"))
+                continue
+            }
+            guard allowed.contains(scalar.string) else {
+                problems.record(
+                    keyNode.error(
+                        "unknown key '\(scalar.string)' in \(what); expected one of: \(allowed.joined(separator: ", "))"
+                    )
+                )
+                continue
+            }
+            guard members[scalar.string] == nil else {
+                problems.record(keyNode.error("duplicate key '\(scalar.string)'"))
+                continue
+            }
+            members[scalar.string] = YAMLNode(node: value, file: file)
+        }
+        return members
+    }
+
     /// A string scalar.
     func string(_ what: String) throws(PolicyDiagnostic) -> String {
         guard case .scalar(let scalar) = node else { throw error("\(what) must be a string") }

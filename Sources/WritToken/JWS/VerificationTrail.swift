@@ -15,16 +15,19 @@ public struct VerificationTrail: Sendable, Hashable, CustomStringConvertible {
     public struct Step: Sendable, Hashable {
         /// The check.
         public let check: Check
-        /// Nil when it passed; otherwise the code it failed with.
+        /// Nil when it passed or did not run; otherwise the code it failed with.
         public let failure: VerificationError.Code?
+        /// Why the check did not run (a verifier with no revocation source, for one); nil when it ran.
+        public let notCheckedBecause: String?
 
-        /// Whether the check passed.
-        public var passed: Bool { failure == nil }
+        /// Whether the check ran and passed; a check that did not run did not pass.
+        public var passed: Bool { failure == nil && notCheckedBecause == nil }
 
         /// A step with its outcome.
-        public init(check: Check, failure: VerificationError.Code?) {
+        public init(check: Check, failure: VerificationError.Code?, notCheckedBecause: String? = nil) {
             self.check = check
             self.failure = failure
+            self.notCheckedBecause = notCheckedBecause
         }
     }
 
@@ -51,6 +54,11 @@ public struct VerificationTrail: Sendable, Hashable, CustomStringConvertible {
         if isRecording { steps.append(Step(check: check, failure: code)) }
     }
 
+    /// Records that a check did not run, and why, so the trail never shows a check it did not make as passed.
+    public mutating func notChecked(_ check: Check, because reason: String) {
+        if isRecording { steps.append(Step(check: check, failure: nil, notCheckedBecause: reason)) }
+    }
+
     /// Runs a check, recording its outcome.
     @inline(__always)
     public mutating func run<T>(
@@ -69,7 +77,8 @@ public struct VerificationTrail: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String {
         steps.map { step in
-            step.passed ? "\(step.check.rawValue): ok" : "\(step.check.rawValue): \(step.failure!.rawValue)"
+            let outcome = step.failure?.rawValue ?? step.notCheckedBecause.map { "not checked (\($0))" } ?? "ok"
+            return "\(step.check.rawValue): \(outcome)"
         }.joined(separator: "\n")
     }
 }

@@ -1,0 +1,52 @@
+import Foundation
+import WritToken
+import WritVerifier
+
+/// Reads a broker's whole revocation feed into a view, page by page, the way a resource server catches up,
+/// for `writ verify --broker`.
+enum RevocationFeedReader {
+    /// The broker's largest page.
+    static let pageSize = 1000
+
+    /// The feed as a view, complete as of `now`. The operator token goes with every page, so the feed can
+    /// require an authenticated caller.
+    static func view(_ session: AdminClient.Session, now: Date) async throws(CommandOutcome) -> InMemoryRevocationView {
+        let view = InMemoryRevocationView()
+        while true {
+            let after = view.lastSequence
+            let page = try await session.get(
+                "/v1/revocations",
+                query: [("after", String(after)), ("limit", String(pageSize))]
+            )
+            guard let members = page.objectValue, let list = members["revocations"]?.arrayValue,
+                let last = members["last"]?.integerValue, case .bool(let hasMore) = members["has_more"]
+            else { throw malformed("a page lacks revocations, last or has_more") }
+            var entries: [Revocation] = []
+            for item in list {
+                do {
+                    entries.append(try Revocation(json: item))
+                } catch {
+                    throw malformed("an entry is malformed: \(error.reason)")
+                }
+            }
+            if let first = members["first"]?.integerValue, first > 0, UInt64(first) > after + 1 {
+                // Entries below were dropped by the broker once every token they covered had expired.
+                view.skip(through: UInt64(first) - 1)
+            }
+            view.apply(entries)
+            if entries.isEmpty, last > 0, UInt64(last) > view.lastSequence { view.skip(through: UInt64(last)) }
+            if !hasMore {
+                view.markSynced(at: now)
+                return view
+            }
+            guard view.lastSequence > after else { throw malformed("a page said more follows but moved nothing") }
+        }
+    }
+
+    private static func malformed(_ reason: String) -> CommandOutcome {
+        CommandOutcome(
+            output: "error: the broker's revocation feed cannot be read (\(reason)); the token was not checked",
+            exitCode: WritExitCode.unreachable
+        )
+    }
+}
