@@ -33,7 +33,10 @@ say "starting the broker (state in $DIR) and the documents service"
 WRIT_STATE_DIR=$DIR/state WRIT_LISTEN=127.0.0.1:$BROKER_PORT WRIT_TLS_LISTEN=127.0.0.1:$TLS_PORT \
   WRIT_LOG_LEVEL=warning "$BIN/writ" serve > "$DIR/broker.log" 2>&1 & pids+=($!); names+=(broker)
 wait_for "$B/healthz"
-WRIT_BROKER=$B LISTEN=127.0.0.1:$DOCS_PORT "$BIN/writ-example-documents" > "$DIR/docs.log" 2>&1 & pids+=($!); names+=(docs)
+# The documents service reads the broker's revocation feed as a resource server, with its own workload identity.
+"$BIN/writ" dev workload-token --state "$DIR/state" spiffe://example.org/services/documents > "$DIR/documents.jwt"
+WRIT_BROKER=$B LISTEN=127.0.0.1:$DOCS_PORT FEED_CREDENTIAL_FILE=$DIR/documents.jwt \
+  "$BIN/writ-example-documents" > "$DIR/docs.log" 2>&1 & pids+=($!); names+=(docs)
 wait_for "$D/healthz"
 
 AGENT=$("$BIN/writ" dev workload-token --state "$DIR/state" spiffe://example.org/agents/retrieval-assistant)

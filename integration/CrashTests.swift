@@ -128,7 +128,7 @@ struct CrashTests {
         // And the restarted broker serves the same feed.
         try await broker.start(environment: environment)
         let reader = BrokerClient(baseURL: broker.baseURL)
-        let page = try await reader.send(.GET, "/v1/revocations?limit=1")
+        let page = try await reader.send(.GET, "/v1/revocations?limit=1", bearer: try broker.operatorToken())
         await reader.shutdown()
         #expect(page.body.objectValue?["last"]?.integerValue == Int64(last))
         #expect(last >= snapshot.revocations.keys.max() ?? 0)

@@ -20,12 +20,18 @@ struct EndToEndTests {
         let process = Process()
         let port: Int
 
-        init(broker: String, staleness: Int, log: URL) throws {
+        /// The service's own workload identity, with which it reads the broker's feed.
+        static let identity = "spiffe://example.org/services/documents"
+
+        init(broker: BrokerProcess, staleness: Int, log: URL) throws {
             port = try BrokerProcess.freePort()
             process.executableURL = BrokerProcess.executable.deletingLastPathComponent()
                 .appendingPathComponent("writ-example-documents")
+            let credential = broker.stateDirectory.appendingPathComponent("documents.jwt")
+            try broker.workloadAssertion(Self.identity).write(to: credential, atomically: true, encoding: .utf8)
             var environment = ProcessInfo.processInfo.environment
-            environment["WRIT_BROKER"] = broker
+            environment["WRIT_BROKER"] = broker.baseURL
+            environment["FEED_CREDENTIAL_FILE"] = credential.path
             environment["LISTEN"] = "127.0.0.1:\(port)"
             environment["MAXIMUM_STALENESS"] = String(staleness)
             process.environment = environment
@@ -88,7 +94,7 @@ struct EndToEndTests {
         defer { broker.remove() }
         try await broker.start()
         let documents = try DocumentsProcess(
-            broker: broker.baseURL,
+            broker: broker,
             staleness: 3,
             log: broker.stateDirectory.appendingPathComponent("docs.log")
         )

@@ -14,7 +14,7 @@ struct ExampleShutdownTests {
         for brokerUp in [true, false] {
             if !brokerUp { try await broker.stop() }
             let log = broker.stateDirectory.appendingPathComponent("docs-\(brokerUp ? "up" : "down").log")
-            let documents = try EndToEndTests.DocumentsProcess(broker: broker.baseURL, staleness: 3, log: log)
+            let documents = try EndToEndTests.DocumentsProcess(broker: broker, staleness: 3, log: log)
             try await documents.ready()
             // Give the key set and the feed client time to load, stream or fail and start waiting.
             try await Task.sleep(for: .seconds(2))

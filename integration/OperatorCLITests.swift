@@ -242,7 +242,11 @@ struct OperatorCLITests {
         // Durable: after kill -9 the feed still holds every revocation the CLI reported.
         try await fixture.broker.kill9()
         try await fixture.broker.start()
-        let feed = try await fixture.client.send(.GET, "/v1/revocations?after=0")
+        let feed = try await fixture.client.send(
+            .GET,
+            "/v1/revocations?after=0",
+            bearer: try fixture.broker.operatorToken()
+        )
         #expect(feed.body.objectValue?["last"]?.integerValue == last)
         try await fixture.close()
     }

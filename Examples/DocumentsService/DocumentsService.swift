@@ -11,7 +11,13 @@ import WritVerifierHummingbird
 /// request offline with `WritVerifier` (keys from the broker's JWKS, revocations from its feed) and
 /// authorises `read` on the document the path names.
 ///
-///     WRIT_BROKER=http://127.0.0.1:8080 LISTEN=127.0.0.1:9090 writ-example-documents
+/// It reads the broker's revocation feed as a resource server, with its own workload identity: a JWT-SVID
+/// for `spiffe://example.org/services/documents` in the file `FEED_CREDENTIAL_FILE` (re-read on every feed
+/// request, as a SPIFFE helper rewrites it).
+///
+///     writ dev workload-token spiffe://example.org/services/documents > .writ/dev/documents.jwt
+///     WRIT_BROKER=http://127.0.0.1:8080 LISTEN=127.0.0.1:9090 FEED_CREDENTIAL_FILE=.writ/dev/documents.jwt \
+///         writ-example-documents
 @main
 struct DocumentsService {
     /// The documents it holds.
@@ -34,6 +40,19 @@ struct DocumentsService {
         let listen = environment["LISTEN"] ?? "127.0.0.1:9090"
         let audience = environment["AUDIENCE"] ?? "https://docs.example.org"
         let staleness = TimeInterval(environment["MAXIMUM_STALENESS"] ?? "") ?? 10
+        guard let credentialFile = environment["FEED_CREDENTIAL_FILE"],
+            FileManager.default.isReadableFile(atPath: credentialFile)
+        else {
+            FileHandle.standardError.write(
+                Data(
+                    ("FEED_CREDENTIAL_FILE must name a readable file holding this service's JWT-SVID (`writ dev "
+                        + "workload-token spiffe://example.org/services/documents > FILE`) or an operator token "
+                        + "with the introspect role: the broker serves its revocation feed only to resource servers\n")
+                        .utf8
+                )
+            )
+            exit(2)
+        }
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             FileHandle.standardError.write(Data("LISTEN must be HOST:PORT, e.g. 127.0.0.1:9090; got \(listen)\n".utf8))
             exit(2)
@@ -46,6 +65,7 @@ struct DocumentsService {
         feedConfiguration.silence = .seconds(3)
         feedConfiguration.maximumBackoff = .seconds(1)
         feedConfiguration.requestTimeout = .seconds(2)
+        feedConfiguration.credential = .file(credentialFile)
         let feed = RevocationFeedClient(configuration: feedConfiguration, view: view, logger: logger)
         let verifier = TokenVerifier(
             configuration: .init(issuer: broker, audience: audience, acceptsBearerTokens: false),

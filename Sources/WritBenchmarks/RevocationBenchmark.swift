@@ -25,14 +25,24 @@ public struct RevocationBenchmark: Sendable {
     public let rounds: Int
     /// Seconds per throughput measurement.
     public let seconds: Double
+    /// Immediate key rotations measured.
+    public let keyRounds: Int
 
     /// A benchmark.
-    public init(broker: String, operatorToken: String, verifiers: Int, rounds: Int, seconds: Double) {
+    public init(
+        broker: String,
+        operatorToken: String,
+        verifiers: Int,
+        rounds: Int,
+        seconds: Double,
+        keyRounds: Int = 20
+    ) {
         self.broker = broker
         self.operatorToken = operatorToken
         self.verifiers = verifiers
         self.rounds = rounds
         self.seconds = seconds
+        self.keyRounds = keyRounds
     }
 
     struct Failed: Error, CustomStringConvertible {
@@ -47,8 +57,10 @@ public struct RevocationBenchmark: Sendable {
         var quiet = Logger(label: "writ.bench.feed")
         quiet.logLevel = .critical
         let views = (0..<verifiers).map { _ in InMemoryRevocationView(maximumStaleness: 30) }
+        var feedConfiguration = RevocationFeedClient.Configuration(broker: broker)
+        feedConfiguration.credential = .token(operatorToken)
         let followers = views.map { view in
-            RevocationFeedClient(configuration: .init(broker: broker), view: view, client: http, logger: quiet)
+            RevocationFeedClient(configuration: feedConfiguration, view: view, client: http, logger: quiet)
         }
         do {
             let report = try await withThrowingTaskGroup(of: String?.self) { group in
@@ -68,7 +80,7 @@ public struct RevocationBenchmark: Sendable {
             // Throughput: one resource server's verifier with its own follower, as in production.
             let view = InMemoryRevocationView(maximumStaleness: 30)
             let follower = RevocationFeedClient(
-                configuration: .init(broker: broker),
+                configuration: feedConfiguration,
                 view: view,
                 client: http,
                 logger: quiet
@@ -149,6 +161,7 @@ public struct RevocationBenchmark: Sendable {
         }
         func ms(_ micros: UInt64) -> String { String(format: "%.2f", Double(micros) / 1000) }
         let sortedWorst = slowest.sorted()
+        let keys = try await measureKeyRetirement(views: views, http: http)
         return """
             revocation reach: \(verifiers) verifiers following \(broker), \(rounds) revocations
               from the broker's acknowledgement to each verifier refusing (\(latency.totalCount) samples):
@@ -156,7 +169,50 @@ public struct RevocationBenchmark: Sendable {
             p99 \(ms(latency.valueAtPercentile(99))) ms, max \(ms(latency.max)) ms
               the last verifier of each revocation: median \(ms(sortedWorst[sortedWorst.count / 2])) ms, \
             worst \(ms(sortedWorst.last ?? 0)) ms
+            key retirement reach: \(keyRounds) immediate rotations (`writ keys rotate --immediately`)
+              from the broker's acknowledgement to each verifier refusing the retired key (\(keys.totalCount) samples):
+                p50 \(ms(keys.valueAtPercentile(50))) ms, p90 \(ms(keys.valueAtPercentile(90))) ms, \
+            p99 \(ms(keys.valueAtPercentile(99))) ms, max \(ms(keys.max)) ms
             """
+    }
+
+    /// Immediate rotations: the time from the broker's acknowledgement to each view knowing the replaced key
+    /// is retired (a verifier using the view then refuses every token that key signed).
+    private func measureKeyRetirement(
+        views: [InMemoryRevocationView],
+        http: HTTPClient
+    ) async throws -> Histogram<UInt64> {
+        let clock = ContinuousClock()
+        var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        for round in 0..<keyRounds {
+            var request = HTTPClientRequest(url: broker + "/v1/admin/keys/rotate?immediately=true")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(operatorToken)")
+            let response = try await http.execute(request, timeout: .seconds(10))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .created,
+                let reply = try? StrictJSON().parse(bytes: Array(buffer: body)),
+                let previous = reply.objectValue?["previous_kid"]?.stringValue
+            else { throw Failed(description: "an immediate rotation answered \(response.status)") }
+            let acknowledged = clock.now
+            var pending = Set(views.indices)
+            while !pending.isEmpty {
+                for index in pending where views[index].retirement(ofKey: previous) != nil {
+                    let elapsed = acknowledged.duration(to: clock.now)
+                    let micros =
+                        elapsed.components.attoseconds / 1_000_000_000_000 + elapsed.components.seconds
+                        * 1_000_000
+                    _ = latency.record(UInt64(max(micros, 1)))
+                    pending.remove(index)
+                }
+                guard acknowledged.duration(to: clock.now) < .seconds(10) else {
+                    throw Failed(description: "\(pending.count) verifiers never saw key retirement \(round)")
+                }
+                await Task.yield()
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return latency
     }
 
     /// Verification on one core with the feed idle, then while revocations stream in, interleaved rounds.

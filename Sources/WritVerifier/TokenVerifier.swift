@@ -97,15 +97,20 @@ public struct TokenVerifier: Sendable {
         }
         let claims: AccessTokenClaims
         var usedKey: VerificationKey?
+        let signedBy: String
         if let cache, let hit = cache.lookup(authorization.token), keys.key(id: hit.key.id) == hit.key {
             // These exact bytes verified before under a key that is still configured.
             trail.passed(.cache)
             claims = hit.claims
+            signedBy = hit.key.id
         } else {
+            var kid = ""
             claims = try AccessToken.decodeVerified(authorization.token, trail: &trail) { id in
+                kid = id
                 usedKey = keys.key(id: id)
                 return usedKey
             }
+            signedBy = kid
         }
         let now = clock.now
         try trail.run(.issuer) { () throws(VerificationError) in
@@ -124,6 +129,10 @@ public struct TokenVerifier: Sendable {
         }
         if let revocations {
             try trail.run(.revocation) { () throws(VerificationError) in
+                // A key retired through the feed (a compromise) is refused at once, before the key set's refresh.
+                if revocations.retirement(ofKey: signedBy) != nil {
+                    throw .revoked("the key that signed the token was retired")
+                }
                 switch revocations.status(of: claims, now: now) {
                 case .notRevoked: return
                 case .revoked: throw .revoked("the token, its task, workload or user has been revoked")

@@ -114,18 +114,25 @@ struct AdminAndFeedRouteTests {
         defer { harness.close() }
         for index in 0..<5 { _ = try await harness.broker.revoke(.user("user-\(index)"), by: "test") }
         try await harness.withClient { client async throws in
-            let first = try await client.json(.get, "/v1/revocations?after=0&limit=2")
+            let first = try await client.json(.get, "/v1/revocations?after=0&limit=2", bearer: harness.operatorToken)
             #expect(first.body["revocations"]?.arrayValue?.compactMap { $0["seq"]?.integerValue } == [1, 2])
             #expect(first.body["has_more"] == .bool(true))
-            let rest = try await client.json(.get, "/v1/revocations?after=2&limit=100")
+            let rest = try await client.json(.get, "/v1/revocations?after=2&limit=100", bearer: harness.operatorToken)
             #expect(rest.body["revocations"]?.arrayValue?.compactMap { $0["seq"]?.integerValue } == [3, 4, 5])
             #expect(rest.body["has_more"] == .bool(false))
             #expect(rest.body["last"]?.integerValue == 5)
-            #expect(try await client.json(.get, "/v1/revocations?after=-1").body["error"]?.string == "invalid_request")
+            #expect(
+                try await client.json(.get, "/v1/revocations?after=-1", bearer: harness.operatorToken).body["error"]?
+                    .string
+                    == "invalid_request"
+            )
         }
     }
 
-    @Test("the stream resumes after Last-Event-ID, sends each entry once with its id, then heartbeats")
+    @Test(
+        "the stream resumes after Last-Event-ID, sends each entry once with its id, then heartbeats",
+        .timeLimit(.minutes(1))
+    )
     func stream() async throws {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
@@ -137,12 +144,20 @@ struct AdminAndFeedRouteTests {
                     let response = try await client.execute(
                         uri: "/v1/revocations/stream",
                         method: .get,
-                        headers: [HTTPField.Name("Last-Event-ID")!: "1"]
+                        headers: [
+                            HTTPField.Name("Last-Event-ID")!: "1", .authorization: "Bearer \(harness.operatorToken)",
+                        ]
                     )
                     #expect(response.headers[.contentType] == "text/event-stream")
                     return String(buffer: response.body)
                 }
                 group.addTask {
+                    // The stream authenticates its caller first (an operator token: Argon2id), so wait until it
+                    // has subscribed; finishing the feed before that would leave it open for ever.
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
                     try await Task.sleep(for: .milliseconds(300))
                     _ = try await broker.revoke(.user("late"), by: "test")
                     try await Task.sleep(for: .milliseconds(300))
@@ -178,7 +193,12 @@ struct AdminAndFeedRouteTests {
             #expect(bundle.body["keys"]?.arrayValue?.first?["kid"]?.string == harness.broker.signingKeys.active.id)
             #expect(bundle.body["spiffe_refresh_hint"]?.integerValue == 300)
             _ = try await client.json(.post, "/v1/tasks", body: Bodies.readRepository)
-            let metrics = try await client.execute(uri: "/metrics", method: .get)
+            #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
+            let metrics = try await client.execute(
+                uri: "/metrics",
+                method: .get,
+                headers: [.authorization: "Bearer \(harness.operatorToken)"]
+            )
             let exposition = String(buffer: metrics.body)
             #expect(exposition.contains("writ_http_request_duration_seconds"))
             #expect(exposition.contains("route=\"/v1/tasks\""))

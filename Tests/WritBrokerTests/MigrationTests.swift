@@ -33,7 +33,7 @@ struct MigrationTests {
         let applied = try await database.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         }
-        #expect(applied == ["v1", "v2", "v3"])
+        #expect(applied == ["v1", "v2", "v3", "v4"])
         let keys = try SigningKeys.loadOrCreate(database: database, directory: state.keys, now: now)
         #expect(keys.records.count == 1)
         #expect(keys.records.first?.activatesAt == nil)

@@ -39,6 +39,8 @@ struct OpenAPIDocumentTests {
         case .workload: return "workload"
         case .workloadOrAdmin: return "workload-or-admin"
         case .operator(let roles): return "operator(\(roles.map(\.rawValue).joined(separator: ",")))"
+        case .resourceServerOrOperator(let roles):
+            return "resource-server-or-operator(\(roles.map(\.rawValue).joined(separator: ",")))"
         }
     }
 
@@ -151,7 +153,7 @@ struct OpenAPIDocumentTests {
                 body: "{\"kind\":\"user\",\"id\":\"alice\"}"
             )
             check("POST /v1/admin/revocations", revoked.status, revoked.body, schema: "RevocationOutcome")
-            let page = try await client.json(.get, "/v1/revocations")
+            let page = try await client.json(.get, "/v1/revocations", bearer: harness.operatorToken)
             check("GET /v1/revocations", page.status, page.body, schema: "RevocationPage")
             for entry in page.body["revocations"]?.arrayValue ?? [] {
                 check("GET /v1/revocations", 200, entry, schema: "Revocation")

@@ -48,6 +48,8 @@ struct RevocationFeedClientTests {
             guard let port = client.port else { throw NoPort() }
             var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
             configuration.silence = .seconds(60)
+            // The resource server's own workload identity, as a registered resource server reads the feed.
+            configuration.credential = .token(try harness.workload(BrokerHarness.documentsService))
             let follower = RevocationFeedClient(configuration: configuration, view: view, clock: harness.clock)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await follower.run() }
@@ -95,6 +97,7 @@ struct RevocationFeedClientTests {
             var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
             configuration.silence = .seconds(60)
             configuration.reconnectDelay = .seconds(1)
+            configuration.credential = .token(harness.operatorToken)
             let follower = RevocationFeedClient(configuration: configuration, view: view, clock: harness.clock)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await follower.run() }
@@ -115,6 +118,24 @@ struct RevocationFeedClientTests {
                 group.cancelAll()
             }
             broker.feed.finishAll()
+        }
+    }
+
+    @Test("without a resource server's credential the broker refuses the feed, and the view stays stale")
+    func credentialRequired() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.application.test(.live) { client async throws in
+            guard let port = client.port else { throw NoPort() }
+            for credential in [nil, FeedCredential.token(try harness.workload(BrokerHarness.coder))] {
+                let view = InMemoryRevocationView(maximumStaleness: 30)
+                var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
+                configuration.credential = credential
+                let follower = RevocationFeedClient(configuration: configuration, view: view, clock: harness.clock)
+                await #expect(throws: FeedError.self) { try await follower.catchUp() }
+                let now = harness.clock.now
+                #expect(view.status(of: try Self.claims(task: "t", now: now), now: now) == .stale(lastHeard: nil))
+            }
         }
     }
 
@@ -151,11 +172,9 @@ struct RevocationFeedClientTests {
         let view = InMemoryRevocationView(maximumStaleness: 30)
         try await harness.application.test(.live) { client async throws in
             guard let port = client.port else { throw NoPort() }
-            let follower = RevocationFeedClient(
-                configuration: .init(broker: "http://127.0.0.1:\(port)"),
-                view: view,
-                clock: harness.clock
-            )
+            var configuration = RevocationFeedClient.Configuration(broker: "http://127.0.0.1:\(port)")
+            configuration.credential = .token(harness.operatorToken)
+            let follower = RevocationFeedClient(configuration: configuration, view: view, clock: harness.clock)
             try await follower.catchUp()
         }
         #expect(view.lastSequence == 5)

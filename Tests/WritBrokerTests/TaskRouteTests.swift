@@ -156,7 +156,7 @@ struct TaskRouteTests {
             #expect(again.status == 409)
             #expect(again.body["error"]?.string == "task_closed")
             #expect(try await client.json(.post, "/v1/tasks/\(id)/heartbeat", bearer: coder).status == 409)
-            let feed = try await client.json(.get, "/v1/revocations")
+            let feed = try await client.json(.get, "/v1/revocations", bearer: harness.operatorToken)
             #expect(feed.body["revocations"]?.arrayValue?.map { $0["id"]?.string } == [id])
         }
     }

@@ -217,7 +217,7 @@ struct TokenRouteTests {
             #expect(revoked.status == 200)
             let dead = try await client.form("/v1/introspect", [("token", token)], bearer: harness.operatorToken)
             #expect(dead.body["active"] == .bool(false))
-            let feed = try await client.json(.get, "/v1/revocations")
+            let feed = try await client.json(.get, "/v1/revocations", bearer: harness.operatorToken)
             #expect(feed.body["revocations"]?.arrayValue?.first?["kind"]?.string == "token")
         }
     }
@@ -236,7 +236,10 @@ struct TokenRouteTests {
             let token = try #require(issued.body["access_token"]?.string)
             let other = try harness.workload(BrokerHarness.assistant)
             #expect(try await client.form("/v1/revoke", [("token", token)], bearer: other).status == 200)
-            #expect(try await client.json(.get, "/v1/revocations").body["last"]?.integerValue == 0)
+            #expect(
+                try await client.json(.get, "/v1/revocations", bearer: harness.operatorToken).body["last"]?.integerValue
+                    == 0
+            )
         }
     }
 }

@@ -54,7 +54,7 @@ struct WritAgentTests {
 
     @Test("withTask completes the task on return; its DPoP-bound token is cached and verifies at a resource server")
     func completes() async throws {
-        let harness = try await BrokerHarness.make()
+        let harness = try await BrokerHarness.make(clock: AdjustableClock(followingRealTime: ()))
         defer { harness.close() }
         let broker = harness.broker
         let clock = harness.clock
@@ -89,7 +89,7 @@ struct WritAgentTests {
 
     @Test("a token is renewed once it is within renewBefore of its expiry; heartbeats go out while the work runs")
     func renewsAndBeats() async throws {
-        let harness = try await BrokerHarness.make()
+        let harness = try await BrokerHarness.make(clock: AdjustableClock(followingRealTime: ()))
         defer { harness.close() }
         let broker = harness.broker
         let assertion = try harness.workload(BrokerHarness.coder)
@@ -129,7 +129,7 @@ struct WritAgentTests {
 
     @Test("withTask aborts the task when the work throws, and the error comes through")
     func aborts() async throws {
-        let harness = try await BrokerHarness.make()
+        let harness = try await BrokerHarness.make(clock: AdjustableClock(followingRealTime: ()))
         defer { harness.close() }
         let broker = harness.broker
         try await Self.withAgent(harness) { agent in
@@ -147,7 +147,7 @@ struct WritAgentTests {
 
     @Test("a denial arrives as a typed error with the policy's reasons")
     func denied() async throws {
-        let harness = try await BrokerHarness.make()
+        let harness = try await BrokerHarness.make(clock: AdjustableClock(followingRealTime: ()))
         defer { harness.close() }
         try await Self.withAgent(harness) { agent in
             let pushMain = AgentTaskDescriptor(
@@ -178,7 +178,7 @@ struct WritAgentTests {
 
     @Test("delegate creates a sub-task for a sub-agent that closes with its parent")
     func delegates() async throws {
-        let harness = try await BrokerHarness.make()
+        let harness = try await BrokerHarness.make(clock: AdjustableClock(followingRealTime: ()))
         defer { harness.close() }
         let broker = harness.broker
         let research = AgentTaskDescriptor(

@@ -68,6 +68,7 @@ extension Broker {
         let retiresAt =
             immediately ? now : activatesAt.addingTimeInterval(settings.maximumTokenLifetime + Self.retirementMargin)
         let previous: String
+        let maximumLifetime = settings.maximumTokenLifetime
         do {
             previous = try await write("rotate key") { db in
                 let records = try SigningKeys.unretired(db)
@@ -87,7 +88,23 @@ extension Broker {
                     "previous": .string(signing.id), "activates_at": .integer(activatesAt.numericDate),
                     "previous_retires_at": .integer(retiresAt.numericDate),
                 ]
-                if immediately { detail["immediately"] = .bool(true) }
+                if immediately {
+                    detail["immediately"] = .bool(true)
+                    // A compromised key travels like a revocation: verifiers following the feed drop it at
+                    // once instead of at their next key refresh.
+                    var entries: [JSONValue] = []
+                    for record in records {
+                        let entry = try RevocationStore.insert(
+                            db,
+                            .key(record.id),
+                            revokedAt: now,
+                            retainUntil: now.addingTimeInterval(maximumLifetime + Self.retirementMargin),
+                            actor: actor
+                        )
+                        entries.append(.integer(Int64(entry.sequence)))
+                    }
+                    detail["revocations"] = .array(entries)
+                }
                 try AuditLog.append(
                     db,
                     event: "key.rotated",
@@ -103,6 +120,10 @@ extension Broker {
             throw error
         }
         try await advanceSigningKeys()
+        if immediately {
+            metrics.revoked(kind: "key")
+            await publishRevocations()
+        }
         return KeyRotation(
             newKey: key.id,
             activatesAt: activatesAt,

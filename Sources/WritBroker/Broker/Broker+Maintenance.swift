@@ -42,6 +42,7 @@ extension Broker {
                 [
                     try RevocationStore.prune(db, before: now, through: applied, limit: slice),
                     try TokenStore.prune(db, expiredBefore: now, limit: slice),
+                    try ProofStore.prune(db, expiredBefore: now, limit: slice),
                     try TaskStore.prune(
                         db,
                         closedBefore: now.addingTimeInterval(-Self.closedTaskRetention),

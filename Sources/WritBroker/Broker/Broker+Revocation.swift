@@ -99,9 +99,17 @@ extension Broker {
                         sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
                             + "WHERE k.issued_at < ? AND k.expires_at > ? AND (? IS NULL OR k.workload = ?) "
                             + "AND t.state = 'open' AND NOT \(TokenStore.revokedCondition)",
-                        arguments: [cutoff.numericDate + 1, now.numericDate, scope?.description, scope?.description]
+                        arguments: [
+                            Revocation.cutoff(cutoff).numericDate, now.numericDate, scope?.description,
+                            scope?.description,
+                        ]
                     ) ?? 0
             case .task: break
+            case .key, .lift:
+                throw BrokerError(
+                    .invalidRequest,
+                    "keys are retired by an immediate rotation, and entries lifted with their own route"
+                )
             }
             let revocation = try RevocationStore.insert(db, subject, revokedAt: now, retainUntil: retain, actor: actor)
             try AuditLog.append(
@@ -150,6 +158,8 @@ extension Broker {
         case .workload: return "workload"
         case .user: return "user"
         case .issuedBefore: return "issued_before"
+        case .key: return "key"
+        case .lift: return "lift"
         }
     }
 }

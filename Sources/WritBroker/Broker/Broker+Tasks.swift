@@ -52,10 +52,7 @@ extension Broker {
         )
         if let entry = try feed.covers(probe, now: now) {
             metrics.denied(BrokerError.Code.revoked.rawValue)
-            throw BrokerError(
-                .revoked,
-                "revoked by feed entry \(entry.sequence); new tasks are refused until it lapses"
-            )
+            throw BrokerError(.revoked, Self.refusal(of: "new tasks", by: entry))
         }
         let request = PolicyRequest(
             workload: acting,
@@ -123,6 +120,16 @@ extension Broker {
             if let parent = record.parentID, try TaskStore.state(db, id: parent) != .open {
                 throw BrokerError(.taskClosed, "the parent task closed meanwhile")
             }
+            // Checked inside the commit: a workload or user revocation acknowledged before this commit is seen
+            // here, whatever the in-memory feed knew when the request began.
+            if let entry = try RevocationStore.fetchRefusing(
+                db,
+                workloads: [record.workload, record.createdBy] + record.actors,
+                user: record.user?.subject,
+                now: now
+            ) {
+                throw BrokerError(.revoked, Self.refusal(of: "new tasks", by: entry))
+            }
             // The quota is the creator's: a workload cannot use delegation to exhaust another's.
             guard try TaskStore.countOpen(db, createdBy: record.createdBy) < limit else {
                 throw BrokerError(.tooManyOpenTasks, "this workload already has \(limit) open tasks; finish some first")
@@ -141,8 +148,10 @@ extension Broker {
                 ]),
                 at: now
             )
+            // Cached inside the write, which runs in commit order: a revocation whose commit follows this one
+            // removes the task from the cache after it was added, never before.
+            self.openTasks.withLock { $0[record.id] = record }
         }
-        openTasks.withLock { $0[record.id] = record }
         metrics.task("created")
         return record
     }
@@ -269,12 +278,19 @@ extension Broker {
         }
     }
 
+    /// Why something is refused while a revocation holds, and until when: a workload or user entry lapses at
+    /// its retention time, or sooner if an operator lifts it.
+    static func refusal(of what: String, by entry: Revocation) -> String {
+        let until = ISO8601DateFormatter().string(from: entry.retainUntil)
+        return "revoked by feed entry \(entry.sequence); \(what) are refused until it lapses at \(until)"
+    }
+
     /// Whether a caller may act on a task.
     static func may(_ caller: Caller, act task: BrokerTask) -> Bool {
         switch caller {
         case .operator: return true
         case .workload(let identity): return identity.id == task.workload || identity.id == task.createdBy
-        case .anonymous: return false
+        case .anonymous, .resourceServer: return false
         }
     }
 }

@@ -63,8 +63,10 @@ extension Broker {
                 throw BrokerError(.invalidGrant, "the user assertion does not name the task's user")
             }
         }
+        // Continuous verification: the policy in force now decides, not the one the task was opened under.
+        let grant = try await currentGrant(for: task, now: now)
         let audience = request.audience
-        let details = task.grant.authorizationDetails.filter { detail in
+        let details = grant.authorizationDetails.filter { detail in
             detail.locations.contains { bytesEqual($0, audience) }
         }
         guard !details.isEmpty else {
@@ -72,6 +74,7 @@ extension Broker {
             throw BrokerError(.invalidTarget, "the task's grant names no resource at \(audience.prefix(256))")
         }
         var confirmation: Confirmation?
+        var usedProof: (keyThumbprint: String, id: String, expiry: Date)?
         if let dpopProof {
             let proof: DPoPProof.Verified
             do {
@@ -109,18 +112,19 @@ extension Broker {
                 )
             }
             confirmation = .dpop(jwkThumbprint: proof.keyThumbprint)
+            usedProof = (proof.keyThumbprint, proof.id, expiry)
         } else if let certificate, certificate.identity.id == caller.id {
             // RFC 8705 §3: bound to the certificate the request came over.
             confirmation = .mutualTLS(certificateThumbprint: certificate.thumbprint)
-        } else if !task.grant.bearerTokensAllowed {
+        } else if !grant.bearerTokensAllowed {
             metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
             throw BrokerError(
                 .invalidDPoPProof,
                 "this task's tokens must be bound: send a DPoP proof, or ask over mutual TLS"
             )
         }
-        let lifetime = min(settings.defaultTokenLifetime, task.grant.tokenLifetime, settings.maximumTokenLifetime)
-        let expiresAt = min(now.addingTimeInterval(lifetime), task.deadline).wholeSeconds
+        let lifetime = min(settings.defaultTokenLifetime, grant.tokenLifetime, settings.maximumTokenLifetime)
+        let expiresAt = min(now.addingTimeInterval(min(lifetime, grant.taskDuration)), task.deadline).wholeSeconds
         let claims = AccessTokenClaims(
             issuer: settings.issuer,
             subject: task.tokenSubject,
@@ -141,10 +145,7 @@ extension Broker {
         if let entry = try feed.covers(claims, now: now) {
             metrics.denied(BrokerError.Code.revoked.rawValue)
             // RFC 6749 §5.2: the grant (the task, for this workload or user) is no longer valid.
-            throw BrokerError(
-                .invalidGrant,
-                "revoked by feed entry \(entry.sequence); new tokens are refused until it lapses"
-            )
+            throw BrokerError(.invalidGrant, Self.refusal(of: "new tokens", by: entry))
         }
         let token: String
         do {
@@ -170,11 +171,24 @@ extension Broker {
             binding: binding
         )
         let taskID = task.id
+        let proofUse = usedProof
         try await write("record token") { db in
             // Checked inside the commit: a task closed meanwhile gets no token, and a close that commits after
             // this one sees the token when it computes its revocation's retention.
             guard try TaskStore.state(db, id: taskID) == .open else {
                 throw BrokerError(.invalidGrant, "the task closed meanwhile")
+            }
+            // The memory above catches replays to this process; the store catches them after a restart, or at
+            // another broker on the same database.
+            if let proofUse,
+                try !ProofStore.insert(
+                    db,
+                    keyThumbprint: proofUse.keyThumbprint,
+                    proofID: proofUse.id,
+                    expiresAt: proofUse.expiry
+                )
+            {
+                throw BrokerError(.invalidDPoPProof, "DPoP: proof_replayed: this DPoP proof was already used")
             }
             try TokenStore.insert(db, record)
             try AuditLog.append(
@@ -218,14 +232,25 @@ extension Broker {
     }
 
     /// RFC 7662 introspection: whether a token is active (ours, valid, recorded, not revoked) and its claims.
-    public func introspect(_ token: String) async throws(BrokerError) -> JSONValue {
+    /// A resource server learns only of tokens for its own audience (RFC 7662 §4): any other is inactive.
+    public func introspect(_ token: String, for caller: Caller) async throws(BrokerError) -> JSONValue {
         let now = clock.now
         guard let claims = verifyOwnToken(token, now: now), try feed.covers(claims, now: now) == nil else {
             return .object(["active": .bool(false)])
         }
-        let id = claims.tokenID
-        let recorded = try await read("introspect") { db in try TokenStore.fetch(db, id: id) != nil }
-        guard recorded else { return .object(["active": .bool(false)]) }
+        if case .resourceServer(_, let audiences) = caller,
+            !audiences.contains(where: { bytesEqual($0, claims.audience) })
+        {
+            return .object(["active": .bool(false)])
+        }
+        let (id, taskID) = (claims.tokenID, claims.taskID)
+        // Recorded, and not covered by a task or token entry made before this broker started (the in-memory
+        // view holds those made since).
+        let live = try await read("introspect") { db in
+            try TokenStore.fetch(db, id: id) != nil
+                && RevocationStore.fetchCovering(db, taskID: taskID, tokenID: id) == nil
+        }
+        guard live else { return .object(["active": .bool(false)]) }
         guard case .object(var members) = claims.json else { return .object(["active": .bool(false)]) }
         members["active"] = .bool(true)
         if case .dpop = claims.confirmation {

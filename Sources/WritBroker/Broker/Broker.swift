@@ -38,6 +38,12 @@ public final class Broker: Sendable {
         /// The base URL of the mutual-TLS listener, when there is one.
         public var mutualTLSBase: String?
 
+        /// The resource servers, which read the revocation feed and introspect with their own identity.
+        public var resourceServers = ResourceServerRegistry([])
+        /// Revocation streams one caller (a resource server or operator) may hold open at once, so no caller
+        /// can take every slot.
+        public var streamsPerCaller = 8
+
         /// The token endpoint's URL, which DPoP proofs must name.
         public var tokenEndpoint: String { issuer + "/v1/token" }
 

@@ -7,6 +7,8 @@ public enum Caller: Sendable, Hashable {
     case workload(WorkloadIdentity)
     /// An operator, by its token.
     case `operator`(OperatorIdentity)
+    /// A resource server, by its verified workload identity, with the audiences it serves.
+    case resourceServer(WorkloadIdentity, audiences: [String])
     /// Nobody authenticated (public routes only).
     case anonymous
 
@@ -15,6 +17,7 @@ public enum Caller: Sendable, Hashable {
         switch self {
         case .workload(let identity): return identity.id.description
         case .operator(let identity): return identity.auditName
+        case .resourceServer(let identity, _): return identity.id.description
         case .anonymous: return "anonymous"
         }
     }

@@ -87,6 +87,51 @@ extension BrokerConfiguration {
         guard maintenance.tickSeconds > 0, maintenance.auditRetentionDays > 0 else {
             throw Problem(code: "invalid_value", message: "maintenance values must be positive")
         }
+        guard limits.streamsPerCaller > 0, limits.idleTimeout > 0, limits.requestTimeout > 0,
+            (limits.maxConnections ?? 1) > 0
+        else {
+            throw Problem(
+                code: "invalid_value",
+                message: "limits.streams_per_caller, idle_timeout, request_timeout and max_connections must be positive"
+            )
+        }
+        _ = try resourceServerRegistry()
+    }
+
+    /// The resource servers to register: those configured, or in development with none configured, the
+    /// example documents service.
+    public func resourceServerRegistry() throws(Problem) -> ResourceServerRegistry {
+        var entries = resourceServers
+        if entries.isEmpty, development {
+            entries = [
+                ResourceServerEntry(
+                    audience: "https://docs.example.org",
+                    workloads: ["spiffe://\(developmentTrustDomain)/services/documents"]
+                )
+            ]
+        }
+        var servers: [ResourceServer] = []
+        for (index, entry) in entries.enumerated() {
+            guard !entry.audience.isEmpty, !entry.workloads.isEmpty else {
+                throw Problem(
+                    code: "invalid_value",
+                    message: "resource_servers[\(index)] needs an audience and at least one workload SPIFFE ID"
+                )
+            }
+            var workloads: [SPIFFEID] = []
+            for text in entry.workloads {
+                guard let id = try? SPIFFEID(text) else {
+                    throw Problem(
+                        code: "invalid_value",
+                        message: "resource_servers[\(index)].workloads: \(text) is not a SPIFFE ID "
+                            + "(spiffe://trust-domain/path)"
+                    )
+                }
+                workloads.append(id)
+            }
+            servers.append(ResourceServer(audience: entry.audience, workloads: workloads))
+        }
+        return ResourceServerRegistry(servers)
     }
 
     private func validateIssuers() throws(Problem) {

@@ -45,6 +45,15 @@ extension BrokerConfiguration {
                         )
                     }
                 }
+                if name == "resource_servers" {
+                    for (index, entry) in (value.sequence ?? []).enumerated() {
+                        try checkKeys(
+                            entry,
+                            allowed: Set(ResourceServerEntry.CodingKeys.allCases.map(\.rawValue)),
+                            at: "\(name)[\(index)]."
+                        )
+                    }
+                }
                 if name == "workload_issuers" || name == "user_issuers" {
                     for (index, entry) in (value.sequence ?? []).enumerated() {
                         try checkKeys(
@@ -141,7 +150,7 @@ extension BrokerConfiguration {
         case is Double.Type: "a number"
         case is Bool.Type: "true or false"
         case is String.Type: "text"
-        case is [Issuer].Type, is [Bundle].Type, is [String].Type: "a list"
+        case is [Issuer].Type, is [Bundle].Type, is [String].Type, is [ResourceServerEntry].Type: "a list"
         default: "a mapping of keys"
         }
     }

@@ -41,6 +41,10 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var forwardedCertificate: ForwardedCertificate?
     /// Whether DPoP proofs at the token endpoint must carry a nonce from the broker (RFC 9449 §8).
     public var dpopNonces = false
+    /// Resource servers: the workloads that read the revocation feed and introspect for an audience. In
+    /// development with none configured, the example documents service
+    /// (`spiffe://DEVELOPMENT_TRUST_DOMAIN/services/documents` for `https://docs.example.org`).
+    public var resourceServers: [ResourceServerEntry] = []
     /// Whether the development identities may be served on an address other than loopback. Off by default:
     /// anyone who can reach such a listener could use the development trust domain's well-known setup.
     public var allowPublicDevelopment = false
@@ -73,6 +77,15 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
             case pemFile = "pem_file"
             case spiffeBundleFile = "spiffe_bundle_file"
         }
+    }
+
+    /// A resource server: the audience it serves and the SPIFFE IDs that authenticate as it.
+    public struct ResourceServerEntry: Sendable, Hashable, Codable {
+        /// The audience (`aud` of the tokens it accepts).
+        public var audience: String
+        /// Its workloads' SPIFFE IDs.
+        public var workloads: [String]
+        enum CodingKeys: String, CodingKey, CaseIterable { case audience, workloads }
     }
 
     /// A TLS-terminating proxy's forwarded client certificate.
@@ -143,11 +156,24 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var openTasks = 100
         /// Largest request body, in bytes.
         public var requestBody = 65536
+        /// Revocation streams one caller may hold open.
+        public var streamsPerCaller = 8
+        /// Seconds a connection may sit idle (a partial request head counts as idle) before it is closed.
+        public var idleTimeout: Double = 30
+        /// Seconds a request may take to arrive whole once its head has.
+        public var requestTimeout: Double = 30
+        /// Connections served at once per listener; by default three quarters of the file-descriptor limit,
+        /// at most 10,000.
+        public var maxConnections: Int?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case burst
             case requestsPerSecond = "requests_per_second"
             case openTasks = "open_tasks"
             case requestBody = "request_body"
+            case streamsPerCaller = "streams_per_caller"
+            case idleTimeout = "idle_timeout"
+            case requestTimeout = "request_timeout"
+            case maxConnections = "max_connections"
         }
         init() {}
         public init(from decoder: any Decoder) throws {
@@ -157,6 +183,20 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
             burst = try container.decodeIfPresent(Double.self, forKey: .burst) ?? burst
             openTasks = try container.decodeIfPresent(Int.self, forKey: .openTasks) ?? openTasks
             requestBody = try container.decodeIfPresent(Int.self, forKey: .requestBody) ?? requestBody
+            streamsPerCaller =
+                try container.decodeIfPresent(Int.self, forKey: .streamsPerCaller) ?? streamsPerCaller
+            idleTimeout = try container.decodeIfPresent(Double.self, forKey: .idleTimeout) ?? idleTimeout
+            requestTimeout = try container.decodeIfPresent(Double.self, forKey: .requestTimeout) ?? requestTimeout
+            maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
+        }
+
+        /// What each listener allows a connection.
+        public var connections: ConnectionLimits {
+            var limits = ConnectionLimits()
+            limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+            limits.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+            if let maxConnections { limits.maximumConnections = maxConnections }
+            return limits
         }
     }
 
@@ -191,6 +231,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         case forwardedCertificate = "forwarded_certificate"
         case dpopNonces = "dpop_nonces"
         case allowPublicDevelopment = "allow_public_development"
+        case resourceServers = "resource_servers"
     }
 
     /// The embedded defaults.
@@ -219,6 +260,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         forwardedCertificate = try container.decodeIfPresent(ForwardedCertificate.self, forKey: .forwardedCertificate)
         dpopNonces = try container.decodeIfPresent(Bool.self, forKey: .dpopNonces) ?? false
         allowPublicDevelopment = try container.decodeIfPresent(Bool.self, forKey: .allowPublicDevelopment) ?? false
+        resourceServers = try container.decodeIfPresent([ResourceServerEntry].self, forKey: .resourceServers) ?? []
     }
 
     /// A configuration or startup problem: a stable code and one sentence naming the setting at fault and what to

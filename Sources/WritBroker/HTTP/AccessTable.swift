@@ -2,8 +2,8 @@ public import HTTPTypes
 
 /// Who may call a route.
 public enum Access: Sendable, Hashable {
-    /// Anyone: discovery, keys, the feed, health, metrics, and the token endpoint (which authenticates the
-    /// workload by the assertion in its form).
+    /// Anyone: discovery, keys, health, and the token endpoint (which authenticates the workload by the
+    /// assertion in its form).
     case anyone
     /// An authenticated workload.
     case workload
@@ -11,6 +11,8 @@ public enum Access: Sendable, Hashable {
     case workloadOrAdmin
     /// An operator with one of these roles.
     case `operator`([OperatorRole])
+    /// A registered resource server (by its workload identity), or an operator with one of these roles.
+    case resourceServerOrOperator([OperatorRole])
 }
 
 /// One row of the access table: a method, a route template, and who may call it.
@@ -28,21 +30,26 @@ public enum AccessTable {
     /// Every route the broker serves.
     public static let rules: [AccessRule] = [
         AccessRule(method: .get, path: "/healthz", access: .anyone),
-        AccessRule(method: .get, path: "/metrics", access: .anyone),
+        AccessRule(method: .get, path: "/metrics", access: .operator([.admin, .metrics])),
         AccessRule(method: .get, path: "/.well-known/jwks.json", access: .anyone),
         AccessRule(method: .get, path: "/.well-known/oauth-authorization-server", access: .anyone),
         AccessRule(method: .get, path: "/.well-known/spiffe-bundle", access: .anyone),
         AccessRule(method: .post, path: "/v1/token", access: .anyone),
-        AccessRule(method: .get, path: "/v1/revocations", access: .anyone),
-        AccessRule(method: .get, path: "/v1/revocations/stream", access: .anyone),
+        AccessRule(method: .get, path: "/v1/revocations", access: .resourceServerOrOperator([.admin, .introspect])),
+        AccessRule(
+            method: .get,
+            path: "/v1/revocations/stream",
+            access: .resourceServerOrOperator([.admin, .introspect])
+        ),
         AccessRule(method: .post, path: "/v1/tasks", access: .workload),
         AccessRule(method: .get, path: "/v1/tasks/{id}", access: .workloadOrAdmin),
         AccessRule(method: .post, path: "/v1/tasks/{id}/heartbeat", access: .workload),
         AccessRule(method: .post, path: "/v1/tasks/{id}/complete", access: .workload),
         AccessRule(method: .post, path: "/v1/tasks/{id}/abort", access: .workloadOrAdmin),
         AccessRule(method: .post, path: "/v1/revoke", access: .workload),
-        AccessRule(method: .post, path: "/v1/introspect", access: .operator([.admin, .introspect])),
+        AccessRule(method: .post, path: "/v1/introspect", access: .resourceServerOrOperator([.admin, .introspect])),
         AccessRule(method: .post, path: "/v1/admin/revocations", access: .operator([.admin])),
+        AccessRule(method: .post, path: "/v1/admin/revocations/{seq}/lift", access: .operator([.admin])),
         AccessRule(method: .get, path: "/v1/admin/tasks", access: .operator([.admin])),
         AccessRule(method: .get, path: "/v1/admin/tasks/{id}", access: .operator([.admin])),
         AccessRule(method: .get, path: "/v1/admin/workloads", access: .operator([.admin])),

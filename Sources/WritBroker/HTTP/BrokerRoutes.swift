@@ -86,10 +86,7 @@ public struct BrokerRoutes: Sendable {
                     "send Authorization: Bearer with a workload assertion or operator token, or an X.509-SVID"
                 )
             }
-            switch access {
-            case .workload, .workloadOrAdmin: return .workload(svid.identity)
-            default: throw BrokerError(.forbidden, "workloads may not use this route")
-            }
+            return try Self.admit(svid.identity, to: access, resourceServers: broker.settings.resourceServers)
         }
         guard header.hasPrefix("Bearer "), header.utf8.count < 20_000 else {
             throw BrokerError(
@@ -105,6 +102,7 @@ public struct BrokerRoutes: Sendable {
             }
             switch access {
             case .operator(let roles) where roles.contains(identity.role): return .operator(identity)
+            case .resourceServerOrOperator(let roles) where roles.contains(identity.role): return .operator(identity)
             case .workloadOrAdmin where identity.role == .admin: return .operator(identity)
             default: throw BrokerError(.forbidden, "operator role \(identity.role.rawValue) may not use this route")
             }
@@ -115,8 +113,27 @@ public struct BrokerRoutes: Sendable {
         } catch {
             throw BrokerError(.unauthenticated, "workload assertion: \(error.description)")
         }
+        return try Self.admit(identity, to: access, resourceServers: broker.settings.resourceServers)
+    }
+
+    /// What an authenticated workload may be on a route: a workload, or a registered resource server.
+    static func admit(
+        _ identity: WorkloadIdentity,
+        to access: Access,
+        resourceServers: ResourceServerRegistry
+    ) throws(BrokerError) -> Caller {
         switch access {
         case .workload, .workloadOrAdmin: return .workload(identity)
+        case .resourceServerOrOperator:
+            let audiences = resourceServers.audiences(servedBy: identity.id)
+            guard !audiences.isEmpty else {
+                throw BrokerError(
+                    .forbidden,
+                    "\(identity.id) is not a registered resource server: list it under resource_servers in the "
+                        + "broker's configuration, or use an operator token with the introspect role"
+                )
+            }
+            return .resourceServer(identity, audiences: audiences)
         default: throw BrokerError(.forbidden, "workloads may not use this route")
         }
     }
@@ -186,7 +203,7 @@ public struct BrokerRoutes: Sendable {
         case (.post, "/v1/token"): return { request, context, _ in try await token(request, context) }
         case (.get, "/v1/revocations"): return { request, _, _ in try await revocationPage(request) }
         case (.get, "/v1/revocations/stream"):
-            return { request, _, _ in try RevocationStream(broker: broker).response(for: request) }
+            return { request, _, caller in try RevocationStream(broker: broker).response(for: request, caller: caller) }
         case (.post, "/v1/tasks"): return { request, _, caller in try await createTask(request, caller) }
         case (.get, "/v1/tasks/{id}"):
             return { _, context, caller in
@@ -202,16 +219,18 @@ public struct BrokerRoutes: Sendable {
             return { _, context, caller in try await close(context, .abort, caller) }
         case (.post, "/v1/revoke"): return { request, _, caller in try await holderRevoke(request, caller) }
         case (.post, "/v1/introspect"):
-            return { request, _, _ in
+            return { request, _, caller in
                 let form = try await form(request)
                 guard let token = form["token"] else { throw BrokerError(.invalidRequest, "token is required") }
-                return JSONResponse.make(try await broker.introspect(token))
+                return JSONResponse.make(try await broker.introspect(token, for: caller))
             }
         case (.post, "/v1/admin/revocations"):
             return { request, _, caller in
                 let subject = try RevocationRequest.subject(from: try await json(request))
                 return JSONResponse.make(try await broker.revoke(subject, by: caller.auditName).json, status: .created)
             }
+        case (.post, "/v1/admin/revocations/{seq}/lift"):
+            return { request, context, caller in try await lift(request, context, caller) }
         case (.get, "/v1/admin/tasks"): return { request, _, _ in try await listTasks(request) }
         case (.get, "/v1/admin/tasks/{id}"):
             return { _, context, _ in
@@ -292,6 +311,17 @@ public struct BrokerRoutes: Sendable {
             }
         default: return nil
         }
+    }
+
+    private func lift(_ request: Request, _ context: BrokerRequestContext, _ caller: Caller) async throws -> Response {
+        guard let text = context.parameters.get("seq"), let sequence = try Self.number(text, name: "seq"), sequence > 0
+        else { throw BrokerError(.notFound, "no such entry") }
+        guard let members = try await json(request).objectValue, members.keys.allSatisfy({ $0 == "reason" }),
+            let reason = members["reason"]?.stringValue,
+            !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 1024
+        else { throw BrokerError(.invalidRequest, "send {\"reason\": \"why the revocation was a mistake\"}") }
+        let lift = try await broker.lift(sequence, reason: reason, by: caller.auditName)
+        return JSONResponse.make(lift.json, status: lift.isNew ? .created : .ok)
     }
 
     private func listTasks(_ request: Request) async throws -> Response {

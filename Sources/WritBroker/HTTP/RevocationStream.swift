@@ -17,11 +17,16 @@ import WritToken
 struct RevocationStream {
     let broker: Broker
 
-    func response(for request: Request) throws(BrokerError) -> Response {
+    func response(for request: Request, caller: Caller) throws(BrokerError) -> Response {
         let start = try BrokerRoutes.resumePoint(request)
         let broker = self.broker
-        guard let (id, updates) = broker.feed.subscribe() else {
-            throw BrokerError(.unavailable, "too many stream subscribers; poll /v1/revocations instead", retryAfter: 5)
+        let perCaller = broker.settings.streamsPerCaller
+        guard let (id, updates) = broker.feed.subscribe(owner: caller.auditName, limit: perCaller) else {
+            throw BrokerError(
+                .unavailable,
+                "too many streams for this caller (at most \(perCaller)) or in all; poll /v1/revocations instead",
+                retryAfter: 5
+            )
         }
         let headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",

@@ -5,8 +5,10 @@ public import GRDB
 public enum OperatorRole: String, Sendable, Hashable, CaseIterable {
     /// Everything in the admin API: revoke, inspect, manage.
     case admin
-    /// Only RFC 7662 introspection, for resource servers that cannot link the verifier.
+    /// RFC 7662 introspection and the revocation feed, for resource servers without a workload identity.
     case introspect
+    /// Only `/metrics`, for a scraper.
+    case metrics
 }
 
 /// An operator as stored: the secret only as its Argon2id hash.

@@ -16,26 +16,28 @@ public final class RevocationFeed: Sendable {
     /// Every retained entry, applied in order.
     public let view: InMemoryRevocationView
     private let database: BrokerDatabase
-    private let subscribers = Mutex<[Int: AsyncStream<UInt64>.Continuation]>([:])
+    private let subscribers = Mutex<[Int: Subscriber]>([:])
     private let nextSubscriber = Atomic<Int>(0)
     private let metrics: BrokerMetrics
 
-    /// A feed over a database; loads every retained entry.
+    /// A feed over a database. At start it loads only the retained entries that can refuse a token not yet
+    /// issued — workload, user, issued-before, key and lift entries — so a restart does not grow with the
+    /// feed, most of which is task and token entries; from then on it applies every new entry. Task and token
+    /// entries made before the start are read from the store where they matter (introspection); a token being
+    /// issued is never covered by one (its task is checked open inside its commit, and its `jti` is new).
     public init(database: BrokerDatabase, metrics: BrokerMetrics, now: Date) throws {
         self.database = database
         self.metrics = metrics
-        let (first, last) = try database.pool.read { db in
-            (try RevocationStore.firstSequence(db), try RevocationStore.lastSequence(db))
+        let (first, last, standing) = try database.pool.read { db in
+            (
+                try RevocationStore.firstSequence(db), try RevocationStore.lastSequence(db),
+                try RevocationStore.listStanding(db, now: now)
+            )
         }
         // Entries before the first stored one were pruned because every token they cover expired.
         self.view = InMemoryRevocationView(maximumStaleness: nil, startingAfter: (first ?? last + 1) - 1)
-        var after = view.lastSequence
-        while true {
-            let page = try database.pool.read { db in try RevocationStore.list(db, after: after, limit: 10_000) }
-            view.apply(page)
-            guard let end = page.last?.sequence, page.count == 10_000 else { break }
-            after = end
-        }
+        view.apply(standing)
+        view.skip(through: last)
         view.prune(now: now)
     }
 
@@ -51,7 +53,7 @@ public final class RevocationFeed: Sendable {
             if entries.count < 1000 { break }
         }
         let last = view.lastSequence
-        let continuations = subscribers.withLock { Array($0.values) }
+        let continuations = subscribers.withLock { $0.values.map(\.continuation) }
         for continuation in continuations { continuation.yield(last) }
     }
 
@@ -70,13 +72,18 @@ public final class RevocationFeed: Sendable {
     public static let maximumSubscribers = 1024
 
     /// A stream of "the feed now ends at N" signals, newest only; finish it with ``unsubscribe(_:)``.
-    /// Nil when ``maximumSubscribers`` are already connected.
-    public func subscribe() -> (id: Int, updates: AsyncStream<UInt64>)? {
+    /// Nil when ``maximumSubscribers`` are already connected, or `owner` already holds `limit` streams.
+    public func subscribe(
+        owner: String = "",
+        limit: Int = RevocationFeed.maximumSubscribers
+    ) -> (id: Int, updates: AsyncStream<UInt64>)? {
         let id = nextSubscriber.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream.makeStream(of: UInt64.self, bufferingPolicy: .bufferingNewest(1))
         let admitted = subscribers.withLock { subscribers in
-            guard subscribers.count < Self.maximumSubscribers else { return false }
-            subscribers[id] = continuation
+            guard subscribers.count < Self.maximumSubscribers,
+                subscribers.values.lazy.filter({ $0.owner == owner }).count < limit
+            else { return false }
+            subscribers[id] = Subscriber(owner: owner, continuation: continuation)
             return true
         }
         guard admitted else { return nil }
@@ -84,9 +91,14 @@ public final class RevocationFeed: Sendable {
         return (id, stream)
     }
 
-    /// Ends a subscription.
+    /// One open stream, and who holds it.
+    struct Subscriber: Sendable {
+        let owner: String
+        let continuation: AsyncStream<UInt64>.Continuation
+    }
+
     public func unsubscribe(_ id: Int) {
-        let continuation = subscribers.withLock { $0.removeValue(forKey: id) }
+        let continuation = subscribers.withLock { $0.removeValue(forKey: id)?.continuation }
         if let continuation {
             continuation.finish()
             metrics.feedSubscribers.decrement()
@@ -97,7 +109,7 @@ public final class RevocationFeed: Sendable {
     public func finishAll() {
         let all = subscribers.withLock { subscribers in
             defer { subscribers.removeAll() }
-            return Array(subscribers.values)
+            return subscribers.values.map(\.continuation)
         }
         for continuation in all {
             continuation.finish()

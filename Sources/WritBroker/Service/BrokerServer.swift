@@ -123,6 +123,8 @@ public struct BrokerServer: Sendable {
         settings.openTaskLimit = configuration.limits.openTasks
         settings.requestsPerSecond = configuration.limits.requestsPerSecond
         settings.burst = configuration.limits.burst
+        settings.streamsPerCaller = configuration.limits.streamsPerCaller
+        settings.resourceServers = try configuration.resourceServerRegistry()
         let broker = try Broker(
             settings: settings,
             database: database,
@@ -142,16 +144,26 @@ public struct BrokerServer: Sendable {
         guard let address = configuration.address else {
             throw BrokerConfiguration.Problem(code: "invalid_value", message: "listen must be HOST:PORT")
         }
+        let connections = configuration.limits.connections
         self.application = Application(
             router: routes.router(),
-            configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+            server: .http1(configuration: connections.http1),
+            configuration: .init(
+                address: .hostname(address.host, port: address.port),
+                serverName: nil,
+                availableConnectionsDelegate: connections.cap(logger: logger)
+            ),
             logger: logger
         )
         if let tls = configuration.tls, let tlsContext, let address = BrokerConfiguration.hostAndPort(tls.listen) {
             self.mutualTLSApplication = Application(
                 router: routes.router(),
-                server: .mutualTLS(context: tlsContext),
-                configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+                server: .mutualTLS(context: tlsContext, configuration: connections.http1),
+                configuration: .init(
+                    address: .hostname(address.host, port: address.port),
+                    serverName: nil,
+                    availableConnectionsDelegate: connections.cap(logger: logger)
+                ),
                 logger: logger
             )
         } else {

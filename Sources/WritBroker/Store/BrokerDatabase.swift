@@ -56,12 +56,26 @@ public struct BrokerDatabase: Sendable {
         migrator.registerMigration("v3") { db in
             for statement in Schema.version3 { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v4") { db in
+            for statement in Schema.version4 { try db.execute(sql: statement) }
+        }
         return migrator
     }
 }
 
 /// The statements of each schema version.
 enum Schema {
+    /// DPoP proofs accepted at the token endpoint, so single use survives a restart.
+    static let version4 = [
+        """
+        CREATE TABLE dpop_proofs (
+            expires_at INTEGER NOT NULL,
+            proof TEXT NOT NULL,
+            PRIMARY KEY (expires_at, proof)
+        ) WITHOUT ROWID
+        """
+    ]
+
     /// Key rotation (a key is published before it signs and retired once its last token has expired), and
     /// operators listing tasks newest first.
     static let version3 = [

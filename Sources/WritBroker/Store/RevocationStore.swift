@@ -25,6 +25,8 @@ public enum RevocationStore {
         case .user(let user): (kind, id) = ("user", user)
         case .issuedBefore(let cutoff, let scope):
             (kind, before, workload) = ("issued_before", cutoff.numericDate, scope?.description)
+        case .key(let kid): (kind, id) = ("key", kid)
+        case .lift(let entry, let from): (kind, id, before) = ("lift", String(entry), from.numericDate)
         }
         try db.cachedStatement(
             sql: """
@@ -53,6 +55,51 @@ public enum RevocationStore {
         ).map(revocation)
     }
 
+    /// The unlapsed entries that can refuse a token not yet issued: workload, user, issued-before, key and lift
+    /// entries, in order.
+    public static func listStanding(_ db: Database, now: Date) throws -> [Revocation] {
+        try Row.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM revocations WHERE kind IN ('workload', 'user', 'issued_before', 'key', 'lift')
+                    AND retain_until > ? ORDER BY seq
+                    """
+            ),
+            arguments: [now.numericDate]
+        ).map(revocation)
+    }
+
+    /// The first task entry for a task or token entry for a token, or nil.
+    public static func fetchCovering(_ db: Database, taskID: String, tokenID: String) throws -> Revocation? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT * FROM revocations WHERE (kind = 'task' AND subject = ?) OR (kind = 'token' AND subject = ?)
+                    ORDER BY seq LIMIT 1
+                    """
+            ),
+            arguments: [taskID, tokenID]
+        ).map(revocation)
+    }
+
+    /// The entry with this sequence number, or nil when there is none (never made, or pruned).
+    public static func fetch(_ db: Database, sequence: UInt64) throws -> Revocation? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM revocations WHERE seq = ?"),
+            arguments: [Int64(clamping: sequence)]
+        ).map(revocation)
+    }
+
+    /// The entry that lifted an entry, or nil.
+    public static func fetchLift(_ db: Database, of sequence: UInt64) throws -> Revocation? {
+        try Row.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT * FROM revocations WHERE kind = 'lift' AND subject = ? ORDER BY seq LIMIT 1"
+            ),
+            arguments: [String(sequence)]
+        ).map(revocation)
+    }
+
     /// The highest sequence number ever given, even if that entry was pruned since.
     public static func lastSequence(_ db: Database) throws -> UInt64 {
         let stored =
@@ -63,6 +110,33 @@ public enum RevocationStore {
     /// The oldest sequence number still in the feed, or nil when the feed is empty.
     public static func firstSequence(_ db: Database) throws -> UInt64? {
         try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM revocations").map { UInt64($0) }
+    }
+
+    /// The first unlapsed entry that refuses new tasks to any of these workloads or to this user, or nil.
+    /// Read inside the commit that creates a task, so a revocation acknowledged before it is always seen.
+    public static func fetchRefusing(
+        _ db: Database,
+        workloads: [SPIFFEID],
+        user: String?,
+        now: Date
+    ) throws -> Revocation? {
+        var arguments: [any DatabaseValueConvertible] = workloads.map(\.description)
+        let marks = Array(repeating: "?", count: workloads.count).joined(separator: ", ")
+        var condition = workloads.isEmpty ? "0" : "(kind = 'workload' AND subject IN (\(marks)))"
+        if let user {
+            condition += " OR (kind = 'user' AND subject = ?)"
+            arguments.append(user)
+        }
+        arguments.append(now.numericDate)
+        return try Row.fetchOne(
+            db,
+            sql: """
+                SELECT * FROM revocations AS r WHERE (\(condition)) AND retain_until > ? AND NOT EXISTS
+                (SELECT 1 FROM revocations AS l WHERE l.kind = 'lift' AND l.subject = CAST(r.seq AS TEXT))
+                ORDER BY seq LIMIT 1
+                """,
+            arguments: StatementArguments(arguments)
+        ).map(revocation)
     }
 
     /// Deletes entries whose tokens have all expired before `cutoff`, at most `limit`. Only a prefix of
@@ -101,6 +175,13 @@ public enum RevocationStore {
             let before: Int64 = row["before"]
             let scope = try (row["workload"] as String?).map { try SPIFFEID($0) }
             subject = .issuedBefore(Date(timeIntervalSince1970: TimeInterval(before)), workload: scope)
+        case "key": subject = .key(id ?? "")
+        case "lift":
+            guard let entry = id.flatMap({ UInt64($0) }) else {
+                throw DatabaseError(message: "a stored lift names no entry")
+            }
+            let from: Int64 = row["before"]
+            subject = .lift(entry, from: Date(timeIntervalSince1970: TimeInterval(from)))
         default: throw DatabaseError(message: "a stored revocation has an unknown kind")
         }
         let sequence: Int64 = row["seq"]

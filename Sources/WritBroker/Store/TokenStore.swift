@@ -123,11 +123,20 @@ public enum TokenStore {
         return total
     }
 
+    /// The ids of a task's recorded tokens that a token or issued-before revocation covers.
+    public static func listRevoked(_ db: Database, taskID: String) throws -> [String] {
+        try String.fetchAll(
+            db.cachedStatement(sql: "SELECT k.jti FROM tokens AS k WHERE k.task_id = ? AND \(revokedCondition)"),
+            arguments: [taskID]
+        )
+    }
+
     /// Whether the token aliased `k` is covered by a token or issued-before revocation (task, workload and user
-    /// revocations close its task instead).
+    /// revocations close its task instead). `r.before` is stored as ``Revocation/cutoff(_:)`` made it, so
+    /// `issued_at < before` is exactly ``Revocation/covers(_:)``.
     static let revokedCondition = """
         (EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'token' AND r.subject = k.jti)
-            OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before + 1
+            OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before
                 AND (r.workload IS NULL OR r.workload = k.workload)))
         """
 

@@ -69,7 +69,8 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
         abstract: "Create an operator and print its token once.",
         discussion: """
             The token is printed (or written to --out, mode 0600) once and never stored: only its Argon2id hash \
-            is. Roles: admin (the whole admin API) or introspect (RFC 7662 only, for resource servers).
+            is. Roles: admin (the whole admin API), introspect (RFC 7662 introspection and the revocation feed, \
+            for resource servers without a workload identity) or metrics (only /metrics, for a scraper).
 
             Examples:
               writ operator create alice --out ~/.config/writ/alice.token
@@ -82,7 +83,7 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
     @Argument(help: "A name for people and the audit log.")
     var name: String
 
-    @Option(help: "admin or introspect.")
+    @Option(help: "admin, introspect or metrics.")
     var role: String = "admin"
 
     @Option(help: "Write the token to this file (mode 0600) instead of printing it.")
@@ -95,7 +96,7 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         guard let parsedRole = OperatorRole(rawValue: role) else {
-            return .unusable("--role must be admin or introspect")
+            return .unusable("--role must be admin, introspect or metrics")
         }
         guard !name.isEmpty, name.utf8.count <= 64, name.allSatisfy({ !$0.isWhitespace && !$0.isNewline }) else {
             return .unusable("the name must be 1 to 64 characters without spaces")

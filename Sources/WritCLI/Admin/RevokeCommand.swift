@@ -18,10 +18,11 @@ public struct RevokeCommand: AsyncParsableCommand {
               writ revoke workload spiffe://example.org/agents/retrieval-assistant
               writ revoke user alice
               writ revoke before 2026-11-27T22:00:00Z --workload spiffe://example.org/agents/summarizer
+              writ revoke lift 42 --reason "revoked the wrong workload"
             """,
         subcommands: [
             RevokeTaskCommand.self, RevokeTokenCommand.self, RevokeWorkloadCommand.self, RevokeUserCommand.self,
-            RevokeBeforeCommand.self,
+            RevokeBeforeCommand.self, RevokeLiftCommand.self,
         ]
     )
 
@@ -56,15 +57,20 @@ public struct RevokeCommand: AsyncParsableCommand {
             let tasks = members["tasks_closed"]?.integerValue ?? 0
             let tokens = members["tokens_covered"]?.integerValue ?? 0
             let sequence = members["sequence"]?.integerValue ?? 0
-            return CommandOutcome(
-                output: """
-                    revoked \(what)
-                    tasks closed    \(tasks)
-                    tokens covered  \(tokens) live
-                    feed sequence   \(sequence) (durable)
-                    """,
-                exitCode: 0
-            )
+            var lines = [
+                "revoked \(what)", "tasks closed    \(tasks)", "tokens covered  \(tokens) live",
+                "feed sequence   \(sequence) (durable)",
+            ]
+            let entry = members["revocations"]?.arrayValue?.first?.objectValue
+            if let kind = entry?["kind"]?.stringValue, kind == "workload" || kind == "user",
+                let until = entry?["retain_until"]?.integerValue
+            {
+                lines.append(
+                    "new tasks       refused until \(Render.iso8601(Date(timeIntervalSince1970: TimeInterval(until))))"
+                )
+                lines.append("a mistake?      writ revoke lift \(sequence) --reason TEXT")
+            }
+            return CommandOutcome(output: lines.joined(separator: "\n"), exitCode: 0)
         }
     }
 }
@@ -194,8 +200,9 @@ public struct RevokeBeforeCommand: AsyncParsableCommand {
         guard let instant = Self.parse(time) else {
             return .unusable("\(time) is not a time: use ISO 8601 (2026-11-27T22:00:00Z), epoch seconds, or now")
         }
+        // Rounded up as every side rounds it: `now` covers the tokens issued earlier in this second.
         var body: [String: JSONValue] = [
-            "kind": .string("issued_before"), "before": .integer(Int64(instant.timeIntervalSince1970.rounded(.down))),
+            "kind": .string("issued_before"), "before": .integer(Revocation.cutoff(instant).numericDate),
         ]
         if let workload {
             guard (try? SPIFFEID(workload)) != nil else {

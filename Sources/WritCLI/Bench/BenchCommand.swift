@@ -11,6 +11,7 @@ public struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure Writ on this machine. Build with -c release first.",
         subcommands: [
             VerifyBenchCommand.self, PolicyBenchCommand.self, IssueBenchCommand.self, RevocationBenchCommand.self,
+            StartupBenchCommand.self, FloodBenchCommand.self,
         ]
     )
 

@@ -11,8 +11,16 @@ public enum RevocationSubject: Sendable, Hashable {
     /// Every token issued for a user (`sub`).
     case user(String)
     /// Every token issued before a time, optionally only a workload's. The time is rounded up to a whole
-    /// second, because `iat` is whole seconds: a token issued earlier in the same second is covered.
+    /// second (``Revocation/cutoff(_:)``), because `iat` is whole seconds: a token issued earlier in the same
+    /// second is covered. A token is covered when its `iat` is less than that cutoff — the one definition the
+    /// broker's store, its counts and every verifier use.
     case issuedBefore(Date, workload: SPIFFEID?)
+    /// Every token signed by a signing key, by `kid`: the key is retired at once (a compromised key). A
+    /// verifier following the feed drops the key from its key set.
+    case key(String)
+    /// An operator lifted a workload or user entry (by its sequence number): from the whole second `from` on,
+    /// that entry no longer covers new tokens, while every token issued before stays revoked.
+    case lift(UInt64, from: Date)
 }
 
 /// One entry of the revocation feed: a gapless sequence number, what it covers, and when it can be
@@ -30,14 +38,22 @@ public struct Revocation: Sendable, Hashable {
     /// Creates an entry.
     public init(sequence: UInt64, subject: RevocationSubject, revokedAt: Date, retainUntil: Date) {
         self.sequence = sequence
-        if case .issuedBefore(let cutoff, let workload) = subject {
-            let seconds = cutoff.timeIntervalSince1970.rounded(.up)
-            self.subject = .issuedBefore(Date(timeIntervalSince1970: seconds), workload: workload)
+        if case .issuedBefore(let time, let workload) = subject {
+            self.subject = .issuedBefore(Self.cutoff(time), workload: workload)
+        } else if case .lift(let entry, let from) = subject {
+            self.subject = .lift(entry, from: Self.cutoff(from))
         } else {
             self.subject = subject
         }
         self.revokedAt = revokedAt.wholeSeconds
         self.retainUntil = retainUntil.wholeSeconds
+    }
+
+    /// The whole-second cutoff of an issued-before revocation made for `time`: `time` rounded up. A token whose
+    /// `iat` (whole seconds, rounded down when it was issued) is less than it was issued before `time`, or in
+    /// the same second.
+    public static func cutoff(_ time: Date) -> Date {
+        Date(timeIntervalSince1970: time.timeIntervalSince1970.rounded(.up))
     }
 
     /// Whether this entry covers a token.
@@ -51,6 +67,8 @@ public struct Revocation: Sendable, Hashable {
             guard claims.issuedAt < cutoff else { return false }
             guard let workload else { return true }
             return claims.clientID == workload || claims.actorChain.contains(workload)
+        // A key entry is about the signature, which the claims do not name; a lift revokes nothing.
+        case .key, .lift: return false
         }
     }
 
@@ -78,6 +96,13 @@ public struct Revocation: Sendable, Hashable {
             members["kind"] = .string("issued_before")
             members["before"] = .integer(cutoff.numericDate)
             if let workload { members["workload"] = .string(workload.description) }
+        case .key(let kid):
+            members["kind"] = .string("key")
+            members["id"] = .string(kid)
+        case .lift(let entry, let from):
+            members["kind"] = .string("lift")
+            members["lifts"] = .integer(Int64(entry))
+            members["from"] = .integer(from.numericDate)
         }
         return .object(members)
     }
@@ -95,9 +120,19 @@ public struct Revocation: Sendable, Hashable {
         }
         let subject: RevocationSubject
         switch kind {
-        case "task", "token", "user":
+        case "task", "token", "user", "key":
             guard let id = members["id"]?.stringValue, !id.isEmpty else { throw .malformed("a revocation needs an id") }
-            subject = kind == "task" ? .task(id) : kind == "token" ? .token(id) : .user(id)
+            switch kind {
+            case "task": subject = .task(id)
+            case "token": subject = .token(id)
+            case "user": subject = .user(id)
+            default: subject = .key(id)
+            }
+        case "lift":
+            guard let entry = members["lifts"]?.integerValue, entry > 0, entry < sequence,
+                let from = members["from"]?.integerValue
+            else { throw .malformed("a lift needs lifts (an earlier entry) and from") }
+            subject = .lift(UInt64(entry), from: Date(timeIntervalSince1970: TimeInterval(from)))
         case "workload": subject = .workload(try workload(members["id"]?.stringValue))
         case "issued_before":
             guard let before = members["before"]?.integerValue else { throw .malformed("issued_before needs before") }

@@ -11,9 +11,15 @@ public final class InMemoryRevocationView: RevocationView {
     struct State {
         var tasks: [String: Revocation] = [:]
         var tokens: [String: Revocation] = [:]
-        var workloads: [SPIFFEID: Revocation] = [:]
-        var users: [String: Revocation] = [:]
+        var workloads: [SPIFFEID: [Revocation]] = [:]
+        var users: [String: [Revocation]] = [:]
         var cutoffs: [Revocation] = []
+        /// Retired signing keys, by `kid`.
+        var keys: [String: Revocation] = [:]
+        /// Lifted workload and user entries: from this whole second on, the entry covers no new token.
+        var lifted: [UInt64: Date] = [:]
+        /// The lift entries themselves, kept as long as what they lift.
+        var lifts: [Revocation] = []
         /// Every entry at or below this has been applied.
         var lastSequence: UInt64 = 0
         /// Entries above `lastSequence` applied out of order, waiting for the gap below them to fill.
@@ -39,7 +45,11 @@ public final class InMemoryRevocationView: RevocationView {
 
     /// How many entries the view holds.
     public var count: Int {
-        state.withLock { $0.tasks.count + $0.tokens.count + $0.workloads.count + $0.users.count + $0.cutoffs.count }
+        state.withLock { state in
+            state.tasks.count + state.tokens.count + state.workloads.values.reduce(0) { $0 + $1.count }
+                + state.users.values.reduce(0) { $0 + $1.count } + state.cutoffs.count + state.keys.count
+                + state.lifts.count
+        }
     }
 
     /// Records revocations. Every entry not applied before takes effect at once (revoking early is safe);
@@ -53,9 +63,13 @@ public final class InMemoryRevocationView: RevocationView {
                 switch revocation.subject {
                 case .task(let id): state.tasks[id] = revocation
                 case .token(let id): state.tokens[id] = revocation
-                case .workload(let workload): state.workloads[workload] = revocation
-                case .user(let user): state.users[user] = revocation
+                case .workload(let workload): state.workloads[workload, default: []].append(revocation)
+                case .user(let user): state.users[user, default: []].append(revocation)
                 case .issuedBefore: state.cutoffs.append(revocation)
+                case .key(let kid): state.keys[kid] = revocation
+                case .lift(let entry, let from):
+                    state.lifted[entry] = from
+                    state.lifts.append(revocation)
                 }
                 if sequence == state.lastSequence + 1 {
                     state.lastSequence = sequence
@@ -89,9 +103,21 @@ public final class InMemoryRevocationView: RevocationView {
         state.withLock { state in
             state.tasks = state.tasks.filter { $0.value.retainUntil > now }
             state.tokens = state.tokens.filter { $0.value.retainUntil > now }
-            state.workloads = state.workloads.filter { $0.value.retainUntil > now }
-            state.users = state.users.filter { $0.value.retainUntil > now }
+            state.workloads = state.workloads.compactMapValues { entries in
+                let kept = entries.filter { $0.retainUntil > now }
+                return kept.isEmpty ? nil : kept
+            }
+            state.users = state.users.compactMapValues { entries in
+                let kept = entries.filter { $0.retainUntil > now }
+                return kept.isEmpty ? nil : kept
+            }
             state.cutoffs.removeAll { $0.retainUntil <= now }
+            state.keys = state.keys.filter { $0.value.retainUntil > now }
+            state.lifts.removeAll { $0.retainUntil <= now }
+            let kept = Set(
+                state.workloads.values.joined().map(\.sequence) + state.users.values.joined().map(\.sequence)
+            )
+            state.lifted = state.lifted.filter { kept.contains($0.key) }
         }
     }
 
@@ -105,13 +131,35 @@ public final class InMemoryRevocationView: RevocationView {
             if !state.ahead.isEmpty { return .stale(lastHeard: state.lastHeard) }
             if let entry = state.tokens[claims.tokenID] { return .revoked(entry) }
             if let entry = state.tasks[claims.taskID] { return .revoked(entry) }
-            if let entry = state.workloads[claims.clientID] { return .revoked(entry) }
+            if let entry = state.covering(state.workloads[claims.clientID], claims) { return .revoked(entry) }
             for actor in claims.actorChain {
-                if let entry = state.workloads[actor] { return .revoked(entry) }
+                if let entry = state.covering(state.workloads[actor], claims) { return .revoked(entry) }
             }
-            if claims.hasUser, let entry = state.users[claims.subject] { return .revoked(entry) }
+            if claims.hasUser, let entry = state.covering(state.users[claims.subject], claims) {
+                return .revoked(entry)
+            }
             for entry in state.cutoffs where entry.covers(claims) { return .revoked(entry) }
             return .notRevoked
+        }
+    }
+
+    /// The feed entry that retired a signing key, if one did: a verifier following the feed refuses every
+    /// token signed by it, whatever its key set still holds.
+    public func retirement(ofKey kid: String) -> Revocation? {
+        state.withLock { $0.keys[kid] }
+    }
+
+    /// The `kid`s of keys the feed retired.
+    public var retiredKeys: Set<String> { state.withLock { Set($0.keys.keys) } }
+}
+
+extension InMemoryRevocationView.State {
+    /// The first of a workload's or user's entries that covers a token: an entry lifted since covers only the
+    /// tokens issued before its lift.
+    func covering(_ entries: [Revocation]?, _ claims: AccessTokenClaims) -> Revocation? {
+        entries?.first { entry in
+            guard let from = lifted[entry.sequence] else { return true }
+            return claims.issuedAt < from
         }
     }
 }

@@ -38,6 +38,9 @@ public struct RevocationFeedClient: Service {
         public var maximumEventBytes = 1 << 20
         /// The largest page accepted when polling, in bytes.
         public var maximumPageBytes = 32 << 20
+        /// What the client presents to the broker: the resource server's own workload identity (a JWT-SVID)
+        /// or an operator token with the `introspect` role. Without one the broker refuses the feed (401).
+        public var credential: FeedCredential?
 
         /// A configuration for a broker.
         public init(broker: String) {
@@ -137,7 +140,7 @@ public struct RevocationFeedClient: Service {
     }
 
     func fetchPage(after sequence: UInt64) async throws -> Page {
-        let request = request("/v1/revocations?after=\(sequence)&limit=\(configuration.pageSize)")
+        let request = try await request("/v1/revocations?after=\(sequence)&limit=\(configuration.pageSize)")
         let (seconds, attoseconds) = configuration.requestTimeout.components
         let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let response = try await client.execute(request, timeout: timeout)
@@ -159,8 +162,12 @@ public struct RevocationFeedClient: Service {
 
     /// Every request to the feed, paged or streamed, is built here, so what the broker requires of a caller
     /// is added in one place.
-    func request(_ pathAndQuery: String) -> HTTPClientRequest {
-        HTTPClientRequest(url: configuration.broker + pathAndQuery)
+    func request(_ pathAndQuery: String) async throws -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: configuration.broker + pathAndQuery)
+        if let credential = configuration.credential {
+            request.headers.add(name: "Authorization", value: "Bearer \(try await credential.bearer())")
+        }
+        return request
     }
 
     /// Reads the stream until it ends, goes without a complete message for longer than
@@ -182,7 +189,7 @@ public struct RevocationFeedClient: Service {
     }
 
     private func read(_ heard: LastHeard) async throws {
-        var request = request("/v1/revocations/stream")
+        var request = try await request("/v1/revocations/stream")
         request.headers.add(name: "Last-Event-ID", value: String(view.lastSequence))
         request.headers.add(name: "Accept", value: "text/event-stream")
         let response = try await client.execute(request, timeout: .hours(24 * 365))

@@ -15,4 +15,12 @@ public enum RevocationStatus: Sendable, Hashable {
 public protocol RevocationView: Sendable {
     /// Whether the token is revoked, or the view too stale to say.
     func status(of claims: AccessTokenClaims, now: Date) -> RevocationStatus
+
+    /// The entry that retired a signing key (by `kid`), if any: every token it signed is refused.
+    func retirement(ofKey kid: String) -> Revocation?
+}
+
+extension RevocationView {
+    /// A view that does not follow key retirements knows of none.
+    public func retirement(ofKey kid: String) -> Revocation? { nil }
 }

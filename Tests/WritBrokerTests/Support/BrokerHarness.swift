@@ -17,6 +17,9 @@ struct BrokerHarness: Sendable {
     static let assistant = "spiffe://example.org/agents/retrieval-assistant"
     static let orchestrator = "spiffe://example.org/agents/research-orchestrator"
     static let summarizer = "spiffe://example.org/agents/summarizer"
+    /// A registered resource server, and the audience it serves.
+    static let documentsService = "spiffe://example.org/services/documents"
+    static let documentsAudience = "https://docs.example.org"
 
     let directory: URL
     let broker: Broker
@@ -31,13 +34,17 @@ struct BrokerHarness: Sendable {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("policies")
     }
 
-    static func make(adjust: (inout Broker.Settings) -> Void = { _ in }) async throws -> BrokerHarness {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "writ-broker-\(UUID().uuidString)"
-        )
+    static func make(
+        in existing: URL? = nil,
+        clock existingClock: AdjustableClock? = nil,
+        adjust: (inout Broker.Settings) -> Void = { _ in }
+    ) async throws -> BrokerHarness {
+        let directory =
+            existing
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("writ-broker-\(UUID().uuidString)")
         let state = StateDirectory(path: directory.path)
         try state.prepare()
-        let clock = AdjustableClock(Date())
+        let clock = existingClock ?? AdjustableClock(Date())
         let database = try BrokerDatabase(path: state.database.path)
         let keys = try SigningKeys.loadOrCreate(database: database, directory: state.keys, now: clock.now)
         guard case .success(let policies) = PolicyLoader.load(directory: policyDirectory) else {
@@ -74,6 +81,9 @@ struct BrokerHarness: Sendable {
         identities.install(IdentityKeySet(keys: [userKey.id: .standard(userKey.verificationKey.publicKey)]), for: "idp")
         var settings = Broker.Settings(issuer: issuer)
         settings.keyDirectory = state.keys
+        settings.resourceServers = ResourceServerRegistry([
+            ResourceServer(audience: documentsAudience, workloads: [try SPIFFEID(documentsService)])
+        ])
         adjust(&settings)
         let broker = try Broker(
             settings: settings,
@@ -83,7 +93,11 @@ struct BrokerHarness: Sendable {
             identities: identities,
             clock: clock
         )
-        let operatorToken = try await broker.operators.create(name: "test-admin", role: .admin, now: clock.now)
+        let operatorToken = try await broker.operators.create(
+            name: existing == nil ? "test-admin" : "test-admin-\(UUID().uuidString.prefix(8))",
+            role: .admin,
+            now: clock.now
+        )
         return BrokerHarness(
             directory: directory,
             broker: broker,
@@ -95,6 +109,12 @@ struct BrokerHarness: Sendable {
     }
 
     func close() { try? FileManager.default.removeItem(at: directory) }
+
+    /// A new broker over the same state directory and clock, as after a restart (the old one's database stays
+    /// open, as a killed process's file would be left).
+    func reopened() async throws -> BrokerHarness {
+        try await BrokerHarness.make(in: directory, clock: clock)
+    }
 
     func workload(_ id: String, audience: String = BrokerHarness.audience) throws -> String {
         try DevelopmentIdentity.workloadAssertion(

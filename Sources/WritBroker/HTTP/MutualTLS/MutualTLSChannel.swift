@@ -52,9 +52,12 @@ extension MutualTLSChannel: HTTPChannelHandler where BaseChannel: HTTPChannelHan
 
 extension HTTPServerBuilder {
     /// HTTP/1.1 over TLS that asks every client for a certificate (see ``MutualTLSChannel``).
-    public static func mutualTLS(context: NIOSSLContext) -> HTTPServerBuilder {
+    public static func mutualTLS(
+        context: NIOSSLContext,
+        configuration: HTTP1Channel.Configuration = .init()
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            MutualTLSChannel(HTTP1Channel(responder: responder), context: context)
+            MutualTLSChannel(HTTP1Channel(responder: responder, configuration: configuration), context: context)
         }
     }
 }

@@ -1,0 +1,41 @@
+public import WritToken
+
+/// A resource server as a principal: the workloads that may speak for it, and the audience it serves. It
+/// authenticates with its own workload identity (a JWT assertion or an X.509-SVID) and then reads what
+/// verifiers need — the revocation feed and its stream, and introspection of tokens for its audience.
+public struct ResourceServer: Sendable, Hashable {
+    /// The audience it serves: `aud` of the tokens it accepts.
+    public var audience: String
+    /// The SPIFFE IDs that authenticate as it.
+    public var workloads: [SPIFFEID]
+
+    /// A resource server.
+    public init(audience: String, workloads: [SPIFFEID]) {
+        self.audience = audience
+        self.workloads = workloads
+    }
+}
+
+/// The configured resource servers, looked up by the workload that authenticated.
+public struct ResourceServerRegistry: Sendable, Hashable {
+    private let audiencesByWorkload: [SPIFFEID: [String]]
+
+    /// A registry of these resource servers.
+    public init(_ servers: [ResourceServer]) {
+        var audiences: [SPIFFEID: [String]] = [:]
+        for server in servers {
+            for workload in server.workloads where !(audiences[workload]?.contains(server.audience) ?? false) {
+                audiences[workload, default: []].append(server.audience)
+            }
+        }
+        audiencesByWorkload = audiences
+    }
+
+    /// The audiences a workload serves; empty when it is not a resource server.
+    public func audiences(servedBy workload: SPIFFEID) -> [String] {
+        audiencesByWorkload[workload] ?? []
+    }
+
+    /// Whether any resource server is configured.
+    public var isEmpty: Bool { audiencesByWorkload.isEmpty }
+}
