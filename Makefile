@@ -60,7 +60,7 @@ bench: deps
 bench-broker: deps
 	$(SWIFT) build -c release --product writ
 	rm -rf .build/bench-state
-	WRIT_STATE_DIR=.build/bench-state WRIT_POLICIES=benchmarks/policies WRIT_RATE_LIMIT=1000000 WRIT_OPEN_TASKS=1000000 WRIT_LOG_LEVEL=error \
+	WRIT_STATE_DIR=.build/bench-state WRIT_POLICIES=benchmarks/policies WRIT_RATE_LIMIT=1000000 WRIT_OPEN_TASKS=1000000 WRIT_STREAMS_PER_CALLER=1000 WRIT_LOG_LEVEL=error \
 		.build/release/writ serve & pid=$$!; sleep 2; \
 		.build/release/writ bench issue --state .build/bench-state --seconds $(BENCH_SECONDS); \
 		kill $$pid

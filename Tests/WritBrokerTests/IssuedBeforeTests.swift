@@ -105,9 +105,12 @@ struct IssuedBeforeTests {
         // Tokens issued every 0.25 s over 10 s, by two workloads.
         let workloads = [try SPIFFEID("spiffe://example.org/a"), try SPIFFEID("spiffe://example.org/b")]
         var tokens: [(IssuedToken, AccessTokenClaims)] = []
+        // Every third token is a delegate's: b acting in a task a delegated (`act` = [a]).
         for index in 0..<40 {
             let issuedAt = Date(timeIntervalSince1970: base + Double(index) * 0.25)
-            let workload = workloads[index % 2]
+            let delegated = index % 3 == 0
+            let workload = delegated ? workloads[1] : workloads[index % 2]
+            let taskID = delegated ? "task-delegated" : "task"
             let claims = AccessTokenClaims(
                 issuer: "https://broker.test",
                 subject: workload.description,
@@ -116,12 +119,13 @@ struct IssuedBeforeTests {
                 issuedAt: issuedAt,
                 tokenID: "t\(index)",
                 clientID: workload,
-                taskID: "task",
+                actorChain: delegated ? [workloads[0]] : [],
+                taskID: taskID,
                 authorizationDetails: []
             )
             let record = IssuedToken(
                 id: claims.tokenID,
-                taskID: "task",
+                taskID: taskID,
                 workload: workload.description,
                 subject: claims.subject,
                 audience: Self.git,
@@ -132,7 +136,20 @@ struct IssuedBeforeTests {
             tokens.append((record, claims))
         }
         let records = tokens.map(\.0)
-        try await database.write { db in for record in records { try TokenStore.insert(db, record) } }
+        try await database.write { db in
+            for record in records { try TokenStore.insert(db, record) }
+            // The delegated task, whose acting chain the store reads.
+            try db.execute(
+                sql: """
+                    INSERT INTO tasks (id, root_id, depth, workload, actors, created_by, attestation, type,
+                        grant_json, state, created_at, deadline)
+                    VALUES ('task-delegated', 'task-delegated', 1, ?, ?, ?, 'jwt-svid', 't', '{}', 'open', 0, 0)
+                    """,
+                arguments: [
+                    workloads[1].description, "[\"\(workloads[0].description)\"]", workloads[0].description,
+                ]
+            )
+        }
         for _ in 0..<60 {
             // Cutoffs on, just after and just before whole seconds, and anywhere between.
             let offsets = [0.0, 0.001, 0.999, Double.random(in: 0..<1, using: &generator)]
@@ -155,7 +172,9 @@ struct IssuedBeforeTests {
                     retainUntil: entry.retainUntil,
                     actor: "test"
                 )
-                let covered = try TokenStore.listRevoked(db, taskID: "task").sorted()
+                let covered = try
+                    (TokenStore.listRevoked(db, taskID: "task")
+                    + TokenStore.listRevoked(db, taskID: "task-delegated")).sorted()
                 try db.execute(sql: "DELETE FROM revocations")
                 return covered
             }

@@ -98,7 +98,11 @@ extension Broker {
                             db,
                             .key(record.id),
                             revokedAt: now,
-                            retainUntil: now.addingTimeInterval(maximumLifetime + Self.retirementMargin),
+                            // As long as the key's tokens, and at least as long as a verifier's periodic JWKS
+                            // refresh (which then drops the key) plus its failures' grace.
+                            retainUntil: now.addingTimeInterval(
+                                max(maximumLifetime, Self.verifierRefreshBound) + Self.retirementMargin
+                            ),
                             actor: actor
                         )
                         entries.append(.integer(Int64(entry.sequence)))
@@ -135,6 +139,9 @@ extension Broker {
     /// Seconds a replaced key stays published beyond its tokens' maximum lifetime: the verifiers' 30 s clock
     /// skew and slack for the maintenance tick.
     static let retirementMargin: TimeInterval = 60
+
+    /// Longer than `WritVerifier`'s 300 s periodic key refresh, with room for a failed refresh or two.
+    static let verifierRefreshBound: TimeInterval = 900
 
     static func refuseIfPending(_ records: [SigningKeyRecord], now: Date) throws(BrokerError) {
         guard let pending = records.first(where: { !$0.signs(at: now) }) else { return }

@@ -97,11 +97,12 @@ extension Broker {
                     try Int.fetchOne(
                         db,
                         sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
-                            + "WHERE k.issued_at < ? AND k.expires_at > ? AND (? IS NULL OR k.workload = ?) "
+                            + "WHERE k.issued_at < ? AND k.expires_at > ? AND (? IS NULL OR k.workload = ? OR "
+                            + TokenStore.actingWorkload("?") + ") "
                             + "AND t.state = 'open' AND NOT \(TokenStore.revokedCondition)",
                         arguments: [
                             Revocation.cutoff(cutoff).numericDate, now.numericDate, scope?.description,
-                            scope?.description,
+                            scope?.description, scope?.description,
                         ]
                     ) ?? 0
             case .task: break

@@ -4,6 +4,7 @@ import Logging
 import Synchronization
 public import WritPolicy
 public import WritToken
+import WritVerifier
 
 extension Broker {
     /// Begins a task: authenticates the user assertion, asks the policy, and records the task durably.
@@ -52,7 +53,7 @@ extension Broker {
         )
         if let entry = try feed.covers(probe, now: now) {
             metrics.denied(BrokerError.Code.revoked.rawValue)
-            throw BrokerError(.revoked, Self.refusal(of: "new tasks", by: entry))
+            throw BrokerError(.revoked, self.refusal(of: "new tasks", by: entry))
         }
         let request = PolicyRequest(
             workload: acting,
@@ -128,7 +129,7 @@ extension Broker {
                 user: record.user?.subject,
                 now: now
             ) {
-                throw BrokerError(.revoked, Self.refusal(of: "new tasks", by: entry))
+                throw BrokerError(.revoked, self.refusal(of: "new tasks", by: entry))
             }
             // The quota is the creator's: a workload cannot use delegation to exhaust another's.
             guard try TaskStore.countOpen(db, createdBy: record.createdBy) < limit else {
@@ -279,10 +280,21 @@ extension Broker {
     }
 
     /// Why something is refused while a revocation holds, and until when: a workload or user entry lapses at
-    /// its retention time, or sooner if an operator lifts it.
-    static func refusal(of what: String, by entry: Revocation) -> String {
-        let until = ISO8601DateFormatter().string(from: entry.retainUntil)
-        return "revoked by feed entry \(entry.sequence); \(what) are refused until it lapses at \(until)"
+    /// its retention time (or sooner if an operator lifts it); an issued-before or lifted one covers only the
+    /// rest of its second.
+    func refusal(of what: String, by entry: Revocation) -> String {
+        let formatter = ISO8601DateFormatter()
+        if case .issuedBefore(let cutoff, _) = entry.subject {
+            return "revoked by feed entry \(entry.sequence) (issued before); \(what) are refused until "
+                + formatter.string(from: cutoff)
+        }
+        if let from = feed.view.liftedFrom(entry.sequence) {
+            return "revoked by feed entry \(entry.sequence), lifted; \(what) are allowed from "
+                + formatter.string(from: from)
+        }
+        return "revoked by feed entry \(entry.sequence); \(what) are refused until it lapses at "
+            + formatter.string(from: entry.retainUntil) + " (or an operator lifts it: writ revoke lift "
+            + "\(entry.sequence))"
     }
 
     /// Whether a caller may act on a task.

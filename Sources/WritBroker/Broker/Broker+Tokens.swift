@@ -145,7 +145,7 @@ extension Broker {
         if let entry = try feed.covers(claims, now: now) {
             metrics.denied(BrokerError.Code.revoked.rawValue)
             // RFC 6749 §5.2: the grant (the task, for this workload or user) is no longer valid.
-            throw BrokerError(.invalidGrant, Self.refusal(of: "new tokens", by: entry))
+            throw BrokerError(.invalidGrant, refusal(of: "new tokens", by: entry))
         }
         let token: String
         do {

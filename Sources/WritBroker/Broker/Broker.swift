@@ -42,7 +42,7 @@ public final class Broker: Sendable {
         public var resourceServers = ResourceServerRegistry([])
         /// Revocation streams one caller (a resource server or operator) may hold open at once, so no caller
         /// can take every slot.
-        public var streamsPerCaller = 8
+        public var streamsPerCaller = 64
 
         /// The token endpoint's URL, which DPoP proofs must name.
         public var tokenEndpoint: String { issuer + "/v1/token" }

@@ -67,6 +67,12 @@ extension BrokerConfiguration {
             }
             limits.openTasks = count
         }
+        if let value = environment["WRIT_STREAMS_PER_CALLER"] {
+            guard let count = Int(value), count > 0 else {
+                throw Problem(code: "invalid_value", message: "WRIT_STREAMS_PER_CALLER must be a positive integer")
+            }
+            limits.streamsPerCaller = count
+        }
     }
 
     /// Applies command-line overrides, which win over everything else.

@@ -87,12 +87,13 @@ extension BrokerConfiguration {
         guard maintenance.tickSeconds > 0, maintenance.auditRetentionDays > 0 else {
             throw Problem(code: "invalid_value", message: "maintenance values must be positive")
         }
-        guard limits.streamsPerCaller > 0, limits.idleTimeout > 0, limits.requestTimeout > 0,
-            (limits.maxConnections ?? 1) > 0
+        guard limits.streamsPerCaller > 0, (limits.maxConnections ?? 1) > 0,
+            (0.01...86_400).contains(limits.idleTimeout), (0.01...86_400).contains(limits.requestTimeout)
         else {
             throw Problem(
                 code: "invalid_value",
-                message: "limits.streams_per_caller, idle_timeout, request_timeout and max_connections must be positive"
+                message: "limits.streams_per_caller and max_connections must be positive, and idle_timeout and "
+                    + "request_timeout between 0.01 and 86400 seconds"
             )
         }
         _ = try resourceServerRegistry()

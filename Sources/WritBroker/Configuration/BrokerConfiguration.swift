@@ -156,14 +156,15 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var openTasks = 100
         /// Largest request body, in bytes.
         public var requestBody = 65536
-        /// Revocation streams one caller may hold open.
-        public var streamsPerCaller = 8
+        /// Revocation streams one caller may hold open: replicas of one resource server share its SPIFFE ID,
+        /// so this bounds its replicas that stream (the rest poll).
+        public var streamsPerCaller = 64
         /// Seconds a connection may sit idle (a partial request head counts as idle) before it is closed.
         public var idleTimeout: Double = 30
         /// Seconds a request may take to arrive whole once its head has.
         public var requestTimeout: Double = 30
-        /// Connections served at once per listener; by default three quarters of the file-descriptor limit,
-        /// at most 10,000.
+        /// Connections served at once per listener; by default three quarters of the file-descriptor limit
+        /// (at most 10,000), shared out between the listeners.
         public var maxConnections: Int?
         enum CodingKeys: String, CodingKey, CaseIterable {
             case burst
@@ -190,12 +191,14 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
             maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
         }
 
-        /// What each listener allows a connection.
-        public var connections: ConnectionLimits {
+        /// What each of `listeners` listeners allows a connection: without `max_connections`, the default budget
+        /// is shared out, so together they never take the descriptors the database needs.
+        public func connections(listeners: Int) -> ConnectionLimits {
             var limits = ConnectionLimits()
             limits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
             limits.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
-            if let maxConnections { limits.maximumConnections = maxConnections }
+            limits.maximumConnections =
+                maxConnections ?? max(32, ConnectionLimits.defaultMaximumConnections / max(listeners, 1))
             return limits
         }
     }

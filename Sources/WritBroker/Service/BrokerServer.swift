@@ -144,7 +144,7 @@ public struct BrokerServer: Sendable {
         guard let address = configuration.address else {
             throw BrokerConfiguration.Problem(code: "invalid_value", message: "listen must be HOST:PORT")
         }
-        let connections = configuration.limits.connections
+        let connections = configuration.limits.connections(listeners: tlsContext == nil ? 1 : 2)
         self.application = Application(
             router: routes.router(),
             server: .http1(configuration: connections.http1),

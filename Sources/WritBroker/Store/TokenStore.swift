@@ -137,8 +137,14 @@ public enum TokenStore {
     static let revokedCondition = """
         (EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'token' AND r.subject = k.jti)
             OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before
-                AND (r.workload IS NULL OR r.workload = k.workload)))
+                AND (r.workload IS NULL OR r.workload = k.workload OR \(actingWorkload("r.workload")))))
         """
+
+    /// Whether `workload` (an SQL expression) is in the acting chain (`act`) of the token aliased `k`, as
+    /// ``Revocation/covers(_:)`` reads it: the chain is its task's.
+    static func actingWorkload(_ workload: String) -> String {
+        "EXISTS (SELECT 1 FROM tasks AS c, json_each(c.actors) AS a WHERE c.id = k.task_id AND a.value = \(workload))"
+    }
 
     /// Deletes records of tokens expired before `cutoff`, at most `limit`.
     public static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {

@@ -114,10 +114,11 @@ public final class InMemoryRevocationView: RevocationView {
             state.cutoffs.removeAll { $0.retainUntil <= now }
             state.keys = state.keys.filter { $0.value.retainUntil > now }
             state.lifts.removeAll { $0.retainUntil <= now }
-            let kept = Set(
-                state.workloads.values.joined().map(\.sequence) + state.users.values.joined().map(\.sequence)
-            )
-            state.lifted = state.lifted.filter { kept.contains($0.key) }
+            // A lift is forgotten with its own entry, never before: one applied ahead of what it lifts (across a
+            // gap) must still hold when that entry arrives.
+            var standing = Set<UInt64>()
+            for lift in state.lifts { if case .lift(let entry, _) = lift.subject { standing.insert(entry) } }
+            state.lifted = state.lifted.filter { standing.contains($0.key) }
         }
     }
 
@@ -147,6 +148,11 @@ public final class InMemoryRevocationView: RevocationView {
     /// token signed by it, whatever its key set still holds.
     public func retirement(ofKey kid: String) -> Revocation? {
         state.withLock { $0.keys[kid] }
+    }
+
+    /// From when a lifted workload or user entry no longer covers new tokens; nil when it was not lifted.
+    public func liftedFrom(_ sequence: UInt64) -> Date? {
+        state.withLock { $0.lifted[sequence] }
     }
 
     /// The `kid`s of keys the feed retired.

@@ -165,6 +165,15 @@ public struct RevocationFeedClient: Service {
     func request(_ pathAndQuery: String) async throws -> HTTPClientRequest {
         var request = HTTPClientRequest(url: configuration.broker + pathAndQuery)
         if let credential = configuration.credential {
+            // A resource server's credential is also its workload identity: never over plain http to another
+            // machine.
+            switch PlainHTTPPolicy.verdict(for: configuration.broker) {
+            case .encrypted, .loopback: break
+            case .plainToOtherHost(let host):
+                throw FeedError.refused("the broker \(host) is plain http; the credential goes only over https")
+            case .refused(let refusal):
+                throw FeedError.refused("the broker URL is refused: \(refusal)")
+            }
             request.headers.add(name: "Authorization", value: "Bearer \(try await credential.bearer())")
         }
         return request
