@@ -38,7 +38,7 @@ public struct FloodBenchCommand: AsyncParsableCommand {
         var sockets: [Int32] = []
         defer { for socket in sockets { close(socket) } }
         for index in 0..<(slow + idle) {
-            guard let socket = Self.connect(port: port) else {
+            guard let socket = FreePort.connect(port: port) else {
                 print("opened \(index) connections before the machine refused more (errno \(errno))")
                 break
             }
@@ -80,25 +80,6 @@ public struct FloodBenchCommand: AsyncParsableCommand {
                 + "p99 \(percentile(0.99)) ms, max \(percentile(1.0)) ms"
         )
         print("flood connections closed by the broker: \(closed) of \(sockets.count) (first \(firstClose))")
-    }
-
-    static func connect(port: Int) -> Int32? {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr = in_addr(s_addr: UInt32(0x7F00_0001).bigEndian)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else {
-            close(descriptor)
-            return nil
-        }
-        return descriptor
     }
 
     static func send(_ socket: Int32, _ text: String) -> Bool {

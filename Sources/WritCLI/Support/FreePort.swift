@@ -32,22 +32,31 @@ enum FreePort {
 
     /// Whether `GET /healthz` on 127.0.0.1:port answers 200 now.
     static func answersHealthy(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
+        guard let descriptor = connect(port: port) else { return false }
         defer { close(descriptor) }
-        var address = loopback(port: port)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return false }
         let request = Array("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard send(descriptor, request, request.count, 0) == request.count else { return false }
         var buffer = [UInt8](repeating: 0, count: 64)
         let received = recv(descriptor, &buffer, buffer.count, 0)
         guard received >= 12 else { return false }
         return String(decoding: buffer[0..<12], as: UTF8.self) == "HTTP/1.1 200"
+    }
+
+    /// A connected TCP socket to 127.0.0.1:port, or nil.
+    static func connect(port: Int) -> Int32? {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return nil }
+        var address = loopback(port: port)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(descriptor)
+            return nil
+        }
+        return descriptor
     }
 
     private static func loopback(port: Int) -> sockaddr_in {
