@@ -35,7 +35,4 @@ public struct ResourceServerRegistry: Sendable, Hashable {
     public func audiences(servedBy workload: SPIFFEID) -> [String] {
         audiencesByWorkload[workload] ?? []
     }
-
-    /// Whether any resource server is configured.
-    public var isEmpty: Bool { audiencesByWorkload.isEmpty }
 }

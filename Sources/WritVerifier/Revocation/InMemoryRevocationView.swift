@@ -154,9 +154,6 @@ public final class InMemoryRevocationView: RevocationView {
     public func liftedFrom(_ sequence: UInt64) -> Date? {
         state.withLock { $0.lifted[sequence] }
     }
-
-    /// The `kid`s of keys the feed retired.
-    public var retiredKeys: Set<String> { state.withLock { Set($0.keys.keys) } }
 }
 
 extension InMemoryRevocationView.State {
