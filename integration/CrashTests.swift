@@ -4,8 +4,9 @@ import GRDB
 import NIOHTTP1
 import Synchronization
 import Testing
-import WritBroker
 import WritToken
+
+@testable import WritBroker
 
 /// What the broker acknowledged to clients during the crash rounds.
 private struct Acknowledged: Sendable {
@@ -104,10 +105,10 @@ struct CrashTests {
         #expect(snapshot.tasks.count > 50, "the load should have made progress")
         #expect(snapshot.revocations.count > 20)
         let database = try DatabaseQueue(path: broker.state.database.path)
-        let last = try await database.read { db in try RevocationStore.lastSequence(db) }
+        let last = try await database.read { db in try RevocationRows.lastSequence(db) }
         try await database.read { db in
             #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
-            let stored = try RevocationStore.list(db, after: 0, limit: 1_000_000)
+            let stored = try RevocationRows.list(db, after: 0, limit: 1_000_000)
             let sequences = stored.map(\.sequence)
             #expect(sequences == Array(1...UInt64(sequences.count)), "the feed has a gap")
             let bySequence = Dictionary(uniqueKeysWithValues: stored.map { ($0.sequence, $0.subject) })
@@ -115,15 +116,15 @@ struct CrashTests {
                 #expect(bySequence[sequence] == .task(task), "acknowledged revocation \(sequence) is missing")
             }
             for id in snapshot.tasks {
-                #expect(try TaskStore.fetch(db, id: id) != nil, "acknowledged task \(id) is missing")
+                #expect(try TaskRows.fetch(db, id: id) != nil, "acknowledged task \(id) is missing")
             }
             for (id, state) in snapshot.closed {
-                #expect(try TaskStore.state(db, id: id)?.rawValue == state, "task \(id) lost its transition")
+                #expect(try TaskRows.state(db, id: id)?.rawValue == state, "task \(id) lost its transition")
             }
             for jti in snapshot.tokens {
-                #expect(try TokenStore.fetch(db, id: jti) != nil, "returned token \(jti) has no record")
+                #expect(try TokenRows.fetch(db, id: jti) != nil, "returned token \(jti) has no record")
             }
-            #expect(try AuditLog.verify(db) == nil)
+            #expect(try AuditRows.verify(db) == nil)
         }
         // And the restarted broker serves the same feed.
         try await broker.start(environment: environment)

@@ -3,9 +3,10 @@ import HTTPTypes
 import HummingbirdTesting
 import NIOCore
 import Testing
-import WritBroker
 import WritTestSupport
 import WritToken
+
+@testable import WritBroker
 
 @Suite("Admin revocations, the feed, discovery")
 struct AdminAndFeedRouteTests {
@@ -112,7 +113,7 @@ struct AdminAndFeedRouteTests {
     func feedPaging() async throws {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
-        for index in 0..<5 { _ = try await harness.broker.revoke(.user("user-\(index)"), by: "test") }
+        for index in 0..<5 { _ = try await harness.broker.revocations.revoke(.user("user-\(index)"), by: "test") }
         try await harness.withClient { client async throws in
             let first = try await client.json(.get, "/v1/revocations?after=0&limit=2", bearer: harness.operatorToken)
             #expect(first.body["revocations"]?.arrayValue?.compactMap { $0["seq"]?.integerValue } == [1, 2])
@@ -136,7 +137,7 @@ struct AdminAndFeedRouteTests {
     func stream() async throws {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
-        for index in 0..<3 { _ = try await harness.broker.revoke(.user("user-\(index)"), by: "test") }
+        for index in 0..<3 { _ = try await harness.broker.revocations.revoke(.user("user-\(index)"), by: "test") }
         let broker = harness.broker
         let text = try await harness.withClient { client async throws in
             try await withThrowingTaskGroup(of: String?.self) { group in
@@ -159,9 +160,9 @@ struct AdminAndFeedRouteTests {
                         try await Task.sleep(for: .milliseconds(20))
                     }
                     try await Task.sleep(for: .milliseconds(300))
-                    _ = try await broker.revoke(.user("late"), by: "test")
+                    _ = try await broker.revocations.revoke(.user("late"), by: "test")
                     try await Task.sleep(for: .milliseconds(300))
-                    await broker.publishRevocations()
+                    await broker.feed.publish(logger: broker.logger)
                     try await Task.sleep(for: .milliseconds(300))
                     broker.feed.finishAll()
                     return nil
@@ -186,11 +187,11 @@ struct AdminAndFeedRouteTests {
             #expect(metadata.body["issuer"]?.string == BrokerHarness.issuer)
             #expect(metadata.body["token_endpoint"]?.string == BrokerHarness.issuer + "/v1/token")
             let jwks = try await client.json(.get, "/.well-known/jwks.json")
-            #expect(jwks.body["keys"]?.arrayValue?.first?["kid"]?.string == harness.broker.signingKeys.active.id)
+            #expect(jwks.body["keys"]?.arrayValue?.first?["kid"]?.string == harness.broker.keys.current.active.id)
             #expect(try await client.json(.get, "/healthz").body["status"]?.string == "ok")
             let bundle = try await client.json(.get, "/.well-known/spiffe-bundle")
             #expect(bundle.body["keys"]?.arrayValue?.first?["use"]?.string == "jwt-svid")
-            #expect(bundle.body["keys"]?.arrayValue?.first?["kid"]?.string == harness.broker.signingKeys.active.id)
+            #expect(bundle.body["keys"]?.arrayValue?.first?["kid"]?.string == harness.broker.keys.current.active.id)
             #expect(bundle.body["spiffe_refresh_hint"]?.integerValue == 300)
             _ = try await client.json(.post, "/v1/tasks", body: Bodies.readRepository)
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)
@@ -268,7 +269,7 @@ struct RevocationEdgeTests {
         let future = harness.clock.now.addingTimeInterval(86_400).numericDate
         for before in [future, Int64.max] {
             await #expect(throws: BrokerError(.invalidRequest, "")) {
-                _ = try await harness.broker.revoke(
+                _ = try await harness.broker.revocations.revoke(
                     .issuedBefore(Date(timeIntervalSince1970: TimeInterval(before)), workload: nil),
                     by: "test"
                 )
@@ -291,9 +292,9 @@ struct RevocationEdgeTests {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
         let stale = harness.clock.now.addingTimeInterval(-10)
-        _ = try await harness.broker.database.write { db in
+        _ = try await harness.database.write { db in
             for index in 0..<3 {
-                _ = try RevocationStore.insert(
+                _ = try RevocationRows.insert(
                     db,
                     .token("t\(index)"),
                     revokedAt: stale,
@@ -305,11 +306,11 @@ struct RevocationEdgeTests {
         // The view has not caught up with these three yet: pruning must leave them.
         #expect(harness.broker.feed.lastSequence == 0)
         _ = try await harness.broker.prune(auditRetention: 86_400)
-        let left = try await harness.broker.database.read { db in try RevocationStore.list(db, after: 0, limit: 10) }
+        let left = try await harness.database.read { db in try RevocationRows.list(db, after: 0, limit: 10) }
         #expect(left.count == 3)
-        await harness.broker.publishRevocations()
+        await harness.broker.feed.publish(logger: harness.broker.logger)
         _ = try await harness.broker.prune(auditRetention: 86_400)
-        let after = try await harness.broker.database.read { db in try RevocationStore.list(db, after: 0, limit: 10) }
+        let after = try await harness.database.read { db in try RevocationRows.list(db, after: 0, limit: 10) }
         #expect(after.isEmpty)
     }
 }

@@ -2,10 +2,11 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-import WritBroker
 import WritPolicy
 import WritTestSupport
 import WritToken
+
+@testable import WritBroker
 
 /// What holds between requests: single-use proofs across restarts, revocations seen inside the commit that
 /// creates a task, and the policy in force deciding every token.
@@ -57,8 +58,8 @@ struct ContinuousVerificationTests {
         // another request's commit and its publication.
         let coder = try SPIFFEID(BrokerHarness.coder)
         let now = harness.clock.now
-        _ = try await harness.broker.database.write { db in
-            try RevocationStore.insert(
+        _ = try await harness.database.write { db in
+            try RevocationRows.insert(
                 db,
                 .workload(coder),
                 revokedAt: now,

@@ -3,10 +3,11 @@ import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-import WritBroker
 import WritTestSupport
 import WritToken
 import WritVerifier
+
+@testable import WritBroker
 
 /// One definition of "issued before": the broker's counts, its introspection, its operator view and every
 /// verifier following the feed agree, at the second's boundary too.
@@ -45,7 +46,7 @@ struct IssuedBeforeTests {
                 headers: [HTTPField.Name("DPoP")!: try harness.proof()]
             )
             let token = try #require(issued.body["access_token"]?.string)
-            let claims = try #require(harness.broker.verifyOwnToken(token, now: harness.clock.now))
+            let claims = try #require(harness.broker.tokens.verifyOwnToken(token, now: harness.clock.now))
             #expect(claims.issuedAt.timeIntervalSince1970 == second)
 
             let before: Int64
@@ -137,7 +138,7 @@ struct IssuedBeforeTests {
         }
         let records = tokens.map(\.0)
         try await database.write { db in
-            for record in records { try TokenStore.insert(db, record) }
+            for record in records { try TokenRows.insert(db, record) }
             // The delegated task, whose acting chain the store reads.
             try db.execute(
                 sql: """
@@ -165,7 +166,7 @@ struct IssuedBeforeTests {
             )
             let expected = tokens.filter { entry.covers($0.1) }.map(\.0.id).sorted()
             let counted = try await database.write { db in
-                _ = try RevocationStore.insert(
+                _ = try RevocationRows.insert(
                     db,
                     entry.subject,
                     revokedAt: entry.revokedAt,
@@ -173,8 +174,8 @@ struct IssuedBeforeTests {
                     actor: "test"
                 )
                 let covered = try
-                    (TokenStore.listRevoked(db, taskID: "task")
-                    + TokenStore.listRevoked(db, taskID: "task-delegated")).sorted()
+                    (TokenRows.listRevoked(db, taskID: "task")
+                    + TokenRows.listRevoked(db, taskID: "task-delegated")).sorted()
                 try db.execute(sql: "DELETE FROM revocations")
                 return covered
             }

@@ -23,7 +23,7 @@ struct KeyRetirementTests {
                 headers: [TokenRouteTests.dpop: try harness.proof()]
             )
             let token = try #require(issued.body["access_token"]?.string)
-            let oldKey = harness.broker.signingKeys.active.id
+            let oldKey = harness.broker.keys.current.active.id
             // The verifier's key set is the JWKS as it was: it still holds the old key, as a verifier would
             // until its next refresh.
             let jwks = try await client.json(.get, "/.well-known/jwks.json")

@@ -10,7 +10,7 @@ import WritVerifier
 /// The broker's JWKS as a verifier's source, read in process.
 struct BrokerJWKSSource: JWKSSource {
     let broker: Broker
-    func fetchJWKS() async throws -> [UInt8] { JSONWriter.bytes(broker.signingKeys.published.json) }
+    func fetchJWKS() async throws -> [UInt8] { JSONWriter.bytes(broker.keys.current.published.json) }
 }
 
 @Suite("Signing key rotation")
@@ -61,7 +61,7 @@ struct KeyRotationTests {
             var task = ""
             var tokens: [(token: String, expires: Date, kid: String)] = []
             var signers: Set<String> = []
-            var everPublished: Set<String> = Set(broker.signingKeys.records.map(\.id))
+            var everPublished: Set<String> = Set(broker.keys.current.records.map(\.id))
             var retired: Set<String> = []
             var rotations = 0
             var refused: [String] = []
@@ -69,12 +69,12 @@ struct KeyRotationTests {
             let forge = TokenForge()
             for second in 0..<400 {
                 harness.clock.advance(by: 1)
-                try await broker.advanceSigningKeys()
-                let published = Set(broker.signingKeys.records.map(\.id))
+                try await broker.keys.advance()
+                let published = Set(broker.keys.current.records.map(\.id))
                 retired.formUnion(everPublished.subtracting(published))
                 everPublished.formUnion(published)
                 if second % 25 == 0, rotations < 10 {
-                    _ = try await broker.rotateSigningKey(by: "operator:test")
+                    _ = try await broker.keys.rotate(by: "operator:test")
                     rotations += 1
                 }
                 if second % Int(refresh) == 0 {
@@ -140,7 +140,7 @@ struct KeyRotationTests {
             // Every rotation took effect: eleven keys signed, and all but the last two were retired by the end.
             #expect(signers.count == 11)
             #expect(retired.count >= 9)
-            #expect(retired.isDisjoint(with: Set(broker.signingKeys.records.map(\.id))))
+            #expect(retired.isDisjoint(with: Set(broker.keys.current.records.map(\.id))))
         }
     }
 
@@ -149,10 +149,10 @@ struct KeyRotationTests {
         let harness = try await BrokerHarness.make { $0.keyPublishLead = 10 }
         defer { harness.close() }
         let broker = harness.broker
-        let first = broker.signingKeys.active.id
+        let first = broker.keys.current.active.id
         // Two operators at once: one rotation, one rotation_pending.
         @Sendable func rotate(_ actor: String) async -> Result<KeyRotation, BrokerError> {
-            do { return .success(try await broker.rotateSigningKey(by: actor)) } catch { return .failure(error) }
+            do { return .success(try await broker.keys.rotate(by: actor)) } catch { return .failure(error) }
         }
         async let one = rotate("a")
         async let two = rotate("b")
@@ -170,8 +170,8 @@ struct KeyRotationTests {
 
         // A restart while the new key is pending: the old key signs, both are published.
         let state = StateDirectory(path: harness.directory.path)
-        let restarted = try SigningKeys.loadOrCreate(
-            database: broker.database,
+        let restarted = try await SigningKeys.loadOrCreate(
+            store: broker.stores.keys,
             directory: state.keys,
             now: harness.clock.now
         )
@@ -180,14 +180,14 @@ struct KeyRotationTests {
 
         // The activation time passes with no tick in between: the next rotation still sees who signs.
         harness.clock.advance(by: 11)
-        let later = try await broker.rotateSigningKey(by: "a")
+        let later = try await broker.keys.rotate(by: "a")
         #expect(later.previousKey == second)
-        #expect(broker.signingKeys.active.id == second)
-        let records = try await broker.keyRecords().records
+        #expect(broker.keys.current.active.id == second)
+        let records = try await broker.keys.records().records
         let retiring = records.filter { $0.retiresAt != nil && $0.retiredAt == nil }.map(\.id)
         #expect(Set(retiring) == [first, second])
-        let afterRestart = try SigningKeys.loadOrCreate(
-            database: broker.database,
+        let afterRestart = try await SigningKeys.loadOrCreate(
+            store: broker.stores.keys,
             directory: state.keys,
             now: harness.clock.now
         )
@@ -199,16 +199,16 @@ struct KeyRotationTests {
     func immediateRotation() async throws {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
-        let old = harness.broker.signingKeys.active.id
+        let old = harness.broker.keys.current.active.id
         // A normal rotation is pending (its key may have been taken too): the immediate one overrides it.
-        let pending = try await harness.broker.rotateSigningKey(by: "operator:test")
-        let rotation = try await harness.broker.rotateSigningKey(by: "operator:test", immediately: true)
+        let pending = try await harness.broker.keys.rotate(by: "operator:test")
+        let rotation = try await harness.broker.keys.rotate(by: "operator:test", immediately: true)
         #expect(rotation.previousKey == old)
-        let retired = try await harness.broker.keyRecords().records.filter { $0.retiredAt != nil }.map(\.id)
+        let retired = try await harness.broker.keys.records().records.filter { $0.retiredAt != nil }.map(\.id)
         #expect(Set(retired) == [old, pending.newKey])
-        #expect(harness.broker.signingKeys.active.id == rotation.newKey)
-        #expect(Array(harness.broker.signingKeys.published.keys.keys) == [rotation.newKey])
-        let events = try await harness.broker.latestAuditEntries(4).map(\.event)
+        #expect(harness.broker.keys.current.active.id == rotation.newKey)
+        #expect(Array(harness.broker.keys.current.published.keys.keys) == [rotation.newKey])
+        let events = try await harness.broker.audit.latest(4).map(\.event)
         #expect(events == ["key.created", "key.rotated", "key.retired", "key.retired"])
         try await harness.withClient { client async throws in
             let listed = try await client.json(.get, "/v1/admin/keys", bearer: harness.operatorToken)
@@ -229,13 +229,13 @@ struct KeyRotationTests {
     func oneRotationAtATime() async throws {
         let harness = try await BrokerHarness.make { $0.keyPublishLead = 30 }
         defer { harness.close() }
-        let first = harness.broker.signingKeys.active.id
-        let rotation = try await harness.broker.rotateSigningKey(by: "operator:test")
+        let first = harness.broker.keys.current.active.id
+        let rotation = try await harness.broker.keys.rotate(by: "operator:test")
         #expect(rotation.previousKey == first)
-        #expect(harness.broker.signingKeys.active.id == first)
-        #expect(harness.broker.signingKeys.published.keys.count == 2)
+        #expect(harness.broker.keys.current.active.id == first)
+        #expect(harness.broker.keys.current.published.keys.count == 2)
         await #expect(throws: BrokerError(.rotationPending, "")) {
-            try await harness.broker.rotateSigningKey(by: "operator:test")
+            try await harness.broker.keys.rotate(by: "operator:test")
         }
         try await harness.withClient { client async throws in
             let listed = try await client.json(.get, "/v1/admin/keys", bearer: harness.operatorToken)
@@ -246,17 +246,17 @@ struct KeyRotationTests {
             #expect(refused.status == 403)
         }
         harness.clock.advance(by: 31)
-        try await harness.broker.advanceSigningKeys()
-        #expect(harness.broker.signingKeys.active.id == rotation.newKey)
-        #expect(harness.broker.signingKeys.published.keys.count == 2)
+        try await harness.broker.keys.advance()
+        #expect(harness.broker.keys.current.active.id == rotation.newKey)
+        #expect(harness.broker.keys.current.published.keys.count == 2)
         harness.clock.advance(by: harness.broker.settings.maximumTokenLifetime)
-        try await harness.broker.advanceSigningKeys()
+        try await harness.broker.keys.advance()
         // Still published: the margin for verifiers' clock skew and the tick.
-        #expect(harness.broker.signingKeys.published.keys.count == 2)
+        #expect(harness.broker.keys.current.published.keys.count == 2)
         harness.clock.advance(by: 60)
-        try await harness.broker.advanceSigningKeys()
-        #expect(Array(harness.broker.signingKeys.published.keys.keys) == [rotation.newKey])
-        let events = try await harness.broker.latestAuditEntries(10).map(\.event)
+        try await harness.broker.keys.advance()
+        #expect(Array(harness.broker.keys.current.published.keys.keys) == [rotation.newKey])
+        let events = try await harness.broker.audit.latest(10).map(\.event)
         #expect(events.suffix(3) == ["key.created", "key.rotated", "key.retired"])
     }
 }

@@ -34,7 +34,11 @@ struct MigrationTests {
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         }
         #expect(applied == ["v1", "v2", "v3", "v4"])
-        let keys = try SigningKeys.loadOrCreate(database: database, directory: state.keys, now: now)
+        let keys = try await SigningKeys.loadOrCreate(
+            store: BrokerStores.sqlite(database).keys,
+            directory: state.keys,
+            now: now
+        )
         #expect(keys.records.count == 1)
         #expect(keys.records.first?.activatesAt == nil)
         #expect(keys.records.first?.state(activeID: keys.active.id, now: now) == "active")

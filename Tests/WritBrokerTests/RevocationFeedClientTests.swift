@@ -5,10 +5,11 @@ import HummingbirdTesting
 import NIOCore
 import Synchronization
 import Testing
-import WritBroker
 import WritTestSupport
 import WritToken
 import WritVerifier
+
+@testable import WritBroker
 
 @Suite("Following the revocation feed", .timeLimit(.minutes(1)))
 struct RevocationFeedClientTests {
@@ -38,7 +39,7 @@ struct RevocationFeedClientTests {
     func followsStream() async throws {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
-        for index in 0..<3 { _ = try await harness.broker.revoke(.user("early-\(index)"), by: "test") }
+        for index in 0..<3 { _ = try await harness.broker.revocations.revoke(.user("early-\(index)"), by: "test") }
         let view = InMemoryRevocationView(maximumStaleness: 30)
         let now = harness.clock.now
         let probe = try Self.claims(task: "tsk_watched", now: now)
@@ -58,7 +59,7 @@ struct RevocationFeedClientTests {
                         view.lastSequence == 3 && view.status(of: probe, now: now) == .notRevoked
                     }
                 )
-                _ = try await broker.revoke(.user("alice"), by: "test")
+                _ = try await broker.revocations.revoke(.user("alice"), by: "test")
                 #expect(
                     try await Self.eventually {
                         if case .revoked = view.status(of: probe, now: now) { return true }
@@ -83,7 +84,7 @@ struct RevocationFeedClientTests {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
         let broker = harness.broker
-        _ = try await broker.revoke(.user("early"), by: "test")
+        _ = try await broker.revocations.revoke(.user("early"), by: "test")
         let view = InMemoryRevocationView(maximumStaleness: 30)
         let now = harness.clock.now
         @Sendable func revoked(_ user: String) -> Bool {
@@ -105,12 +106,12 @@ struct RevocationFeedClientTests {
                 // The broker drops the stream; a revocation lands while the client is away.
                 broker.feed.finishAll()
                 #expect(broker.feed.subscriberCount == 0)
-                _ = try await broker.revoke(.user("while-away"), by: "test")
+                _ = try await broker.revocations.revoke(.user("while-away"), by: "test")
                 #expect(broker.feed.subscriberCount == 0, "made while the client was away, so caught up, not streamed")
                 #expect(try await Self.eventually { revoked("while-away") }, "missed an entry made while away")
                 #expect(try await Self.eventually { broker.feed.subscriberCount == 1 }, "no new stream")
                 // Then the new stream delivers as the old one did, resuming after the last sequence number.
-                _ = try await broker.revoke(.user("after"), by: "test")
+                _ = try await broker.revocations.revoke(.user("after"), by: "test")
                 #expect(try await Self.eventually { revoked("after") })
                 #expect(view.lastSequence == 3)
                 #expect(!view.hasGap)
@@ -155,9 +156,9 @@ struct RevocationFeedClientTests {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
         let past = harness.clock.now.addingTimeInterval(-3600)
-        _ = try await harness.broker.database.write { db in
+        _ = try await harness.database.write { db in
             for index in 0..<4 {
-                _ = try RevocationStore.insert(
+                _ = try RevocationRows.insert(
                     db,
                     .token("old-\(index)"),
                     revokedAt: past,
@@ -166,9 +167,9 @@ struct RevocationFeedClientTests {
                 )
             }
         }
-        await harness.broker.publishRevocations()
+        await harness.broker.feed.publish(logger: harness.broker.logger)
         _ = try await harness.broker.prune(auditRetention: 86_400)
-        _ = try await harness.broker.revoke(.user("bob"), by: "test")
+        _ = try await harness.broker.revocations.revoke(.user("bob"), by: "test")
         let view = InMemoryRevocationView(maximumStaleness: 30)
         try await harness.application.test(.live) { client async throws in
             guard let port = client.port else { throw NoPort() }

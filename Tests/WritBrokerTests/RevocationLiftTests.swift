@@ -24,7 +24,7 @@ struct RevocationLiftTests {
                 headers: [Self.dpop: try harness.proof()]
             )
             let oldToken = try #require(before.body["access_token"]?.string)
-            let oldClaims = try #require(harness.broker.verifyOwnToken(oldToken, now: harness.clock.now))
+            let oldClaims = try #require(harness.broker.tokens.verifyOwnToken(oldToken, now: harness.clock.now))
 
             harness.clock.advance(by: 1)
             let revoked = try await client.json(
@@ -89,7 +89,7 @@ struct RevocationLiftTests {
             )
             #expect(after.status == 200)
             let newToken = try #require(after.body["access_token"]?.string)
-            let newClaims = try #require(harness.broker.verifyOwnToken(newToken, now: harness.clock.now))
+            let newClaims = try #require(harness.broker.tokens.verifyOwnToken(newToken, now: harness.clock.now))
 
             // A verifier following the feed: the old token stays revoked, the new one is accepted.
             let feed = try await client.json(.get, "/v1/revocations?after=0", bearer: harness.operatorToken)

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import Testing
-import WritBroker
 import WritTestSupport
 import WritToken
+
+@testable import WritBroker
 
 @Suite("The store")
 struct StoreTests {
@@ -24,7 +25,7 @@ struct StoreTests {
                 group.addTask {
                     do {
                         try await database.write { db in
-                            _ = try RevocationStore.insert(
+                            _ = try RevocationRows.insert(
                                 db,
                                 .user("user-\(index)"),
                                 revokedAt: Date(),
@@ -45,7 +46,7 @@ struct StoreTests {
         }
         let succeeded = outcomes.filter { $0 }.count
         #expect(succeeded == 300 - 43)
-        let stored = try await database.read { db in try RevocationStore.list(db, after: 0, limit: 1000) }
+        let stored = try await database.read { db in try RevocationRows.list(db, after: 0, limit: 1000) }
         #expect(stored.count == succeeded)
         // Rolled-back writes leave no gap in the sequence.
         #expect(stored.map(\.sequence) == Array(1...UInt64(succeeded)))
@@ -58,10 +59,10 @@ struct StoreTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         for index in 1...6 {
             _ = try await database.write { db in
-                try AuditLog.append(db, event: "test.event", actor: "tester", subject: "s\(index)", at: Date())
+                try AuditRows.append(db, event: "test.event", actor: "tester", subject: "s\(index)", at: Date())
             }
         }
-        #expect(try await database.read { db in try AuditLog.verify(db) } == nil)
+        #expect(try await database.read { db in try AuditRows.verify(db) } == nil)
         let tampered: [(String, Int64)] = [
             ("UPDATE audit SET subject = 'forged' WHERE seq = 3", 3),
             ("DELETE FROM audit WHERE seq = 4", 4),
@@ -78,7 +79,7 @@ struct StoreTests {
             }
             let queue = try DatabaseQueue(path: copy.path)
             try await queue.write { db in try db.execute(sql: statement) }
-            let found = try await queue.read { db in try AuditLog.verify(db) }
+            let found = try await queue.read { db in try AuditRows.verify(db) }
             #expect(found?.sequence == location, "\(statement)")
         }
     }
@@ -92,31 +93,31 @@ struct StoreTests {
         for index in 1...10 {
             written.append(
                 try await database.write { db in
-                    try AuditLog.append(db, event: "e", actor: "a", subject: "\(index)", at: index <= 4 ? old : Date())
+                    try AuditRows.append(db, event: "e", actor: "a", subject: "\(index)", at: index <= 4 ? old : Date())
                 }
             )
         }
         // Anchored to entries kept outside: the one held, one held with another hash.
         let seventh = AuditLog.Anchor(sequence: 7, hash: written[6].hash)
-        #expect(try await database.read { db in try AuditLog.verify(db, against: seventh) } == nil)
+        #expect(try await database.read { db in try AuditRows.verify(db, against: seventh) } == nil)
         let forged = AuditLog.Anchor(sequence: 7, hash: written[5].hash)
-        #expect(try await database.read { db in try AuditLog.verify(db, against: forged) }?.sequence == 7)
+        #expect(try await database.read { db in try AuditRows.verify(db, against: forged) }?.sequence == 7)
         #expect(AuditLog.verify(exported: written) == nil)
         #expect(AuditLog.verify(exported: [written[0], written[2]])?.reason == "entries 2 to 2 are missing")
         let removed = try await database.write { db in
-            try AuditLog.prune(db, before: Date(timeIntervalSinceNow: -86_400), limit: 100)
+            try AuditRows.prune(db, before: Date(timeIntervalSinceNow: -86_400), limit: 100)
         }
         #expect(removed == 4)
-        #expect(try await database.read { db in try AuditLog.verify(db) } == nil)
+        #expect(try await database.read { db in try AuditRows.verify(db) } == nil)
         // The pruned anchor itself still checks; an anchor older than it cannot.
         let fourth = AuditLog.Anchor(sequence: 4, hash: written[3].hash)
-        #expect(try await database.read { db in try AuditLog.verify(db, against: fourth) } == nil)
+        #expect(try await database.read { db in try AuditRows.verify(db, against: fourth) } == nil)
         let second = AuditLog.Anchor(sequence: 2, hash: written[1].hash)
         await #expect(throws: AuditLog.AnchorPruned(sequence: 2, prunedThrough: 4)) {
-            try await database.read { db in try AuditLog.verify(db, against: second) }
+            try await database.read { db in try AuditRows.verify(db, against: second) }
         }
-        try await database.write { db in try AuditLog.append(db, event: "e", actor: "a", subject: "11", at: Date()) }
-        let entries = try await database.read { db in try AuditLog.list(db, after: 0, limit: 100) }
+        try await database.write { db in try AuditRows.append(db, event: "e", actor: "a", subject: "11", at: Date()) }
+        let entries = try await database.read { db in try AuditRows.list(db, after: 0, limit: 100) }
         #expect(entries.map(\.sequence) == Array(5...11))
     }
 
@@ -128,7 +129,7 @@ struct StoreTests {
         let retain: [TimeInterval] = [-100, -50, 500, -10, 900]
         for (index, offset) in retain.enumerated() {
             _ = try await database.write { db in
-                try RevocationStore.insert(
+                try RevocationRows.insert(
                     db,
                     .token("t\(index)"),
                     revokedAt: now,
@@ -137,11 +138,11 @@ struct StoreTests {
                 )
             }
         }
-        let removed = try await database.write { db in try RevocationStore.prune(db, before: now, limit: 100) }
+        let removed = try await database.write { db in try RevocationRows.prune(db, before: now, limit: 100) }
         #expect(removed == 2)
-        let left = try await database.read { db in try RevocationStore.list(db, after: 0, limit: 100) }
+        let left = try await database.read { db in try RevocationRows.list(db, after: 0, limit: 100) }
         #expect(left.map(\.sequence) == [3, 4, 5])
-        #expect(try await database.read { db in try RevocationStore.lastSequence(db) } == 5)
+        #expect(try await database.read { db in try RevocationRows.lastSequence(db) } == 5)
     }
 
     @Test("a reopened database keeps its data and its sequence numbers")
@@ -149,12 +150,12 @@ struct StoreTests {
         let (database, directory) = try Self.database()
         defer { try? FileManager.default.removeItem(at: directory) }
         _ = try await database.write { db in
-            try RevocationStore.insert(db, .user("u"), revokedAt: Date(), retainUntil: Date(), actor: "a")
+            try RevocationRows.insert(db, .user("u"), revokedAt: Date(), retainUntil: Date(), actor: "a")
         }
-        _ = try await database.write { db in try RevocationStore.prune(db, before: Date() + 10, limit: 10) }
+        _ = try await database.write { db in try RevocationRows.prune(db, before: Date() + 10, limit: 10) }
         let reopened = try BrokerDatabase(path: directory.appendingPathComponent("writ.sqlite").path)
         let next = try await reopened.write { db in
-            try RevocationStore.insert(db, .user("v"), revokedAt: Date(), retainUntil: Date(), actor: "a")
+            try RevocationRows.insert(db, .user("v"), revokedAt: Date(), retainUntil: Date(), actor: "a")
         }
         #expect(next.sequence == 2)
         let attributes = try FileManager.default.attributesOfItem(

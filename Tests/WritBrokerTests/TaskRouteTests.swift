@@ -3,10 +3,11 @@ import GRDB
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-import WritBroker
 import WritPolicy
 import WritTestSupport
 import WritToken
+
+@testable import WritBroker
 
 @Suite("Task routes")
 struct TaskRouteTests {
@@ -39,7 +40,7 @@ struct TaskRouteTests {
             #expect(reason?["code"]?.string == "forbidden")
             #expect(reason?["rules"]?.arrayValue?.first?.string == "coding-agent-never-pushes-main")
         }
-        let events = try await harness.broker.database.read { db in try AuditLog.list(db, after: 0, limit: 100) }
+        let events = try await harness.database.read { db in try AuditRows.list(db, after: 0, limit: 100) }
         #expect(events.contains { $0.event == "task.denied" })
     }
 
@@ -292,15 +293,15 @@ struct TaskRouteTests {
             return (beating ?? "", silent ?? "", short ?? "")
         }
         harness.clock.advance(by: 10)
-        #expect(try await harness.broker.expireDueTasks() == 1)
-        #expect(try await harness.broker.task(id: silent)?.state == .expired)
-        #expect(try await harness.broker.task(id: beating)?.state == .open)
+        #expect(try await harness.broker.tasks.expireDue() == 1)
+        #expect(try await harness.broker.tasks.fetch(id: silent)?.state == .expired)
+        #expect(try await harness.broker.tasks.fetch(id: beating)?.state == .open)
         harness.clock.advance(by: 40)
         let owner = WorkloadIdentity(id: try SPIFFEID(BrokerHarness.coder), attestation: .jwtSVID)
-        _ = try await harness.broker.heartbeat(taskID: beating, by: .workload(owner))
-        #expect(try await harness.broker.expireDueTasks() == 1)
-        #expect(try await harness.broker.task(id: short)?.reason == "deadline passed")
-        let feed = try await harness.broker.database.read { db in try RevocationStore.list(db, after: 0, limit: 10) }
+        _ = try await harness.broker.tasks.heartbeat(taskID: beating, by: .workload(owner))
+        #expect(try await harness.broker.tasks.expireDue() == 1)
+        #expect(try await harness.broker.tasks.fetch(id: short)?.reason == "deadline passed")
+        let feed = try await harness.database.read { db in try RevocationRows.list(db, after: 0, limit: 10) }
         #expect(Set(feed.map(\.subject)) == [.task(silent), .task(short)])
     }
 }
@@ -326,7 +327,7 @@ struct HousekeepingTests {
             }
         }
         func counts() async throws -> [Int] {
-            try await harness.broker.database.read { db in
+            try await harness.database.read { db in
                 try ["tokens", "tasks", "revocations"].map { table in
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? -1
                 }
@@ -334,10 +335,10 @@ struct HousekeepingTests {
         }
         #expect(try await counts() == [5, 5, 5])
         #expect(try await harness.broker.prune(auditRetention: 86_400) == 0)
-        harness.clock.advance(by: Broker.closedTaskRetention + 700)
+        harness.clock.advance(by: TaskService.closedTaskRetention + 700)
         #expect(try await harness.broker.prune(auditRetention: 600) > 0)
         #expect(try await counts() == [0, 0, 0])
-        let audit = try await harness.broker.database.read { db in try AuditLog.verify(db) }
+        let audit = try await harness.database.read { db in try AuditRows.verify(db) }
         #expect(audit == nil)
     }
 }

@@ -2,10 +2,11 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
-import WritBroker
 import WritTestSupport
 import WritToken
 import WritVerifier
+
+@testable import WritBroker
 
 @Suite("Token exchange, introspection and holder revocation")
 struct TokenRouteTests {
@@ -61,8 +62,8 @@ struct TokenRouteTests {
             #expect(throws: VerificationError.proofRequired("")) {
                 try verifier.verify(Presentation(authorization: "Bearer \(token)", method: "GET", url: url))
             }
-            let record = try await harness.broker.database.read { db in
-                try TokenStore.fetch(db, id: access.claims.tokenID)
+            let record = try await harness.database.read { db in
+                try TokenRows.fetch(db, id: access.claims.tokenID)
             }
             #expect(record?.binding.hasPrefix("dpop:") == true)
         }

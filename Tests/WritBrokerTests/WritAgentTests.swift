@@ -59,7 +59,7 @@ struct WritAgentTests {
         let broker = harness.broker
         let clock = harness.clock
         try await Self.withAgent(harness) { agent in
-            let keys = try StaticKeySet(JSONWebKeySet(keys: [broker.signingKeys.active.verificationKey]))
+            let keys = try StaticKeySet(JSONWebKeySet(keys: [broker.keys.current.active.verificationKey]))
             let verifier = TokenVerifier(
                 configuration: .init(issuer: BrokerHarness.issuer, audience: Self.git),
                 keys: keys,
@@ -83,7 +83,7 @@ struct WritAgentTests {
                 #expect(access.taskID == task.id)
                 return task.id
             }
-            #expect(try await broker.task(id: id)?.state == .completed)
+            #expect(try await broker.tasks.fetch(id: id)?.state == .completed)
         }
     }
 
@@ -109,13 +109,13 @@ struct WritAgentTests {
                     let first = try await task.token(for: Self.git)
                     let second = try await task.token(for: Self.git)
                     #expect(first.unsafeToken != second.unsafeToken, "a token near its expiry is renewed")
-                    let created = try #require(try await broker.task(id: task.id)?.createdAt)
+                    let created = try #require(try await broker.tasks.fetch(id: task.id)?.createdAt)
                     harness.clock.advance(by: 6)
                     var beat = false
                     let deadline = ContinuousClock.now + .seconds(30)
                     while !beat, ContinuousClock.now < deadline {
                         try await Task.sleep(for: .milliseconds(100))
-                        beat = (try await broker.task(id: task.id)?.lastHeartbeat ?? created) > created
+                        beat = (try await broker.tasks.fetch(id: task.id)?.lastHeartbeat ?? created) > created
                     }
                     #expect(beat, "no heartbeat reached the broker")
                 }
@@ -141,7 +141,7 @@ struct WritAgentTests {
                 }
             }
             let id = try #require(ids.withLock { $0.first })
-            #expect(try await broker.task(id: id)?.state == .aborted)
+            #expect(try await broker.tasks.fetch(id: id)?.state == .aborted)
         }
     }
 
@@ -196,7 +196,7 @@ struct WritAgentTests {
             let child = try await agent.withTask(research) { task in
                 try await task.delegate(research, to: try SPIFFEID(BrokerHarness.summarizer))
             }
-            let record = try await broker.task(id: child)
+            let record = try await broker.tasks.fetch(id: child)
             #expect(record?.workload.description == BrokerHarness.summarizer)
             #expect(record?.state == .aborted)
         }

@@ -137,17 +137,17 @@ struct TrustBundleReloadTests {
         try FileManager.default.copyItem(at: directory.appendingPathComponent("other-ca.pem"), to: bundleFile)
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
-        let broker = try Broker(
+        let broker = try await Broker(
             settings: harness.broker.settings,
-            database: harness.broker.database,
+            stores: harness.broker.stores,
             policies: harness.broker.policies,
-            signingKeys: harness.broker.signingKeys,
+            signingKeys: harness.broker.keys.current,
             identities: harness.broker.identities,
             bundleSources: [TrustBundleSource(trustDomain: "example.org", file: bundleFile.path, format: .pem)]
         )
-        broker.reloadTrustBundles()
+        broker.certificates.reloadTrustBundles()
         let leaf = try X509SVIDTests.pem(directory, "valid")
-        let validator = X509SVIDValidator(bundles: broker.bundles)
+        let validator = X509SVIDValidator(bundles: broker.certificates.bundles)
         await #expect(throws: SVIDError(.untrusted, "")) { _ = try await validator.validate(leaf, now: Date()) }
         try FileManager.default.removeItem(at: bundleFile)
         try FileManager.default.copyItem(at: directory.appendingPathComponent("ca.pem"), to: bundleFile)
@@ -155,14 +155,14 @@ struct TrustBundleReloadTests {
             [.modificationDate: Date().addingTimeInterval(5)],
             ofItemAtPath: bundleFile.path
         )
-        broker.reloadTrustBundles()
+        broker.certificates.reloadTrustBundles()
         #expect(try await validator.validate(leaf, now: Date()).description == "spiffe://example.org/agents/coder")
         try "garbage".write(to: bundleFile, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes(
             [.modificationDate: Date().addingTimeInterval(10)],
             ofItemAtPath: bundleFile.path
         )
-        broker.reloadTrustBundles()
+        broker.certificates.reloadTrustBundles()
         #expect(try await validator.validate(leaf, now: Date()).description == "spiffe://example.org/agents/coder")
     }
 }

@@ -1,89 +1,38 @@
 public import Foundation
 public import Logging
-import Synchronization
 public import WritPolicy
 public import WritToken
-import WritVerifier
 
-/// The broker's core: tasks, token issuance, revocation. The HTTP layer maps requests onto it and its
-/// errors onto responses; it knows nothing of HTTP.
+/// The broker: its services, composed over one set of stores. The HTTP layer maps requests onto the services
+/// and their errors onto responses; nothing here knows HTTP or SQL.
 public final class Broker: Sendable {
-    /// Settings that shape issuance.
-    public struct Settings: Sendable {
-        /// `iss` of every token, and the base of the broker's URLs.
-        public var issuer: String
-        /// A token's lifetime when the policy allows longer.
-        public var defaultTokenLifetime: TimeInterval = 300
-        /// No token lives longer than this, whatever the policy says; it also bounds how long a revocation of
-        /// a workload, user or time is kept in the feed.
-        public var maximumTokenLifetime: TimeInterval = 3600
-        /// Open tasks one workload may have.
-        public var openTaskLimit = 100
-        /// Requests a second per workload, sustained.
-        public var requestsPerSecond: Double = 100
-        /// Burst per workload.
-        public var burst: Double = 200
-        /// Whether DPoP proofs at the token endpoint must carry a nonce from the broker (RFC 9449 §8).
-        public var requireDPoPNonces = false
-
-        /// Settings for an issuer URL.
-        public init(issuer: String) { self.issuer = issuer }
-
-        /// How long a new signing key is published before it signs: longer than verifiers' JWKS refresh
-        /// interval, so none meets a token signed with a key it has not fetched.
-        public var keyPublishLead: TimeInterval = 600
-        /// Where signing keys are written; rotation needs it.
-        public var keyDirectory: URL?
-
-        /// The base URL of the mutual-TLS listener, when there is one.
-        public var mutualTLSBase: String?
-
-        /// The resource servers, which read the revocation feed and introspect with their own identity.
-        public var resourceServers = ResourceServerRegistry([])
-        /// Revocation streams one caller (a resource server or operator) may hold open at once, so no caller
-        /// can take every slot.
-        public var streamsPerCaller = 64
-
-        /// The token endpoint's URL, which DPoP proofs must name.
-        public var tokenEndpoint: String { issuer + "/v1/token" }
-
-        /// The token endpoint's URL on the mutual-TLS listener.
-        public var mutualTLSTokenEndpoint: String? { mutualTLSBase.map { $0 + "/v1/token" } }
-    }
-
-    /// The settings.
-    public let settings: Settings
-    /// The store.
-    public let database: BrokerDatabase
-    /// Trusted identity issuers.
+    /// What the services share: settings, clock, logger, metrics, policies, rate limit.
+    public let context: BrokerContext
+    /// The stores.
+    public let stores: BrokerStores
+    /// Trusted identity issuers (JWT-SVID and user assertions).
     public let identities: IdentityRegistry
-    /// The revocation feed.
+    /// X.509-SVIDs and their trust bundles.
+    public let certificates: CertificateAuthenticator
+    /// The revocation feed: the in-memory view and the stream's subscribers.
     public let feed: RevocationFeed
     /// Operator tokens.
     public let operators: OperatorAuthenticator
-    /// Metrics.
-    public let metrics: BrokerMetrics
-    /// The X.509 trust bundles, by trust domain.
-    public let bundles: TrustBundles
-    /// The clock every decision reads.
-    public let clock: any WritClock
-    /// The logger.
-    public let logger: Logger
+    /// Tasks.
+    public let tasks: TaskService
+    /// Token issuance and introspection.
+    public let tokens: TokenService
+    /// Revocations.
+    public let revocations: RevocationService
+    /// Signing keys.
+    public let keys: KeyService
+    /// The audit log.
+    public let audit: AuditService
 
-    let limiter: RateLimiter
-    let bundleSources: [TrustBundleSource]
-    let bundleFingerprints = Mutex<[String: String]>([:])
-    let proofReplays = DPoPReplayCache(capacity: 250_000, perKeyCapacity: 20_000)
-    /// The DPoP nonces handed out.
-    public let dpopNonces = DPoPNonces()
-    private let policyState: Mutex<PolicySet>
-    private let keyState: Mutex<SigningKeys>
-    let openTasks = Mutex<[String: BrokerTask]>([:])
-
-    /// A broker over an opened database.
+    /// A broker over opened stores: loads the feed's standing entries, then composes the services.
     public init(
-        settings: Settings,
-        database: BrokerDatabase,
+        settings: BrokerSettings,
+        stores: BrokerStores,
         policies: PolicySet,
         signingKeys: SigningKeys,
         identities: IdentityRegistry,
@@ -93,74 +42,100 @@ public final class Broker: Sendable {
         clock: any WritClock = SystemClock(),
         logger: Logger = Logger(label: "writ.broker"),
         operatorCheckConcurrency: Int = 2
-    ) throws {
-        self.bundles = bundles
-        self.bundleSources = bundleSources
-        self.settings = settings
-        self.database = database
-        self.policyState = Mutex(policies)
-        self.keyState = Mutex(signingKeys)
+    ) async throws {
+        let context = BrokerContext(
+            settings: settings,
+            policies: policies,
+            clock: clock,
+            logger: logger,
+            metrics: metrics
+        )
+        let snapshot = try await stores.revocations.snapshot(now: clock.now)
+        let feed = RevocationFeed(store: stores.revocations, snapshot: snapshot, metrics: metrics, now: clock.now)
+        let tasks = TaskService(
+            context: context,
+            store: stores.tasks,
+            audit: stores.audit,
+            identities: identities,
+            feed: feed
+        )
+        let keys = KeyService(context: context, store: stores.keys, feed: feed, keys: signingKeys)
+        let tokens = TokenService(
+            context: context,
+            store: stores.tokens,
+            tasks: tasks,
+            keys: keys,
+            identities: identities,
+            feed: feed
+        )
+        self.context = context
+        self.stores = stores
         self.identities = identities
-        self.metrics = metrics
-        self.clock = clock
-        self.logger = logger
-        self.limiter = RateLimiter(rate: settings.requestsPerSecond, burst: settings.burst)
-        self.feed = try RevocationFeed(database: database, metrics: metrics, now: clock.now)
+        self.certificates = CertificateAuthenticator(
+            bundles: bundles,
+            sources: bundleSources,
+            clock: clock,
+            logger: logger,
+            metrics: metrics
+        )
+        self.feed = feed
         self.operators = OperatorAuthenticator(
-            database: database,
+            store: stores.operators,
             concurrency: operatorCheckConcurrency,
             queue: 32,
             cacheLifetime: 60
         )
+        self.tasks = tasks
+        self.tokens = tokens
+        self.keys = keys
+        self.revocations = RevocationService(
+            context: context,
+            store: stores.revocations,
+            tasks: tasks,
+            feed: feed,
+            ownTokens: { token, now in tokens.verifyOwnToken(token, now: now) }
+        )
+        self.audit = AuditService(context: context, store: stores.audit)
     }
 
+    /// The settings.
+    public var settings: BrokerSettings { context.settings }
+    /// The clock every decision reads.
+    public var clock: any WritClock { context.clock }
+    /// The logger.
+    public var logger: Logger { context.logger }
+    /// Metrics.
+    public var metrics: BrokerMetrics { context.metrics }
     /// The policies in force.
-    public var policies: PolicySet { policyState.withLock { $0 } }
+    public var policies: PolicySet { context.policies }
+    /// Replaces the policies atomically; open tasks meet them at their next token request.
+    public func install(_ policies: PolicySet) { context.install(policies) }
 
-    /// Replaces the policies atomically.
-    public func install(_ policies: PolicySet) { policyState.withLock { $0 = policies } }
-
-    /// The signing keys.
-    public var signingKeys: SigningKeys { keyState.withLock { $0 } }
-
-    /// Replaces the signing keys.
-    func install(_ keys: SigningKeys) { keyState.withLock { $0 = keys } }
-
-    /// Refuses a workload over its rate limit.
-    func admit(_ workload: SPIFFEID) throws(BrokerError) {
-        if let wait = limiter.admit(workload.description, now: clock.now) {
-            metrics.denied(BrokerError.Code.rateLimited.rawValue)
-            throw BrokerError(.rateLimited, "too many requests from this workload", retryAfter: wait)
+    /// Removes what no one needs any more, in small slices so requests keep flowing: feed entries past their
+    /// retention (never past what the view applied, so it is left without a gap), expired tokens and proofs,
+    /// closed tasks past their retention, audit entries past `auditRetention`.
+    @discardableResult
+    public func prune(auditRetention: TimeInterval, maximumSlices: Int = 2000) async throws(BrokerError) -> Int {
+        let now = clock.now
+        let slice = 500
+        let applied = feed.lastSequence
+        let closedBefore = now.addingTimeInterval(-TaskService.closedTaskRetention)
+        let auditBefore = now.addingTimeInterval(-auditRetention)
+        var total = 0
+        for _ in 0..<maximumSlices {
+            let removed = try await context.store("prune") {
+                [
+                    try await stores.revocations.prune(before: now, through: applied, limit: slice),
+                    try await stores.tokens.prune(expiredBefore: now, limit: slice),
+                    try await stores.tasks.prune(closedBefore: closedBefore, limit: slice),
+                    try await stores.audit.prune(before: auditBefore, limit: slice),
+                ]
+            }
+            total += removed.reduce(0, +)
+            if removed.allSatisfy({ $0 < slice }) { break }
         }
-    }
-
-    /// Runs a write, mapping store failures to a bare internal error (logged without secrets).
-    func write<T: Sendable>(
-        _ what: String,
-        _ body: @escaping @Sendable (GRDBDatabase) throws -> T
-    ) async throws(BrokerError) -> T {
-        do {
-            return try await database.write(body)
-        } catch let error as BrokerError {
-            throw error
-        } catch {
-            logger.error("store write failed", metadata: ["operation": "\(what)", "error": "\(error)"])
-            throw BrokerError(.internalError, "the broker could not record this; nothing was changed")
-        }
-    }
-
-    /// Runs a read, mapping store failures to a bare internal error.
-    func read<T: Sendable>(
-        _ what: String,
-        _ body: @escaping @Sendable (GRDBDatabase) throws -> T
-    ) async throws(BrokerError) -> T {
-        do {
-            return try await database.read(body)
-        } catch let error as BrokerError {
-            throw error
-        } catch {
-            logger.error("store read failed", metadata: ["operation": "\(what)", "error": "\(error)"])
-            throw BrokerError(.internalError, "the broker could not read its store")
-        }
+        feed.prune(now: now)
+        tasks.trimCache()
+        return total
     }
 }

@@ -143,7 +143,7 @@ public struct BrokerRoutes: Sendable {
     func presentedSVID(_ request: Request, _ context: BrokerRequestContext) async throws(BrokerError) -> PresentedSVID?
     {
         if let connection = context.clientCertificates, !connection.chain.isEmpty {
-            return try await broker.authenticate(connection: connection)
+            return try await broker.certificates.authenticate(connection: connection)
         }
         guard let name = forwardedCertificateHeader.flatMap({ HTTPField.Name($0) }),
             let value = request.headers[name]
@@ -166,7 +166,7 @@ public struct BrokerRoutes: Sendable {
             }
             chain.append(serializer.serializedBytes)
         }
-        return try await broker.authenticate(chain: chain).0
+        return try await broker.certificates.authenticate(chain: chain).0
     }
 
     private func handler(for rule: AccessRule) -> Handler? {
@@ -182,12 +182,12 @@ public struct BrokerRoutes: Sendable {
             }
         case (.get, "/.well-known/jwks.json"):
             return { _, _, _ in
-                JSONResponse.make(broker.signingKeys.published.json, headers: [.cacheControl: "max-age=60"])
+                JSONResponse.make(broker.keys.current.published.json, headers: [.cacheControl: "max-age=60"])
             }
         case (.get, "/.well-known/spiffe-bundle"):
             return { _, _, _ in
                 JSONResponse.make(
-                    ServerMetadata.spiffeBundle(broker.signingKeys),
+                    ServerMetadata.spiffeBundle(broker.keys.current),
                     headers: [.cacheControl: "max-age=60"]
                 )
             }
@@ -207,11 +207,11 @@ public struct BrokerRoutes: Sendable {
         case (.post, "/v1/tasks"): return { request, _, caller in try await createTask(request, caller) }
         case (.get, "/v1/tasks/{id}"):
             return { _, context, caller in
-                JSONResponse.make(try await broker.task(id: try taskID(context), for: caller).json)
+                JSONResponse.make(try await broker.tasks.fetch(id: try taskID(context), for: caller).json)
             }
         case (.post, "/v1/tasks/{id}/heartbeat"):
             return { _, context, caller in
-                JSONResponse.make(try await broker.heartbeat(taskID: try taskID(context), by: caller).json)
+                JSONResponse.make(try await broker.tasks.heartbeat(taskID: try taskID(context), by: caller).json)
             }
         case (.post, "/v1/tasks/{id}/complete"):
             return { _, context, caller in try await close(context, .complete, caller) }
@@ -222,19 +222,22 @@ public struct BrokerRoutes: Sendable {
             return { request, _, caller in
                 let form = try await form(request)
                 guard let token = form["token"] else { throw BrokerError(.invalidRequest, "token is required") }
-                return JSONResponse.make(try await broker.introspect(token, for: caller))
+                return JSONResponse.make(try await broker.tokens.introspect(token, for: caller))
             }
         case (.post, "/v1/admin/revocations"):
             return { request, _, caller in
                 let subject = try RevocationRequest.subject(from: try await json(request))
-                return JSONResponse.make(try await broker.revoke(subject, by: caller.auditName).json, status: .created)
+                return JSONResponse.make(
+                    try await broker.revocations.revoke(subject, by: caller.auditName).json,
+                    status: .created
+                )
             }
         case (.post, "/v1/admin/revocations/{seq}/lift"):
             return { request, context, caller in try await lift(request, context, caller) }
         case (.get, "/v1/admin/tasks"): return { request, _, _ in try await listTasks(request) }
         case (.get, "/v1/admin/tasks/{id}"):
             return { _, context, _ in
-                let tree = try await broker.taskTree(id: try taskID(context))
+                let tree = try await broker.tasks.tree(id: try taskID(context))
                 return JSONResponse.make(
                     .object([
                         "tasks": .array(tree.tasks.map(\.json)),
@@ -251,11 +254,11 @@ public struct BrokerRoutes: Sendable {
             }
         case (.get, "/v1/admin/workloads"):
             return { _, _, _ in
-                JSONResponse.make(.object(["workloads": .array(try await broker.workloadActivity().map(\.json))]))
+                JSONResponse.make(.object(["workloads": .array(try await broker.tasks.workloads().map(\.json))]))
             }
         case (.get, "/v1/admin/keys"):
             return { _, _, _ in
-                let (records, activeID) = try await broker.keyRecords()
+                let (records, activeID) = try await broker.keys.records()
                 let now = broker.clock.now
                 return JSONResponse.make(
                     .object([
@@ -270,7 +273,7 @@ public struct BrokerRoutes: Sendable {
                 guard flag == nil || flag == "true" || flag == "false" else {
                     throw BrokerError(.invalidRequest, "immediately must be true or false")
                 }
-                let rotation = try await broker.rotateSigningKey(by: caller.auditName, immediately: flag == "true")
+                let rotation = try await broker.keys.rotate(by: caller.auditName, immediately: flag == "true")
                 return JSONResponse.make(rotation.json, status: .created)
             }
         case (.get, "/v1/admin/audit"):
@@ -280,9 +283,9 @@ public struct BrokerRoutes: Sendable {
                 let limit = try Self.number(query.get("limit"), name: "limit", in: 1...1000) ?? 100
                 let entries: [AuditEntry]
                 if let last = try Self.number(query.get("last"), name: "last", in: 0...1000) {
-                    entries = try await broker.latestAuditEntries(Int(clamping: min(last, 1000)))
+                    entries = try await broker.audit.latest(Int(clamping: min(last, 1000)))
                 } else {
-                    entries = try await broker.auditEntries(
+                    entries = try await broker.audit.entries(
                         after: Int64(clamping: after),
                         limit: Int(clamping: min(limit, 1000))
                     )
@@ -302,7 +305,7 @@ public struct BrokerRoutes: Sendable {
                     else { throw BrokerError(.invalidRequest, "anchor_hash must be 64 lower-case hex digits") }
                     anchor = AuditLog.Anchor(sequence: Int64(clamping: sequence), hash: hash)
                 }
-                guard case .object(var body) = try await broker.verifyAudit(against: anchor).json else {
+                guard case .object(var body) = try await broker.audit.verify(against: anchor).json else {
                     throw BrokerError(.internalError, "the audit report is malformed")
                 }
                 // Said back, so a client knows the anchor was checked (an older broker would ignore it).
@@ -320,7 +323,7 @@ public struct BrokerRoutes: Sendable {
             let reason = members["reason"]?.stringValue,
             !reason.trimmingCharacters(in: .whitespaces).isEmpty, reason.utf8.count <= 1024
         else { throw BrokerError(.invalidRequest, "send {\"reason\": \"why the revocation was a mistake\"}") }
-        let lift = try await broker.lift(sequence, reason: reason, by: caller.auditName)
+        let lift = try await broker.revocations.lift(sequence, reason: reason, by: caller.auditName)
         return JSONResponse.make(lift.json, status: lift.isNew ? .created : .ok)
     }
 
@@ -342,7 +345,7 @@ public struct BrokerRoutes: Sendable {
             filter.state = parsed
         }
         filter.limit = Int(try Self.number(query.get("limit"), name: "limit", in: 1...1000) ?? 100)
-        let tasks = try await broker.tasks(matching: filter)
+        let tasks = try await broker.tasks.list(matching: filter)
         return JSONResponse.make(
             .object([
                 "tasks": .array(tasks.prefix(filter.limit).map(\.json)), "has_more": .bool(tasks.count > filter.limit),
@@ -357,10 +360,10 @@ public struct BrokerRoutes: Sendable {
         let proofs = request.headers[values: HTTPField.Name("DPoP")!]
         guard proofs.count <= 1 else { throw BrokerError(.invalidDPoPProof, "send at most one DPoP header") }
         let svid = try await presentedSVID(request, context)
-        let issued = try await broker.issueToken(tokenRequest, dpopProof: proofs.first, certificate: svid)
+        let issued = try await broker.tokens.issue(tokenRequest, dpopProof: proofs.first, certificate: svid)
         var headers: HTTPFields = [:]
         if broker.settings.requireDPoPNonces {
-            headers[HTTPField.Name("DPoP-Nonce")!] = broker.dpopNonces.current(now: broker.clock.now)
+            headers[HTTPField.Name("DPoP-Nonce")!] = broker.tokens.dpopNonces.current(now: broker.clock.now)
         }
         return JSONResponse.make(issued.json, headers: headers)
     }
@@ -368,12 +371,12 @@ public struct BrokerRoutes: Sendable {
     private func createTask(_ request: Request, _ caller: Caller) async throws -> Response {
         guard case .workload(let identity) = caller else { throw BrokerError(.forbidden, "only workloads begin tasks") }
         let descriptor = try TaskDescriptor(json: try await json(request))
-        let task = try await broker.createTask(descriptor, by: identity)
+        let task = try await broker.tasks.create(descriptor, by: identity)
         return JSONResponse.make(task.json, status: .created, headers: [.location: "/v1/tasks/\(task.id)"])
     }
 
     private func close(_ context: BrokerRequestContext, _ event: TaskEvent, _ caller: Caller) async throws -> Response {
-        let closure = try await broker.close(taskID: try taskID(context), event, by: caller)
+        let closure = try await broker.tasks.close(taskID: try taskID(context), event, by: caller)
         return JSONResponse.make(
             .object([
                 "state": .string(closure.state.rawValue),
@@ -391,7 +394,7 @@ public struct BrokerRoutes: Sendable {
         let form = try await form(request)
         guard let token = form["token"] else { throw BrokerError(.invalidRequest, "token is required") }
         // RFC 7009 §2.1: the hint may be ignored; only access tokens exist here.
-        try await broker.revokeOwnToken(token, by: identity)
+        try await broker.revocations.revokeOwnToken(token, by: identity)
         return Response(status: .ok, headers: [.cacheControl: "no-store"])
     }
 
@@ -399,19 +402,14 @@ public struct BrokerRoutes: Sendable {
         let query = request.uri.queryParameters
         let after = try Self.number(query.get("after"), name: "after") ?? 0
         let limit = min(try Self.number(query.get("limit"), name: "limit", in: 1...1000) ?? 500, UInt64(maximumPage))
-        let page = try await broker.read("revocation page") { db in
-            (
-                try RevocationStore.list(db, after: after, limit: Int(max(limit, 1))),
-                try RevocationStore.firstSequence(db), try RevocationStore.lastSequence(db)
-            )
-        }
+        let page = try await broker.revocations.page(after: after, limit: Int(max(limit, 1)))
         var body: [String: JSONValue] = [
-            "revocations": .array(page.0.map(\.json)),
-            "last": .integer(Int64(page.2)),
-            "has_more": .bool((page.0.last?.sequence ?? page.2) < page.2),
+            "revocations": .array(page.entries.map(\.json)),
+            "last": .integer(Int64(page.last)),
+            "has_more": .bool((page.entries.last?.sequence ?? page.last) < page.last),
             "time": .integer(broker.clock.now.numericDate),
         ]
-        body["first"] = page.1.map { .integer(Int64($0)) } ?? .null
+        body["first"] = page.first.map { .integer(Int64($0)) } ?? .null
         return JSONResponse.make(.object(body))
     }
 

@@ -60,7 +60,7 @@ struct RevocationStream {
         var last = sequence
         while true {
             let after = last
-            let page = try await broker.database.read { db in try RevocationStore.list(db, after: after, limit: 500) }
+            let page = try await broker.stores.revocations.list(after: after, limit: 500)
             guard !page.isEmpty else { return last }
             var text = ""
             for entry in page {

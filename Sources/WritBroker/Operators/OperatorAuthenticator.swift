@@ -25,7 +25,7 @@ public final class OperatorAuthenticator: Sendable {
     /// The prefix every operator token starts with.
     public static let prefix = "wop_"
 
-    private let database: BrokerDatabase
+    private let store: any OperatorStore
     private let gate: AdmissionGate
     private let cacheLifetime: TimeInterval
     private struct Cached: Sendable {
@@ -35,8 +35,8 @@ public final class OperatorAuthenticator: Sendable {
     private let cache = Mutex<[SHA256Digest: Cached]>([:])
 
     /// An authenticator; `concurrency` Argon2id checks at once, `queue` more waiting.
-    public init(database: BrokerDatabase, concurrency: Int, queue: Int, cacheLifetime: TimeInterval) {
-        self.database = database
+    public init(store: any OperatorStore, concurrency: Int, queue: Int, cacheLifetime: TimeInterval) {
+        self.store = store
         self.gate = AdmissionGate(width: concurrency, queue: queue)
         self.cacheLifetime = cacheLifetime
     }
@@ -63,37 +63,20 @@ public final class OperatorAuthenticator: Sendable {
         let (token, record) = try await NIOThreadPool.singleton.runIfActive {
             try Self.makeToken(name: name, role: role, now: now)
         }
-        try await database.write { db in
-            try OperatorStore.insert(db, record)
-            try AuditLog.append(
-                db,
-                event: "operator.created",
-                actor: actor,
-                subject: "operator:\(name)",
-                detail: .object(["role": .string(role.rawValue)]),
-                at: now
-            )
-        }
+        let event = AuditEvent(
+            "operator.created",
+            actor: actor,
+            subject: "operator:\(name)",
+            detail: .object(["role": .string(role.rawValue)])
+        )
+        try await store.insert(record, audit: event)
         return token
     }
 
     /// Revokes the operator named `name` (or with that id): its token is refused from the next request on,
     /// by this process and any broker sharing the database. Nil when there is no such operator.
     public func revoke(name: String, by actor: String, now: Date) async throws -> OperatorRecord? {
-        let record = try await database.write { db -> OperatorRecord? in
-            guard var record = try OperatorStore.fetch(db, nameOrID: name) else { return nil }
-            if try OperatorStore.revoke(db, id: record.id, at: now) {
-                record.revokedAt = now
-                try AuditLog.append(
-                    db,
-                    event: "operator.revoked",
-                    actor: actor,
-                    subject: "operator:\(record.name)",
-                    at: now
-                )
-            }
-            return record
-        }
+        let record = try await store.revoke(nameOrID: name, actor: actor, at: now)
         if let record {
             cache.withLock { cache in cache = cache.filter { $0.value.identity.id != record.id } }
         }
@@ -110,7 +93,7 @@ public final class OperatorAuthenticator: Sendable {
             // check is believed only while the operator's row still says it is not revoked.
             let revoked: Bool
             do {
-                revoked = try await database.read { db in try OperatorStore.isRevoked(db, id: cached.identity.id) }
+                revoked = try await store.isRevoked(id: cached.identity.id)
             } catch {
                 throw BrokerError(.internalError, "the operator store is unreadable")
             }
@@ -126,7 +109,7 @@ public final class OperatorAuthenticator: Sendable {
         let secret = String(parts[1])
         let record: OperatorRecord?
         do {
-            record = try await database.read { db in try OperatorStore.fetch(db, id: id) }
+            record = try await store.fetch(id: id)
         } catch {
             throw BrokerError(.internalError, "the operator store is unreadable")
         }

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+public import Logging
 import Prometheus
 import Synchronization
 public import WritToken
@@ -8,37 +8,60 @@ public import WritVerifier
 /// The broker's side of the revocation feed: an in-memory view of every retained entry (used to refuse new
 /// tokens that would be born revoked, and by introspection), and the subscribers of the live stream.
 ///
-/// The database is the feed's only source of truth. After each revocation commits, ``catchUp()`` reads
+/// The store is the feed's only source of truth. After each revocation commits, ``catchUp()`` reads
 /// every entry after the view's last sequence number, so entries reach the view in order and without gaps
 /// however many writers committed at once; subscribers are told the new last number and read the entries
-/// themselves from the database.
+/// themselves from the store.
 public final class RevocationFeed: Sendable {
     /// Every retained entry, applied in order.
     public let view: InMemoryRevocationView
-    private let database: BrokerDatabase
+    private let store: any RevocationStore
     private let subscribers = Mutex<[Int: Subscriber]>([:])
     private let nextSubscriber = Atomic<Int>(0)
     private let metrics: BrokerMetrics
 
-    /// A feed over a database. At start it loads only the retained entries that can refuse a token not yet
+    /// A feed over a store, from what the store held at start. At start it loads only the retained entries that can refuse a token not yet
     /// issued — workload, user, issued-before, key and lift entries — so a restart does not grow with the
     /// feed, most of which is task and token entries; from then on it applies every new entry. Task and token
     /// entries made before the start are read from the store where they matter (introspection); a token being
     /// issued is never covered by one (its task is checked open inside its commit, and its `jti` is new).
-    public init(database: BrokerDatabase, metrics: BrokerMetrics, now: Date) throws {
-        self.database = database
+    public init(store: any RevocationStore, snapshot: RevocationSnapshot, metrics: BrokerMetrics, now: Date) {
+        self.store = store
         self.metrics = metrics
-        let (first, last, standing) = try database.pool.read { db in
-            (
-                try RevocationStore.firstSequence(db), try RevocationStore.lastSequence(db),
-                try RevocationStore.listStanding(db, now: now)
-            )
-        }
+        let (first, last, standing) = (snapshot.first, snapshot.last, snapshot.standing)
         // Entries before the first stored one were pruned because every token they cover expired.
         self.view = InMemoryRevocationView(maximumStaleness: nil, startingAfter: (first ?? last + 1) - 1)
         view.apply(standing)
         view.skip(through: last)
         view.prune(now: now)
+    }
+
+    /// Brings the view up to the store and wakes every stream subscriber, logging (not throwing) a failure:
+    /// called after each revocation commit and on every tick, so the next call catches up.
+    public func publish(logger: Logger) async {
+        do {
+            try await catchUp()
+        } catch {
+            logger.error("revocation feed catch-up failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Why something is refused while a revocation holds, and until when: a workload or user entry lapses at
+    /// its retention time (or sooner if an operator lifts it); an issued-before or lifted one covers only the
+    /// rest of its second.
+    func refusal(of what: String, by entry: Revocation) -> String {
+        let formatter = ISO8601DateFormatter()
+        if case .issuedBefore(let cutoff, _) = entry.subject {
+            return "revoked by feed entry \(entry.sequence) (issued before); \(what) are refused until "
+                + formatter.string(from: cutoff)
+        }
+        if let from = view.liftedFrom(entry.sequence) {
+            return "revoked by feed entry \(entry.sequence), lifted; \(what) are allowed from "
+                + formatter.string(from: from)
+        }
+        return "revoked by feed entry \(entry.sequence); \(what) are refused until it lapses at "
+            + formatter.string(from: entry.retainUntil) + " (or an operator lifts it: writ revoke lift "
+            + "\(entry.sequence))"
     }
 
     /// The last sequence number applied.
@@ -48,7 +71,7 @@ public final class RevocationFeed: Sendable {
     public func catchUp() async throws {
         while true {
             let after = view.lastSequence
-            let entries = try await database.read { db in try RevocationStore.list(db, after: after, limit: 1000) }
+            let entries = try await store.list(after: after, limit: 1000)
             view.apply(entries)
             if entries.count < 1000 { break }
         }

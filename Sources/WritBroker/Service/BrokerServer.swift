@@ -26,12 +26,12 @@ public struct BrokerServer: Sendable {
 
     /// Builds the server. Fails (without side effects beyond the state directory) when the policies do not
     /// load, the keys cannot be read, or the database cannot be opened.
-    public init(configuration: BrokerConfiguration, logger: Logger) throws {
+    public init(configuration: BrokerConfiguration, logger: Logger) async throws {
         let now = Date()
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.prepare()
-        let database = try BrokerDatabase(path: state.database.path)
-        let signingKeys = try SigningKeys.loadOrCreate(database: database, directory: state.keys, now: now)
+        let stores = try BrokerStores.sqlite(path: state.database.path)
+        let signingKeys = try await SigningKeys.loadOrCreate(store: stores.keys, directory: state.keys, now: now)
         let policyDirectory = URL(fileURLWithPath: configuration.policies, isDirectory: true)
         let policies: PolicySet
         switch PolicyLoader.load(directory: policyDirectory) {
@@ -125,16 +125,16 @@ public struct BrokerServer: Sendable {
         settings.burst = configuration.limits.burst
         settings.streamsPerCaller = configuration.limits.streamsPerCaller
         settings.resourceServers = try configuration.resourceServerRegistry()
-        let broker = try Broker(
+        let broker = try await Broker(
             settings: settings,
-            database: database,
+            stores: stores,
             policies: policies,
             signingKeys: signingKeys,
             identities: identities,
             bundleSources: bundleSources,
             logger: logger
         )
-        broker.reloadTrustBundles()
+        broker.certificates.reloadTrustBundles()
         var routes = BrokerRoutes(broker: broker)
         routes.maximumBody = configuration.limits.requestBody
         if let forwarded = configuration.forwardedCertificate {
@@ -199,9 +199,9 @@ public struct BrokerServer: Sendable {
         if !failed.isEmpty {
             logger.warning("some identity issuers have no keys yet", metadata: ["issuers": "\(failed)"])
         }
-        let operators = try await broker.database.read { db in try OperatorStore.count(db) }
+        let operators = try await broker.stores.operators.count()
         guard operators == 0 else {
-            let admins = try await broker.database.read { db in try OperatorStore.countActiveAdmins(db) }
+            let admins = try await broker.stores.operators.countActiveAdmins()
             if admins == 0 {
                 logger.warning("no admin operator is active; make one with `writ operator create NAME` on this host")
             }

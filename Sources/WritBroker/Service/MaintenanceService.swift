@@ -43,14 +43,14 @@ public struct MaintenanceService: Service {
                 break
             }
             do {
-                let expired = try await broker.expireDueTasks()
+                let expired = try await broker.tasks.expireDue()
                 if expired > 0 { logger.info("tasks expired", metadata: ["count": "\(expired)"]) }
             } catch {
                 logger.error("expiring tasks failed", metadata: ["error": "\(error)"])
             }
-            await broker.publishRevocations()
+            await broker.feed.publish(logger: broker.logger)
             do {
-                try await broker.advanceSigningKeys()
+                try await broker.keys.advance()
             } catch {
                 logger.error("advancing signing keys failed", metadata: ["error": "\(error)"])
             }
@@ -67,7 +67,7 @@ public struct MaintenanceService: Service {
             let force = clock.now - lastKeyRefresh >= keyRefreshInterval
             if force { lastKeyRefresh = clock.now }
             await broker.identities.refresh(client: HTTPClient.shared, logger: logger, onlyFiles: !force)
-            broker.reloadTrustBundles()
+            broker.certificates.reloadTrustBundles()
         }
     }
 }

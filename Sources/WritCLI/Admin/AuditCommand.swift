@@ -1,6 +1,5 @@
 public import ArgumentParser
 import Foundation
-import GRDB
 import WritBroker
 import WritToken
 
@@ -266,7 +265,7 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         let outside: AuditLog.Anchor?
         do { outside = try anchor.map(Self.lastEntry) } catch { return error }
         if let state {
-            return render(local(StateDirectory(path: state).database.path, against: outside))
+            return render(await local(state, against: outside))
         }
         let query: [(String, String?)] = [
             ("anchor_seq", outside.map { String($0.sequence) }), ("anchor_hash", outside?.hash),
@@ -328,19 +327,16 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         return .success(report.json)
     }
 
-    private func local(_ path: String, against outside: AuditLog.Anchor?) -> Result<JSONValue, CommandOutcome> {
-        guard FileManager.default.fileExists(atPath: path) else {
-            return .failure(.unusable("no broker database at \(path)"))
-        }
+    private func local(_ state: String, against outside: AuditLog.Anchor?) async -> Result<JSONValue, CommandOutcome> {
         do {
-            var configuration = Configuration()
-            configuration.readonly = true
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            return .success(try queue.read { db in try AuditLog.report(db, against: outside).json })
+            let host = try HostAdministration(state: StateDirectory(path: state))
+            return .success(try await host.verifyAudit(against: outside).json)
         } catch let pruned as AuditLog.AnchorPruned {
             return .failure(.unusable(pruned.description))
+        } catch let mismatch as BrokerDatabase.SchemaMismatch {
+            return .failure(.unusable(mismatch.description))
         } catch {
-            return .failure(.unusable("cannot read \(path): \(error)"))
+            return .failure(.unusable("cannot read the broker database in \(state): \(error)"))
         }
     }
 

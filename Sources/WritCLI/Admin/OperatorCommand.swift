@@ -32,8 +32,8 @@ public struct StateOptions: ParsableArguments {
 
     public init() {}
 
-    /// The opened database, or an outcome saying what to fix.
-    func database() throws(CommandOutcome) -> BrokerDatabase {
+    /// The broker host's store, or an outcome saying what to fix.
+    func host() throws(CommandOutcome) -> HostAdministration {
         let path: String
         if let state {
             path = state
@@ -45,16 +45,12 @@ public struct StateOptions: ParsableArguments {
                 throw CommandOutcome.unusable("configuration: \(error)")
             }
         }
-        let directory = StateDirectory(path: path)
-        guard FileManager.default.fileExists(atPath: directory.database.path) else {
-            throw CommandOutcome.unusable(
-                "no broker database at \(directory.database.path); pass --state with the broker's state directory"
-            )
-        }
         do {
-            return try BrokerDatabase(path: directory.database.path)
+            return try HostAdministration(state: StateDirectory(path: path))
+        } catch let mismatch as BrokerDatabase.SchemaMismatch {
+            throw CommandOutcome.unusable(mismatch.description)
         } catch {
-            throw CommandOutcome.unusable("cannot open \(directory.database.path): \(error)")
+            throw CommandOutcome.unusable("cannot open the broker database in \(path): \(error)")
         }
     }
 
@@ -104,15 +100,13 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
         if let out, FileManager.default.fileExists(atPath: out) {
             return .unusable("\(out) exists; choose another --out (a token file is never overwritten)")
         }
-        let database: BrokerDatabase
-        do { database = try options.database() } catch { return error }
-        let name = self.name
-        let existing = try? await database.read { db in try OperatorStore.fetch(db, nameOrID: name) }
+        let host: HostAdministration
+        do { host = try options.host() } catch { return error }
+        let existing = try? await host.fetchOperator(nameOrID: name)
         if existing != nil { return .unusable("an operator named \(name) exists; choose another name") }
-        let authenticator = OperatorAuthenticator(database: database, concurrency: 1, queue: 1, cacheLifetime: 0)
         let token: String
         do {
-            token = try await authenticator.create(name: name, role: parsedRole, by: StateOptions.actor, now: Date())
+            token = try await host.createOperator(name: name, role: parsedRole, by: StateOptions.actor, now: Date())
         } catch {
             return .unusable("cannot create the operator: \(error)")
         }
@@ -160,11 +154,11 @@ public struct ListOperatorsCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let database: BrokerDatabase
-        do { database = try options.database() } catch { return error }
+        let host: HostAdministration
+        do { host = try options.host() } catch { return error }
         let records: [OperatorRecord]
         do {
-            records = try await database.read { db in try OperatorStore.list(db) }
+            records = try await host.listOperators()
         } catch {
             return .unusable("cannot read the operators: \(error)")
         }
@@ -218,18 +212,12 @@ public struct RevokeOperatorCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let database: BrokerDatabase
-        do { database = try options.database() } catch { return error }
-        let authenticator = OperatorAuthenticator(database: database, concurrency: 1, queue: 1, cacheLifetime: 0)
-        let name = self.name
-        if !force {
-            let lastAdmin = try? await database.read { db -> Bool in
-                guard let record = try OperatorStore.fetch(db, nameOrID: name), record.role == .admin,
-                    record.revokedAt == nil
-                else { return false }
-                return try OperatorStore.countActiveAdmins(db) == 1
-            }
-            if lastAdmin == true {
+        let host: HostAdministration
+        do { host = try options.host() } catch { return error }
+        if !force, let record = try? await host.fetchOperator(nameOrID: name), record.role == .admin,
+            record.revokedAt == nil
+        {
+            if (try? await host.countActiveAdmins()) == 1 {
                 return .unusable(
                     "\(name) is the last active admin; create another first (`writ operator create NAME`) "
                         + "or pass --force"
@@ -238,7 +226,7 @@ public struct RevokeOperatorCommand: AsyncParsableCommand {
         }
         let record: OperatorRecord?
         do {
-            record = try await authenticator.revoke(name: name, by: StateOptions.actor, now: Date())
+            record = try await host.revokeOperator(nameOrID: name, by: StateOptions.actor, now: Date())
         } catch {
             return .unusable("cannot revoke: \(error)")
         }

@@ -62,43 +62,26 @@ public struct StartupBenchCommand: AsyncParsableCommand {
 
     /// Writes the history in large transactions (the benchmark's setup, not the broker's write path).
     static func seed(_ directory: StateDirectory, entries: Int, audit: Int) async throws {
-        let database = try BrokerDatabase(path: directory.database.path)
+        let stores = try BrokerStores.sqlite(path: directory.database.path)
         let now = Date()
         let workload = try SPIFFEID("spiffe://example.org/bench/startup")
         let slice = 20_000
-        var written = 0
-        while written < entries {
-            let start = written
-            let count = min(slice, entries - written)
-            try await database.write { db in
-                for index in start..<(start + count) {
-                    _ = try RevocationStore.insert(
-                        db,
-                        index % 1000 == 999 ? .workload(workload) : .task("tsk_bench_\(index)"),
-                        revokedAt: now,
-                        retainUntil: now.addingTimeInterval(86_400),
-                        actor: "bench"
-                    )
-                }
+        for start in stride(from: 0, to: entries, by: slice) {
+            let batch = (start..<min(start + slice, entries)).map { index in
+                Revocation(
+                    sequence: 0,
+                    subject: index % 1000 == 999 ? .workload(workload) : .task("tsk_bench_\(index)"),
+                    revokedAt: now,
+                    retainUntil: now.addingTimeInterval(86_400)
+                )
             }
-            written += count
+            try await stores.revocations.insert(contentsOf: batch, actor: "bench")
         }
-        written = 0
-        while written < audit {
-            let start = written
-            let count = min(slice, audit - written)
-            try await database.write { db in
-                for index in start..<(start + count) {
-                    _ = try AuditLog.append(
-                        db,
-                        event: "task.completed",
-                        actor: workload.description,
-                        subject: "tsk_bench_\(index)",
-                        at: now
-                    )
-                }
+        for start in stride(from: 0, to: audit, by: slice) {
+            let batch = (start..<min(start + slice, audit)).map { index in
+                AuditEvent("task.completed", actor: workload.description, subject: "tsk_bench_\(index)")
             }
-            written += count
+            try await stores.audit.append(contentsOf: batch, at: now)
         }
     }
 

@@ -99,7 +99,7 @@ public struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = Logger.Level(rawValue: configuration.logLevel) ?? .info
         let server: BrokerServer
         do {
-            server = try BrokerServer(configuration: configuration, logger: logger)
+            server = try await BrokerServer(configuration: configuration, logger: logger)
         } catch let problem as BrokerConfiguration.Problem {
             throw CLIError(problem.description)
         } catch {

@@ -3,10 +3,11 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import WritBroker
 import WritPolicy
 import WritTestSupport
 import WritToken
+
+@testable import WritBroker
 
 /// A broker on a temporary database with the example policies, development identities, an adjustable
 /// clock and one admin operator; removed at `close()`.
@@ -23,6 +24,8 @@ struct BrokerHarness: Sendable {
 
     let directory: URL
     let broker: Broker
+    /// The broker's SQLite database, for tests that look at its tables.
+    let database: BrokerDatabase
     let clock: AdjustableClock
     let workloadKey: SigningKey
     let userKey: SigningKey
@@ -46,7 +49,8 @@ struct BrokerHarness: Sendable {
         try state.prepare()
         let clock = existingClock ?? AdjustableClock(Date())
         let database = try BrokerDatabase(path: state.database.path)
-        let keys = try SigningKeys.loadOrCreate(database: database, directory: state.keys, now: clock.now)
+        let stores = BrokerStores.sqlite(database)
+        let keys = try await SigningKeys.loadOrCreate(store: stores.keys, directory: state.keys, now: clock.now)
         guard case .success(let policies) = PolicyLoader.load(directory: policyDirectory) else {
             throw BrokerError(.internalError, "the example policies do not load")
         }
@@ -85,9 +89,9 @@ struct BrokerHarness: Sendable {
             ResourceServer(audience: documentsAudience, workloads: [try SPIFFEID(documentsService)])
         ])
         adjust(&settings)
-        let broker = try Broker(
+        let broker = try await Broker(
             settings: settings,
-            database: database,
+            stores: stores,
             policies: policies,
             signingKeys: keys,
             identities: identities,
@@ -101,6 +105,7 @@ struct BrokerHarness: Sendable {
         return BrokerHarness(
             directory: directory,
             broker: broker,
+            database: database,
             clock: clock,
             workloadKey: workloadKey,
             userKey: userKey,

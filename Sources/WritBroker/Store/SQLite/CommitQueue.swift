@@ -1,4 +1,4 @@
-public import GRDB
+import GRDB
 import Synchronization
 
 /// Groups concurrent writes into shared durable commits.
@@ -8,9 +8,9 @@ import Synchronization
 /// batch), wakes the writers of that batch, and hands leadership to the oldest writer still waiting. So there
 /// is no background task, a failed write rolls back only itself, and no caller returns before its commit is
 /// on disk.
-public final class CommitQueue: Sendable {
+final class CommitQueue: Sendable {
     /// The most writes one commit takes, to bound the latency of the first in a long queue.
-    public static let maximumBatch = 512
+    static let maximumBatch = 512
 
     private enum Signal { case done, lead }
 
@@ -38,7 +38,7 @@ public final class CommitQueue: Sendable {
 
     /// Runs `body` in the next shared commit and returns its result once the commit is durable. If `body`
     /// throws, only its own changes are rolled back.
-    public func perform<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func perform<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let result = Mutex<T?>(nil)
         let entry = Entry { db in
             let value = try body(db)

@@ -1,14 +1,14 @@
 import Crypto
-public import Foundation
-public import GRDB
+import Foundation
+import GRDB
 import WritToken
 
 /// DPoP proofs the token endpoint has accepted, remembered in the database until they could no longer be
 /// accepted anyway, so a proof is single-use across restarts (and across brokers sharing one database).
-public enum ProofStore {
+enum ProofRows {
     /// Records a proof by its key's thumbprint and its `jti`; false when it was recorded before (a replay).
     /// The row is keyed by expiry first, so inserts stay in time order and pruning reads a prefix.
-    public static func insert(_ db: Database, keyThumbprint: String, proofID: String, expiresAt: Date) throws -> Bool {
+    static func insert(_ db: Database, keyThumbprint: String, proofID: String, expiresAt: Date) throws -> Bool {
         try db.cachedStatement(
             sql: "INSERT INTO dpop_proofs (expires_at, proof) VALUES (?, ?) ON CONFLICT DO NOTHING"
         ).execute(arguments: [expiresAt.numericDate, digest(keyThumbprint: keyThumbprint, proofID: proofID)])
@@ -16,7 +16,7 @@ public enum ProofStore {
     }
 
     /// Deletes proofs that expired before `cutoff`, at most `limit`.
-    public static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {
+    static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {
         try db.cachedStatement(
             sql: """
                 DELETE FROM dpop_proofs WHERE (expires_at, proof) IN (

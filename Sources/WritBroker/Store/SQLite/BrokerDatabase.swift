@@ -1,17 +1,20 @@
 public import Foundation
-public import GRDB
+import GRDB
 
-/// The broker's SQLite database: WAL, full sync, foreign keys, and the schema migrations.
+/// The broker's SQLite database: WAL, full sync, foreign keys, and the schema migrations. Only the SQLite
+/// stores beside it see its connections.
 ///
 /// Every write goes through a ``CommitQueue``, which groups concurrent writes into shared durable commits.
 public struct BrokerDatabase: Sendable {
     /// The connection pool (one writer, several readers).
-    public let pool: DatabasePool
+    let pool: DatabasePool
     /// The queue that groups writes into shared commits.
-    public let commits: CommitQueue
+    let commits: CommitQueue
 
-    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String) throws {
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema. With
+    /// `migrating: false` (the CLI on the broker's host, beside a broker that may hold the file) nothing is
+    /// created or migrated: a database that is missing or behind this version's schema is refused.
+    public init(path: String, migrating: Bool = true) throws {
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
@@ -19,8 +22,15 @@ public struct BrokerDatabase: Sendable {
             // FULL: a commit is on disk before it returns, so nothing is acknowledged before it is durable.
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
+        if !migrating {
+            guard FileManager.default.fileExists(atPath: path) else { throw SchemaMismatch(path: path, missing: true) }
+        }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        try Self.migrator.migrate(pool)
+        if migrating {
+            try Self.migrator.migrate(pool)
+        } else if try pool.read({ db in try !Self.migrator.hasCompletedMigrations(db) }) {
+            throw SchemaMismatch(path: path, missing: false)
+        }
         // The database holds operator hashes and the audit log: owner-only, like the keys beside it.
         for suffix in ["", "-wal", "-shm"] {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
@@ -30,13 +40,29 @@ public struct BrokerDatabase: Sendable {
     }
 
     /// Runs a write in the next shared commit and returns once that commit is durable.
-    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await commits.perform(body)
     }
 
     /// Runs a read on a snapshot.
-    public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read(body)
+    }
+
+    /// A database the CLI will not touch: missing, or not yet migrated to this version's schema.
+    public struct SchemaMismatch: Error, Sendable, CustomStringConvertible {
+        /// The file.
+        public let path: String
+        /// Whether there is no database at all.
+        public let missing: Bool
+
+        public var description: String {
+            missing
+                ? "no broker database at \(path); pass --state with the broker's state directory"
+                : "the database at \(path) is older than this writ; start `writ serve` of this version on it once "
+                    + "(it migrates the schema), then run this again — the CLI never migrates a database a broker "
+                    + "may hold"
+        }
     }
 
     /// SQLite's own consistency check; `["ok"]` when the file is sound.

@@ -1,12 +1,12 @@
-public import Foundation
-public import GRDB
-public import WritToken
+import Foundation
+import GRDB
+import WritToken
 
 /// The revocation feed in the database. Sequence numbers come from an AUTOINCREMENT key inside the same
 /// transaction as the change, so a rolled-back write leaves no gap and a number is never reused.
-public enum RevocationStore {
+enum RevocationRows {
     /// Appends an entry and returns it with its sequence number.
-    public static func insert(
+    static func insert(
         _ db: Database,
         _ subject: RevocationSubject,
         revokedAt: Date,
@@ -48,7 +48,7 @@ public enum RevocationStore {
     }
 
     /// Entries after a sequence number, oldest first.
-    public static func list(_ db: Database, after sequence: UInt64, limit: Int) throws -> [Revocation] {
+    static func list(_ db: Database, after sequence: UInt64, limit: Int) throws -> [Revocation] {
         try Row.fetchAll(
             db.cachedStatement(sql: "SELECT * FROM revocations WHERE seq > ? ORDER BY seq LIMIT ?"),
             arguments: [Int64(clamping: sequence), limit]
@@ -57,7 +57,7 @@ public enum RevocationStore {
 
     /// The unlapsed entries that can refuse a token not yet issued: workload, user, issued-before, key and lift
     /// entries, in order.
-    public static func listStanding(_ db: Database, now: Date) throws -> [Revocation] {
+    static func listStanding(_ db: Database, now: Date) throws -> [Revocation] {
         try Row.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -70,7 +70,7 @@ public enum RevocationStore {
     }
 
     /// The first task entry for a task or token entry for a token, or nil.
-    public static func fetchCovering(_ db: Database, taskID: String, tokenID: String) throws -> Revocation? {
+    static func fetchCovering(_ db: Database, taskID: String, tokenID: String) throws -> Revocation? {
         try Row.fetchOne(
             db.cachedStatement(
                 sql: """
@@ -83,7 +83,7 @@ public enum RevocationStore {
     }
 
     /// The entry with this sequence number, or nil when there is none (never made, or pruned).
-    public static func fetch(_ db: Database, sequence: UInt64) throws -> Revocation? {
+    static func fetch(_ db: Database, sequence: UInt64) throws -> Revocation? {
         try Row.fetchOne(
             db.cachedStatement(sql: "SELECT * FROM revocations WHERE seq = ?"),
             arguments: [Int64(clamping: sequence)]
@@ -91,7 +91,15 @@ public enum RevocationStore {
     }
 
     /// The entry that lifted an entry, or nil.
-    public static func fetchLift(_ db: Database, of sequence: UInt64) throws -> Revocation? {
+    /// The first entry of a kind for a subject, or nil.
+    static func fetchFirst(_ db: Database, kind: String, subject: String) throws -> Revocation? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT * FROM revocations WHERE kind = ? AND subject = ? ORDER BY seq LIMIT 1"),
+            arguments: [kind, subject]
+        ).map(revocation)
+    }
+
+    static func fetchLift(_ db: Database, of sequence: UInt64) throws -> Revocation? {
         try Row.fetchOne(
             db.cachedStatement(
                 sql: "SELECT * FROM revocations WHERE kind = 'lift' AND subject = ? ORDER BY seq LIMIT 1"
@@ -101,20 +109,20 @@ public enum RevocationStore {
     }
 
     /// The highest sequence number ever given, even if that entry was pruned since.
-    public static func lastSequence(_ db: Database) throws -> UInt64 {
+    static func lastSequence(_ db: Database) throws -> UInt64 {
         let stored =
             try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'revocations'") ?? 0
         return UInt64(max(stored, 0))
     }
 
     /// The oldest sequence number still in the feed, or nil when the feed is empty.
-    public static func firstSequence(_ db: Database) throws -> UInt64? {
+    static func firstSequence(_ db: Database) throws -> UInt64? {
         try Int64.fetchOne(db, sql: "SELECT MIN(seq) FROM revocations").map { UInt64($0) }
     }
 
     /// The first unlapsed entry that refuses new tasks to any of these workloads or to this user, or nil.
     /// Read inside the commit that creates a task, so a revocation acknowledged before it is always seen.
-    public static func fetchRefusing(
+    static func fetchRefusing(
         _ db: Database,
         workloads: [SPIFFEID],
         user: String?,
@@ -141,7 +149,7 @@ public enum RevocationStore {
 
     /// Deletes entries whose tokens have all expired before `cutoff`, at most `limit`. Only a prefix of
     /// the feed is ever removed, so the feed stays gapless from its first retained entry on.
-    public static func prune(
+    static func prune(
         _ db: Database,
         before cutoff: Date,
         through last: UInt64 = .max,

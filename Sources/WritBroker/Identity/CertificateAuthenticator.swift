@@ -1,9 +1,9 @@
 public import Foundation
-import Logging
+public import Logging
 import SwiftASN1
 import Synchronization
 public import WritPolicy
-import WritToken
+public import WritToken
 import X509
 
 /// A workload proven by an X.509-SVID, with the thumbprint its tokens are bound to (RFC 8705 `x5t#S256`).
@@ -14,7 +14,32 @@ public struct PresentedSVID: Sendable, Hashable {
     public let thumbprint: String
 }
 
-extension Broker {
+/// Workload identity by X.509-SVID: the trust bundles per trust domain, reloaded when their files change, and
+/// the check of a presented chain. (JWT-SVID assertions are checked by the ``IdentityRegistry``.)
+public final class CertificateAuthenticator: Sendable {
+    /// The X.509 trust bundles, by trust domain.
+    public let bundles: TrustBundles
+    let sources: [TrustBundleSource]
+    let fingerprints = Mutex<[String: String]>([:])
+    let clock: any WritClock
+    let logger: Logger
+    let metrics: BrokerMetrics
+
+    /// An authenticator over bundles loaded from `sources`.
+    public init(
+        bundles: TrustBundles,
+        sources: [TrustBundleSource],
+        clock: any WritClock,
+        logger: Logger,
+        metrics: BrokerMetrics
+    ) {
+        self.bundles = bundles
+        self.sources = sources
+        self.clock = clock
+        self.logger = logger
+        self.metrics = metrics
+    }
+
     /// Checks a presented chain (DER, leaf first) as an X.509-SVID.
     public func authenticate(chain: [[UInt8]]) async throws(BrokerError) -> (PresentedSVID, until: Date) {
         guard let leafDER = chain.first else {
@@ -57,15 +82,15 @@ extension Broker {
     /// bundle changes, connections' remembered identities are forgotten so their SVIDs are checked again.
     public func reloadTrustBundles() {
         var changed = false
-        for source in bundleSources {
+        for source in sources {
             guard let fingerprint = source.fingerprint else {
                 logger.error("trust bundle unreadable; previous roots kept", metadata: ["file": "\(source.file)"])
                 continue
             }
-            if bundleFingerprints.withLock({ $0[source.file] }) == fingerprint { continue }
+            if fingerprints.withLock({ $0[source.file] }) == fingerprint { continue }
             do {
                 bundles.install(try source.load(), for: source.trustDomain)
-                bundleFingerprints.withLock { $0[source.file] = fingerprint }
+                fingerprints.withLock { $0[source.file] = fingerprint }
                 changed = true
                 logger.info("trust bundle loaded", metadata: ["trust_domain": "\(source.trustDomain)"])
             } catch {

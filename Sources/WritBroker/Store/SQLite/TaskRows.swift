@@ -1,12 +1,12 @@
-public import Foundation
-public import GRDB
+import Foundation
+import GRDB
 import WritPolicy
-public import WritToken
+import WritToken
 
 /// Tasks in the database.
-public enum TaskStore {
+enum TaskRows {
     /// Inserts a new task.
-    public static func insert(_ db: Database, _ task: BrokerTask) throws {
+    static func insert(_ db: Database, _ task: BrokerTask) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO tasks (id, parent_id, root_id, depth, workload, actors, created_by, attestation,
@@ -27,19 +27,19 @@ public enum TaskStore {
     }
 
     /// The task with this id, or nil.
-    public static func fetch(_ db: Database, id: String) throws -> BrokerTask? {
+    static func fetch(_ db: Database, id: String) throws -> BrokerTask? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tasks WHERE id = ?"), arguments: [id]).map(task)
     }
 
     /// The state of a task, or nil when there is no such task.
-    public static func state(_ db: Database, id: String) throws -> TaskState? {
+    static func state(_ db: Database, id: String) throws -> TaskState? {
         try String.fetchOne(db.cachedStatement(sql: "SELECT state FROM tasks WHERE id = ?"), arguments: [id]).flatMap(
             TaskState.init
         )
     }
 
     /// How many open tasks a workload has created (for itself or delegated).
-    public static func countOpen(_ db: Database, createdBy workload: SPIFFEID) throws -> Int {
+    static func countOpen(_ db: Database, createdBy workload: SPIFFEID) throws -> Int {
         try Int.fetchOne(
             db.cachedStatement(sql: "SELECT COUNT(*) FROM tasks WHERE created_by = ? AND state = 'open'"),
             arguments: [workload.description]
@@ -47,7 +47,7 @@ public enum TaskStore {
     }
 
     /// The ids of a task and every open descendant, the task first.
-    public static func openSubtree(_ db: Database, root id: String) throws -> [String] {
+    static func openSubtree(_ db: Database, root id: String) throws -> [String] {
         try String.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -65,7 +65,7 @@ public enum TaskStore {
     }
 
     /// Open tasks that are due to expire at `now`: deadline passed or heartbeats missed.
-    public static func listDue(_ db: Database, now: Date, limit: Int) throws -> [String] {
+    static func listDue(_ db: Database, now: Date, limit: Int) throws -> [String] {
         let seconds = now.timeIntervalSince1970
         return try String.fetchAll(
             db.cachedStatement(
@@ -80,7 +80,7 @@ public enum TaskStore {
     }
 
     /// Open tasks of a workload, or of a user.
-    public static func listOpen(_ db: Database, workload: SPIFFEID? = nil, user: String? = nil) throws -> [String] {
+    static func listOpen(_ db: Database, workload: SPIFFEID? = nil, user: String? = nil) throws -> [String] {
         if let workload {
             return try String.fetchAll(
                 db.cachedStatement(sql: "SELECT id FROM tasks WHERE workload = ? AND state = 'open'"),
@@ -97,7 +97,7 @@ public enum TaskStore {
     }
 
     /// Closes open tasks; tasks already closed are left as they are. Returns the ids actually closed.
-    public static func close(
+    static func close(
         _ db: Database,
         ids: [String],
         state: TaskState,
@@ -117,7 +117,7 @@ public enum TaskStore {
     }
 
     /// Records a heartbeat; false when the task is not open.
-    public static func updateHeartbeat(_ db: Database, id: String, at date: Date) throws -> Bool {
+    static func updateHeartbeat(_ db: Database, id: String, at date: Date) throws -> Bool {
         try db.cachedStatement(sql: "UPDATE tasks SET last_heartbeat = ? WHERE id = ? AND state = 'open'").execute(
             arguments: [date.timeIntervalSince1970, id]
         )
@@ -125,7 +125,7 @@ public enum TaskStore {
     }
 
     /// Deletes closed tasks closed before `cutoff` that have no sub-task left, at most `limit`.
-    public static func prune(_ db: Database, closedBefore cutoff: Date, limit: Int) throws -> Int {
+    static func prune(_ db: Database, closedBefore cutoff: Date, limit: Int) throws -> Int {
         try db.cachedStatement(
             sql: """
                 DELETE FROM tasks WHERE id IN (

@@ -1,63 +1,11 @@
-public import Foundation
-public import GRDB
-public import WritToken
-
-/// What the broker records of each token it returns (never the token itself).
-public struct IssuedToken: Sendable, Hashable {
-    /// `jti`.
-    public var id: String
-    /// `txn`.
-    public var taskID: String
-    /// `client_id`.
-    public var workload: String
-    /// `sub`.
-    public var subject: String
-    /// `aud`.
-    public var audience: String
-    /// `iat`.
-    public var issuedAt: Date
-    /// `exp`.
-    public var expiresAt: Date
-    /// `bearer`, `dpop:JKT` or `mtls:X5T`.
-    public var binding: String
-
-    /// A record.
-    public init(
-        id: String,
-        taskID: String,
-        workload: String,
-        subject: String,
-        audience: String,
-        issuedAt: Date,
-        expiresAt: Date,
-        binding: String
-    ) {
-        self.id = id
-        self.taskID = taskID
-        self.workload = workload
-        self.subject = subject
-        self.audience = audience
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
-        self.binding = binding
-    }
-}
-
-extension IssuedToken {
-    /// The record as the admin API returns it (the binding's kind, not its key).
-    public var json: JSONValue {
-        .object([
-            "jti": .string(id), "task_id": .string(taskID), "workload": .string(workload), "sub": .string(subject),
-            "aud": .string(audience), "iat": .integer(issuedAt.numericDate), "exp": .integer(expiresAt.numericDate),
-            "binding": .string(String(binding.prefix { $0 != ":" })),
-        ])
-    }
-}
+import Foundation
+import GRDB
+import WritToken
 
 /// Issued tokens in the database.
-public enum TokenStore {
+enum TokenRows {
     /// Records a token.
-    public static func insert(_ db: Database, _ token: IssuedToken) throws {
+    static func insert(_ db: Database, _ token: IssuedToken) throws {
         try db.cachedStatement(
             sql: """
                 INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding)
@@ -72,12 +20,12 @@ public enum TokenStore {
     }
 
     /// The record of a token, or nil.
-    public static func fetch(_ db: Database, id: String) throws -> IssuedToken? {
+    static func fetch(_ db: Database, id: String) throws -> IssuedToken? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tokens WHERE jti = ?"), arguments: [id]).map(record)
     }
 
     /// The recorded tokens of a task, oldest first.
-    public static func list(_ db: Database, taskID: String) throws -> [IssuedToken] {
+    static func list(_ db: Database, taskID: String) throws -> [IssuedToken] {
         try Row.fetchAll(
             db.cachedStatement(sql: "SELECT * FROM tokens WHERE task_id = ? ORDER BY issued_at, jti"),
             arguments: [taskID]
@@ -98,7 +46,7 @@ public enum TokenStore {
     }
 
     /// The latest expiry among a task's tokens, or nil when it has none.
-    public static func latestExpiry(_ db: Database, taskID: String) throws -> Date? {
+    static func latestExpiry(_ db: Database, taskID: String) throws -> Date? {
         try Int64.fetchOne(
             db.cachedStatement(sql: "SELECT MAX(expires_at) FROM tokens WHERE task_id = ?"),
             arguments: [taskID]
@@ -108,7 +56,7 @@ public enum TokenStore {
 
     /// How many of these tasks' tokens are unexpired and not already covered by a token or issued-before
     /// revocation.
-    public static func countLive(_ db: Database, taskIDs: [String], now: Date) throws -> Int {
+    static func countLive(_ db: Database, taskIDs: [String], now: Date) throws -> Int {
         var total = 0
         for id in taskIDs {
             total +=
@@ -123,12 +71,46 @@ public enum TokenStore {
         return total
     }
 
+    /// 1 when the token is unexpired, its task open and no entry covers it yet; else 0.
+    static func countLive(_ db: Database, id: String, now: Date) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
+                    + "WHERE k.jti = ? AND k.expires_at > ? AND t.state = 'open' AND NOT \(revokedCondition)"
+            ),
+            arguments: [id, now.numericDate]
+        ) ?? 0
+    }
+
+    /// The unexpired tokens of open tasks issued before `cutoff` (by `scope` or with it in their acting chain,
+    /// when given) that no entry covers yet.
+    static func countLive(_ db: Database, issuedBefore cutoff: Date, scope: SPIFFEID?, now: Date) throws -> Int {
+        try Int.fetchOne(
+            db.cachedStatement(
+                sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
+                    + "WHERE k.issued_at < ? AND k.expires_at > ? AND (? IS NULL OR k.workload = ? OR "
+                    + actingWorkload("?") + ") AND t.state = 'open' AND NOT \(revokedCondition)"
+            ),
+            arguments: [
+                cutoff.numericDate, now.numericDate, scope?.description, scope?.description, scope?.description,
+            ]
+        ) ?? 0
+    }
+
     /// The ids of a task's recorded tokens that a token or issued-before revocation covers.
-    public static func listRevoked(_ db: Database, taskID: String) throws -> [String] {
+    static func listRevoked(_ db: Database, taskID: String) throws -> [String] {
         try String.fetchAll(
             db.cachedStatement(sql: "SELECT k.jti FROM tokens AS k WHERE k.task_id = ? AND \(revokedCondition)"),
             arguments: [taskID]
         )
+    }
+
+    /// Whether an entry in the store covers a recorded token (its task's closure aside).
+    static func isRevoked(_ db: Database, id: String) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT \(revokedCondition) FROM tokens AS k WHERE k.jti = ?"),
+            arguments: [id]
+        ) ?? false
     }
 
     /// Whether the token aliased `k` is covered by a token or issued-before revocation (task, workload and user
@@ -147,7 +129,7 @@ public enum TokenStore {
     }
 
     /// Deletes records of tokens expired before `cutoff`, at most `limit`.
-    public static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {
+    static func prune(_ db: Database, expiredBefore cutoff: Date, limit: Int) throws -> Int {
         try db.cachedStatement(
             sql: "DELETE FROM tokens WHERE jti IN (SELECT jti FROM tokens WHERE expires_at < ? LIMIT ?)"
         ).execute(

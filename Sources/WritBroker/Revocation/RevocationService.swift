@@ -1,0 +1,123 @@
+import Foundation
+public import WritPolicy
+public import WritToken
+
+/// The revocation verbs: an operator revokes a task, workload, user, token or issuance time, lifts a mistaken
+/// workload or user entry; a workload revokes a token it holds (RFC 7009). Each returns once its entries are
+/// durable, and publishes them to the feed.
+public final class RevocationService: Sendable {
+    let context: BrokerContext
+    let store: any RevocationStore
+    let tasks: TaskService
+    let feed: RevocationFeed
+    let ownTokens: @Sendable (String, Date) -> AccessTokenClaims?
+
+    init(
+        context: BrokerContext,
+        store: any RevocationStore,
+        tasks: TaskService,
+        feed: RevocationFeed,
+        ownTokens: @escaping @Sendable (String, Date) -> AccessTokenClaims?
+    ) {
+        self.context = context
+        self.store = store
+        self.tasks = tasks
+        self.feed = feed
+        self.ownTokens = ownTokens
+    }
+
+    /// Revokes on an operator's behalf. A task revocation closes the task and its sub-tasks (one entry each);
+    /// a workload or user revocation also aborts their open tasks and refuses new ones until it lapses; a
+    /// token revocation covers one `jti`; an issued-before revocation covers every earlier token.
+    public func revoke(_ subject: RevocationSubject, by actor: String) async throws(BrokerError) -> RevocationOutcome {
+        if case .task(let id) = subject { return try await revokeTask(id, by: actor) }
+        let now = context.clock.now
+        let retention = context.settings.maximumTokenLifetime
+        let written = try await context.store("revoke") {
+            try await store.revoke(subject, actor: actor, at: now, retention: retention)
+        }
+        switch written {
+        case .revoked(let outcome):
+            tasks.forget(outcome.closedTasks)
+            for revocation in outcome.revocations { context.metrics.revoked(kind: Self.kind(revocation.subject)) }
+            await feed.publish(logger: context.logger)
+            return outcome
+        case .unknownToken:
+            let id = if case .token(let id) = subject { id } else { "" }
+            throw BrokerError(.notFound, "no token \(id.prefix(64)) is recorded (it may have expired)")
+        case .futureCutoff:
+            throw BrokerError(.invalidRequest, "before is in the future; revoke what exists, not what may come")
+        case .notThisWay:
+            throw BrokerError(
+                .invalidRequest,
+                "keys are retired by an immediate rotation, and entries lifted with their own route"
+            )
+        }
+    }
+
+    private func revokeTask(_ id: String, by actor: String) async throws(BrokerError) -> RevocationOutcome {
+        guard let closure = try await tasks.close(id, .abort, actor: actor, reason: "revoked by \(actor)") else {
+            throw try await tasks.fetch(id: id) != nil
+                ? BrokerError(.taskClosed, "the task is already closed; its tokens were revoked then")
+                : BrokerError(.notFound, "no task \(id.prefix(64))")
+        }
+        return RevocationOutcome(
+            revocations: closure.revocations,
+            closedTasks: closure.tasks,
+            tokens: closure.liveTokens
+        )
+    }
+
+    /// Lifts a mistaken workload or user revocation from now on: new tasks and tokens are allowed again, while
+    /// tokens issued before the lift stay revoked. Lifting twice answers with the first lift.
+    public func lift(_ sequence: UInt64, reason: String, by actor: String) async throws(BrokerError) -> RevocationLift {
+        let now = context.clock.now
+        let written = try await context.store("lift revocation") {
+            try await store.lift(sequence, reason: reason, actor: actor, at: now)
+        }
+        switch written {
+        case .lifted(let lift):
+            if lift.isNew {
+                context.metrics.revoked(kind: "lift")
+                await feed.publish(logger: context.logger)
+            }
+            return lift
+        case .notFound:
+            throw BrokerError(.notFound, "no entry \(sequence) is in the feed (it may have lapsed)")
+        case .notLiftable(let entry):
+            throw BrokerError(
+                .invalidRequest,
+                "only workload and user entries can be lifted; entry \(sequence) is a \(Self.kind(entry.subject))"
+            )
+        }
+    }
+
+    /// RFC 7009: a workload revokes a token it holds. Tokens that are not valid, or not the caller's, are
+    /// ignored (the RFC answers 200 either way, so nothing is learned about other workloads' tokens).
+    public func revokeOwnToken(_ token: String, by caller: WorkloadIdentity) async throws(BrokerError) {
+        guard let claims = ownTokens(token, context.clock.now), claims.clientID == caller.id else { return }
+        do {
+            _ = try await revoke(.token(claims.tokenID), by: caller.id.description)
+        } catch {
+            guard error.code == .notFound else { throw error }
+        }
+    }
+
+    /// A page of the feed.
+    public func page(after sequence: UInt64, limit: Int) async throws(BrokerError) -> RevocationPage {
+        try await context.store("revocation page") { try await store.page(after: sequence, limit: limit) }
+    }
+
+    /// The name of an entry's kind, as metrics and messages use it.
+    static func kind(_ subject: RevocationSubject) -> String {
+        switch subject {
+        case .task: return "task"
+        case .token: return "token"
+        case .workload: return "workload"
+        case .user: return "user"
+        case .issuedBefore: return "issued_before"
+        case .key: return "key"
+        case .lift: return "lift"
+        }
+    }
+}

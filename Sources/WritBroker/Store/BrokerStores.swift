@@ -1,0 +1,50 @@
+/// The broker's storage, one store per concept. Services and routes see only these protocols; the SQLite
+/// implementations (`Store/SQLite/`) are the only code that knows SQL.
+public struct BrokerStores: Sendable {
+    /// Tasks.
+    public let tasks: any TaskStore
+    /// Issued tokens and used DPoP proofs.
+    public let tokens: any TokenStore
+    /// The revocation feed.
+    public let revocations: any RevocationStore
+    /// Signing-key records.
+    public let keys: any KeyStore
+    /// The audit log.
+    public let audit: any AuditStore
+    /// Operators.
+    public let operators: any OperatorStore
+
+    /// Stores from their implementations.
+    public init(
+        tasks: any TaskStore,
+        tokens: any TokenStore,
+        revocations: any RevocationStore,
+        keys: any KeyStore,
+        audit: any AuditStore,
+        operators: any OperatorStore
+    ) {
+        self.tasks = tasks
+        self.tokens = tokens
+        self.revocations = revocations
+        self.keys = keys
+        self.audit = audit
+        self.operators = operators
+    }
+
+    /// The SQLite stores over one database file.
+    public static func sqlite(_ database: BrokerDatabase) -> BrokerStores {
+        BrokerStores(
+            tasks: SQLiteTaskStore(database),
+            tokens: SQLiteTokenStore(database),
+            revocations: SQLiteRevocationStore(database),
+            keys: SQLiteKeyStore(database),
+            audit: SQLiteAuditStore(database),
+            operators: SQLiteOperatorStore(database)
+        )
+    }
+
+    /// Opens (creating and migrating if needed) the SQLite database at `path`.
+    public static func sqlite(path: String) throws -> BrokerStores {
+        sqlite(try BrokerDatabase(path: path))
+    }
+}

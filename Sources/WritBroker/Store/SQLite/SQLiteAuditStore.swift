@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+import WritToken
+
+/// ``AuditStore`` over the SQLite database.
+struct SQLiteAuditStore: AuditStore {
+    let database: BrokerDatabase
+
+    init(_ database: BrokerDatabase) { self.database = database }
+
+    @discardableResult
+    func append(_ event: AuditEvent, at date: Date) async throws -> AuditEntry {
+        try await database.write { db in try AuditRows.append(db, event, at: date) }
+    }
+
+    func append(contentsOf events: [AuditEvent], at date: Date) async throws {
+        try await database.write { db in
+            for event in events { try AuditRows.append(db, event, at: date) }
+        }
+    }
+
+    func list(after sequence: Int64, limit: Int) async throws -> [AuditEntry] {
+        try await database.read { db in try AuditRows.list(db, after: sequence, limit: limit) }
+    }
+
+    func listLatest(_ count: Int) async throws -> [AuditEntry] {
+        try await database.read { db in
+            let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+            return try AuditRows.list(db, after: max(0, last - Int64(count)), limit: count)
+        }
+    }
+
+    func report(against anchor: AuditLog.Anchor?) async throws -> AuditLog.Report {
+        try await database.read { db in try AuditRows.report(db, against: anchor) }
+    }
+
+    func prune(before cutoff: Date, limit: Int) async throws -> Int {
+        try await database.write { db in try AuditRows.prune(db, before: cutoff, limit: limit) }
+    }
+}

@@ -1,0 +1,54 @@
+public import Foundation
+public import WritToken
+
+/// What the broker records of each token it returns (never the token itself).
+public struct IssuedToken: Sendable, Hashable {
+    /// `jti`.
+    public var id: String
+    /// `txn`.
+    public var taskID: String
+    /// `client_id`.
+    public var workload: String
+    /// `sub`.
+    public var subject: String
+    /// `aud`.
+    public var audience: String
+    /// `iat`.
+    public var issuedAt: Date
+    /// `exp`.
+    public var expiresAt: Date
+    /// `bearer`, `dpop:JKT` or `mtls:X5T`.
+    public var binding: String
+
+    /// A record.
+    public init(
+        id: String,
+        taskID: String,
+        workload: String,
+        subject: String,
+        audience: String,
+        issuedAt: Date,
+        expiresAt: Date,
+        binding: String
+    ) {
+        self.id = id
+        self.taskID = taskID
+        self.workload = workload
+        self.subject = subject
+        self.audience = audience
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.binding = binding
+    }
+}
+
+extension IssuedToken {
+    /// The record as the admin API returns it (the binding's kind, not its key).
+    public var json: JSONValue {
+        .object([
+            "jti": .string(id), "task_id": .string(taskID), "workload": .string(workload), "sub": .string(subject),
+            "aud": .string(audience), "iat": .integer(issuedAt.numericDate), "exp": .integer(expiresAt.numericDate),
+            "binding": .string(String(binding.prefix { $0 != ":" })),
+        ])
+    }
+}
