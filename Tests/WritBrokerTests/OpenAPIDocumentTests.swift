@@ -36,6 +36,7 @@ struct OpenAPIDocumentTests {
     static func accessName(_ access: Access) -> String {
         switch access {
         case .anyone: return "anyone"
+        case .tokenClient: return "token-client"
         case .workload: return "workload"
         case .workloadOrAdmin: return "workload-or-admin"
         case .operator(let roles): return "operator(\(roles.map(\.rawValue).joined(separator: ",")))"

@@ -1,10 +1,13 @@
 public import HTTPTypes
+public import Hummingbird
 
 /// Who may call a route.
 public enum Access: Sendable, Hashable {
-    /// Anyone: discovery, keys, health, and the token endpoint (which authenticates the workload by the
-    /// assertion in its form).
+    /// Anyone: discovery, keys, health.
     case anyone
+    /// The token endpoint's client: the workload proven by the form's `actor_token` (RFC 8693), or by the
+    /// X.509-SVID the request came over.
+    case tokenClient
     /// An authenticated workload.
     case workload
     /// An authenticated workload, or an admin operator.
@@ -15,48 +18,63 @@ public enum Access: Sendable, Hashable {
     case resourceServerOrOperator([OperatorRole])
 }
 
-/// One row of the access table: a method, a route template, and who may call it.
-public struct AccessRule: Sendable, Hashable {
+/// What serves a route once its caller is admitted.
+public typealias RouteHandler = @Sendable (RouteCall) async throws -> Response
+
+/// One row of the access table: a method, a route template, who may call it, and the handler that serves it
+/// (in the room of its concept).
+public struct AccessRule: Sendable {
     /// The method.
     public let method: HTTPRequest.Method
     /// The route template, as registered with the router.
     public let path: String
     /// Who may call it.
     public let access: Access
+    /// What serves it.
+    public let handler: RouteHandler
+
+    init(_ method: HTTPRequest.Method, _ path: String, _ access: Access, _ handler: @escaping RouteHandler) {
+        self.method = method
+        self.path = path
+        self.access = access
+        self.handler = handler
+    }
 }
 
-/// Which caller may use which route: the whole of it, in one place. A route absent here is not served.
+/// Which caller may use which route, and what serves it: the whole of it, in one place. A route absent here
+/// is not served; a row here is always served (its handler is part of it).
 public enum AccessTable {
     /// Every route the broker serves.
     public static let rules: [AccessRule] = [
-        AccessRule(method: .get, path: "/healthz", access: .anyone),
-        AccessRule(method: .get, path: "/metrics", access: .operator([.admin, .metrics])),
-        AccessRule(method: .get, path: "/.well-known/jwks.json", access: .anyone),
-        AccessRule(method: .get, path: "/.well-known/oauth-authorization-server", access: .anyone),
-        AccessRule(method: .get, path: "/.well-known/spiffe-bundle", access: .anyone),
-        AccessRule(method: .post, path: "/v1/token", access: .anyone),
-        AccessRule(method: .get, path: "/v1/revocations", access: .resourceServerOrOperator([.admin, .introspect])),
+        AccessRule(.get, "/healthz", .anyone, DiscoveryRoutes.health),
+        AccessRule(.get, "/metrics", .operator([.admin, .metrics]), DiscoveryRoutes.metrics),
+        AccessRule(.get, "/.well-known/jwks.json", .anyone, KeyRoutes.jwks),
+        AccessRule(.get, "/.well-known/oauth-authorization-server", .anyone, DiscoveryRoutes.serverMetadata),
+        AccessRule(.get, "/.well-known/spiffe-bundle", .anyone, KeyRoutes.spiffeBundle),
+        AccessRule(.post, "/v1/token", .tokenClient, TokenRoutes.token),
+        AccessRule(.get, "/v1/revocations", .resourceServerOrOperator([.admin, .introspect]), RevocationRoutes.page),
         AccessRule(
-            method: .get,
-            path: "/v1/revocations/stream",
-            access: .resourceServerOrOperator([.admin, .introspect])
+            .get,
+            "/v1/revocations/stream",
+            .resourceServerOrOperator([.admin, .introspect]),
+            RevocationRoutes.stream
         ),
-        AccessRule(method: .post, path: "/v1/tasks", access: .workload),
-        AccessRule(method: .get, path: "/v1/tasks/{id}", access: .workloadOrAdmin),
-        AccessRule(method: .post, path: "/v1/tasks/{id}/heartbeat", access: .workload),
-        AccessRule(method: .post, path: "/v1/tasks/{id}/complete", access: .workload),
-        AccessRule(method: .post, path: "/v1/tasks/{id}/abort", access: .workloadOrAdmin),
-        AccessRule(method: .post, path: "/v1/revoke", access: .workload),
-        AccessRule(method: .post, path: "/v1/introspect", access: .resourceServerOrOperator([.admin, .introspect])),
-        AccessRule(method: .post, path: "/v1/admin/revocations", access: .operator([.admin])),
-        AccessRule(method: .post, path: "/v1/admin/revocations/{seq}/lift", access: .operator([.admin])),
-        AccessRule(method: .get, path: "/v1/admin/tasks", access: .operator([.admin])),
-        AccessRule(method: .get, path: "/v1/admin/tasks/{id}", access: .operator([.admin])),
-        AccessRule(method: .get, path: "/v1/admin/workloads", access: .operator([.admin])),
-        AccessRule(method: .get, path: "/v1/admin/keys", access: .operator([.admin])),
-        AccessRule(method: .post, path: "/v1/admin/keys/rotate", access: .operator([.admin])),
-        AccessRule(method: .get, path: "/v1/admin/audit", access: .operator([.admin])),
-        AccessRule(method: .get, path: "/v1/admin/audit/verify", access: .operator([.admin])),
+        AccessRule(.post, "/v1/tasks", .workload, TaskRoutes.create),
+        AccessRule(.get, "/v1/tasks/{id}", .workloadOrAdmin, TaskRoutes.fetch),
+        AccessRule(.post, "/v1/tasks/{id}/heartbeat", .workload, TaskRoutes.heartbeat),
+        AccessRule(.post, "/v1/tasks/{id}/complete", .workload, TaskRoutes.complete),
+        AccessRule(.post, "/v1/tasks/{id}/abort", .workloadOrAdmin, TaskRoutes.abort),
+        AccessRule(.post, "/v1/revoke", .workload, RevocationRoutes.holderRevoke),
+        AccessRule(.post, "/v1/introspect", .resourceServerOrOperator([.admin, .introspect]), TokenRoutes.introspect),
+        AccessRule(.post, "/v1/admin/revocations", .operator([.admin]), RevocationRoutes.revoke),
+        AccessRule(.post, "/v1/admin/revocations/{seq}/lift", .operator([.admin]), RevocationRoutes.lift),
+        AccessRule(.get, "/v1/admin/tasks", .operator([.admin]), TaskRoutes.list),
+        AccessRule(.get, "/v1/admin/tasks/{id}", .operator([.admin]), TaskRoutes.tree),
+        AccessRule(.get, "/v1/admin/workloads", .operator([.admin]), TaskRoutes.workloads),
+        AccessRule(.get, "/v1/admin/keys", .operator([.admin]), KeyRoutes.list),
+        AccessRule(.post, "/v1/admin/keys/rotate", .operator([.admin]), KeyRoutes.rotate),
+        AccessRule(.get, "/v1/admin/audit", .operator([.admin]), AuditRoutes.entries),
+        AccessRule(.get, "/v1/admin/audit/verify", .operator([.admin]), AuditRoutes.verify),
     ]
 
     /// The methods served on a concrete path (templates' `{name}` segments match any one segment).

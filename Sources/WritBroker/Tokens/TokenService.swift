@@ -37,18 +37,18 @@ public final class TokenService: Sendable {
     /// proof for each token request.
     public static let proofWindow = DPoPProof.TimeWindow(maximumAge: 30, maximumFutureSkew: 5)
 
-    /// Issues an access token for an open task and one audience. The token carries the task's grant entries
+    /// Issues an access token for an open task of `caller` (authenticated by the token endpoint) and one audience. The token carries the task's grant entries
     /// for that audience, as the policy in force grants them now; lives at most the default lifetime, the
     /// policy's ceiling and the task's remaining time; is bound to the DPoP key when a proof is sent, else to
     /// the client certificate of a mutual-TLS request (RFC 8705); and is recorded, with its audit entry, before
     /// it is returned.
     public func issue(
         _ request: TokenRequest,
+        by caller: WorkloadIdentity,
         dpopProof: String?,
         certificate: PresentedSVID? = nil
     ) async throws(BrokerError) -> IssuedAccessToken {
         let now = context.clock.now
-        let caller = try authenticate(request, certificate: certificate, now: now)
         try context.admit(caller.id)
         let task = try await openTask(request, of: caller, now: now)
         let details = try await grantedDetails(for: task, audience: request.audience, now: now)
@@ -62,27 +62,6 @@ public final class TokenService: Sendable {
             expiresIn: Int(claims.expiresAt.timeIntervalSince(now).rounded(FloatingPointRoundingRule.down)),
             record: IssuedToken(claims, binding: binding),
             authorizationDetails: .array(details.entries.map(\.json))
-        )
-    }
-
-    /// The workload asking: by its assertion (`actor_token`), else by the X.509-SVID it came over.
-    private func authenticate(
-        _ request: TokenRequest,
-        certificate: PresentedSVID?,
-        now: Date
-    ) throws(BrokerError) -> WorkloadIdentity {
-        if let assertion = request.workloadAssertion {
-            do {
-                return try identities.authenticateWorkload(assertion, now: now)
-            } catch {
-                context.metrics.denied("invalid_workload_assertion")
-                throw BrokerError(.invalidRequest, "actor_token: \(error.description)")
-            }
-        }
-        if let certificate { return certificate.identity }
-        throw BrokerError(
-            .invalidRequest,
-            "actor_token (the workload's assertion) is required, or an X.509-SVID over mutual TLS"
         )
     }
 

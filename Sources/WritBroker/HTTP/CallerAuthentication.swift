@@ -1,0 +1,178 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import SwiftASN1
+import WritPolicy
+import WritToken
+import X509
+
+/// Turns a request's credential into the ``Caller`` its route's rule admits, for every route: an operator
+/// token or a workload assertion as a bearer credential; the token endpoint's `actor_token` (RFC 8693); or,
+/// without those, the X.509-SVID of the mutual-TLS connection (or of a trusted proxy's forwarded certificate).
+/// Anyone else is refused before the handler runs.
+struct CallerAuthentication: Sendable {
+    let broker: Broker
+    /// Behind a TLS-terminating proxy: the header carrying the client certificate (URL-encoded PEM, as nginx's
+    /// `$ssl_client_escaped_cert`), believed only from `trustedProxies`.
+    var forwardedCertificateHeader: String?
+    /// The addresses of proxies whose forwarded-certificate header is believed.
+    var trustedProxies: Set<String> = []
+    /// The largest body accepted (the token endpoint's form is read here).
+    var maximumBody = 64 * 1024
+
+    /// The call a handler receives once its caller is admitted.
+    func admit(_ request: Request, _ context: BrokerRequestContext, to access: Access) async throws -> RouteCall {
+        switch access {
+        case .anyone:
+            return call(request, context, caller: .anonymous, certificate: nil)
+        case .tokenClient:
+            return try await tokenClient(request, context)
+        default:
+            let (caller, certificate) = try await authenticate(request, context, for: access)
+            return call(request, context, caller: caller, certificate: certificate)
+        }
+    }
+
+    private func call(
+        _ request: Request,
+        _ context: BrokerRequestContext,
+        caller: Caller,
+        certificate: PresentedSVID?,
+        form: [String: String]? = nil
+    ) -> RouteCall {
+        RouteCall(
+            broker: broker,
+            request: request,
+            context: context,
+            caller: caller,
+            certificate: certificate,
+            form: form,
+            maximumBody: maximumBody
+        )
+    }
+
+    /// The token endpoint's client: the form is checked first (so a malformed request is told what is wrong
+    /// with it), then the workload by its `actor_token`, else by the SVID it came over.
+    private func tokenClient(_ request: Request, _ context: BrokerRequestContext) async throws -> RouteCall {
+        let form = try FormBody.parse(
+            try await RouteCall.body(
+                of: request,
+                mediaType: "application/x-www-form-urlencoded",
+                maximum: maximumBody
+            )
+        )
+        let tokenRequest = try TokenRequest(form: form)
+        let certificate = try await presentedSVID(request, context)
+        let identity: WorkloadIdentity
+        if let assertion = tokenRequest.workloadAssertion {
+            do {
+                identity = try broker.identities.authenticateWorkload(assertion, now: broker.clock.now)
+            } catch {
+                broker.metrics.denied("invalid_workload_assertion")
+                throw BrokerError(.invalidRequest, "actor_token: \(error.description)")
+            }
+        } else if let certificate {
+            identity = certificate.identity
+        } else {
+            throw BrokerError(
+                .invalidRequest,
+                "actor_token (the workload's assertion) is required, or an X.509-SVID over mutual TLS"
+            )
+        }
+        return call(request, context, caller: .workload(identity), certificate: certificate, form: form)
+    }
+
+    /// A bearer credential (operator token or workload assertion) wins; without one, the presented SVID.
+    private func authenticate(
+        _ request: Request,
+        _ context: BrokerRequestContext,
+        for access: Access
+    ) async throws(BrokerError) -> (Caller, PresentedSVID?) {
+        guard let header = request.headers[.authorization] else {
+            guard let svid = try await presentedSVID(request, context) else {
+                throw BrokerError(
+                    .unauthenticated,
+                    "send Authorization: Bearer with a workload assertion or operator token, or an X.509-SVID"
+                )
+            }
+            return (try admit(svid.identity, to: access), svid)
+        }
+        guard header.hasPrefix("Bearer "), header.utf8.count < 20_000 else {
+            throw BrokerError(
+                .unauthenticated,
+                "send Authorization: Bearer with a workload assertion or operator token"
+            )
+        }
+        let credential = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        let now = broker.clock.now
+        if credential.hasPrefix(OperatorAuthenticator.prefix) {
+            guard let identity = try await broker.operators.authenticate(credential, now: now) else {
+                throw BrokerError(.unauthenticated, "the operator token is not valid")
+            }
+            switch access {
+            case .operator(let roles) where roles.contains(identity.role): return (.operator(identity), nil)
+            case .resourceServerOrOperator(let roles) where roles.contains(identity.role):
+                return (.operator(identity), nil)
+            case .workloadOrAdmin where identity.role == .admin: return (.operator(identity), nil)
+            default: throw BrokerError(.forbidden, "operator role \(identity.role.rawValue) may not use this route")
+            }
+        }
+        let identity: WorkloadIdentity
+        do {
+            identity = try broker.identities.authenticateWorkload(credential, now: now)
+        } catch {
+            throw BrokerError(.unauthenticated, "workload assertion: \(error.description)")
+        }
+        return (try admit(identity, to: access), nil)
+    }
+
+    /// What an authenticated workload may be on a route: a workload, or a registered resource server.
+    func admit(_ identity: WorkloadIdentity, to access: Access) throws(BrokerError) -> Caller {
+        switch access {
+        case .workload, .workloadOrAdmin: return .workload(identity)
+        case .resourceServerOrOperator:
+            let audiences = broker.settings.resourceServers.audiences(servedBy: identity.id)
+            guard !audiences.isEmpty else {
+                throw BrokerError(
+                    .forbidden,
+                    "\(identity.id) is not a registered resource server: list it under resource_servers in the "
+                        + "broker's configuration, or use an operator token with the introspect role"
+                )
+            }
+            return .resourceServer(identity, audiences: audiences)
+        default: throw BrokerError(.forbidden, "workloads may not use this route")
+        }
+    }
+
+    /// The X.509-SVID presented with a request: the mutual-TLS connection's, or one forwarded by a trusted
+    /// proxy. Nil when there is none; an error when one is presented and refused.
+    func presentedSVID(_ request: Request, _ context: BrokerRequestContext) async throws(BrokerError) -> PresentedSVID?
+    {
+        if let connection = context.clientCertificates, !connection.chain.isEmpty {
+            return try await broker.certificates.authenticate(connection: connection)
+        }
+        guard let name = forwardedCertificateHeader.flatMap({ HTTPField.Name($0) }),
+            let value = request.headers[name]
+        else { return nil }
+        guard let address = context.remoteAddress?.ipAddress, trustedProxies.contains(address) else {
+            broker.logger.warning(
+                "forwarded client certificate from an untrusted address ignored",
+                metadata: ["peer": "\(context.remoteAddress?.ipAddress ?? "-")"]
+            )
+            return nil
+        }
+        guard let pem = value.removingPercentEncoding,
+            let certificates = try? TrustBundles.certificates(pem: pem)
+        else { throw BrokerError(.unauthenticated, "svid_malformed: the forwarded certificate is not PEM") }
+        var chain: [[UInt8]] = []
+        for certificate in certificates {
+            var serializer = DER.Serializer()
+            guard (try? serializer.serialize(certificate)) != nil else {
+                throw BrokerError(.unauthenticated, "svid_malformed: the forwarded certificate does not encode")
+            }
+            chain.append(serializer.serializedBytes)
+        }
+        return try await broker.certificates.authenticate(chain: chain).0
+    }
+}

@@ -1,0 +1,26 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import WritToken
+
+/// Health, metrics and the authorization server's metadata (RFC 8414).
+enum DiscoveryRoutes {
+    static func health(_ call: RouteCall) async throws -> Response {
+        JSONResponse.make(.object(["status": .string("ok")]))
+    }
+
+    static func metrics(_ call: RouteCall) async throws -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: call.broker.metrics.render()))
+        )
+    }
+
+    static func serverMetadata(_ call: RouteCall) async throws -> Response {
+        let settings = call.broker.settings
+        return JSONResponse.make(
+            ServerMetadata.document(issuer: settings.issuer, mutualTLSBase: settings.mutualTLSBase)
+        )
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+public import Hummingbird
+import NIOCore
+public import WritToken
+
+/// One request on its way through a route: the broker, the authenticated caller, and the request's parts read
+/// the one way every route reads them (bodies bounded and typed, numbers strict, ids bounded).
+public struct RouteCall: Sendable {
+    /// The broker.
+    public let broker: Broker
+    /// The request.
+    public let request: Request
+    /// Its context (peer, client certificates, path parameters).
+    public let context: BrokerRequestContext
+    /// Who is calling, as the access table's rule for the route admitted them.
+    public let caller: Caller
+    /// The X.509-SVID the request came with (the mutual-TLS connection's or a trusted proxy's), when any.
+    public let certificate: PresentedSVID?
+    /// The form body, when authentication already read it (the token endpoint's `actor_token`).
+    let form: [String: String]?
+    /// The largest body accepted.
+    let maximumBody: Int
+
+    /// The task id in the path, or a 404.
+    func taskID() throws(BrokerError) -> String {
+        guard let id = context.parameters.get("id"), !id.isEmpty, id.utf8.count <= 128 else {
+            throw BrokerError(.notFound, "no such task")
+        }
+        return id
+    }
+
+    /// A query parameter as a strict non-negative integer, optionally within a range.
+    func query(_ name: String, in range: ClosedRange<UInt64>? = nil) throws(BrokerError) -> UInt64? {
+        let text = request.uri.queryParameters.get(name)
+        guard let range else { return try Self.number(text, name: name) }
+        return try Self.number(text, name: name, in: range)
+    }
+
+    /// The body as a form (`application/x-www-form-urlencoded`).
+    func formBody() async throws -> [String: String] {
+        if let form { return form }
+        return try FormBody.parse(try await body(mediaType: "application/x-www-form-urlencoded"))
+    }
+
+    /// The body as strict JSON.
+    func jsonBody() async throws -> JSONValue {
+        let bytes = try await body(mediaType: "application/json")
+        do {
+            return try StrictJSON(maximumDepth: 16).parse(bytes: bytes)
+        } catch {
+            throw BrokerError(.invalidRequest, "the body is not strict JSON: \(error.description)")
+        }
+    }
+
+    /// The body's bytes, when it has the media type and fits.
+    func body(mediaType: String) async throws -> [UInt8] {
+        try await Self.body(of: request, mediaType: mediaType, maximum: maximumBody)
+    }
+
+    static func body(of request: Request, mediaType: String, maximum: Int) async throws -> [UInt8] {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.split(separator: ";").first?.trimmingCharacters(in: .whitespaces) == mediaType else {
+            throw BrokerError(.unsupportedMediaType, "send the body as \(mediaType)")
+        }
+        do {
+            return Array(buffer: try await request.body.collect(upTo: maximum))
+        } catch {
+            throw BrokerError(.payloadTooLarge, "the body is larger than \(maximum) bytes")
+        }
+    }
+
+    /// A non-negative integer parameter written in decimal digits only (no sign, no spaces), or a 400 naming it.
+    static func number(_ text: String?, name: String) throws(BrokerError) -> UInt64? {
+        guard let text else { return nil }
+        guard !text.isEmpty, text.utf8.count <= 19, text.utf8.allSatisfy({ (48...57).contains($0) }),
+            let value = UInt64(text)
+        else { throw BrokerError(.invalidRequest, "\(name) must be a non-negative integer") }
+        return value
+    }
+
+    /// An integer parameter within the range the API document gives, or a 400 naming it and the range: a
+    /// value outside is refused rather than clamped, so a client learns its request was not served as sent.
+    static func number(_ text: String?, name: String, in range: ClosedRange<UInt64>) throws(BrokerError) -> UInt64? {
+        guard let value = try number(text, name: name) else { return nil }
+        guard range.contains(value) else {
+            throw BrokerError(.invalidRequest, "\(name) must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}

@@ -1,0 +1,34 @@
+import HTTPTypes
+import Hummingbird
+import WritToken
+
+/// The token endpoint (RFC 8693 token exchange) and introspection (RFC 7662).
+enum TokenRoutes {
+    static func token(_ call: RouteCall) async throws -> Response {
+        guard case .workload(let identity) = call.caller else {
+            throw BrokerError(.invalidRequest, "actor_token (the workload's assertion) is required")
+        }
+        let request = try TokenRequest(form: try await call.formBody())
+        let proofs = call.request.headers[values: HTTPField.Name("DPoP")!]
+        guard proofs.count <= 1 else { throw BrokerError(.invalidDPoPProof, "send at most one DPoP header") }
+        let broker = call.broker
+        let issued = try await broker.tokens.issue(
+            request,
+            by: identity,
+            dpopProof: proofs.first,
+            certificate: call.certificate
+        )
+        var headers: HTTPFields = [:]
+        if broker.settings.requireDPoPNonces {
+            headers[HTTPField.Name("DPoP-Nonce")!] = broker.tokens.dpopNonces.current(now: broker.clock.now)
+        }
+        return JSONResponse.make(issued.json, headers: headers)
+    }
+
+    static func introspect(_ call: RouteCall) async throws -> Response {
+        guard let token = try await call.formBody()["token"] else {
+            throw BrokerError(.invalidRequest, "token is required")
+        }
+        return JSONResponse.make(try await call.broker.tokens.introspect(token, for: call.caller))
+    }
+}
