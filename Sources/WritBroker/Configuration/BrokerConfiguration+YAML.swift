@@ -2,167 +2,102 @@ import Foundation
 import Yams
 
 extension BrokerConfiguration {
-    /// Reads a YAML document, refusing unknown keys; `file` names it in origins and messages.
+    /// Reads a YAML document (or JSON, which is YAML too); `file` names it in origins and messages.
+    ///
+    /// Every unknown key, value of the wrong type and missing required key in the document is reported in one
+    /// problem, each with its key path, line and column, and an unknown key with the allowed key it most likely
+    /// meant. The problem's code is `unknown_key` when any key is unknown, else `config_type_mismatch`.
     public static func parse(yaml text: String, file: String? = nil) throws(Problem) -> BrokerConfiguration {
         let place = file.map { "the file \($0)" } ?? "the configuration file"
-        let node: Node?
+        let document: Node?
         do {
-            node = try Yams.compose(yaml: text)
+            document = try Yams.compose(yaml: text)
         } catch {
             throw Problem(
                 code: "invalid_yaml",
                 message: "\(place) is not valid YAML\(yamlPosition(error)); fix it there"
             )
         }
-        guard let node else {
-            var empty = BrokerConfiguration()
-            empty.development = false
-            return empty
+        let report = StrictDecodingReport()
+        let defaults = fileDefaults()
+        let root = document.flatMap { $0.null == nil ? laid($0, over: defaults) : nil } ?? defaults
+        // Decoding throws only past a mistake it has recorded and cannot step over; the findings say what it was.
+        let decoded = try? StrictDecoder.decode(BrokerConfiguration.self, from: root, into: report)
+        let findings = report.findings
+        guard var configuration = decoded, findings.isEmpty else {
+            throw findings.isEmpty
+                ? Problem(code: "config_type_mismatch", message: "\(place) cannot be read; correct it there")
+                : problem(findings, in: place)
         }
-        try checkKeys(node, allowed: Set(CodingKeys.allCases.map(\.rawValue)), at: "")
-        var origins: [String: String] = [:]
-        if let mapping = node.mapping {
-            let sections: [String: Set<String>] = [
-                "tokens": Set(Tokens.CodingKeys.allCases.map(\.rawValue)),
-                "limits": Set(Limits.CodingKeys.allCases.map(\.rawValue)),
-                "maintenance": Set(Maintenance.CodingKeys.allCases.map(\.rawValue)),
-                "tls": Set(TLS.CodingKeys.allCases.map(\.rawValue)),
-                "forwarded_certificate": Set(ForwardedCertificate.CodingKeys.allCases.map(\.rawValue)),
-            ]
-            for (key, value) in mapping {
-                guard let name = key.string else { continue }
-                origins[name] = place
-                if let allowed = sections[name] {
-                    try checkKeys(value, allowed: allowed, at: name + ".")
-                    for child in value.mapping?.keys.compactMap(\.string) ?? [] { origins[name + "." + child] = place }
-                }
-                if name == "trust_bundles" {
-                    for (index, entry) in (value.sequence ?? []).enumerated() {
-                        try checkKeys(
-                            entry,
-                            allowed: Set(Bundle.CodingKeys.allCases.map(\.rawValue)),
-                            at: "\(name)[\(index)]."
-                        )
-                    }
-                }
-                if name == "resource_servers" {
-                    for (index, entry) in (value.sequence ?? []).enumerated() {
-                        try checkKeys(
-                            entry,
-                            allowed: Set(ResourceServerEntry.CodingKeys.allCases.map(\.rawValue)),
-                            at: "\(name)[\(index)]."
-                        )
-                    }
-                }
-                if name == "workload_issuers" || name == "user_issuers" {
-                    for (index, entry) in (value.sequence ?? []).enumerated() {
-                        try checkKeys(
-                            entry,
-                            allowed: Set(Issuer.CodingKeys.allCases.map(\.rawValue)),
-                            at: "\(name)[\(index)]."
-                        )
-                    }
-                }
-            }
-        }
-        var configuration: BrokerConfiguration
-        do {
-            configuration = try YAMLDecoder().decode(BrokerConfiguration.self, from: node)
-        } catch let error as DecodingError {
-            throw decodingProblem(error, in: node, place: place)
-        } catch {
-            throw Problem(code: "invalid_value", message: "\(place) cannot be read: \(error)")
-        }
-        configuration.origins = origins
+        for path in document.map({ keyPaths(in: $0) }) ?? [] { configuration.origins[path] = place }
         return configuration
     }
 
-    private static func checkKeys(_ node: Node, allowed: Set<String>, at prefix: String) throws(Problem) {
-        guard let mapping = node.mapping else { return }
-        for key in mapping.keys {
-            guard let name = key.string, allowed.contains(name) else {
-                throw Problem(
-                    code: "unknown_key",
-                    message: "unknown key \(prefix)\(key.string ?? "?")\(position(key.mark)) in the configuration; "
-                        + "check its spelling against docs/operations.md"
-                )
-            }
+    /// What a file starts from: the embedded defaults, but with the development identities and the mutual-TLS
+    /// listener off, which a file must turn on. As a tree, from the types' own initial values, so that a key the
+    /// file leaves out keeps its default without a decoder written out per type.
+    private static func fileDefaults() -> Node {
+        var defaults = BrokerConfiguration()
+        defaults.development = false
+        defaults.tls = nil
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        do {
+            guard let node = try Yams.compose(yaml: String(decoding: try encoder.encode(defaults), as: UTF8.self))
+            else { preconditionFailure("the configuration defaults encode to an empty document") }
+            return node
+        } catch {
+            preconditionFailure("the configuration defaults do not encode: \(error)")
         }
     }
 
-    /// A decoding error as one sentence: the key path, its line and column, and the type expected.
-    static func decodingProblem(_ error: DecodingError, in root: Node, place: String) -> Problem {
-        let path: [any CodingKey]
-        let expected: String
-        switch error {
-        case .typeMismatch(let type, let context):
-            (path, expected) = (context.codingPath, describe(type))
-        case .valueNotFound(let type, let context):
-            (path, expected) = (context.codingPath, describe(type))
-        case .keyNotFound(let key, let context):
-            return Problem(
-                code: "config_type_mismatch",
-                message: "\(keyPath(context.codingPath + [key])) is missing in \(place); add it"
-            )
-        case .dataCorrupted(let context):
-            (path, expected) = (context.codingPath, "a different value")
-        @unknown default:
-            return Problem(code: "config_type_mismatch", message: "\(place) has a value of the wrong type")
+    /// The file's tree laid over the defaults: a mapping merges key by key, anything else (a list, a value) replaces
+    /// the default, and an empty value keeps it — as if the key were left out.
+    private static func laid(_ file: Node, over defaults: Node) -> Node {
+        guard let mapping = file.mapping, let fallback = defaults.mapping else { return file }
+        var pairs: [(Node, Node)] = mapping.map { key, value in
+            guard let inherited = fallback.first(where: { $0.key.string == key.string })?.value else {
+                return (key, value)
+            }
+            return (key, value.null != nil ? inherited : laid(value, over: inherited))
         }
-        let node = locate(path, in: root)
-        let found = node?.scalar.map { " (found \"\($0.string)\")" } ?? (node?.sequence != nil ? " (found a list)" : "")
+        for (key, value) in fallback where !mapping.contains(where: { $0.key.string == key.string }) {
+            pairs.append((key, value))
+        }
+        return .mapping(Node.Mapping(pairs, mapping.tag, mapping.style, mapping.mark))
+    }
+
+    /// Every key path the file sets, for ``origins``.
+    private static func keyPaths(in node: Node, under prefix: String = "") -> [String] {
+        if let mapping = node.mapping {
+            return mapping.flatMap { key, value in
+                let path = prefix.isEmpty ? key.string ?? "?" : "\(prefix).\(key.string ?? "?")"
+                return [path] + keyPaths(in: value, under: path)
+            }
+        }
+        return (node.sequence.map(Array.init) ?? []).enumerated().flatMap { index, item in
+            keyPaths(in: item, under: "\(prefix)[\(index)]")
+        }
+    }
+
+    /// The findings as one problem: one sentence for one finding, else a list with each finding's code.
+    private static func problem(_ findings: [StrictDecodingReport.Finding], in place: String) -> Problem {
+        let code = findings.contains { $0.code == "unknown_key" } ? "unknown_key" : "config_type_mismatch"
+        guard findings.count > 1 else {
+            return Problem(code: code, message: "\(findings[0].clause) in \(place); \(findings[0].advice)")
+        }
+        let lines = findings.map { "\n  \($0.code): \($0.clause)" }
         return Problem(
-            code: "config_type_mismatch",
-            message: "\(keyPath(path))\(position(node?.mark)) in \(place) must be \(expected)\(found); "
-                + "correct the value there"
+            code: code,
+            message: "\(place) has \(findings.count) mistakes; correct each there (docs/operations.md lists every "
+                + "key):" + lines.joined()
         )
-    }
-
-    /// `tokens.default_lifetime`, `workload_issuers[0].kind`.
-    private static func keyPath(_ path: [any CodingKey]) -> String {
-        var text = ""
-        for key in path {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += (text.isEmpty ? "" : ".") + key.stringValue
-            }
-        }
-        return text.isEmpty ? "the document" : text
-    }
-
-    /// The node a coding path points at, for its line and column.
-    private static func locate(_ path: [any CodingKey], in root: Node) -> Node? {
-        var node: Node? = root
-        for key in path {
-            if let index = key.intValue, let sequence = node?.sequence {
-                node = sequence.indices.contains(index) ? sequence[index] : nil
-            } else {
-                node = node?.mapping?[key.stringValue]
-            }
-        }
-        return node
-    }
-
-    private static func describe(_ type: Any.Type) -> String {
-        switch type {
-        case is Int.Type: "a whole number"
-        case is Double.Type: "a number"
-        case is Bool.Type: "true or false"
-        case is String.Type: "text"
-        case is [Issuer].Type, is [Bundle].Type, is [String].Type, is [ResourceServerEntry].Type: "a list"
-        default: "a mapping of keys"
-        }
-    }
-
-    private static func position(_ mark: Mark?) -> String {
-        mark.map { " at line \($0.line), column \($0.column)" } ?? ""
     }
 
     private static func yamlPosition(_ error: any Error) -> String {
         switch error as? YamlError {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            " (\(problem)\(position(mark)))"
+            " (\(problem) at line \(mark.line), column \(mark.column))"
         default: ""
         }
     }

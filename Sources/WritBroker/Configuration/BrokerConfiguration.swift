@@ -4,6 +4,10 @@ import Yams
 /// The broker's configuration: embedded defaults, overridden by one YAML file, then by `WRIT_*` environment
 /// variables, then by `writ serve`'s flags. Every key is optional; an unknown key is an error, so a typo is never
 /// silently ignored.
+///
+/// Each setting is declared once, here: a property with its default and a case of its type's `CodingKeys`. The
+/// file is read by ``parse(yaml:file:)``, which lays it over these defaults and decodes it strictly; the keys it
+/// allows are the ones the synthesized `init(from:)` asks for. (Another decoder would need every key present.)
 public struct BrokerConfiguration: Sendable, Hashable, Codable {
     /// Where to listen, `HOST:PORT`.
     public var listen = "127.0.0.1:8080"
@@ -61,7 +65,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var certificate: String?
         /// The server key (PEM).
         public var key: String?
-        enum CodingKeys: String, CodingKey, CaseIterable { case listen, certificate, key }
+        enum CodingKeys: String, CodingKey { case listen, certificate, key }
     }
 
     /// One trust domain's X.509 roots.
@@ -72,7 +76,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var pemFile: String?
         /// A SPIFFE bundle (JWKS with `x509-svid` keys carrying `x5c`).
         public var spiffeBundleFile: String?
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case trustDomain = "trust_domain"
             case pemFile = "pem_file"
             case spiffeBundleFile = "spiffe_bundle_file"
@@ -85,7 +89,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var audience: String
         /// Its workloads' SPIFFE IDs.
         public var workloads: [String]
-        enum CodingKeys: String, CodingKey, CaseIterable { case audience, workloads }
+        enum CodingKeys: String, CodingKey { case audience, workloads }
     }
 
     /// A TLS-terminating proxy's forwarded client certificate.
@@ -94,7 +98,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var header: String
         /// The proxies' addresses; the header is ignored from anyone else.
         public var trustedProxies: [String]
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case header
             case trustedProxies = "trusted_proxies"
         }
@@ -115,7 +119,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         /// A JWKS URL.
         public var jwksURL: String?
 
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case kind, issuer, audience
             case trustDomain = "trust_domain"
             case jwksFile = "jwks_file"
@@ -132,17 +136,10 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         /// How long a rotated-in signing key is published before it signs; longer than verifiers' JWKS refresh
         /// interval (300 s by default in `WritVerifier`).
         public var keyPublishLead = 600
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case defaultLifetime = "default_lifetime"
             case maximumLifetime = "maximum_lifetime"
             case keyPublishLead = "key_publish_lead"
-        }
-        init() {}
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            defaultLifetime = try container.decodeIfPresent(Int.self, forKey: .defaultLifetime) ?? defaultLifetime
-            maximumLifetime = try container.decodeIfPresent(Int.self, forKey: .maximumLifetime) ?? maximumLifetime
-            keyPublishLead = try container.decodeIfPresent(Int.self, forKey: .keyPublishLead) ?? keyPublishLead
         }
     }
 
@@ -166,7 +163,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         /// Connections served at once per listener; by default three quarters of the file-descriptor limit
         /// (at most 10,000), shared out between the listeners.
         public var maxConnections: Int?
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case burst
             case requestsPerSecond = "requests_per_second"
             case openTasks = "open_tasks"
@@ -175,20 +172,6 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
             case idleTimeout = "idle_timeout"
             case requestTimeout = "request_timeout"
             case maxConnections = "max_connections"
-        }
-        init() {}
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            requestsPerSecond =
-                try container.decodeIfPresent(Double.self, forKey: .requestsPerSecond) ?? requestsPerSecond
-            burst = try container.decodeIfPresent(Double.self, forKey: .burst) ?? burst
-            openTasks = try container.decodeIfPresent(Int.self, forKey: .openTasks) ?? openTasks
-            requestBody = try container.decodeIfPresent(Int.self, forKey: .requestBody) ?? requestBody
-            streamsPerCaller =
-                try container.decodeIfPresent(Int.self, forKey: .streamsPerCaller) ?? streamsPerCaller
-            idleTimeout = try container.decodeIfPresent(Double.self, forKey: .idleTimeout) ?? idleTimeout
-            requestTimeout = try container.decodeIfPresent(Double.self, forKey: .requestTimeout) ?? requestTimeout
-            maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections)
         }
 
         /// What each of `listeners` listeners allows a connection: without `max_connections`, the default budget
@@ -209,20 +192,13 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var tickSeconds = 1
         /// Days of audit log kept.
         public var auditRetentionDays = 30
-        enum CodingKeys: String, CodingKey, CaseIterable {
+        enum CodingKeys: String, CodingKey {
             case tickSeconds = "tick_seconds"
             case auditRetentionDays = "audit_retention_days"
         }
-        init() {}
-        public init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            tickSeconds = try container.decodeIfPresent(Int.self, forKey: .tickSeconds) ?? tickSeconds
-            auditRetentionDays =
-                try container.decodeIfPresent(Int.self, forKey: .auditRetentionDays) ?? auditRetentionDays
-        }
     }
 
-    enum CodingKeys: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, CodingKey {
         case listen, issuer, policies, audience, development, tokens, limits, maintenance
         case stateDirectory = "state_directory"
         case developmentTrustDomain = "development_trust_domain"
@@ -239,32 +215,6 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
 
     /// The embedded defaults.
     public init() {}
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = BrokerConfiguration()
-        listen = try container.decodeIfPresent(String.self, forKey: .listen) ?? defaults.listen
-        issuer = try container.decodeIfPresent(String.self, forKey: .issuer)
-        stateDirectory = try container.decodeIfPresent(String.self, forKey: .stateDirectory) ?? defaults.stateDirectory
-        policies = try container.decodeIfPresent(String.self, forKey: .policies) ?? defaults.policies
-        audience = try container.decodeIfPresent(String.self, forKey: .audience) ?? defaults.audience
-        development = try container.decodeIfPresent(Bool.self, forKey: .development) ?? false
-        developmentTrustDomain =
-            try container.decodeIfPresent(String.self, forKey: .developmentTrustDomain)
-            ?? defaults.developmentTrustDomain
-        workloadIssuers = try container.decodeIfPresent([Issuer].self, forKey: .workloadIssuers) ?? []
-        userIssuers = try container.decodeIfPresent([Issuer].self, forKey: .userIssuers) ?? []
-        tokens = try container.decodeIfPresent(Tokens.self, forKey: .tokens) ?? defaults.tokens
-        limits = try container.decodeIfPresent(Limits.self, forKey: .limits) ?? defaults.limits
-        maintenance = try container.decodeIfPresent(Maintenance.self, forKey: .maintenance) ?? defaults.maintenance
-        logLevel = try container.decodeIfPresent(String.self, forKey: .logLevel) ?? defaults.logLevel
-        tls = try container.decodeIfPresent(TLS.self, forKey: .tls)
-        trustBundles = try container.decodeIfPresent([Bundle].self, forKey: .trustBundles) ?? []
-        forwardedCertificate = try container.decodeIfPresent(ForwardedCertificate.self, forKey: .forwardedCertificate)
-        dpopNonces = try container.decodeIfPresent(Bool.self, forKey: .dpopNonces) ?? false
-        allowPublicDevelopment = try container.decodeIfPresent(Bool.self, forKey: .allowPublicDevelopment) ?? false
-        resourceServers = try container.decodeIfPresent([ResourceServerEntry].self, forKey: .resourceServers) ?? []
-    }
 
     /// A configuration or startup problem: a stable code and one sentence naming the setting at fault and what to
     /// do. Codes: `unknown_key`, `invalid_value`, `invalid_yaml`, `config_type_mismatch`, `invalid_log_level`,
