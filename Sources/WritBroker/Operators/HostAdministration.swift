@@ -6,9 +6,15 @@ public import Foundation
 public struct HostAdministration: Sendable {
     let stores: BrokerStores
 
-    /// Opens the store of a state directory.
+    /// Opens the store of a state directory. A database behind this version's schema is refused, saying
+    /// whether a running broker holds it.
     public init(state: StateDirectory) throws {
-        self.stores = .sqlite(try BrokerDatabase(path: state.database.path, migrating: false))
+        do {
+            self.stores = .sqlite(try BrokerDatabase(path: state.database.path, migrating: false))
+        } catch var mismatch as BrokerDatabase.SchemaMismatch {
+            mismatch.heldByRunningBroker = !mismatch.missing && BrokerLock.isHeld(in: state)
+            throw mismatch
+        }
     }
 
     /// Makes an operator and returns its token (shown once; only its hash is kept).

@@ -1,6 +1,5 @@
 import Crypto
 public import Foundation
-import GRDB
 import NIOPosix
 import Synchronization
 import WritToken

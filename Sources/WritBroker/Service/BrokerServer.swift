@@ -23,6 +23,8 @@ public struct BrokerServer: Sendable {
     public let services: [any Service]
     /// The state directory.
     public let state: StateDirectory
+    /// Held for the server's life, so tools on the host know a broker holds the state directory.
+    let lock: BrokerLock
 
     /// Builds the server. Fails (without side effects beyond the state directory) when the policies do not
     /// load, the keys cannot be read, or the database cannot be opened.
@@ -30,6 +32,7 @@ public struct BrokerServer: Sendable {
         let now = Date()
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.prepare()
+        let lock = try BrokerLock(state: state)
         let stores = try BrokerStores.sqlite(path: state.database.path)
         let signingKeys = try await SigningKeys.loadOrCreate(store: stores.keys, directory: state.keys, now: now)
         let policyDirectory = URL(fileURLWithPath: configuration.policies, isDirectory: true)
@@ -171,6 +174,7 @@ public struct BrokerServer: Sendable {
         }
         self.broker = broker
         self.state = state
+        self.lock = lock
         self.services = [
             MaintenanceService(
                 broker: broker,

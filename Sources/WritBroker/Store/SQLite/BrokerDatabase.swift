@@ -55,13 +55,23 @@ public struct BrokerDatabase: Sendable {
         public let path: String
         /// Whether there is no database at all.
         public let missing: Bool
+        /// Whether a running broker holds the database (its state directory's lock).
+        public var heldByRunningBroker = false
+
+        init(path: String, missing: Bool) {
+            self.path = path
+            self.missing = missing
+        }
 
         public var description: String {
-            missing
-                ? "no broker database at \(path); pass --state with the broker's state directory"
-                : "the database at \(path) is older than this writ; start `writ serve` of this version on it once "
-                    + "(it migrates the schema), then run this again — the CLI never migrates a database a broker "
-                    + "may hold"
+            if missing { return "no broker database at \(path); pass --state with the broker's state directory" }
+            if heldByRunningBroker {
+                return "the database at \(path) is older than this writ and a running broker (an older version) "
+                    + "holds it; the CLI never migrates a database a broker holds: stop that broker, start `writ "
+                    + "serve` of this version (it migrates the schema), then run this again"
+            }
+            return "the database at \(path) is older than this writ; start `writ serve` of this version on it once "
+                + "(it migrates the schema), then run this again"
         }
     }
 
