@@ -82,7 +82,7 @@ struct ContinuousVerificationTests {
 
     @Test("racing task creations against a workload revocation leave no task open after it")
     func racingCreations() async throws {
-        let harness = try await BrokerHarness.make { $0.openTaskLimit = 1000 }
+        let harness = try await BrokerHarness.make { $0.limits.openTasks = 1000 }
         defer { harness.close() }
         try await harness.withClient { client async throws in
             let assertion = try harness.workload(BrokerHarness.coder)

@@ -23,9 +23,9 @@ struct KeyRotationTests {
         let publishLead: TimeInterval = 20
         let refresh: TimeInterval = 10
         let harness = try await BrokerHarness.make { settings in
-            settings.keyPublishLead = publishLead
-            settings.maximumTokenLifetime = 60
-            settings.defaultTokenLifetime = 60
+            settings.tokens.keyPublishLead = Int(publishLead)
+            settings.tokens.maximumLifetime = 60
+            settings.tokens.defaultLifetime = 60
         }
         defer { harness.close() }
         let broker = harness.broker
@@ -146,7 +146,7 @@ struct KeyRotationTests {
 
     @Test("rotations are checked in the database: concurrent calls, a late tick, a restart mid-rotation")
     func rotationState() async throws {
-        let harness = try await BrokerHarness.make { $0.keyPublishLead = 10 }
+        let harness = try await BrokerHarness.make { $0.tokens.keyPublishLead = 10 }
         defer { harness.close() }
         let broker = harness.broker
         let first = broker.keys.current.active.id
@@ -227,7 +227,7 @@ struct KeyRotationTests {
 
     @Test("a second rotation before the new key signs is refused; the key list says where each key stands")
     func oneRotationAtATime() async throws {
-        let harness = try await BrokerHarness.make { $0.keyPublishLead = 30 }
+        let harness = try await BrokerHarness.make { $0.tokens.keyPublishLead = 30 }
         defer { harness.close() }
         let first = harness.broker.keys.current.active.id
         let rotation = try await harness.broker.keys.rotate(by: "operator:test")
@@ -249,7 +249,7 @@ struct KeyRotationTests {
         try await harness.broker.keys.advance()
         #expect(harness.broker.keys.current.active.id == rotation.newKey)
         #expect(harness.broker.keys.current.published.keys.count == 2)
-        harness.clock.advance(by: harness.broker.settings.maximumTokenLifetime)
+        harness.clock.advance(by: TimeInterval(harness.broker.settings.tokens.maximumLifetime))
         try await harness.broker.keys.advance()
         // Still published: the margin for verifiers' clock skew and the tick.
         #expect(harness.broker.keys.current.published.keys.count == 2)

@@ -91,7 +91,7 @@ struct ResourceServerTests {
 
     @Test("one caller cannot take every stream slot")
     func streamsPerCaller() async throws {
-        let harness = try await BrokerHarness.make { $0.streamsPerCaller = 2 }
+        let harness = try await BrokerHarness.make { $0.limits.streamsPerCaller = 2 }
         defer { harness.close() }
         let feed = harness.broker.feed
         let first = try #require(feed.subscribe(owner: BrokerHarness.documentsService, limit: 2))

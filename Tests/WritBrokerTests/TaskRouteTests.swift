@@ -219,8 +219,8 @@ struct TaskRouteTests {
     @Test("a workload over its rate limit gets 429 with Retry-After")
     func rateLimited() async throws {
         let harness = try await BrokerHarness.make { settings in
-            settings.requestsPerSecond = 0.01
-            settings.burst = 2
+            settings.limits.requestsPerSecond = 0.01
+            settings.limits.burst = 2
         }
         defer { harness.close() }
         let coder = try harness.workload(BrokerHarness.coder)
@@ -239,7 +239,7 @@ struct TaskRouteTests {
 
     @Test("delegated sub-tasks count against the delegating workload's quota, not the delegate's")
     func quotaByCreator() async throws {
-        let harness = try await BrokerHarness.make { $0.openTaskLimit = 2 }
+        let harness = try await BrokerHarness.make { $0.limits.openTasks = 2 }
         defer { harness.close() }
         let orchestrator = try harness.workload(BrokerHarness.orchestrator)
         let summarizer = try harness.workload(BrokerHarness.summarizer)
@@ -258,7 +258,7 @@ struct TaskRouteTests {
 
     @Test("a workload at its open-task cap gets too_many_open_tasks until it finishes one")
     func openTaskCap() async throws {
-        let harness = try await BrokerHarness.make { $0.openTaskLimit = 1 }
+        let harness = try await BrokerHarness.make { $0.limits.openTasks = 1 }
         defer { harness.close() }
         let coder = try harness.workload(BrokerHarness.coder)
         try await harness.withClient { client async throws in

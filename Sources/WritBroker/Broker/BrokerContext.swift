@@ -30,7 +30,7 @@ public final class BrokerContext: Sendable {
         self.clock = clock
         self.logger = logger
         self.metrics = metrics
-        self.limiter = RateLimiter(rate: settings.requestsPerSecond, burst: settings.burst)
+        self.limiter = RateLimiter(rate: settings.limits.requestsPerSecond, burst: settings.limits.burst)
         self.policyState = Mutex(policies)
     }
 

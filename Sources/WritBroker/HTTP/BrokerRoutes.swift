@@ -11,8 +11,8 @@ import WritToken
 public struct BrokerRoutes: Sendable {
     /// The broker.
     public let broker: Broker
-    /// The largest request body accepted.
-    public var maximumBody = 64 * 1024
+    /// The largest request body accepted (`limits.request_body`).
+    public var maximumBody: Int
     /// Behind a TLS-terminating proxy: the header carrying the client certificate (URL-encoded PEM, as
     /// nginx's `$ssl_client_escaped_cert`), read only from `trustedProxies`.
     public var forwardedCertificateHeader: String?
@@ -20,7 +20,10 @@ public struct BrokerRoutes: Sendable {
     public var trustedProxies: Set<String> = []
 
     /// Routes over a broker.
-    public init(broker: Broker) { self.broker = broker }
+    public init(broker: Broker) {
+        self.broker = broker
+        self.maximumBody = broker.settings.limits.requestBody
+    }
 
     /// A router serving every route of the access table; anything else gets a JSON 404 or 405.
     public func router() -> Router<BrokerRequestContext> {

@@ -20,7 +20,7 @@ struct RevocationStream {
     func response(for request: Request, caller: Caller) throws(BrokerError) -> Response {
         let start = try BrokerRoutes.resumePoint(request)
         let broker = self.broker
-        let perCaller = broker.settings.streamsPerCaller
+        let perCaller = broker.settings.limits.streamsPerCaller
         guard let (id, updates) = broker.feed.subscribe(owner: caller.auditName, limit: perCaller) else {
             throw BrokerError(
                 .unavailable,

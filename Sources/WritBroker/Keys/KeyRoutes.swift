@@ -18,7 +18,7 @@ enum KeyRoutes {
         return JSONResponse.make(
             .object([
                 "keys": .array(records.map { $0.json(activeID: activeID, now: now) }),
-                "active": .string(activeID), "publish_lead": .integer(Int64(broker.settings.keyPublishLead)),
+                "active": .string(activeID), "publish_lead": .integer(Int64(broker.settings.tokens.keyPublishLead)),
             ])
         )
     }

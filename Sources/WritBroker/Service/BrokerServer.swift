@@ -116,18 +116,8 @@ public struct BrokerServer: Sendable {
                 )
             }
         }
-        var settings = Broker.Settings(issuer: configuration.issuerURL)
-        settings.requireDPoPNonces = configuration.dpopNonces
-        if let tls = configuration.tls, tlsContext != nil { settings.mutualTLSBase = "https://\(tls.listen)" }
-        settings.defaultTokenLifetime = TimeInterval(configuration.tokens.defaultLifetime)
-        settings.maximumTokenLifetime = TimeInterval(configuration.tokens.maximumLifetime)
-        settings.keyPublishLead = TimeInterval(configuration.tokens.keyPublishLead)
-        settings.keyDirectory = state.keys
-        settings.openTaskLimit = configuration.limits.openTasks
-        settings.requestsPerSecond = configuration.limits.requestsPerSecond
-        settings.burst = configuration.limits.burst
-        settings.streamsPerCaller = configuration.limits.streamsPerCaller
-        settings.resourceServers = try configuration.resourceServerRegistry()
+        let mutualTLSBase = configuration.tls.flatMap { tls in tlsContext == nil ? nil : "https://\(tls.listen)" }
+        let settings = try BrokerSettings(configuration, keyDirectory: state.keys, mutualTLSBase: mutualTLSBase)
         let broker = try await Broker(
             settings: settings,
             stores: stores,
@@ -139,7 +129,6 @@ public struct BrokerServer: Sendable {
         )
         broker.certificates.reloadTrustBundles()
         var routes = BrokerRoutes(broker: broker)
-        routes.maximumBody = configuration.limits.requestBody
         if let forwarded = configuration.forwardedCertificate {
             routes.forwardedCertificateHeader = forwarded.header
             routes.trustedProxies = Set(forwarded.trustedProxies)
@@ -190,13 +179,13 @@ public struct BrokerServer: Sendable {
     /// created); returns the path the token was written to, if one was made. Once every operator has been
     /// revoked, none is made again: `writ operator create` on the broker host makes the next one.
     public func prepare(logger: Logger) async throws -> String? {
-        if broker.settings.keyPublishLead < 360 {
+        if broker.settings.tokens.keyPublishLead < 360 {
             logger.warning(
                 """
                 tokens.key_publish_lead is shorter than verifiers' JWKS refresh (300 s) plus caching (60 s): \
                 after a rotation some verifiers may meet a key they have not fetched
                 """,
-                metadata: ["key_publish_lead": "\(Int(broker.settings.keyPublishLead))"]
+                metadata: ["key_publish_lead": "\(broker.settings.tokens.keyPublishLead)"]
             )
         }
         let failed = await broker.identities.refresh(client: .shared, logger: logger)

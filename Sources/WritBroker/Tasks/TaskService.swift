@@ -114,7 +114,7 @@ public final class TaskService: Sendable {
 
     /// Records a task in one commit with its audit entry, and caches it in commit order.
     private func record(_ task: BrokerTask, by caller: WorkloadIdentity) async throws(BrokerError) -> BrokerTask {
-        let limit = context.settings.openTaskLimit
+        let limit = context.settings.limits.openTasks
         let event = AuditEvent("task.created", actor: caller.id.description, subject: task.id, detail: task.auditDetail)
         let outcome = try await context.store("create task") {
             // Cached inside the write, which runs in commit order: a revocation whose commit follows this one
