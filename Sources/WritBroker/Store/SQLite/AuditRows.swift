@@ -21,7 +21,7 @@ enum AuditRows {
         let previousSequence: Int64 = last?["seq"] ?? anchor?["seq"] ?? 0
         let previousHash: String = last?["hash"] ?? anchor?["hash"] ?? AuditEntry.genesisHash
         let sequence = previousSequence + 1
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let milliseconds = StoredTime.milliseconds(date)
         let hash = AuditEntry.hash(
             sequence: sequence,
             milliseconds: milliseconds,
@@ -143,7 +143,7 @@ enum AuditRows {
     /// hash become the anchor the first retained entry must follow.
     @discardableResult
     static func prune(_ db: Database, before cutoff: Date, limit: Int) throws -> Int {
-        let milliseconds = Int64((cutoff.timeIntervalSince1970 * 1000).rounded(.down))
+        let milliseconds = StoredTime.milliseconds(cutoff)
         guard
             let last = try Row.fetchOne(
                 db,

@@ -95,6 +95,7 @@ public struct BrokerDatabase: Sendable {
         migrator.registerMigration("v4") { db in
             for statement in Schema.version4 { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v5") { db in try Schema.version5(db) }
         return migrator
     }
 }

@@ -11,7 +11,9 @@ enum ProofRows {
     static func insert(_ db: Database, keyThumbprint: String, proofID: String, expiresAt: Date) throws -> Bool {
         try db.cachedStatement(
             sql: "INSERT INTO dpop_proofs (expires_at, proof) VALUES (?, ?) ON CONFLICT DO NOTHING"
-        ).execute(arguments: [expiresAt.numericDate, digest(keyThumbprint: keyThumbprint, proofID: proofID)])
+        ).execute(arguments: [
+            StoredTime.milliseconds(expiresAt.wholeSeconds), digest(keyThumbprint: keyThumbprint, proofID: proofID),
+        ])
         return db.changesCount == 1
     }
 
@@ -22,7 +24,7 @@ enum ProofRows {
                 DELETE FROM dpop_proofs WHERE (expires_at, proof) IN (
                     SELECT expires_at, proof FROM dpop_proofs WHERE expires_at < ? ORDER BY expires_at LIMIT ?)
                 """
-        ).execute(arguments: [cutoff.numericDate, limit])
+        ).execute(arguments: [StoredTime.milliseconds(cutoff.wholeSeconds), limit])
         return db.changesCount
     }
 

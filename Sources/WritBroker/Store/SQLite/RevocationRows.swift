@@ -24,9 +24,9 @@ enum RevocationRows {
         case .workload(let spiffe): (kind, id) = ("workload", spiffe.description)
         case .user(let user): (kind, id) = ("user", user)
         case .issuedBefore(let cutoff, let scope):
-            (kind, before, workload) = ("issued_before", cutoff.numericDate, scope?.description)
+            (kind, before, workload) = ("issued_before", StoredTime.milliseconds(cutoff), scope?.description)
         case .key(let kid): (kind, id) = ("key", kid)
-        case .lift(let entry, let from): (kind, id, before) = ("lift", String(entry), from.numericDate)
+        case .lift(let entry, let from): (kind, id, before) = ("lift", String(entry), StoredTime.milliseconds(from))
         }
         try db.cachedStatement(
             sql: """
@@ -35,8 +35,8 @@ enum RevocationRows {
                 """
         ).execute(
             arguments: [
-                kind, id, before, workload, provisional.revokedAt.numericDate, provisional.retainUntil.numericDate,
-                actor,
+                kind, id, before, workload, StoredTime.milliseconds(provisional.revokedAt),
+                StoredTime.milliseconds(provisional.retainUntil), actor,
             ]
         )
         return Revocation(
@@ -65,7 +65,7 @@ enum RevocationRows {
                     AND retain_until > ? ORDER BY seq
                     """
             ),
-            arguments: [now.numericDate]
+            arguments: [StoredTime.milliseconds(now.wholeSeconds)]
         ).map(revocation)
     }
 
@@ -135,7 +135,7 @@ enum RevocationRows {
             condition += " OR (kind = 'user' AND subject = ?)"
             arguments.append(user)
         }
-        arguments.append(now.numericDate)
+        arguments.append(StoredTime.milliseconds(now.wholeSeconds))
         return try Row.fetchOne(
             db,
             sql: """
@@ -159,7 +159,7 @@ enum RevocationRows {
         let firstNeeded =
             try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT MIN(seq) FROM revocations WHERE retain_until >= ?"),
-                arguments: [cutoff.numericDate]
+                arguments: [StoredTime.milliseconds(cutoff.wholeSeconds)]
             ) ?? Int64.max
         let bound = min(firstNeeded, Int64(clamping: last) + (last == .max ? 0 : 1))
         try db.cachedStatement(
@@ -182,22 +182,22 @@ enum RevocationRows {
         case "issued_before":
             let before: Int64 = row["before"]
             let scope = try (row["workload"] as String?).map { try SPIFFEID($0) }
-            subject = .issuedBefore(Date(timeIntervalSince1970: TimeInterval(before)), workload: scope)
+            subject = .issuedBefore(StoredTime.date(before), workload: scope)
         case "key": subject = .key(id ?? "")
         case "lift":
             guard let entry = id.flatMap({ UInt64($0) }) else {
                 throw DatabaseError(message: "a stored lift names no entry")
             }
             let from: Int64 = row["before"]
-            subject = .lift(entry, from: Date(timeIntervalSince1970: TimeInterval(from)))
+            subject = .lift(entry, from: StoredTime.date(from))
         default: throw DatabaseError(message: "a stored revocation has an unknown kind")
         }
         let sequence: Int64 = row["seq"]
         return Revocation(
             sequence: UInt64(sequence),
             subject: subject,
-            revokedAt: Date(timeIntervalSince1970: row["revoked_at"]),
-            retainUntil: Date(timeIntervalSince1970: row["retain_until"])
+            revokedAt: StoredTime.date(row["revoked_at"]),
+            retainUntil: StoredTime.date(row["retain_until"])
         )
     }
 }

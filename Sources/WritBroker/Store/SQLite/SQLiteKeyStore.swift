@@ -40,7 +40,7 @@ struct SQLiteKeyStore: KeyStore {
             try db.execute(
                 sql: "UPDATE signing_keys SET retires_at = ? WHERE retired_at IS NULL AND "
                     + (immediately ? "kid <> ?" : "kid = ?"),
-                arguments: [retiresAt.timeIntervalSince1970, immediately ? record.id : signing.id]
+                arguments: [StoredTime.milliseconds(retiresAt), immediately ? record.id : signing.id]
             )
             var entries: [Revocation] = []
             if immediately {
@@ -75,7 +75,7 @@ struct SQLiteKeyStore: KeyStore {
             for id in ids {
                 try db.execute(
                     sql: "UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL",
-                    arguments: [date.timeIntervalSince1970, id]
+                    arguments: [StoredTime.milliseconds(date), id]
                 )
                 if db.changesCount == 1 {
                     try AuditRows.append(db, AuditEvent("key.retired", actor: "broker", subject: id), at: date)
@@ -94,8 +94,8 @@ struct SQLiteKeyStore: KeyStore {
         try db.execute(
             sql: "INSERT INTO signing_keys (kid, algorithm, file, created_at, activates_at) VALUES (?, ?, ?, ?, ?)",
             arguments: [
-                record.id, record.algorithm, record.file, record.createdAt.timeIntervalSince1970,
-                record.activatesAt?.timeIntervalSince1970,
+                record.id, record.algorithm, record.file, StoredTime.milliseconds(record.createdAt),
+                record.activatesAt.map(StoredTime.milliseconds),
             ]
         )
         var detail: [String: JSONValue] = ["alg": .string(record.algorithm)]
@@ -108,12 +108,12 @@ struct SQLiteKeyStore: KeyStore {
     }
 
     private static func record(_ row: Row) -> SigningKeyRecord {
-        func date(_ column: String) -> Date? { (row[column] as Double?).map { Date(timeIntervalSince1970: $0) } }
+        func date(_ column: String) -> Date? { (row[column] as Int64?).map(StoredTime.date) }
         return SigningKeyRecord(
             id: row["kid"],
             algorithm: row["algorithm"],
             file: row["file"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            createdAt: StoredTime.date(row["created_at"]),
             activatesAt: date("activates_at"),
             retiresAt: date("retires_at"),
             retiredAt: date("retired_at")

@@ -12,8 +12,9 @@ struct SQLiteOperatorStore: OperatorStore {
             try db.execute(
                 sql: "INSERT INTO operators (id, name, role, hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    record.id, record.name, record.role.rawValue, record.hash, record.createdAt.timeIntervalSince1970,
-                    record.revokedAt?.timeIntervalSince1970,
+                    record.id, record.name, record.role.rawValue, record.hash,
+                    StoredTime.milliseconds(record.createdAt),
+                    record.revokedAt.map(StoredTime.milliseconds),
                 ]
             )
             try AuditRows.append(db, audit, at: record.createdAt)
@@ -41,7 +42,7 @@ struct SQLiteOperatorStore: OperatorStore {
             guard var record = try Self.fetch(db, nameOrID: name) else { return nil }
             try db.execute(
                 sql: "UPDATE operators SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                arguments: [date.timeIntervalSince1970, record.id]
+                arguments: [StoredTime.milliseconds(date), record.id]
             )
             guard db.changesCount == 1 else { return record }
             record.revokedAt = date
@@ -62,7 +63,7 @@ struct SQLiteOperatorStore: OperatorStore {
                     arguments: [id]
                 )
             else { return true }
-            return (row["revoked_at"] as Double?) != nil
+            return (row["revoked_at"] as Int64?) != nil
         }
     }
 
@@ -89,8 +90,8 @@ struct SQLiteOperatorStore: OperatorStore {
             name: row["name"],
             role: role,
             hash: row["hash"],
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            revokedAt: (row["revoked_at"] as Double?).map { Date(timeIntervalSince1970: $0) }
+            createdAt: StoredTime.date(row["created_at"]),
+            revokedAt: (row["revoked_at"] as Int64?).map(StoredTime.date)
         )
     }
 }

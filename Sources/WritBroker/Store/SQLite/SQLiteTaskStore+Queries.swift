@@ -7,7 +7,7 @@ extension SQLiteTaskStore {
         try await database.read { db in
             var conditions: [String] = []
             // In the order of the statement's placeholders: the live-token count's first.
-            var arguments: [(any DatabaseValueConvertible)?] = [now.numericDate]
+            var arguments: [(any DatabaseValueConvertible)?] = [StoredTime.milliseconds(now.wholeSeconds)]
             if let workload = filter.workload {
                 conditions.append("t.workload = ?")
                 arguments.append(workload)
@@ -86,14 +86,14 @@ extension SQLiteTaskStore {
                             AND NOT \(TokenRows.revokedCondition)) AS live_tokens
                     FROM tasks AS t GROUP BY t.workload ORDER BY last_task DESC LIMIT 1000
                     """,
-                arguments: [now.numericDate]
+                arguments: [StoredTime.milliseconds(now.wholeSeconds)]
             ).map { row in
                 WorkloadActivity(
                     workload: row["workload"],
                     openTasks: row["open_tasks"],
                     tasks: row["tasks"],
                     liveTokens: row["live_tokens"],
-                    lastTask: (row["last_task"] as Double?).map { Date(timeIntervalSince1970: $0) }
+                    lastTask: (row["last_task"] as Int64?).map(StoredTime.date)
                 )
             }
         }

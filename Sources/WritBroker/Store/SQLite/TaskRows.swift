@@ -20,8 +20,9 @@ enum TaskRows {
                 JSONWriter.string(.array(task.actors.map { .string($0.description) })), task.createdBy.description,
                 task.attestation.rawValue, task.user?.subject, task.user.map { JSONWriter.string(.object($0.claims)) },
                 task.type, task.purpose, JSONWriter.string(task.grant.json), task.state.rawValue, task.reason,
-                task.createdAt.timeIntervalSince1970, task.deadline.timeIntervalSince1970, task.heartbeatInterval,
-                task.lastHeartbeat?.timeIntervalSince1970, task.closedAt?.timeIntervalSince1970,
+                StoredTime.milliseconds(task.createdAt), StoredTime.milliseconds(task.deadline),
+                task.heartbeatInterval.map { StoredTime.milliseconds(duration: $0) },
+                task.lastHeartbeat.map(StoredTime.milliseconds), task.closedAt.map(StoredTime.milliseconds),
             ]
         )
     }
@@ -66,7 +67,7 @@ enum TaskRows {
 
     /// Open tasks that are due to expire at `now`: deadline passed or heartbeats missed.
     static func listDue(_ db: Database, now: Date, limit: Int) throws -> [String] {
-        let seconds = now.timeIntervalSince1970
+        let milliseconds = StoredTime.milliseconds(now)
         return try String.fetchAll(
             db.cachedStatement(
                 sql: """
@@ -75,7 +76,7 @@ enum TaskRows {
                     LIMIT ?
                     """
             ),
-            arguments: [seconds, BrokerTask.heartbeatGrace, seconds, limit]
+            arguments: [milliseconds, BrokerTask.heartbeatGrace, milliseconds, limit]
         )
     }
 
@@ -109,7 +110,7 @@ enum TaskRows {
             try db.cachedStatement(
                 sql: "UPDATE tasks SET state = ?, reason = ?, closed_at = ? WHERE id = ? AND state = 'open'"
             ).execute(
-                arguments: [state.rawValue, reason, date.timeIntervalSince1970, id]
+                arguments: [state.rawValue, reason, StoredTime.milliseconds(date), id]
             )
             if db.changesCount == 1 { closed.append(id) }
         }
@@ -119,7 +120,7 @@ enum TaskRows {
     /// Records a heartbeat; false when the task is not open.
     static func updateHeartbeat(_ db: Database, id: String, at date: Date) throws -> Bool {
         try db.cachedStatement(sql: "UPDATE tasks SET last_heartbeat = ? WHERE id = ? AND state = 'open'").execute(
-            arguments: [date.timeIntervalSince1970, id]
+            arguments: [StoredTime.milliseconds(date), id]
         )
         return db.changesCount == 1
     }
@@ -134,15 +135,13 @@ enum TaskRows {
                     LIMIT ?)
                 """
         ).execute(
-            arguments: [cutoff.timeIntervalSince1970, limit]
+            arguments: [StoredTime.milliseconds(cutoff), limit]
         )
         return db.changesCount
     }
 
     static func task(_ row: Row) throws -> BrokerTask {
-        func date(_ column: String) -> Date? {
-            (row[column] as Double?).map { Date(timeIntervalSince1970: $0) }
-        }
+        func date(_ column: String) -> Date? { (row[column] as Int64?).map(StoredTime.date) }
         let actorsText: String = row["actors"]
         let actors = try StrictJSON().parse(actorsText).arrayValue?.compactMap(\.stringValue) ?? []
         let userClaims = try (row["user_claims"] as String?).map { try StrictJSON().parse($0).objectValue ?? [:] }
@@ -168,7 +167,7 @@ enum TaskRows {
             reason: row["reason"],
             createdAt: createdAt,
             deadline: deadline,
-            heartbeatInterval: row["heartbeat_interval"],
+            heartbeatInterval: (row["heartbeat_interval"] as Int64?).map(StoredTime.duration),
             lastHeartbeat: date("last_heartbeat"),
             closedAt: date("closed_at")
         )

@@ -13,8 +13,9 @@ enum TokenRows {
                 """
         ).execute(
             arguments: [
-                token.id, token.taskID, token.workload, token.subject, token.audience, token.issuedAt.numericDate,
-                token.expiresAt.numericDate, token.binding,
+                token.id, token.taskID, token.workload, token.subject, token.audience,
+                StoredTime.milliseconds(token.issuedAt.wholeSeconds),
+                StoredTime.milliseconds(token.expiresAt.wholeSeconds), token.binding,
             ]
         )
     }
@@ -39,8 +40,8 @@ enum TokenRows {
             workload: row["workload"],
             subject: row["subject"],
             audience: row["audience"],
-            issuedAt: Date(timeIntervalSince1970: row["issued_at"]),
-            expiresAt: Date(timeIntervalSince1970: row["expires_at"]),
+            issuedAt: StoredTime.date(row["issued_at"]),
+            expiresAt: StoredTime.date(row["expires_at"]),
             binding: row["binding"]
         )
     }
@@ -51,7 +52,7 @@ enum TokenRows {
             db.cachedStatement(sql: "SELECT MAX(expires_at) FROM tokens WHERE task_id = ?"),
             arguments: [taskID]
         )
-        .map { Date(timeIntervalSince1970: TimeInterval($0)) }
+        .map(StoredTime.date)
     }
 
     /// How many of these tasks' tokens are unexpired and not already covered by a token or issued-before
@@ -65,7 +66,7 @@ enum TokenRows {
                         sql: "SELECT COUNT(*) FROM tokens AS k WHERE k.task_id = ? AND k.expires_at > ? "
                             + "AND NOT \(revokedCondition)"
                     ),
-                    arguments: [id, now.numericDate]
+                    arguments: [id, StoredTime.milliseconds(now.wholeSeconds)]
                 ) ?? 0
         }
         return total
@@ -78,7 +79,7 @@ enum TokenRows {
                 sql: "SELECT COUNT(*) FROM tokens AS k JOIN tasks AS t ON t.id = k.task_id "
                     + "WHERE k.jti = ? AND k.expires_at > ? AND t.state = 'open' AND NOT \(revokedCondition)"
             ),
-            arguments: [id, now.numericDate]
+            arguments: [id, StoredTime.milliseconds(now.wholeSeconds)]
         ) ?? 0
     }
 
@@ -92,7 +93,8 @@ enum TokenRows {
                     + actingWorkload("?") + ") AND t.state = 'open' AND NOT \(revokedCondition)"
             ),
             arguments: [
-                cutoff.numericDate, now.numericDate, scope?.description, scope?.description, scope?.description,
+                StoredTime.milliseconds(cutoff.wholeSeconds), StoredTime.milliseconds(now.wholeSeconds),
+                scope?.description, scope?.description, scope?.description,
             ]
         ) ?? 0
     }
@@ -114,8 +116,9 @@ enum TokenRows {
     }
 
     /// Whether the token aliased `k` is covered by a token or issued-before revocation (task, workload and user
-    /// revocations close its task instead). `r.before` is stored as ``Revocation/cutoff(_:)`` made it, so
-    /// `issued_at < before` is exactly ``Revocation/covers(_:)``.
+    /// revocations close its task instead). `r.before` is stored as ``Revocation/cutoff(_:)`` made it and
+    /// `issued_at` as the token's whole-second `iat`, both in milliseconds, so `issued_at < before` is exactly
+    /// ``Revocation/covers(_:)``.
     static let revokedCondition = """
         (EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'token' AND r.subject = k.jti)
             OR EXISTS (SELECT 1 FROM revocations AS r WHERE r.kind = 'issued_before' AND k.issued_at < r.before
@@ -133,7 +136,7 @@ enum TokenRows {
         try db.cachedStatement(
             sql: "DELETE FROM tokens WHERE jti IN (SELECT jti FROM tokens WHERE expires_at < ? LIMIT ?)"
         ).execute(
-            arguments: [cutoff.numericDate, limit]
+            arguments: [StoredTime.milliseconds(cutoff.wholeSeconds), limit]
         )
         return db.changesCount
     }
