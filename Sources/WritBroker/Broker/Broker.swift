@@ -52,22 +52,7 @@ public final class Broker: Sendable {
         )
         let snapshot = try await stores.revocations.snapshot(now: clock.now)
         let feed = RevocationFeed(store: stores.revocations, snapshot: snapshot, metrics: metrics, now: clock.now)
-        let tasks = TaskService(
-            context: context,
-            store: stores.tasks,
-            audit: stores.audit,
-            identities: identities,
-            feed: feed
-        )
-        let keys = KeyService(context: context, store: stores.keys, feed: feed, keys: signingKeys)
-        let tokens = TokenService(
-            context: context,
-            store: stores.tokens,
-            tasks: tasks,
-            keys: keys,
-            identities: identities,
-            feed: feed
-        )
+        let (tasks, keys, tokens) = Self.services(context, stores, identities, feed, signingKeys)
         self.context = context
         self.stores = stores
         self.identities = identities
@@ -96,6 +81,33 @@ public final class Broker: Sendable {
             ownTokens: { token, now in tokens.verifyOwnToken(token, now: now) }
         )
         self.audit = AuditService(context: context, store: stores.audit)
+    }
+
+    /// The services that depend on one another: tokens need tasks (and their grants) and keys.
+    private static func services(
+        _ context: BrokerContext,
+        _ stores: BrokerStores,
+        _ identities: IdentityRegistry,
+        _ feed: RevocationFeed,
+        _ signingKeys: SigningKeys
+    ) -> (TaskService, KeyService, TokenService) {
+        let tasks = TaskService(
+            context: context,
+            store: stores.tasks,
+            audit: stores.audit,
+            identities: identities,
+            feed: feed
+        )
+        let keys = KeyService(context: context, store: stores.keys, feed: feed, keys: signingKeys)
+        let tokens = TokenService(
+            context: context,
+            store: stores.tokens,
+            tasks: tasks,
+            keys: keys,
+            identities: identities,
+            feed: feed
+        )
+        return (tasks, keys, tokens)
     }
 
     /// The settings.

@@ -49,14 +49,7 @@ public final class KeyService: Sendable {
         {
             throw Self.pending(pending)
         }
-        let generated: (SigningKey, file: String)
-        do {
-            generated = try SigningKeys.generate(directory: directory)
-        } catch {
-            context.logger.error("writing a signing key failed", metadata: ["error": "\(error)"])
-            throw BrokerError(.internalError, "the broker could not write a new key; nothing was changed")
-        }
-        let (key, file) = generated
+        let (key, file) = try generateKey(in: directory)
         let settings = context.settings
         let activatesAt = immediately ? now : now.addingTimeInterval(settings.keyPublishLead)
         // Tokens signed until activation live at most the maximum lifetime past it.
@@ -69,33 +62,13 @@ public final class KeyService: Sendable {
             createdAt: now,
             activatesAt: activatesAt
         )
-        // As long as the key's tokens, and at least as long as a verifier's periodic JWKS refresh.
-        let entryRetention = max(settings.maximumTokenLifetime, Self.verifierRefreshBound) + Self.retirementMargin
-        let written: KeyRotationWrite
+        let previous: String
         do {
-            written = try await context.store("rotate key") {
-                try await store.rotate(
-                    to: record,
-                    immediately: immediately,
-                    retiresAt: retiresAt,
-                    keyEntryRetention: entryRetention,
-                    actor: actor,
-                    at: now
-                )
-            }
+            previous = try await recordRotation(to: record, immediately: immediately, retiresAt: retiresAt, by: actor)
         } catch {
+            // Nothing recorded: the new key's file goes too.
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
             throw error
-        }
-        let previous: String
-        switch written {
-        case .rotated(let signing, _): previous = signing
-        case .pending(let pending):
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
-            throw Self.pending(pending)
-        case .noSigningKey:
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(file))
-            throw BrokerError(.internalError, "no recorded key signs now")
         }
         try await advance()
         if immediately {
@@ -108,6 +81,44 @@ public final class KeyService: Sendable {
             previousKey: previous,
             previousRetiresAt: retiresAt
         )
+    }
+
+    /// A new key, written to the key directory (its record comes after, in the rotation's commit).
+    private func generateKey(in directory: URL) throws(BrokerError) -> (SigningKey, file: String) {
+        do {
+            return try SigningKeys.generate(directory: directory)
+        } catch {
+            context.logger.error("writing a signing key failed", metadata: ["error": "\(error)"])
+            throw BrokerError(.internalError, "the broker could not write a new key; nothing was changed")
+        }
+    }
+
+    /// Records a rotation in one commit; the key that signed until now.
+    private func recordRotation(
+        to record: SigningKeyRecord,
+        immediately: Bool,
+        retiresAt: Date,
+        by actor: String
+    ) async throws(BrokerError) -> String {
+        let settings = context.settings
+        let now = record.createdAt
+        // As long as the key's tokens, and at least as long as a verifier's periodic JWKS refresh.
+        let entryRetention = max(settings.maximumTokenLifetime, Self.verifierRefreshBound) + Self.retirementMargin
+        let written = try await context.store("rotate key") {
+            try await store.rotate(
+                to: record,
+                immediately: immediately,
+                retiresAt: retiresAt,
+                keyEntryRetention: entryRetention,
+                actor: actor,
+                at: now
+            )
+        }
+        switch written {
+        case .rotated(let previous, _): return previous
+        case .pending(let pending): throw Self.pending(pending)
+        case .noSigningKey: throw BrokerError(.internalError, "no recorded key signs now")
+        }
     }
 
     private static func pending(_ record: SigningKeyRecord) -> BrokerError {

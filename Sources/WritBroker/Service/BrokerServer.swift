@@ -36,86 +36,9 @@ public struct BrokerServer: Sendable {
         let stores = try BrokerStores.sqlite(path: state.database.path)
         let signingKeys = try await SigningKeys.loadOrCreate(store: stores.keys, directory: state.keys, now: now)
         let policyDirectory = URL(fileURLWithPath: configuration.policies, isDirectory: true)
-        let policies: PolicySet
-        switch PolicyLoader.load(directory: policyDirectory) {
-        case .success(let set): policies = set
-        case .failure(let errors):
-            throw BrokerConfiguration.Problem(code: "invalid_policies", message: "the policies do not load:\n\(errors)")
-        }
-        var workloadIssuers = try configuration.workloadIssuers.map {
-            try Self.issuer($0, configuration: configuration)
-        }
-        var userIssuers = try configuration.userIssuers.map { try Self.userIssuer($0, configuration: configuration) }
-        if configuration.development {
-            let workloadKey = try state.developmentKey(named: DevelopmentIdentity.workloadKeyName)
-            let userKey = try state.developmentKey(named: DevelopmentIdentity.userKeyName)
-            let workloadJWKS = state.development.appendingPathComponent("trust-domain.jwks.json")
-            let userJWKS = state.development.appendingPathComponent("identity-provider.jwks.json")
-            try DevelopmentIdentity.jwks(workloadKey).write(to: workloadJWKS, atomically: true, encoding: .utf8)
-            try DevelopmentIdentity.jwks(userKey).write(to: userJWKS, atomically: true, encoding: .utf8)
-            workloadIssuers.append(
-                IdentityIssuer(
-                    name: "development:\(configuration.developmentTrustDomain)",
-                    kind: .jwtSVID,
-                    trustDomain: configuration.developmentTrustDomain,
-                    issuer: nil,
-                    audience: configuration.audience,
-                    keys: .file(workloadJWKS.path)
-                )
-            )
-            userIssuers.append(
-                IdentityIssuer(
-                    name: "development-idp",
-                    kind: .user,
-                    trustDomain: nil,
-                    issuer: DevelopmentIdentity.userIssuer,
-                    audience: configuration.audience,
-                    keys: .file(userJWKS.path)
-                )
-            )
-        }
-        let identities = IdentityRegistry(workloadIssuers: workloadIssuers, userIssuers: userIssuers)
-        var bundleSources = configuration.trustBundles.map { bundle in
-            TrustBundleSource(
-                trustDomain: bundle.trustDomain,
-                file: bundle.pemFile ?? bundle.spiffeBundleFile ?? "",
-                format: bundle.pemFile != nil ? .pem : .spiffeBundle
-            )
-        }
-        var tlsContext: NIOSSLContext?
-        if configuration.development {
-            let ca = try DevelopmentCA.loadOrCreate(
-                in: state,
-                trustDomain: configuration.developmentTrustDomain,
-                now: now
-            )
-            bundleSources.append(
-                TrustBundleSource(
-                    trustDomain: configuration.developmentTrustDomain,
-                    file: state.development.appendingPathComponent(DevelopmentCA.certificateFile).path,
-                    format: .pem
-                )
-            )
-            if let tls = configuration.tls, tls.certificate == nil {
-                let (certificate, key) = try ca.issueServerCertificate(now: now)
-                let chainPEM = try DevelopmentCA.pem(certificate) + DevelopmentCA.pem(ca.certificate)
-                tlsContext = try Self.tlsContext(certificatePEM: chainPEM, keyPEM: key)
-            }
-        }
-        if let tls = configuration.tls, let certificate = tls.certificate, let key = tls.key {
-            do {
-                tlsContext = try Self.tlsContext(
-                    certificatePEM: try String(contentsOfFile: certificate, encoding: .utf8),
-                    keyPEM: try String(contentsOfFile: key, encoding: .utf8)
-                )
-            } catch {
-                throw BrokerConfiguration.Problem(
-                    code: "invalid_tls_certificate",
-                    message: "tls.certificate \(certificate) and tls.key \(key) are not a PEM certificate chain and "
-                        + "its private key (\(error)); give the listener's certificate and key files"
-                )
-            }
-        }
+        let policies = try Self.policies(in: policyDirectory)
+        let identities = try Self.identities(configuration, state: state)
+        let (bundleSources, tlsContext) = try Self.certificates(configuration, state: state, now: now)
         let mutualTLSBase = configuration.tls.flatMap { tls in tlsContext == nil ? nil : "https://\(tls.listen)" }
         let settings = try BrokerSettings(configuration, keyDirectory: state.keys, mutualTLSBase: mutualTLSBase)
         let broker = try await Broker(
@@ -133,34 +56,14 @@ public struct BrokerServer: Sendable {
             routes.forwardedCertificateHeader = forwarded.header
             routes.trustedProxies = Set(forwarded.trustedProxies)
         }
-        guard let address = configuration.address else {
-            throw BrokerConfiguration.Problem(code: "invalid_value", message: "listen must be HOST:PORT")
-        }
-        let connections = configuration.limits.connections(listeners: tlsContext == nil ? 1 : 2)
-        self.application = Application(
-            router: routes.router(),
-            server: .http1(configuration: connections.http1),
-            configuration: .init(
-                address: .hostname(address.host, port: address.port),
-                serverName: nil,
-                availableConnectionsDelegate: connections.cap(logger: logger)
-            ),
+        let (application, mutualTLSApplication) = try Self.applications(
+            configuration,
+            routes: routes,
+            tlsContext: tlsContext,
             logger: logger
         )
-        if let tls = configuration.tls, let tlsContext, let address = BrokerConfiguration.hostAndPort(tls.listen) {
-            self.mutualTLSApplication = Application(
-                router: routes.router(),
-                server: .mutualTLS(context: tlsContext, configuration: connections.http1),
-                configuration: .init(
-                    address: .hostname(address.host, port: address.port),
-                    serverName: nil,
-                    availableConnectionsDelegate: connections.cap(logger: logger)
-                ),
-                logger: logger
-            )
-        } else {
-            self.mutualTLSApplication = nil
-        }
+        self.application = application
+        self.mutualTLSApplication = mutualTLSApplication
         self.broker = broker
         self.state = state
         self.lock = lock
@@ -231,7 +134,7 @@ public struct BrokerServer: Sendable {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    private static func issuer(
+    static func issuer(
         _ entry: BrokerConfiguration.Issuer,
         configuration: BrokerConfiguration
     ) throws(BrokerConfiguration.Problem) -> IdentityIssuer {
@@ -246,7 +149,7 @@ public struct BrokerServer: Sendable {
         )
     }
 
-    private static func userIssuer(
+    static func userIssuer(
         _ entry: BrokerConfiguration.Issuer,
         configuration: BrokerConfiguration
     ) throws(BrokerConfiguration.Problem) -> IdentityIssuer {
