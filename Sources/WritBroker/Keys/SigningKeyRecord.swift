@@ -41,8 +41,8 @@ public struct SigningKeyRecord: Sendable, Hashable {
 
     public func signs(at now: Date) -> Bool { activatesAt.map { Self.reached($0, at: now) } ?? true }
 
-    /// Whether `time` has come at `now`, allowing for the microsecond a stored time can lose on its way
-    /// through the database (seconds since 1970 there, since 2001 in `Date`).
+    /// Whether `time` has come at `now`, allowing for the millisecond a stored time loses on its way through
+    /// the database (whole milliseconds since 1970 there, fractional seconds since 2001 in `Date`).
     static func reached(_ time: Date, at now: Date) -> Bool {
         time.timeIntervalSince1970 <= now.timeIntervalSince1970 + 0.001
     }
