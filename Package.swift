@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "WritBroker", targets: ["WritBroker"]),
         .library(name: "WritVerifierHummingbird", targets: ["WritVerifierHummingbird"]),
         .library(name: "WritAgent", targets: ["WritAgent"]),
+        .library(name: "WritAPI", targets: ["WritAPI"]),
         .executable(name: "writ", targets: ["writ"]),
     ],
     dependencies: [
@@ -50,11 +51,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The wire: request and response types of every route, shared by the broker and its clients.
+        .target(
+            name: "WritAPI",
+            dependencies: ["WritToken"],
+            swiftSettings: strictSettings
+        ),
         // What resource servers link: verify, authorize, key refresh, revocation view.
         .target(
             name: "WritVerifier",
             dependencies: [
                 "WritToken",
+                "WritAPI",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,6 +97,7 @@ let package = Package(
             name: "WritAgent",
             dependencies: [
                 "WritToken",
+                "WritAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -108,6 +117,7 @@ let package = Package(
             name: "WritBroker",
             dependencies: [
                 "WritToken",
+                "WritAPI",
                 "WritVerifier",
                 "WritPolicy",
                 "CArgon2",
@@ -156,6 +166,7 @@ let package = Package(
             name: "WritCLI",
             dependencies: [
                 "WritToken",
+                "WritAPI",
                 "WritVerifier",
                 "WritPolicy",
                 "WritBenchmarks",
@@ -206,6 +217,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "WritAPITests",
+            dependencies: ["WritAPI", "WritToken", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "WritPolicyTests",
             dependencies: ["WritPolicy", "WritToken"],
             swiftSettings: strictSettings
@@ -213,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "WritBrokerTests",
             dependencies: [
-                "WritBroker", "WritToken", "WritVerifier", "WritPolicy", "WritTestSupport", "WritAgent",
+                "WritBroker", "WritToken", "WritVerifier", "WritPolicy", "WritTestSupport", "WritAgent", "WritAPI",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -265,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "WritIntegrationTests",
             dependencies: [
-                "WritBroker", "WritToken", "WritVerifier", "WritAgent",
+                "WritBroker", "WritToken", "WritVerifier", "WritAgent", "WritAPI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -280,7 +296,7 @@ let package = Package(
         .testTarget(
             name: "WritCLITests",
             dependencies: [
-                "WritCLI", "WritToken", "WritTestSupport", "WritBroker",
+                "WritCLI", "WritToken", "WritTestSupport", "WritBroker", "WritAPI",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

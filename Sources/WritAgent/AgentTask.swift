@@ -2,6 +2,7 @@ public import AsyncHTTPClient
 public import Foundation
 import NIOHTTP1
 import Synchronization
+import WritAPI
 public import WritToken
 
 /// A task the agent is working on: tokens for it, authorised requests, delegation. It holds a DPoP key made
@@ -36,19 +37,21 @@ public final class AgentTask: Sendable, CustomStringConvertible {
         } catch {
             throw .unavailable("cannot sign a DPoP proof: \(error)")
         }
-        var form: [(String, String)] = [
-            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("task_id", id), ("audience", audience),
-        ]
-        form += try await agent.actorFields()
-        let answer = try await agent.send(.POST, "/v1/token", form: form, dpop: proof, authenticate: false)
-        guard let members = answer.objectValue, let text = members["access_token"]?.stringValue,
-            let expiresIn = members["expires_in"]?.integerValue
-        else { throw .unavailable("the broker's token answer is unreadable") }
+        var request = TokenExchangeRequest(taskID: id, audience: audience)
+        (request.actorToken, request.actorTokenType) = try await agent.actorAssertion()
+        let answer = try await agent.send(
+            .POST,
+            "/v1/token",
+            .form(request),
+            dpop: proof,
+            authenticate: false,
+            as: TokenResponse.self
+        )
         let token = AgentAccessToken(
-            unsafeToken: text,
+            unsafeToken: answer.accessToken,
             audience: audience,
-            expiresAt: Date().addingTimeInterval(TimeInterval(expiresIn)),
-            tokenType: members["token_type"]?.stringValue ?? "DPoP"
+            expiresAt: Date().addingTimeInterval(TimeInterval(answer.expiresIn)),
+            tokenType: answer.tokenType.rawValue
         )
         tokens.withLock { $0[audience] = token }
         return token
@@ -81,10 +84,13 @@ public final class AgentTask: Sendable, CustomStringConvertible {
     ) async throws(WritAgentError)
         -> String
     {
-        let created = try await agent.send(.POST, "/v1/tasks", json: descriptor.json(parent: id, delegate: workload))
-        guard let child = created.objectValue?["id"]?.stringValue else {
-            throw .unavailable("the broker's task answer is unreadable")
-        }
+        let created = try await agent.send(
+            .POST,
+            "/v1/tasks",
+            .json(descriptor.request(parent: id, delegate: workload)),
+            as: TaskBody.self
+        )
+        let child = created.id
         return child
     }
 

@@ -1,4 +1,5 @@
 public import Foundation
+import WritAPI
 public import WritToken
 
 /// What an agent is about to do: the task it asks the broker for.
@@ -33,16 +34,17 @@ public struct AgentTaskDescriptor: Sendable, Hashable {
         self.heartbeatInterval = heartbeatInterval
     }
 
-    func json(parent: String? = nil, delegate: SPIFFEID? = nil) -> JSONValue {
-        var members: [String: JSONValue] = [
-            "type": .string(type), "authorization_details": .array(authorizationDetails.map(\.json)),
-        ]
-        if let purpose { members["purpose"] = .string(purpose) }
-        if let maximumDuration { members["max_duration"] = .integer(maximumDuration.components.seconds) }
-        if let userAssertion { members["user_assertion"] = .string(userAssertion) }
-        if let heartbeatInterval { members["heartbeat_interval"] = .integer(heartbeatInterval.components.seconds) }
-        if let parent { members["parent"] = .string(parent) }
-        if let delegate { members["delegate_to"] = .string(delegate.description) }
-        return .object(members)
+    /// The body of `POST /v1/tasks` for this descriptor, as a sub-task of `parent` for `delegate` when given.
+    func request(parent: String? = nil, delegate: SPIFFEID? = nil) -> TaskRequest {
+        TaskRequest(
+            type: type,
+            purpose: purpose,
+            authorizationDetails: authorizationDetails,
+            maxDuration: maximumDuration?.components.seconds,
+            parent: parent,
+            delegateTo: delegate?.description,
+            userAssertion: userAssertion,
+            heartbeatInterval: heartbeatInterval?.components.seconds
+        )
     }
 }

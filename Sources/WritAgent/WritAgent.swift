@@ -5,6 +5,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
+import WritAPI
 public import WritToken
 
 /// The agent SDK: begin a task, get tokens for it, call resources, finish the task — with credentials that
@@ -65,7 +66,7 @@ public final class WritAgent: Sendable {
         _ descriptor: AgentTaskDescriptor,
         _ body: @escaping @Sendable (AgentTask) async throws -> T
     ) async throws -> T {
-        let task = try await begin(descriptor.json())
+        let task = try await begin(descriptor.request())
         return try await run(task, heartbeatInterval: descriptor.heartbeatInterval, body)
     }
 
@@ -78,15 +79,12 @@ public final class WritAgent: Sendable {
         _ id: String,
         _ body: @escaping @Sendable (AgentTask) async throws -> T
     ) async throws -> T {
-        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(["-", "_", "."])) ?? id
-        let found = try await send(.GET, "/v1/tasks/\(escaped)")
-        guard let deadline = found.objectValue?["deadline"]?.integerValue,
-            found.objectValue?["state"]?.stringValue == "open"
-        else {
+        let found = try await send(.GET, WireRoutes.path("/v1/tasks/{id}", ["id": id]), as: TaskBody.self)
+        guard found.state == .open else {
             throw WritAgentError.refused(code: "task_closed", message: "the delegated task is not open", status: 409)
         }
-        let task = AgentTask(id: id, deadline: Date(timeIntervalSince1970: TimeInterval(deadline)), agent: self)
-        let heartbeat = found.objectValue?["heartbeat_interval"]?.integerValue.map { Duration.seconds($0) }
+        let task = AgentTask(id: id, deadline: Date(timeIntervalSince1970: TimeInterval(found.deadline)), agent: self)
+        let heartbeat = found.heartbeatInterval.map { Duration.seconds($0) }
         return try await run(task, heartbeatInterval: heartbeat, body)
     }
 
@@ -103,7 +101,7 @@ public final class WritAgent: Sendable {
                     group.addTask {
                         while true {
                             try await Task.sleep(for: interval)
-                            _ = try? await self.send(.POST, "/v1/tasks/\(task.id)/heartbeat")
+                            _ = try? await self.send(.POST, task.path("heartbeat"), as: TaskBody.self)
                         }
                     }
                 }
@@ -116,12 +114,14 @@ public final class WritAgent: Sendable {
             }
         } catch {
             // Abort even when this task is cancelled: the abort runs in a task of its own, awaited here.
-            _ = try? await Task { try await self.send(.POST, "/v1/tasks/\(task.id)/abort") }.value
+            _ = try? await Task {
+                try await self.send(.POST, task.path("abort"), as: TaskClosureResponse.self)
+            }.value
             task.forget()
             throw error
         }
         do {
-            _ = try await send(.POST, "/v1/tasks/\(task.id)/complete")
+            _ = try await send(.POST, task.path("complete"), as: TaskClosureResponse.self)
         } catch {
             // Closed meanwhile (expired or revoked): the result stands; anything else is the caller's to see.
             guard case .refused(let code, _, _) = error, code == "task_closed" else { throw error }
@@ -130,102 +130,123 @@ public final class WritAgent: Sendable {
         return result
     }
 
-    func begin(_ body: JSONValue) async throws(WritAgentError) -> AgentTask {
-        let created = try await send(.POST, "/v1/tasks", json: body)
-        guard let id = created.objectValue?["id"]?.stringValue,
-            let deadline = created.objectValue?["deadline"]?.integerValue
-        else { throw .unavailable("the broker's task answer is unreadable") }
-        return AgentTask(id: id, deadline: Date(timeIntervalSince1970: TimeInterval(deadline)), agent: self)
+    func begin(_ request: TaskRequest) async throws(WritAgentError) -> AgentTask {
+        let created = try await send(.POST, "/v1/tasks", .json(request), as: TaskBody.self)
+        return AgentTask(
+            id: created.id,
+            deadline: Date(timeIntervalSince1970: TimeInterval(created.deadline)),
+            agent: self
+        )
     }
 
-    /// One request to the broker, authenticated with the agent's identity; a refusal becomes a typed error.
-    func send(
+    /// What a request to the broker carries.
+    enum Payload {
+        /// Nothing.
+        case none
+        /// A JSON body.
+        case json(any WireValue)
+        /// A form (the token endpoint, which authenticates the workload by its form).
+        case form(any WireParameters)
+    }
+
+    /// One request to the broker, authenticated with the agent's identity, its answer read as `Answer`; a
+    /// refusal becomes a typed error.
+    func send<Answer: WireValue>(
         _ method: HTTPMethod,
         _ path: String,
-        json: JSONValue? = nil,
-        form: [(String, String)]? = nil,
+        _ payload: Payload = .none,
         dpop: String? = nil,
-        authenticate: Bool = true
-    ) async throws(WritAgentError) -> JSONValue {
+        authenticate: Bool = true,
+        as answer: Answer.Type
+    ) async throws(WritAgentError) -> Answer {
+        let bytes: [UInt8]
+        let status: Int
         do {
             let client = try clients.client()
             var request = HTTPClientRequest(url: configuration.broker + path)
             request.method = method
-            if authenticate, case .jwt(let provider) = configuration.identity, form == nil {
+            if authenticate, case .jwt(let provider) = configuration.identity {
                 request.headers.add(name: "Authorization", value: "Bearer \(try await provider())")
             }
             if let dpop { request.headers.add(name: "DPoP", value: dpop) }
-            if let json {
+            switch payload {
+            case .none: break
+            case .json(let body):
                 request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(json)))
-            } else if let form {
-                var allowed = CharacterSet.alphanumerics
-                allowed.insert(charactersIn: "-._~")
-                let text = form.map { "\($0.0)=\($0.1.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }
+                request.body = .bytes(ByteBuffer(bytes: body.bytes))
+            case .form(let form):
                 request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-                request.body = .bytes(ByteBuffer(string: text.joined(separator: "&")))
+                request.body = .bytes(ByteBuffer(string: form.encoded))
             }
             let response = try await client.execute(request, timeout: .seconds(30))
-            let bytes = Array(buffer: try await response.body.collect(upTo: 4 << 20))
-            let value = bytes.isEmpty ? JSONValue.null : try StrictJSON().parse(bytes: bytes)
-            guard (200..<300).contains(response.status.code) else {
-                throw Self.refusal(value, status: Int(response.status.code))
-            }
-            return value
-        } catch let error as WritAgentError {
-            throw error
+            bytes = Array(buffer: try await response.body.collect(upTo: 4 << 20))
+            status = Int(response.status.code)
         } catch {
             throw .unavailable(String(describing: error))
         }
+        guard (200..<300).contains(status) else { throw Self.refusal(bytes, status: status) }
+        do {
+            return try Answer(responseBody: bytes)
+        } catch {
+            throw .unavailable("the broker's answer to \(method.rawValue) \(path) is unreadable: \(error)")
+        }
     }
 
-    static func refusal(_ body: JSONValue, status: Int) -> WritAgentError {
-        let members = body.objectValue ?? [:]
-        let code = members["error"]?.stringValue ?? "http_\(status)"
-        let message = members["error_description"]?.stringValue ?? ""
-        if code == "access_denied", let reasons = members["reasons"]?.arrayValue {
+    /// A refusal as a typed error: the broker's code and sentence, and for a policy denial its reasons. A body
+    /// that is not the broker's error (a proxy's page, say) keeps the status.
+    static func refusal(_ bytes: [UInt8], status: Int) -> WritAgentError {
+        guard let body = try? ErrorResponse(responseBody: bytes) else {
+            return .refused(code: "http_\(status)", message: "", status: status)
+        }
+        if body.error == "access_denied", let reasons = body.reasons {
             return .denied(
                 reasons.map { reason in
-                    let fields = reason.objectValue ?? [:]
-                    return WritAgentError.Denial(
-                        code: fields["code"]?.stringValue ?? "unknown",
-                        entry: fields["entry"]?.integerValue.map { Int($0) },
-                        action: fields["action"]?.stringValue,
-                        message: fields["message"]?.stringValue ?? "",
-                        rules: fields["rules"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                    WritAgentError.Denial(
+                        code: reason.code,
+                        entry: reason.entry.map { Int($0) },
+                        action: reason.action,
+                        message: reason.message,
+                        rules: reason.rules
                     )
                 }
             )
         }
-        return .refused(code: code, message: message, status: status)
+        return .refused(code: body.error, message: body.errorDescription, status: status)
     }
 
     /// The token endpoint as the broker publishes it (RFC 8414; over mutual TLS its RFC 8705 alias): the URL
     /// DPoP proofs must name. Fetched once.
     func tokenEndpoint() async throws(WritAgentError) -> String {
         if let known = discovered.withLock({ $0 }) { return known }
-        let metadata = try await send(.GET, "/.well-known/oauth-authorization-server", authenticate: false)
-        let members = metadata.objectValue ?? [:]
-        let alias = members["mtls_endpoint_aliases"]?.objectValue?["token_endpoint"]?.stringValue
-        let plain = members["token_endpoint"]?.stringValue
-        let isTLS: Bool
-        if case .x509 = configuration.identity { isTLS = true } else { isTLS = false }
-        guard let endpoint = isTLS ? alias ?? plain : plain else {
-            throw .unavailable("the broker's metadata names no token endpoint")
+        let metadata = try await send(
+            .GET,
+            "/.well-known/oauth-authorization-server",
+            authenticate: false,
+            as: AuthorizationServerMetadata.self
+        )
+        let endpoint: String
+        if case .x509 = configuration.identity {
+            endpoint = metadata.mtlsEndpointAliases?.tokenEndpoint ?? metadata.tokenEndpoint
+        } else {
+            endpoint = metadata.tokenEndpoint
         }
         discovered.withLock { $0 = endpoint }
         return endpoint
     }
 
-    /// The workload assertion for a token request's form, when the identity is a JWT.
-    func actorFields() async throws(WritAgentError) -> [(String, String)] {
-        guard case .jwt(let provider) = configuration.identity else { return [] }
+    /// The workload assertion and its type for a token request's form, when the identity is a JWT; nil for an
+    /// X.509 identity, which the mutual-TLS connection proves.
+    func actorAssertion() async throws(WritAgentError) -> (String?, String?) {
+        guard case .jwt(let provider) = configuration.identity else { return (nil, nil) }
         do {
-            return [
-                ("actor_token", try await provider()), ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"),
-            ]
+            return (try await provider(), TokenExchangeRequest.jwtType)
         } catch {
             throw .unavailable("the workload identity provider failed: \(error)")
         }
     }
+}
+
+extension AgentTask {
+    /// The path of one of this task's verbs (`heartbeat`, `complete`, `abort`).
+    func path(_ verb: String) -> String { WireRoutes.path("/v1/tasks/{id}/\(verb)", ["id": id]) }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import Testing
+import WritAPI
 import WritBroker
 import WritPolicy
 import WritTestSupport
@@ -76,8 +77,10 @@ struct OpenAPIDocumentTests {
         let coder = try harness.workload(BrokerHarness.coder)
         let observed: [Observation] = try await harness.withClient { client async throws in
             var observed: [Observation] = []
-            func check(_ operation: String, _ status: Int, _ body: JSONValue, schema: String?) {
-                observed.append(Observation(operation: operation, status: status, body: body, schema: schema))
+            func check(_ operation: String, _ status: Int, _ body: JSONValue, schema: String?, element: Bool = false) {
+                observed.append(
+                    Observation(operation: operation, status: status, body: body, schema: schema, element: element)
+                )
             }
             let created = try await client.json(.post, "/v1/tasks", bearer: coder, body: Bodies.readRepository)
             check("POST /v1/tasks", created.status, created.body, schema: "Task")
@@ -106,7 +109,7 @@ struct OpenAPIDocumentTests {
             let tasks = try await client.json(.get, "/v1/admin/tasks?state=open", bearer: admin)
             check("GET /v1/admin/tasks", tasks.status, tasks.body, schema: nil)
             for task in tasks.body["tasks"]?.arrayValue ?? [] {
-                check("GET /v1/admin/tasks", 200, task, schema: "Task")
+                check("GET /v1/admin/tasks", 200, task, schema: "Task", element: true)
                 #expect(task["live_tokens"] == .integer(1))
             }
             let badFilter = try await client.json(.get, "/v1/admin/tasks?state=done", bearer: admin)
@@ -114,7 +117,7 @@ struct OpenAPIDocumentTests {
             let tree = try await client.json(.get, "/v1/admin/tasks/\(id)", bearer: admin)
             check("GET /v1/admin/tasks/{id}", tree.status, tree.body, schema: nil)
             for token in tree.body["tokens"]?.arrayValue ?? [] {
-                check("GET /v1/admin/tasks/{id}", 200, token, schema: "IssuedToken")
+                check("GET /v1/admin/tasks/{id}", 200, token, schema: "IssuedToken", element: true)
             }
             let missing = try await client.json(.get, "/v1/admin/tasks/tsk_nope", bearer: admin)
             check("GET /v1/admin/tasks/{id}", missing.status, missing.body, schema: "Error")
@@ -125,13 +128,13 @@ struct OpenAPIDocumentTests {
             let keys = try await client.json(.get, "/v1/admin/keys", bearer: admin)
             check("GET /v1/admin/keys", keys.status, keys.body, schema: nil)
             for key in keys.body["keys"]?.arrayValue ?? [] {
-                check("GET /v1/admin/keys", 200, key, schema: "SigningKey")
+                check("GET /v1/admin/keys", 200, key, schema: "SigningKey", element: true)
             }
             let audit = try await client.json(.get, "/v1/admin/audit?last=5", bearer: admin)
             check("GET /v1/admin/audit", audit.status, audit.body, schema: nil)
             #expect(audit.body["entries"]?.arrayValue?.count == 5)
             for entry in audit.body["entries"]?.arrayValue ?? [] {
-                check("GET /v1/admin/audit", 200, entry, schema: "AuditEntry")
+                check("GET /v1/admin/audit", 200, entry, schema: "AuditEntry", element: true)
             }
             let verified = try await client.json(.get, "/v1/admin/audit/verify", bearer: admin)
             check("GET /v1/admin/audit/verify", verified.status, verified.body, schema: nil)
@@ -157,7 +160,7 @@ struct OpenAPIDocumentTests {
             let page = try await client.json(.get, "/v1/revocations", bearer: harness.operatorToken)
             check("GET /v1/revocations", page.status, page.body, schema: "RevocationPage")
             for entry in page.body["revocations"]?.arrayValue ?? [] {
-                check("GET /v1/revocations", 200, entry, schema: "Revocation")
+                check("GET /v1/revocations", 200, entry, schema: "Revocation", element: true)
             }
             let jwks = try await client.json(.get, "/.well-known/jwks.json")
             check("GET /.well-known/jwks.json", jwks.status, jwks.body, schema: "JWKS")
@@ -165,6 +168,7 @@ struct OpenAPIDocumentTests {
             check("POST /v1/revoke", own.status, own.body, schema: nil)
             return observed
         }
+        Self.readStrictly(observed)
         for observation in observed {
             let operation = observation.operation
             let responses = operations[operation]?["responses"] as? [String: Any] ?? [:]
@@ -187,5 +191,42 @@ struct OpenAPIDocumentTests {
         let status: Int
         let body: JSONValue
         let schema: String?
+        /// An element of a body's list, not a whole body.
+        var element = false
+    }
+
+    @Test("the wire types' routes are exactly the access table's")
+    func wireRoutes() {
+        let served = Set(AccessTable.rules.map { "\($0.method.rawValue) \($0.path)" })
+        #expect(Set(WireRoutes.all.map { "\($0.method) \($0.path)" }) == served)
+    }
+
+    /// Every whole body observed is read strictly (a member the type lacks is refused) as its route's wire type
+    /// for that status, or as the error body, and written back to the same JSON: the types are the wire.
+    static func readStrictly(_ observed: [Observation]) {
+        for observation in observed where !observation.element {
+            let parts = observation.operation.split(separator: " ", maxSplits: 1).map(String.init)
+            guard let route = WireRoutes.route(parts[0], parts[1]) else {
+                Issue.record("no wire route for \(observation.operation)")
+                continue
+            }
+            let type: any WireValue.Type
+            if observation.status >= 400 {
+                type = ErrorResponse.self
+            } else if case .json(let answer)? = route.responses[observation.status] {
+                type = answer
+            } else {
+                continue
+            }
+            do {
+                let decoded = try type.init(json: observation.body, mode: .request)
+                #expect(
+                    decoded.json == observation.body,
+                    "\(observation.operation) \(observation.status): \(type) writes a different body"
+                )
+            } catch {
+                Issue.record("\(observation.operation) \(observation.status): \(type): \(error)")
+            }
+        }
     }
 }

@@ -224,6 +224,7 @@ struct RevocationFeedClientTests {
                     "first": page.first.map { .integer(Int64($0.sequence)) } ?? .null,
                     "last": .integer(Int64(all.count)),
                     "has_more": .bool(false),
+                    "time": .integer(Int64(Date().timeIntervalSince1970)),
                 ])
                 return Response(
                     status: .ok,

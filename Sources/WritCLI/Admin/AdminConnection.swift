@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import WritAPI
 import WritToken
 import Yams
 
@@ -184,41 +185,51 @@ struct AdminClient: Sendable {
         let client: AdminClient
         let http: HTTPClient
 
-        func get(_ path: String, query: [(String, String?)] = []) async throws(CommandOutcome) -> JSONValue {
-            try await send(.GET, path + Self.query(query))
+        /// A `GET`, its answer read as `Answer`; `unreadable` says what an answer of another shape means for
+        /// the command, when the generic message would not.
+        func get<Answer: WireValue>(
+            _ path: String,
+            query: some WireParameters,
+            as answer: Answer.Type,
+            unreadable: ((WireError) -> CommandOutcome)? = nil
+        ) async throws(CommandOutcome) -> Reply<Answer> {
+            try await send(.GET, path + query.query, as: answer, unreadable: unreadable)
         }
 
-        func post(_ path: String, json: JSONValue? = nil) async throws(CommandOutcome) -> JSONValue {
-            try await send(.POST, path, body: json)
+        /// A `GET` without a query, its answer read as `Answer`.
+        func get<Answer: WireValue>(
+            _ path: String,
+            as answer: Answer.Type
+        ) async throws(CommandOutcome) -> Reply<Answer> {
+            try await send(.GET, path, as: answer)
         }
 
-        static func query(_ items: [(String, String?)]) -> String {
-            let present = items.compactMap { name, value in value.map { (name, $0) } }
-            guard !present.isEmpty else { return "" }
-            return "?" + present.map { name, value in "\(name)=\(escape(value))" }.joined(separator: "&")
+        /// A `POST` with a JSON body (or none), its answer read as `Answer`.
+        func post<Answer: WireValue>(
+            _ path: String,
+            body: (any WireValue)? = nil,
+            as answer: Answer.Type
+        ) async throws(CommandOutcome) -> Reply<Answer> {
+            try await send(.POST, path, body: body, as: answer)
         }
 
         /// Percent-encodes everything but RFC 3986 unreserved characters.
-        static func escape(_ text: String) -> String {
-            var allowed = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-            allowed.insert(charactersIn: "-._~")
-            return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
-        }
+        static func escape(_ text: String) -> String { WirePath.escape(text) }
 
-        private func send(
+        private func send<Answer: WireValue>(
             _ method: HTTPMethod,
             _ path: String,
-            body: JSONValue? = nil
-        ) async throws(CommandOutcome)
-            -> JSONValue
-        {
+            body: (any WireValue)? = nil,
+            as answer: Answer.Type,
+            unreadable: ((WireError) -> CommandOutcome)? = nil
+        ) async throws(CommandOutcome) -> Reply<Answer> {
             var request = HTTPClientRequest(url: client.base + path)
             request.method = method
             request.headers.add(name: "Authorization", value: "Bearer \(client.token)")
             request.headers.add(name: "Accept", value: "application/json")
             if let body {
                 request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: JSONWriter.bytes(body)))
+                request.body = .bytes(ByteBuffer(bytes: body.bytes))
             }
             let status: UInt
             let bytes: [UInt8]
@@ -254,7 +265,16 @@ struct AdminClient: Sendable {
                     exitCode: WritExitCode.unreachable
                 )
             }
-            return json
+            do {
+                return Reply(value: try Answer(json: json, mode: .response), json: json)
+            } catch {
+                if let unreadable { throw unreadable(error) }
+                throw CommandOutcome(
+                    output: "error: the broker's answer to \(method.rawValue) \(path.prefix { $0 != "?" }) is not what "
+                        + "this writ understands (\(error)); is the broker a different version?",
+                    exitCode: WritExitCode.unreachable
+                )
+            }
         }
 
         private static func reason(_ error: any Error) -> String {
@@ -272,9 +292,9 @@ struct AdminClient: Sendable {
 
         /// A broker error as an outcome: its code, its sentence, and what to do.
         static func failure(status: UInt, body: JSONValue?, tokenSource: String = "") -> CommandOutcome {
-            let members = body?.objectValue ?? [:]
-            let code = members["error"]?.stringValue ?? "http_\(status)"
-            let message = members["error_description"]?.stringValue ?? "HTTP \(status)"
+            let refusal = body.flatMap { try? ErrorResponse(json: $0, mode: .response) }
+            let code = refusal?.error ?? "http_\(status)"
+            let message = refusal?.errorDescription ?? "HTTP \(status)"
             var hint = ""
             var exit = WritExitCode.rejected
             switch status {
@@ -293,6 +313,15 @@ struct AdminClient: Sendable {
             return CommandOutcome(output: "error: \(code): \(message)\(hint)", exitCode: exit, code: code)
         }
     }
+}
+
+/// A broker's answer: read as its wire type, and the JSON as the broker sent it, which `--json` prints whole
+/// (members a newer broker adds included).
+struct Reply<Answer: WireValue> {
+    /// The answer as its type.
+    let value: Answer
+    /// The answer as sent.
+    let json: JSONValue
 }
 
 extension CommandOutcome {

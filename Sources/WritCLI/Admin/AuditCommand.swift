@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritAPI
 import WritBroker
 import WritToken
 
@@ -18,15 +19,12 @@ public struct AuditCommand: AsyncParsableCommand {
     public init() {}
 
     /// One entry as a line for people.
-    static func line(_ entry: JSONValue) -> String {
-        let members = entry.objectValue ?? [:]
-        let milliseconds = members["at_ms"]?.integerValue ?? 0
+    static func line(_ entry: AuditEntryBody) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let time = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(milliseconds) / 1000))
-        let detail = members["detail"].map { JSONWriter.string($0) } ?? "{}"
-        return "\(Render.string(members["seq"]))  \(time)  \(Render.string(members["event"]))  "
-            + "\(Render.string(members["actor"]))  \(Render.string(members["subject"]))  \(detail)"
+        let time = formatter.string(from: Date(timeIntervalSince1970: TimeInterval(entry.atMilliseconds) / 1000))
+        return "\(entry.seq)  \(time)  \(entry.event)  \(entry.actor)  \(entry.subject)  "
+            + JSONWriter.string(entry.detail)
     }
 }
 
@@ -64,8 +62,8 @@ public struct AuditTailCommand: AsyncParsableCommand {
         let outcome = await client.run { session throws(CommandOutcome) in
             // One request gives both the entries to print and where to follow from (even with -n 0).
             let count = max(0, min(n, 1000))
-            let first = Self.entries(try await session.get("/v1/admin/audit", query: [("last", String(max(count, 1)))]))
-            var after: Int64? = first.last?.objectValue?["seq"]?.integerValue ?? 0
+            let first = try await Self.entries(session, AuditPageQuery(last: UInt64(max(count, 1))))
+            var after: Int64? = first.last?.seq ?? 0
             emit(Array(first.suffix(count)))
             guard follow else { return CommandOutcome(output: "", exitCode: 0) }
             var waiting = false
@@ -75,12 +73,10 @@ public struct AuditTailCommand: AsyncParsableCommand {
                 } catch {
                     break
                 }
-                let page: JSONValue
+                let page: [AuditEntryBody]
                 do throws(CommandOutcome) {
-                    page = try await session.get(
-                        "/v1/admin/audit",
-                        query: [("after", String(after ?? 0)), ("limit", "1000")]
-                    )
+                    let query = AuditPageQuery(after: UInt64(max(after ?? 0, 0)), limit: 1000)
+                    page = try await Self.entries(session, query)
                 } catch  where error.exitCode == WritExitCode.unreachable {
                     // A broker restarting is no reason to stop following: say so once, keep asking.
                     if !waiting {
@@ -93,7 +89,7 @@ public struct AuditTailCommand: AsyncParsableCommand {
                     FileHandle.standardError.write(Data("the broker answers again\n".utf8))
                     waiting = false
                 }
-                after = emit(Self.entries(page)) ?? after
+                after = emit(page) ?? after
             }
             return CommandOutcome(output: "", exitCode: 0)
         }
@@ -102,16 +98,22 @@ public struct AuditTailCommand: AsyncParsableCommand {
 
     /// Prints entries; returns the last sequence printed.
     @discardableResult
-    private func emit(_ entries: [JSONValue]) -> Int64? {
+    private func emit(_ entries: [AuditEntryBody]) -> Int64? {
         var text = ""
         for entry in entries {
-            text += (connection.json ? JSONWriter.string(entry) : AuditCommand.line(entry)) + "\n"
+            text += (connection.json ? JSONWriter.string(entry.json) : AuditCommand.line(entry)) + "\n"
         }
         if !text.isEmpty { FileHandle.standardOutput.write(Data(text.utf8)) }
-        return entries.last?.objectValue?["seq"]?.integerValue
+        return entries.last?.seq
     }
 
-    static func entries(_ page: JSONValue) -> [JSONValue] { page.objectValue?["entries"]?.arrayValue ?? [] }
+    /// One page of entries.
+    static func entries(
+        _ session: AdminClient.Session,
+        _ query: AuditPageQuery
+    ) async throws(CommandOutcome) -> [AuditEntryBody] {
+        try await session.get("/v1/admin/audit", query: query, as: AuditPageResponse.self).value.entries
+    }
 }
 
 /// `writ audit export`.
@@ -166,22 +168,19 @@ public struct AuditExportCommand: AsyncParsableCommand {
             var count = 0
             var first: Int64?
             while true {
-                let page = try await session.get(
-                    "/v1/admin/audit",
-                    query: [("after", String(cursor)), ("limit", "1000")]
-                )
-                let entries = AuditTailCommand.entries(page)
+                let query = AuditPageQuery(after: UInt64(max(cursor, 0)), limit: 1000)
+                let entries = try await AuditTailCommand.entries(session, query)
                 guard !entries.isEmpty else { break }
                 var text = ""
-                for entry in entries { text += JSONWriter.string(entry) + "\n" }
+                for entry in entries { text += JSONWriter.string(entry.json) + "\n" }
                 do {
                     try handle.write(contentsOf: Data(text.utf8))
                 } catch {
                     throw CommandOutcome.unusable("cannot write the export: \(error)")
                 }
                 count += entries.count
-                first = first ?? entries.first?.objectValue?["seq"]?.integerValue
-                cursor = entries.last?.objectValue?["seq"]?.integerValue ?? cursor
+                first = first ?? entries.first?.seq
+                cursor = entries.last?.seq ?? cursor
             }
             guard let out, let partial else { return CommandOutcome(output: "", exitCode: 0) }
             do {
@@ -267,17 +266,22 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         if let state {
             return render(await local(state, against: outside))
         }
-        let query: [(String, String?)] = [
-            ("anchor_seq", outside.map { String($0.sequence) }), ("anchor_hash", outside?.hash),
-        ]
+        let query = AuditVerificationQuery(
+            anchorSeq: outside.map { UInt64(max($0.sequence, 0)) },
+            anchorHash: outside?.hash
+        )
         let outcome = await connection.run { session throws(CommandOutcome) in
-            let answer = try await session.get("/v1/admin/audit/verify", query: query)
-            if let outside, answer.objectValue?["anchor_seq"]?.integerValue != outside.sequence {
+            let reply = try await session.get(
+                "/v1/admin/audit/verify",
+                query: query,
+                as: AuditVerificationResponse.self
+            )
+            if let outside, reply.value.anchorSeq != outside.sequence {
                 throw CommandOutcome.unusable(
                     "the broker did not check the anchor (an older version?); verify with --state on its host"
                 )
             }
-            return render(.success(answer))
+            return render(.success(reply.json))
         }
         if outcome.code == BrokerError.Code.anchorPruned.rawValue {
             return CommandOutcome(output: outcome.output, exitCode: WritExitCode.unusable, code: outcome.code)
@@ -346,20 +350,24 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         case .success(let value): body = value
         case .failure(let outcome): return outcome
         }
-        let members = body.objectValue ?? [:]
-        let intact = members["intact"] == .bool(true)
-        let exit = intact ? WritExitCode.success : WritExitCode.rejected
+        // The broker's answer, or the same report made here from a database or an export: read the one way.
+        let report: AuditVerificationResponse
+        do {
+            report = try AuditVerificationResponse(json: body, mode: .response)
+        } catch {
+            return .unusable("the audit report cannot be read: \(error)")
+        }
+        let exit = report.intact ? WritExitCode.success : WritExitCode.rejected
         if connection.json { return CommandOutcome(output: JSONWriter.string(body), exitCode: exit) }
-        if intact {
+        if report.intact {
             return CommandOutcome(
-                output: "audit chain intact: \(Render.string(members["entries"])) entries, "
-                    + "last \(Render.string(members["last"]))",
+                output: "audit chain intact: \(report.entries) entries, last \(report.last)",
                 exitCode: exit
             )
         }
         return CommandOutcome(
-            output: "audit chain BROKEN at entry \(Render.string(members["broken_at"])): "
-                + "\(Render.string(members["reason"]))",
+            output: "audit chain BROKEN at entry \(report.brokenAt.map { String($0) } ?? "-"): "
+                + Render.text(report.reason),
             exitCode: exit
         )
     }

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritAPI
 import WritToken
 
 /// `writ revoke`: kill credentials now. The broker answers only once the revocation is durable.
@@ -32,18 +33,20 @@ public struct RevokeCommand: AsyncParsableCommand {
     /// a subject with no task on record is refused: most likely a typo, which would revoke nothing and leave
     /// the real workload or user live.
     static func send(
-        _ body: JSONValue,
+        _ body: RevocationRequest,
         describing what: String,
         connection: ConnectionOptions,
         unlessUnknown filter: (name: String, value: String)? = nil
     ) async -> CommandOutcome {
         await connection.run { session throws(CommandOutcome) in
             if let filter {
-                let known = try await session.get(
-                    "/v1/admin/tasks",
-                    query: [(filter.name, filter.value), ("limit", "1")]
-                )
-                if known.objectValue?["tasks"]?.arrayValue?.isEmpty ?? true {
+                var query = TaskListQuery(limit: 1)
+                switch filter.name {
+                case "workload": query.workload = filter.value
+                default: query.user = filter.value
+                }
+                let known = try await session.get("/v1/admin/tasks", query: query, as: TaskListResponse.self)
+                if known.value.tasks.isEmpty {
                     throw CommandOutcome.unusable(
                         "no task of \(filter.name) \(filter.value) is on record (closed tasks are kept an hour), so "
                             + "this would revoke nothing that exists: check it with `writ workloads list` or "
@@ -51,24 +54,21 @@ public struct RevokeCommand: AsyncParsableCommand {
                     )
                 }
             }
-            let reply = try await session.post("/v1/admin/revocations", json: body)
-            if connection.json { return .json(reply) }
-            let members = reply.objectValue ?? [:]
-            let tasks = members["tasks_closed"]?.integerValue ?? 0
-            let tokens = members["tokens_covered"]?.integerValue ?? 0
-            let sequence = members["sequence"]?.integerValue ?? 0
+            let reply = try await session.post("/v1/admin/revocations", body: body, as: RevocationOutcomeResponse.self)
+            if connection.json { return .json(reply.json) }
+            let outcome = reply.value
+            let sequence = outcome.sequence
             var lines = [
-                "revoked \(what)", "tasks closed    \(tasks)", "tokens covered  \(tokens) live",
-                "feed sequence   \(sequence) (durable)",
+                "revoked \(what)", "tasks closed    \(outcome.tasksClosed)",
+                "tokens covered  \(outcome.tokensCovered) live", "feed sequence   \(sequence) (durable)",
             ]
-            let entry = members["revocations"]?.arrayValue?.first?.objectValue
-            if let kind = entry?["kind"]?.stringValue, kind == "workload" || kind == "user",
-                let until = entry?["retain_until"]?.integerValue
-            {
-                lines.append(
-                    "new tasks       refused until \(Render.iso8601(Date(timeIntervalSince1970: TimeInterval(until))))"
-                )
-                lines.append("a mistake?      writ revoke lift \(sequence) --reason TEXT")
+            if let entry = outcome.revocations.first {
+                switch entry.subject {
+                case .workload, .user:
+                    lines.append("new tasks       refused until \(Render.iso8601(entry.retainUntil))")
+                    lines.append("a mistake?      writ revoke lift \(sequence) --reason TEXT")
+                default: break
+                }
             }
             return CommandOutcome(output: lines.joined(separator: "\n"), exitCode: 0)
         }
@@ -92,7 +92,7 @@ public struct RevokeTaskCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         await RevokeCommand.send(
-            .object(["kind": .string("task"), "id": .string(id)]),
+            RevocationRequest(kind: .task, id: id),
             describing: "task \(id)",
             connection: connection
         )
@@ -116,7 +116,7 @@ public struct RevokeTokenCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         await RevokeCommand.send(
-            .object(["kind": .string("token"), "id": .string(jti)]),
+            RevocationRequest(kind: .token, id: jti),
             describing: "token \(jti)",
             connection: connection
         )
@@ -145,7 +145,7 @@ public struct RevokeWorkloadCommand: AsyncParsableCommand {
             return .unusable("\(spiffeID) is not a SPIFFE ID (spiffe://trust-domain/path)")
         }
         return await RevokeCommand.send(
-            .object(["kind": .string("workload"), "id": .string(spiffeID)]),
+            RevocationRequest(kind: .workload, id: spiffeID),
             describing: "workload \(spiffeID)",
             connection: connection,
             unlessUnknown: force ? nil : ("workload", spiffeID)
@@ -171,7 +171,7 @@ public struct RevokeUserCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         await RevokeCommand.send(
-            .object(["kind": .string("user"), "id": .string(subject)]),
+            RevocationRequest(kind: .user, id: subject),
             describing: "user \(subject)",
             connection: connection,
             unlessUnknown: force ? nil : ("user", subject)
@@ -201,18 +201,16 @@ public struct RevokeBeforeCommand: AsyncParsableCommand {
             return .unusable("\(time) is not a time: use ISO 8601 (2026-11-27T22:00:00Z), epoch seconds, or now")
         }
         // Rounded up as every side rounds it: `now` covers the tokens issued earlier in this second.
-        var body: [String: JSONValue] = [
-            "kind": .string("issued_before"), "before": .integer(Revocation.cutoff(instant).numericDate),
-        ]
+        var body = RevocationRequest(kind: .issuedBefore, before: Revocation.cutoff(instant).numericDate)
         if let workload {
             guard (try? SPIFFEID(workload)) != nil else {
                 return .unusable("\(workload) is not a SPIFFE ID (spiffe://trust-domain/path)")
             }
-            body["workload"] = .string(workload)
+            body.workload = workload
         }
         let scope = workload.map { " of \($0)" } ?? ""
         return await RevokeCommand.send(
-            .object(body),
+            body,
             describing: "tokens\(scope) issued before \(Render.iso8601(instant))",
             connection: connection
         )

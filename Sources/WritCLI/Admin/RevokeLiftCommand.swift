@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritAPI
 import WritToken
 
 /// `writ revoke lift SEQ --reason TEXT`: undo a mistaken workload or user revocation.
@@ -30,18 +31,26 @@ public struct RevokeLiftCommand: AsyncParsableCommand {
         }
         return await connection.run { session throws(CommandOutcome) in
             let reply = try await session.post(
-                "/v1/admin/revocations/\(entry)/lift",
-                json: .object(["reason": .string(reason)])
+                WireRoutes.path("/v1/admin/revocations/{seq}/lift", ["seq": String(entry)]),
+                body: RevocationLiftRequest(reason: reason),
+                as: RevocationLiftResponse.self
             )
-            if connection.json { return .json(reply) }
-            let members = reply.objectValue ?? [:]
-            let lifted = members["lifted"]?.objectValue ?? [:]
-            let what = "\(lifted["kind"]?.stringValue ?? "entry") \(lifted["id"]?.stringValue ?? String(entry))"
-            let from = members["revocation"]?.objectValue?["from"]?.integerValue.map {
-                Render.iso8601(Date(timeIntervalSince1970: TimeInterval($0)))
+            if connection.json { return .json(reply.json) }
+            let lift = reply.value
+            let what: String
+            switch lift.lifted.subject {
+            case .workload(let workload): what = "workload \(workload)"
+            case .user(let user): what = "user \(user)"
+            case .task(let id): what = "task \(id)"
+            case .token(let id): what = "token \(id)"
+            case .key(let id): what = "key \(id)"
+            case .issuedBefore: what = "issued_before \(entry)"
+            case .lift: what = "lift \(entry)"
             }
-            let sequence = members["sequence"]?.integerValue ?? 0
-            let earlier = members["new"] == .bool(false) ? " (lifted before)" : ""
+            var from: String?
+            if case .lift(_, let start) = lift.revocation.subject { from = Render.iso8601(start) }
+            let sequence = lift.sequence
+            let earlier = lift.isNew ? "" : " (lifted before)"
             return CommandOutcome(
                 output: """
                     lifted entry \(entry)\(earlier): \(what)

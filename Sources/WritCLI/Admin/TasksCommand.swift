@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritAPI
 import WritToken
 
 /// `writ tasks`: what agents are doing.
@@ -49,9 +50,8 @@ public struct ListTasksCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        if let state, !["open", "completed", "aborted", "expired"].contains(state) {
-            return .unusable("--state must be open, completed, aborted or expired")
-        }
+        let wanted = state.flatMap(TaskBody.State.init(rawValue:))
+        if state != nil, wanted == nil { return .unusable("--state must be open, completed, aborted or expired") }
         if let workload, (try? SPIFFEID(workload)) == nil {
             return .unusable(
                 "--workload takes a SPIFFE ID (spiffe://trust-domain/path); `writ workloads list` shows them"
@@ -59,33 +59,33 @@ public struct ListTasksCommand: AsyncParsableCommand {
         }
         guard (1...1000).contains(limit) else { return .unusable("--limit must be between 1 and 1000") }
         return await connection.run { session throws(CommandOutcome) in
-            let body = try await session.get(
-                "/v1/admin/tasks",
-                query: [
-                    ("workload", workload), ("user", user), ("state", state), ("audience", audience),
-                    ("limit", String(limit)),
-                ]
+            let query = TaskListQuery(
+                workload: workload,
+                user: user,
+                state: wanted,
+                audience: audience,
+                limit: UInt64(limit)
             )
-            if connection.json { return .json(body) }
-            let tasks = body.objectValue?["tasks"]?.arrayValue ?? []
+            let reply = try await session.get("/v1/admin/tasks", query: query, as: TaskListResponse.self)
+            if connection.json { return .json(reply.json) }
+            let tasks = reply.value.tasks
             guard !tasks.isEmpty else { return CommandOutcome(output: "no tasks match", exitCode: 0) }
             var table = Table("TASK", "STATE", "WORKLOAD", "USER", "TYPE", "TOKENS", "CREATED", "DEADLINE")
-            for task in tasks {
-                let members = task.objectValue ?? [:]
+            for summary in tasks {
+                let task = summary.task
                 table.add(
-                    Render.string(members["id"]),
-                    Render.string(members["state"]),
-                    Render.string(members["workload"]),
-                    Render.string(members["user"]),
-                    Render.string(members["type"]),
-                    "\(Render.string(members["live_tokens"]))/\(Render.string(members["tokens"]))",
-                    Render.time(members["created_at"]),
-                    Render.time(members["deadline"])
+                    task.id,
+                    task.state.rawValue,
+                    task.workload,
+                    Render.text(task.user),
+                    task.type,
+                    "\(summary.liveTokens)/\(summary.tokens)",
+                    Render.time(task.createdAt),
+                    Render.time(task.deadline)
                 )
             }
             let more =
-                body.objectValue?["has_more"] == .bool(true)
-                ? "\n(more tasks match: narrow the filters or raise --limit, up to 1000)" : ""
+                reply.value.hasMore ? "\n(more tasks match: narrow the filters or raise --limit, up to 1000)" : ""
             return CommandOutcome(output: table.text + more, exitCode: 0)
         }
     }
@@ -113,63 +113,59 @@ public struct ShowTaskCommand: AsyncParsableCommand {
 
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
-        let path = "/v1/admin/tasks/" + AdminClient.Session.escape(id)
+        let path = WireRoutes.path("/v1/admin/tasks/{id}", ["id": id])
         return await connection.run { session throws(CommandOutcome) in
-            let body = try await session.get(path)
-            if connection.json { return .json(body) }
-            let members = body.objectValue ?? [:]
-            let tasks = (members["tasks"]?.arrayValue ?? []).compactMap(\.objectValue)
-            let tokens = (members["tokens"]?.arrayValue ?? []).compactMap(\.objectValue)
-            let now = members["time"]?.integerValue ?? Int64(Date().timeIntervalSince1970)
-            guard let root = tasks.first else { return CommandOutcome(output: "no such task", exitCode: 5) }
+            let reply = try await session.get(path, as: TaskTreeResponse.self)
+            if connection.json { return .json(reply.json) }
+            let tree = reply.value
+            guard let root = tree.tasks.first else { return CommandOutcome(output: "no such task", exitCode: 5) }
             var lines: [String] = []
-            for (label, key) in [
-                ("task", "id"), ("state", "state"), ("reason", "reason"), ("workload", "workload"),
-                ("created by", "created_by"), ("attestation", "attestation"), ("user", "user"), ("type", "type"),
-                ("purpose", "purpose"), ("parent", "parent_id"), ("root", "root_id"),
-            ] where root[key] != nil && !(key == "root_id" && root["root_id"] == root["id"]) {
-                lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + Render.string(root[key]))
+            func line(_ label: String, _ value: String?) {
+                guard let value else { return }
+                lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + value)
             }
-            let actors = (root["actors"]?.arrayValue ?? []).map { Render.string($0) }
-            if !actors.isEmpty { lines.append("delegated by " + actors.joined(separator: " ← ")) }
-            for (label, key) in [("created", "created_at"), ("deadline", "deadline"), ("closed", "closed_at")]
-            where root[key] != nil {
-                lines.append(label.padding(toLength: 12, withPad: " ", startingAt: 0) + Render.time(root[key]))
-            }
-            let details = root["grant"]?.objectValue?["authorization_details"]?.arrayValue ?? []
-            for detail in details.compactMap(\.objectValue) {
-                let actions = (detail["actions"]?.arrayValue ?? []).map { Render.string($0) }.joined(separator: ",")
-                let locations = (detail["locations"]?.arrayValue ?? []).map { Render.string($0) }
-                    .joined(separator: ",")
-                let identifier = detail["identifier"].map { " " + Render.string($0) } ?? ""
+            line("task", root.id)
+            line("state", root.state.rawValue)
+            line("reason", root.reason)
+            line("workload", root.workload)
+            line("created by", root.createdBy)
+            line("attestation", root.attestation.rawValue)
+            line("user", root.user)
+            line("type", root.type)
+            line("purpose", root.purpose)
+            line("parent", root.parentID)
+            line("root", root.rootID == root.id ? nil : root.rootID)
+            if !root.actors.isEmpty { lines.append("delegated by " + root.actors.joined(separator: " ← ")) }
+            line("created", Render.time(root.createdAt))
+            line("deadline", Render.time(root.deadline))
+            line("closed", root.closedAt.map { Render.time($0) })
+            for detail in root.grant.authorizationDetails {
+                let actions = detail.actions.joined(separator: ",")
+                let locations = detail.locations.joined(separator: ",")
+                let identifier = detail.identifier.map { " " + $0 } ?? ""
                 lines.append("grant       \(actions) \(locations)\(identifier)")
             }
             lines.append("")
             lines.append("TASK TREE")
-            let rootDepth = root["depth"]?.integerValue ?? 0
-            for task in tasks {
-                let depth = Int((task["depth"]?.integerValue ?? rootDepth) - rootDepth)
+            for task in tree.tasks {
+                let depth = Int(task.depth - root.depth)
                 let prefix = depth == 0 ? "" : String(repeating: "   ", count: depth - 1) + "└─ "
-                lines.append(
-                    "\(prefix)\(Render.string(task["id"]))  \(Render.string(task["state"]))  "
-                        + "\(Render.string(task["workload"]))  \(Render.string(task["type"]))"
-                )
+                lines.append("\(prefix)\(task.id)  \(task.state.rawValue)  \(task.workload)  \(task.type)")
             }
             lines.append("")
-            if tokens.isEmpty {
+            if tree.tokens.isEmpty {
                 lines.append("no tokens issued")
             } else {
                 var table = Table("TOKEN (JTI)", "TASK", "AUDIENCE", "BINDING", "EXPIRES", "STATUS")
-                for token in tokens {
-                    let expired = (token["exp"]?.integerValue ?? 0) <= now
+                for token in tree.tokens {
                     // The broker says revoked when the token's task closed or a revocation names it.
-                    let status = expired ? "expired" : token["revoked"] == .bool(true) ? "revoked" : "live"
+                    let status = token.exp <= tree.time ? "expired" : token.revoked ? "revoked" : "live"
                     table.add(
-                        Render.string(token["jti"]),
-                        Render.string(token["task_id"]),
-                        Render.string(token["aud"]),
-                        Render.string(token["binding"]),
-                        Render.time(token["exp"]),
+                        token.jti,
+                        token.taskID,
+                        token.aud,
+                        token.binding.rawValue,
+                        Render.time(token.exp),
                         status
                     )
                 }
@@ -211,18 +207,18 @@ public struct ListWorkloadsCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         await connection.run { session throws(CommandOutcome) in
-            let body = try await session.get("/v1/admin/workloads")
-            if connection.json { return .json(body) }
-            let workloads = (body.objectValue?["workloads"]?.arrayValue ?? []).compactMap(\.objectValue)
+            let reply = try await session.get("/v1/admin/workloads", as: WorkloadListResponse.self)
+            if connection.json { return .json(reply.json) }
+            let workloads = reply.value.workloads
             guard !workloads.isEmpty else { return CommandOutcome(output: "no workload has a task", exitCode: 0) }
             var table = Table("WORKLOAD", "OPEN TASKS", "TASKS", "LIVE TOKENS", "LAST TASK")
             for workload in workloads {
                 table.add(
-                    Render.string(workload["workload"]),
-                    Render.string(workload["open_tasks"]),
-                    Render.string(workload["tasks"]),
-                    Render.string(workload["live_tokens"]),
-                    Render.time(workload["last_task_at"])
+                    workload.workload,
+                    String(workload.openTasks),
+                    String(workload.tasks),
+                    String(workload.liveTokens),
+                    Render.time(workload.lastTaskAt)
                 )
             }
             return CommandOutcome(output: table.text, exitCode: 0)
@@ -230,22 +226,14 @@ public struct ListWorkloadsCommand: AsyncParsableCommand {
     }
 }
 
-/// Cells from JSON values.
+/// Table cells.
 enum Render {
-    static func string(_ value: JSONValue?) -> String {
-        switch value {
-        case .string(let text): return text
-        case .integer(let number): return String(number)
-        case .bool(let flag): return String(flag)
-        case .double(let number): return String(number)
-        case nil, .null: return "-"
-        default: return JSONWriter.string(value ?? .null)
-        }
-    }
+    /// A text, or `-` when absent.
+    static func text(_ value: String?) -> String { value ?? "-" }
 
-    /// Seconds since the epoch as UTC ISO 8601.
-    static func time(_ value: JSONValue?) -> String {
-        guard let seconds = value?.integerValue else { return "-" }
+    /// Seconds since the epoch as UTC ISO 8601, or `-` when absent.
+    static func time(_ seconds: Int64?) -> String {
+        guard let seconds else { return "-" }
         return iso8601(Date(timeIntervalSince1970: TimeInterval(seconds)))
     }
 

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritAPI
 import WritBroker
 import WritToken
 
@@ -35,17 +36,17 @@ public struct ListKeysCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         await connection.run { session throws(CommandOutcome) in
-            let body = try await session.get("/v1/admin/keys")
-            if connection.json { return .json(body) }
+            let reply = try await session.get("/v1/admin/keys", as: SigningKeyListResponse.self)
+            if connection.json { return .json(reply.json) }
             var table = Table("KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "RETIRES")
-            for key in (body.objectValue?["keys"]?.arrayValue ?? []).compactMap(\.objectValue) {
+            for key in reply.value.keys {
                 table.add(
-                    Render.string(key["kid"]),
-                    Render.string(key["alg"]),
-                    Render.string(key["state"]),
-                    Render.time(key["created_at"]),
-                    key["activates_at"] == nil ? "-" : Render.time(key["activates_at"]),
-                    Render.time(key["retired_at"] ?? key["retires_at"])
+                    key.kid,
+                    key.alg,
+                    key.state.rawValue,
+                    Render.time(key.createdAt),
+                    Render.time(key.activatesAt),
+                    Render.time(key.retiredAt ?? key.retiresAt)
                 )
             }
             return CommandOutcome(output: table.text, exitCode: 0)
@@ -87,14 +88,15 @@ public struct RotateKeysCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         await connection.run { session throws(CommandOutcome) in
-            let body = try await session.post("/v1/admin/keys/rotate" + (immediately ? "?immediately=true" : ""))
-            if connection.json { return .json(body) }
-            let members = body.objectValue ?? [:]
+            let query = KeyRotationQuery(immediately: immediately ? true : nil)
+            let reply = try await session.post("/v1/admin/keys/rotate" + query.query, as: KeyRotationResponse.self)
+            if connection.json { return .json(reply.json) }
+            let rotation = reply.value
             return CommandOutcome(
                 output: """
-                    new key      \(Render.string(members["kid"])) (published now)
-                    signs from   \(Render.time(members["activates_at"]))
-                    previous     \(Render.string(members["previous_kid"])) (published until \(Render.time(members["previous_retires_at"])))
+                    new key      \(rotation.kid) (published now)
+                    signs from   \(Render.time(rotation.activatesAt))
+                    previous     \(rotation.previousKid) (published until \(Render.time(rotation.previousRetiresAt)))
                     """,
                 exitCode: 0
             )

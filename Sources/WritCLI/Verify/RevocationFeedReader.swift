@@ -1,4 +1,5 @@
 import Foundation
+import WritAPI
 import WritToken
 import WritVerifier
 
@@ -14,22 +15,17 @@ enum RevocationFeedReader {
         let view = InMemoryRevocationView()
         while true {
             let after = view.lastSequence
+            let query = RevocationPageQuery(after: after, limit: UInt64(pageSize))
             let page = try await session.get(
                 "/v1/revocations",
-                query: [("after", String(after)), ("limit", String(pageSize))]
-            )
-            guard let members = page.objectValue, let list = members["revocations"]?.arrayValue,
-                let last = members["last"]?.integerValue, case .bool(let hasMore) = members["has_more"]
-            else { throw malformed("a page lacks revocations, last or has_more") }
-            var entries: [Revocation] = []
-            for item in list {
-                do {
-                    entries.append(try Revocation(json: item))
-                } catch {
-                    throw malformed("an entry is malformed: \(error.reason)")
-                }
-            }
-            if let first = members["first"]?.integerValue, first > 0, UInt64(first) > after + 1 {
+                query: query,
+                as: RevocationPageResponse.self,
+                unreadable: { malformed("\($0)") }
+            ).value
+            let entries = page.revocations
+            let last = page.last
+            let hasMore = page.hasMore
+            if let first = page.first, first > 0, UInt64(first) > after + 1 {
                 // Entries below were dropped by the broker once every token they covered had expired.
                 view.skip(through: UInt64(first) - 1)
             }

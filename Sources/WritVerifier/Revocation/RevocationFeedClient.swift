@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 public import ServiceLifecycle
 import Synchronization
+import WritAPI
 public import WritToken
 
 /// Keeps an ``InMemoryRevocationView`` current by following the broker's revocation feed: the Server-Sent
@@ -140,23 +141,24 @@ public struct RevocationFeedClient: Service {
     }
 
     func fetchPage(after sequence: UInt64) async throws -> Page {
-        let request = try await request("/v1/revocations?after=\(sequence)&limit=\(configuration.pageSize)")
+        let query = RevocationPageQuery(after: sequence, limit: UInt64(max(configuration.pageSize, 1)))
+        let request = try await request("/v1/revocations" + query.query)
         let (seconds, attoseconds) = configuration.requestTimeout.components
         let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         let response = try await client.execute(request, timeout: timeout)
         guard response.status == .ok else { throw FeedError.refused("the feed answered \(response.status.code)") }
         let body = try await response.body.collect(upTo: configuration.maximumPageBytes)
-        guard let members = try? StrictJSON().parse(bytes: Array(buffer: body)).objectValue,
-            let list = members["revocations"]?.arrayValue, let last = members["last"]?.integerValue,
-            case .bool(let hasMore) = members["has_more"]
-        else { throw FeedError.malformedFeed("the feed page is malformed") }
-        var entries: [Revocation] = []
-        for item in list { entries.append(try Revocation(json: item)) }
+        let page: RevocationPageResponse
+        do {
+            page = try RevocationPageResponse(responseBody: Array(buffer: body))
+        } catch {
+            throw FeedError.malformedFeed("the feed page is malformed: \(error)")
+        }
         return Page(
-            entries: entries,
-            first: members["first"]?.integerValue.map { UInt64($0) },
-            last: UInt64(max(last, 0)),
-            hasMore: hasMore
+            entries: page.revocations,
+            first: page.first.map { UInt64(max($0, 0)) },
+            last: UInt64(max(page.last, 0)),
+            hasMore: page.hasMore
         )
     }
 
@@ -199,7 +201,7 @@ public struct RevocationFeedClient: Service {
 
     private func read(_ heard: LastHeard) async throws {
         var request = try await request("/v1/revocations/stream")
-        request.headers.add(name: "Last-Event-ID", value: String(view.lastSequence))
+        request.headers.add(name: RevocationStream.lastEventIDHeader, value: String(view.lastSequence))
         request.headers.add(name: "Accept", value: "text/event-stream")
         let response = try await client.execute(request, timeout: .hours(24 * 365))
         guard response.status == .ok else { throw FeedError.refused("the stream answered \(response.status.code)") }
@@ -221,23 +223,27 @@ public struct RevocationFeedClient: Service {
 
     private func handle(_ event: ServerSentEvents.Event) async throws {
         switch event.name {
-        case "revocation":
-            guard let json = try? StrictJSON().parse(event.data) else {
-                throw FeedError.malformedFeed("a revocation event is not JSON")
+        case RevocationStream.revocationEvent:
+            let entry: Revocation
+            do {
+                entry = try Revocation(responseBody: Array(event.data.utf8))
+            } catch {
+                throw FeedError.malformedFeed("a revocation event is malformed: \(error)")
             }
-            view.apply([try Revocation(json: json)])
+            view.apply([entry])
             if view.hasGap {
                 try await catchUp()
             } else {
                 view.markSynced(at: clock.now)
             }
-        case "heartbeat":
-            let members = (try? StrictJSON().parse(event.data))?.objectValue
-            let last = members?["last"]?.integerValue.map { UInt64(max($0, 0)) } ?? 0
-            if last > view.lastSequence || view.hasGap {
-                try await catchUp()
-            } else {
+        case RevocationStream.heartbeatEvent:
+            // A heartbeat that cannot be read still shows the broker alive; it then proves nothing about the
+            // feed's end, so the view is caught up rather than trusted.
+            let heartbeat = try? RevocationHeartbeat(responseBody: Array(event.data.utf8))
+            if let heartbeat, UInt64(max(heartbeat.last, 0)) <= view.lastSequence, !view.hasGap {
                 view.markSynced(at: clock.now)
+            } else {
+                try await catchUp()
             }
         default:
             return

@@ -1,0 +1,371 @@
+import Foundation
+import WritAPI
+import WritToken
+
+/// Example bodies of every wire type: one with every optional member set, one with none, so the document
+/// test sees every member a type can send and the members it always sends.
+enum WireExamples {
+    static let detail = AuthorizationDetail(
+        type: "document",
+        actions: ["read"],
+        locations: ["https://docs.example.org"],
+        identifier: "hr/handbook",
+        datatypes: ["text"]
+    )
+    static let grant = GrantBody(
+        authorizationDetails: [detail],
+        taskDuration: 900,
+        tokenLifetime: 300,
+        delegationDepth: 1,
+        bearerTokens: false
+    )
+    static let minimalTask = TaskBody(
+        id: "tsk_1",
+        rootID: "tsk_1",
+        depth: 0,
+        workload: "spiffe://example.org/agents/assistant",
+        actors: [],
+        createdBy: "spiffe://example.org/agents/assistant",
+        attestation: .jwtSVID,
+        type: "answer-question",
+        grant: grant,
+        state: .open,
+        createdAt: 1_800_000_000,
+        deadline: 1_800_000_900
+    )
+    static var fullTask: TaskBody {
+        var task = minimalTask
+        task.parentID = "tsk_0"
+        task.user = "alice"
+        task.purpose = "answer a question"
+        task.reason = "completed by the workload"
+        task.heartbeatInterval = 30
+        task.lastHeartbeat = 1_800_000_030
+        task.closedAt = 1_800_000_060
+        task.state = .completed
+        return task
+    }
+    static let taskRevocation = Revocation(
+        sequence: 7,
+        subject: .task("tsk_1"),
+        revokedAt: Date(timeIntervalSince1970: 1_800_000_060),
+        retainUntil: Date(timeIntervalSince1970: 1_800_000_960)
+    )
+    static let workloadRevocation = Revocation(
+        sequence: 8,
+        subject: .workload(try! SPIFFEID("spiffe://example.org/agents/assistant")),
+        revokedAt: Date(timeIntervalSince1970: 1_800_000_060),
+        retainUntil: Date(timeIntervalSince1970: 1_800_000_960)
+    )
+    static let issuedBefore = Revocation(
+        sequence: 9,
+        subject: .issuedBefore(
+            Date(timeIntervalSince1970: 1_800_000_000),
+            workload: try! SPIFFEID("spiffe://example.org/agents/assistant")
+        ),
+        revokedAt: Date(timeIntervalSince1970: 1_800_000_060),
+        retainUntil: Date(timeIntervalSince1970: 1_800_000_960)
+    )
+    static let lift = Revocation(
+        sequence: 10,
+        subject: .lift(8, from: Date(timeIntervalSince1970: 1_800_000_100)),
+        revokedAt: Date(timeIntervalSince1970: 1_800_000_100),
+        retainUntil: Date(timeIntervalSince1970: 1_800_000_960)
+    )
+    static let token = TokenResponse(
+        accessToken: "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+        tokenType: .dpop,
+        expiresIn: 300,
+        authorizationDetails: [detail]
+    )
+    static let claims = AccessTokenClaims(
+        issuer: "https://writ.example.org",
+        subject: "alice",
+        audience: "https://docs.example.org",
+        expiresAt: Date(timeIntervalSince1970: 1_800_000_300),
+        issuedAt: Date(timeIntervalSince1970: 1_800_000_000),
+        tokenID: "jti_1",
+        clientID: try! SPIFFEID("spiffe://example.org/agents/assistant"),
+        taskID: "tsk_1",
+        authorizationDetails: [detail]
+    )
+    static let introspection = IntrospectionResponse(active: true, tokenType: "DPoP", claims: claims)
+    static let summary = TaskSummaryBody(task: fullTask, tokens: 2, liveTokens: 1)
+    static let key = SigningKeyBody(
+        kid: "k2",
+        alg: "ES256",
+        state: .retiring,
+        createdAt: 1_800_000_000,
+        activatesAt: 1_800_000_600,
+        retiresAt: 1_800_001_000,
+        retiredAt: 1_800_002_000
+    )
+    static let entry = AuditEntryBody(
+        seq: 1,
+        atMilliseconds: 1_800_000_000_123,
+        event: "task.created",
+        actor: "spiffe://example.org/agents/assistant",
+        subject: "tsk_1",
+        detail: .object(["type": .string("answer-question")]),
+        prevHash: String(repeating: "0", count: 64),
+        hash: String(repeating: "a", count: 64)
+    )
+    static var metadata: AuthorizationServerMetadata {
+        var metadata = AuthorizationServerMetadata(
+            issuer: "https://writ.example.org",
+            tokenEndpoint: "https://writ.example.org/v1/token",
+            jwksURI: "https://writ.example.org/.well-known/jwks.json"
+        )
+        metadata.revocationEndpoint = "https://writ.example.org/v1/revoke"
+        metadata.introspectionEndpoint = "https://writ.example.org/v1/introspect"
+        metadata.grantTypesSupported = [TokenExchangeRequest.grantType]
+        metadata.tokenEndpointAuthMethodsSupported = ["none"]
+        metadata.revocationEndpointAuthMethodsSupported = ["bearer"]
+        metadata.introspectionEndpointAuthMethodsSupported = ["bearer"]
+        metadata.dpopSigningAlgValuesSupported = ["ES256", "EdDSA"]
+        metadata.responseTypesSupported = []
+        metadata.writRevocationFeedEndpoint = "https://writ.example.org/v1/revocations"
+        metadata.writRevocationStreamEndpoint = "https://writ.example.org/v1/revocations/stream"
+        metadata.writTasksEndpoint = "https://writ.example.org/v1/tasks"
+        metadata.mtlsEndpointAliases = MutualTLSEndpointAliases(
+            tokenEndpoint: "https://writ.example.org:8443/v1/token",
+            revocationEndpoint: "https://writ.example.org:8443/v1/revoke"
+        )
+        metadata.tlsClientCertificateBoundAccessTokens = true
+        return metadata
+    }
+    static let jwk: JSONValue = .object([
+        "kty": .string("EC"), "crv": .string("P-256"), "kid": .string("k1"), "alg": .string("ES256"),
+        "x": .string("eA"), "y": .string("eQ"),
+    ])
+
+    /// Examples of each type: the first with every optional member set, the last with none.
+    static let byType: [(any WireValue.Type, [any WireValue])] = [
+        (HealthResponse.self, [HealthResponse()]),
+        (KeySetDocument.self, [KeySetDocument(keys: [jwk], spiffeRefreshHint: 300), KeySetDocument(keys: [jwk])]),
+        (
+            AuthorizationServerMetadata.self,
+            [
+                metadata,
+                AuthorizationServerMetadata(
+                    issuer: "https://writ.example.org",
+                    tokenEndpoint: "https://writ.example.org/v1/token",
+                    jwksURI: "https://writ.example.org/.well-known/jwks.json"
+                ),
+            ]
+        ),
+        (
+            ErrorResponse.self,
+            [
+                ErrorResponse(
+                    error: "access_denied",
+                    errorDescription: "the policy denies the task",
+                    reasons: [
+                        DenialReasonBody(
+                            code: "not_covered",
+                            message: "no permit covers read",
+                            rules: ["permit-read"],
+                            entry: 0,
+                            action: "read"
+                        )
+                    ]
+                ),
+                ErrorResponse(error: "invalid_request", errorDescription: "type is required"),
+            ]
+        ),
+        (
+            TaskRequest.self,
+            [
+                TaskRequest(
+                    type: "answer-question",
+                    purpose: "answer a question",
+                    authorizationDetails: [detail],
+                    maxDuration: 600,
+                    parent: "tsk_0",
+                    delegateTo: "spiffe://example.org/agents/summarizer",
+                    userAssertion: "eyJ.user.assertion",
+                    bearer: false,
+                    heartbeatInterval: 30
+                ),
+                TaskRequest(type: "answer-question", authorizationDetails: [detail]),
+            ]
+        ),
+        (TaskBody.self, [fullTask, minimalTask]),
+        (
+            TaskClosureResponse.self,
+            [TaskClosureResponse(state: .completed, tasksClosed: ["tsk_1"], revocations: [taskRevocation], sequence: 7)]
+        ),
+        (TokenResponse.self, [token]),
+        (IntrospectionResponse.self, [introspection, IntrospectionResponse.inactive]),
+        (
+            RevocationRequest.self,
+            [
+                RevocationRequest(
+                    kind: .issuedBefore,
+                    id: "unused",
+                    before: 1_800_000_000,
+                    workload: "spiffe://example.org/agents/assistant"
+                ),
+                RevocationRequest(kind: .user),
+            ]
+        ),
+        (
+            RevocationOutcomeResponse.self,
+            [
+                RevocationOutcomeResponse(
+                    revocations: [workloadRevocation],
+                    sequence: 8,
+                    tasksClosed: 2,
+                    tokensCovered: 3
+                )
+            ]
+        ),
+        (RevocationLiftRequest.self, [RevocationLiftRequest(reason: "revoked the wrong workload")]),
+        (
+            RevocationLiftResponse.self,
+            [RevocationLiftResponse(revocation: lift, lifted: workloadRevocation, sequence: 10, isNew: true)]
+        ),
+        (
+            RevocationPageResponse.self,
+            [
+                RevocationPageResponse(
+                    revocations: [taskRevocation, workloadRevocation, issuedBefore, lift],
+                    first: 7,
+                    last: 10,
+                    hasMore: false,
+                    time: 1_800_000_200
+                ),
+                RevocationPageResponse(revocations: [], first: nil, last: 0, hasMore: false, time: 1_800_000_200),
+            ]
+        ),
+        (Revocation.self, [taskRevocation, workloadRevocation, issuedBefore, lift]),
+        (RevocationHeartbeat.self, [RevocationHeartbeat(last: 10, time: 1_800_000_200)]),
+        (TaskListResponse.self, [TaskListResponse(tasks: [summary], hasMore: true, time: 1_800_000_200)]),
+        (TaskSummaryBody.self, [summary]),
+        (
+            TaskTreeResponse.self,
+            [
+                TaskTreeResponse(
+                    tasks: [fullTask],
+                    tokens: [
+                        IssuedTokenBody(
+                            jti: "jti_1",
+                            taskID: "tsk_1",
+                            workload: "spiffe://example.org/agents/assistant",
+                            sub: "alice",
+                            aud: "https://docs.example.org",
+                            iat: 1_800_000_000,
+                            exp: 1_800_000_300,
+                            binding: .dpop,
+                            revoked: true
+                        )
+                    ],
+                    time: 1_800_000_200
+                )
+            ]
+        ),
+        (
+            WorkloadListResponse.self,
+            [
+                WorkloadListResponse(workloads: [
+                    WorkloadActivityBody(
+                        workload: "spiffe://example.org/agents/assistant",
+                        openTasks: 1,
+                        tasks: 3,
+                        liveTokens: 1,
+                        lastTaskAt: 1_800_000_000
+                    )
+                ]),
+                WorkloadListResponse(workloads: [
+                    WorkloadActivityBody(
+                        workload: "spiffe://example.org/agents/x",
+                        openTasks: 0,
+                        tasks: 1,
+                        liveTokens: 0
+                    )
+                ]),
+            ]
+        ),
+        (
+            SigningKeyListResponse.self,
+            [
+                SigningKeyListResponse(keys: [key], active: "k3", publishLead: 600),
+                SigningKeyListResponse(
+                    keys: [SigningKeyBody(kid: "k3", alg: "ES256", state: .active, createdAt: 1_800_000_000)],
+                    active: "k3",
+                    publishLead: 600
+                ),
+            ]
+        ),
+        (
+            KeyRotationResponse.self,
+            [
+                KeyRotationResponse(
+                    kid: "k4",
+                    activatesAt: 1_800_000_600,
+                    previousKid: "k3",
+                    previousRetiresAt: 1_800_001_200
+                )
+            ]
+        ),
+        (AuditPageResponse.self, [AuditPageResponse(entries: [entry])]),
+        (
+            AuditVerificationResponse.self,
+            [
+                AuditVerificationResponse(
+                    intact: false,
+                    entries: 10,
+                    last: 10,
+                    brokenAt: 4,
+                    reason: "hash mismatch",
+                    anchorSeq: 3
+                ),
+                AuditVerificationResponse(intact: true, entries: 10, last: 10),
+            ]
+        ),
+    ]
+
+    /// The examples of a type.
+    static func examples(of type: any WireValue.Type) -> [any WireValue] {
+        byType.first { ObjectIdentifier($0.0) == ObjectIdentifier(type) }?.1 ?? []
+    }
+
+    /// Every example.
+    static let all: [any WireValue] = byType.flatMap(\.1)
+}
+
+/// Example parameters of every form and query: every parameter set, so the document test sees all names.
+enum ParameterExamples {
+    static let all: [any WireParameters] = [
+        {
+            var exchange = TokenExchangeRequest(taskID: "tsk_1", audience: "https://docs.example.org")
+            exchange.resource = "https://docs.example.org"
+            exchange.actorToken = "eyJ.actor"
+            exchange.actorTokenType = TokenExchangeRequest.jwtType
+            exchange.subjectToken = "eyJ.user"
+            exchange.subjectTokenType = TokenExchangeRequest.idTokenType
+            exchange.requestedTokenType = TokenExchangeRequest.accessTokenType
+            exchange.scope = "read"
+            return exchange
+        }(),
+        IntrospectionRequest(token: "eyJ.token"),
+        TokenRevocationRequest(token: "eyJ.token", tokenTypeHint: "access_token"),
+        RevocationPageQuery(after: 5, limit: 100),
+        RevocationStreamQuery(after: 5),
+        TaskListQuery(
+            workload: "spiffe://example.org/agents/assistant",
+            user: "alice",
+            state: .open,
+            audience: "https://docs.example.org",
+            limit: 10
+        ),
+        KeyRotationQuery(immediately: true),
+        AuditPageQuery(after: 1, limit: 10, last: 5),
+        AuditVerificationQuery(anchorSeq: 3, anchorHash: String(repeating: "a", count: 64)),
+    ]
+
+    /// The example of a type.
+    static func example(of type: any WireParameters.Type) -> (any WireParameters)? {
+        all.first { ObjectIdentifier(Swift.type(of: $0)) == ObjectIdentifier(type) }
+    }
+}
