@@ -65,13 +65,7 @@ extension StoreConformanceTests {
             let written = try #require(outcome.revocations.first)
             #expect(written.subject == .issuedBefore(Revocation.cutoff(time), workload: cut.scope))
             #expect(written.revokedAt == now.wholeSeconds)
-            withKnownIssue("kept `retention` past the time as given or now, not past the entry's cutoff") {
-                #expect(written.retainUntil >= Revocation.cutoff(time).addingTimeInterval(600))
-            } when: {
-                // The deviation shows only where the time as given (or now) falls short of the cutoff.
-                implementation.deviates(.issuedBeforeRetainedFromTimeNotCutoff)
-                    && min(time, now) < Revocation.cutoff(time)
-            }
+            #expect(written.retainUntil >= Revocation.cutoff(time).addingTimeInterval(600))
             // What the entry covers is now covered: the same revocation, rounded, covers nothing new.
             guard
                 case .revoked(let again) = try await stores.revocations.revoke(

@@ -221,11 +221,7 @@ extension StoreConformanceTests {
             #expect(try await stores.audit.prune(before: R.at(100), limit: 10) == 3)
             let emptied = try await stores.audit.report(against: nil)
             #expect(emptied.problem == nil && emptied.entries == 0)
-            withKnownIssue("the report's last sequence number is 0 once every entry is pruned") {
-                #expect(emptied.last == 6)
-            } when: {
-                implementation.deviates(.auditReportLastZeroWhenAllPruned)
-            }
+            #expect(emptied.last == 6)
             let after = try await stores.audit.append(AuditEvent("after", actor: "t", subject: "a"), at: R.at(200))
             #expect(after.sequence == 7 && after.previousHash == next.hash)
             #expect(try await stores.audit.report(against: nil) == AuditLog.Report(problem: nil, entries: 1, last: 7))

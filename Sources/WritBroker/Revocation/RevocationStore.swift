@@ -73,7 +73,7 @@ public protocol RevocationStore: Sendable {
     func insert(contentsOf entries: [Revocation], actor: String) async throws
     /// Revokes a workload, user, token or issuance time for an operator: writes the entry, closes the open tasks
     /// it covers, counts the live tokens it newly covers, and audits it all. Entries of a workload, user or time
-    /// are kept `retention` past now (an issued-before entry past its cutoff).
+    /// are kept `retention` past now (an issued-before entry past its cutoff, rounded up to a whole second).
     func revoke(
         _ subject: RevocationSubject,
         actor: String,

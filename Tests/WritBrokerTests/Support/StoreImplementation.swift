@@ -13,9 +13,6 @@ struct StoreImplementation: Sendable, CustomTestStringConvertible {
     let name: String
     /// Opens fresh, empty stores.
     let open: @Sendable () async throws -> OpenedStores
-    /// Where this implementation is known to contradict a protocol's documentation. The suite records such a
-    /// failure as a known issue for this implementation only, and fails once it is fixed, so the entry goes.
-    var knownDeviations: Set<StoreDeviation> = []
 
     var testDescription: String { name }
 
@@ -29,8 +26,7 @@ struct StoreImplementation: Sendable, CustomTestStringConvertible {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let stores = try BrokerStores.sqlite(path: directory.appendingPathComponent("writ.sqlite").path)
             return OpenedStores(stores: stores) { try? FileManager.default.removeItem(at: directory) }
-        },
-        knownDeviations: [.issuedBeforeRetainedFromTimeNotCutoff, .auditReportLastZeroWhenAllPruned]
+        }
     )
 
     /// Runs `body` on fresh stores and disposes of them afterwards, whether `body` throws or not.
@@ -46,8 +42,6 @@ struct StoreImplementation: Sendable, CustomTestStringConvertible {
         }
     }
 
-    /// Whether this implementation is known to deviate from the contract here.
-    func deviates(_ deviation: StoreDeviation) -> Bool { knownDeviations.contains(deviation) }
 }
 
 /// Fresh stores and how to dispose of them (a database file to remove, a schema to drop).
@@ -56,15 +50,4 @@ struct OpenedStores: Sendable {
     let stores: BrokerStores
     /// Removes what opening made.
     let discard: @Sendable () async -> Void
-}
-
-/// A known contradiction between an implementation and a store protocol's documentation.
-enum StoreDeviation: Hashable, Sendable {
-    /// `RevocationStore.revoke(.issuedBefore…)` keeps the entry `retention` past the time as given (or past now,
-    /// when that is earlier), instead of past the entry's cutoff, that time rounded up to a whole second: one
-    /// second short whenever the time is not a whole second or the cutoff is after now (`writ revoke before now`).
-    case issuedBeforeRetainedFromTimeNotCutoff
-    /// `AuditStore.report` gives 0 as the last sequence number once pruning has removed every entry, though the
-    /// chain continues from the last one removed.
-    case auditReportLastZeroWhenAllPruned
 }

@@ -100,7 +100,11 @@ enum AuditRows {
         return AuditLog.Report(
             problem: problem,
             entries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM audit") ?? 0,
-            last: try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+            // Once pruning has removed every entry, the chain still ends at the last one removed (the anchor).
+            last: try Int64.fetchOne(
+                db,
+                sql: "SELECT MAX(seq) FROM (SELECT MAX(seq) AS seq FROM audit UNION ALL SELECT seq FROM audit_anchor)"
+            ) ?? 0
         )
     }
 

@@ -73,7 +73,9 @@ struct SQLiteRevocationStore: RevocationStore {
                 closed = try TaskRows.close(db, ids: open, state: .aborted, reason: "user revoked", at: now)
             case .issuedBefore(let cutoff, let scope):
                 guard cutoff <= now.addingTimeInterval(60) else { return .futureCutoff }
-                retain = min(cutoff, now).addingTimeInterval(retention)
+                // The tokens it covers were issued before its cutoff (rounded up, up to a minute ahead), so they
+                // all expire within `retention` of it.
+                retain = Revocation.cutoff(cutoff).addingTimeInterval(retention)
                 tokens = try TokenRows.countLive(db, issuedBefore: Revocation.cutoff(cutoff), scope: scope, now: now)
             case .task, .key, .lift: return .notThisWay
             }
