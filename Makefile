@@ -50,11 +50,12 @@ test: deps lint
 fuzz: deps
 	./FuzzTesting/run.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
 
-# Release build, then the verify benchmark; results go to docs/benchmarks.md by hand.
+# Release build of the yardsticks (their own binary: `writ` never links jwt-kit), then the verify and policy
+# benchmarks; results go to docs/benchmarks.md by hand.
 bench: deps
-	$(SWIFT) build -c release --product writ
-	.build/release/writ bench verify --seconds $(BENCH_SECONDS)
-	.build/release/writ bench policy
+	$(SWIFT) build -c release --product writ-bench
+	.build/release/writ-bench verify --seconds $(BENCH_SECONDS)
+	.build/release/writ-bench policy
 
 # Release build, a broker with limits out of the way, then `writ bench issue` against it.
 bench-broker: deps

@@ -143,15 +143,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // Measurements behind `writ bench`; the only target that links jwt-kit, as a yardstick.
+        // Measurements behind `writ bench`: load against a running broker. No yardstick library here.
         .target(
             name: "WritBenchmarks",
             dependencies: [
                 "WritToken",
                 "WritVerifier",
-                "WritPolicy",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -188,6 +185,21 @@ let package = Package(
             name: "writ",
             dependencies: [
                 "WritCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // `writ-bench`: the verify path against the raw signature check and jwt-kit, and policy decision latency.
+        // The only target that links jwt-kit, as a yardstick; a binary of its own so `writ` never carries it.
+        .executableTarget(
+            name: "writ-bench",
+            dependencies: [
+                "WritBenchmarks",
+                "WritToken",
+                "WritVerifier",
+                "WritPolicy",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -42,7 +42,7 @@ public struct Series: Sendable {
 }
 
 /// Runs `body` repeatedly for about `seconds`, in batches so the clock is read rarely.
-func timedLoop(seconds: Double, batch: Int = 64, _ body: () -> Bool) -> Round {
+package func timedLoop(seconds: Double, batch: Int = 64, _ body: () -> Bool) -> Round {
     let clock = ContinuousClock()
     let start = clock.now
     let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
@@ -57,7 +57,7 @@ func timedLoop(seconds: Double, batch: Int = 64, _ body: () -> Bool) -> Round {
 }
 
 /// Async variant of ``timedLoop(seconds:batch:_:)``.
-func timedLoop(seconds: Double, batch: Int = 64, _ body: () async -> Bool) async -> Round {
+package func timedLoop(seconds: Double, batch: Int = 64, _ body: () async -> Bool) async -> Round {
     let clock = ContinuousClock()
     let start = clock.now
     let deadline = start.advanced(by: .milliseconds(Int64(seconds * 1000)))
@@ -72,7 +72,7 @@ func timedLoop(seconds: Double, batch: Int = 64, _ body: () async -> Bool) async
 }
 
 /// Runs `body` on `threads` OS threads at once for about `seconds`; returns the combined rate.
-func parallelLoop(threads: Int, seconds: Double, _ body: @escaping @Sendable () -> Bool) -> Round {
+package func parallelLoop(threads: Int, seconds: Double, _ body: @escaping @Sendable () -> Bool) -> Round {
     let results = ResultBox(count: threads)
     let group = DispatchGroup()
     for index in 0..<threads {

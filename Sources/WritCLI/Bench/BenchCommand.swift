@@ -4,77 +4,22 @@ import WritBenchmarks
 import WritBroker
 import WritToken
 
-/// `writ bench`: measurements behind docs/benchmarks.md.
+/// `writ bench`: load against a running broker, behind docs/benchmarks.md.
 public struct BenchCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Writ on this machine. Build with -c release first.",
+        abstract: "Load a running broker and time its start. Build with -c release first.",
+        discussion: """
+            The verify-path and policy yardsticks (against the raw signature check and jwt-kit) are a separate \
+            binary, so that this one never links what it is measured against: make bench, or
+              swift build -c release --product writ-bench && .build/release/writ-bench verify
+            """,
         subcommands: [
-            VerifyBenchCommand.self, PolicyBenchCommand.self, IssueBenchCommand.self, RevocationBenchCommand.self,
-            StartupBenchCommand.self, FloodBenchCommand.self,
+            IssueBenchCommand.self, RevocationBenchCommand.self, StartupBenchCommand.self, FloodBenchCommand.self,
         ]
     )
 
     public init() {}
-}
-
-/// `writ bench verify`.
-public struct VerifyBenchCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "verify",
-        abstract: "Raw P-256 verify vs Writ verify+authorize vs jwt-kit, per core, and Writ on several cores.",
-        discussion: """
-            Every measurement runs in interleaved rounds so they share the machine's conditions; the report \
-            quotes medians and their ratios.
-
-            Example:
-              swift build -c release && .build/release/writ bench verify --seconds 2 --rounds 5
-            """
-    )
-
-    @Option(help: "Seconds per round of each measurement.")
-    var seconds: Double = 2
-
-    @Option(help: "Rounds per measurement.")
-    var rounds: Int = 5
-
-    @Option(help: "Threads for the multi-core measurement.")
-    var threads: Int = 2
-
-    @Flag(help: "Print the cost of each stage of one verification instead.")
-    var breakdown = false
-
-    public init() {}
-
-    public func run() async throws {
-        if breakdown {
-            print(try VerifyBreakdown(seconds: seconds).run())
-            return
-        }
-        let result = try await VerifyBenchmark(seconds: seconds, rounds: rounds, threads: threads).run()
-        print(result.report)
-    }
-}
-
-/// `writ bench policy`.
-public struct PolicyBenchCommand: AsyncParsableCommand {
-    public static let configuration = CommandConfiguration(
-        commandName: "policy",
-        abstract: "Decision latency for 1,000 rules across 200 workloads, one core (p50/p99).",
-        discussion: """
-            Example:
-              swift build -c release && .build/release/writ bench policy --decisions 200000
-            """
-    )
-
-    @Option(help: "How many decisions to time.")
-    var decisions: Int = 200_000
-
-    public init() {}
-
-    public func run() async throws {
-        print(try PolicyBenchmark(decisions: decisions).run())
-    }
 }
 
 /// `writ bench issue`.

@@ -2,15 +2,15 @@ import Foundation
 import WritPolicy
 import WritToken
 
-/// `writ bench policy`: decision latency for a set of 1,000 rules across 200 workloads, on one core.
-public struct PolicyBenchmark: Sendable {
+/// `writ-bench policy`: decision latency for a set of 1,000 rules across 200 workloads, on one core.
+struct PolicyBenchmark: Sendable {
     /// How many decisions to time.
-    public let decisions: Int
+    let decisions: Int
     /// Workloads in the generated set.
-    public let workloads: Int
+    let workloads: Int
 
     /// A plan.
-    public init(decisions: Int = 200_000, workloads: Int = 200) {
+    init(decisions: Int = 200_000, workloads: Int = 200) {
         self.decisions = decisions
         self.workloads = workloads
     }
@@ -68,7 +68,7 @@ public struct PolicyBenchmark: Sendable {
     }
 
     /// Runs the benchmark and returns the report.
-    public func run() throws -> String {
+    func run() throws -> String {
         let text = policyText()
         let clock = ContinuousClock()
         let loadStart = clock.now
