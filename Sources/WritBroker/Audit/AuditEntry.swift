@@ -1,5 +1,6 @@
 import Crypto
 public import Foundation
+public import WritAPI
 public import WritToken
 
 /// One record of the audit log: what happened, who did it, to what. Append-only and hash-chained: each
@@ -67,34 +68,33 @@ public struct AuditEntry: Sendable, Hashable {
                 )
     }
 
-    /// The entry as JSON, for export.
-    public var json: JSONValue {
-        .object([
-            "seq": .integer(sequence), "at_ms": .integer(milliseconds), "event": .string(event),
-            "actor": .string(actor), "subject": .string(subject), "detail": detail,
-            "prev_hash": .string(previousHash), "hash": .string(hash),
-        ])
-    }
-}
-
-extension AuditEntry {
-    /// An entry read back from its JSON (an export line); nil when a member is missing or of the wrong type.
-    public init?(json: JSONValue) {
-        guard let members = json.objectValue, let sequence = members["seq"]?.integerValue,
-            let milliseconds = members["at_ms"]?.integerValue, let event = members["event"]?.stringValue,
-            let actor = members["actor"]?.stringValue, let subject = members["subject"]?.stringValue,
-            let detail = members["detail"], let previousHash = members["prev_hash"]?.stringValue,
-            let hash = members["hash"]?.stringValue
-        else { return nil }
-        self.init(
-            sequence: sequence,
-            milliseconds: milliseconds,
+    /// The entry as the admin API and exports carry it.
+    public var wire: AuditEntryBody {
+        AuditEntryBody(
+            seq: sequence,
+            atMilliseconds: milliseconds,
             event: event,
             actor: actor,
             subject: subject,
             detail: detail,
-            previousHash: previousHash,
+            prevHash: previousHash,
             hash: hash
+        )
+    }
+}
+
+extension AuditEntry {
+    /// An entry from its wire form (an export line, a page of the log).
+    public init(_ body: AuditEntryBody) {
+        self.init(
+            sequence: body.seq,
+            milliseconds: body.atMilliseconds,
+            event: body.event,
+            actor: body.actor,
+            subject: body.subject,
+            detail: body.detail,
+            previousHash: body.prevHash,
+            hash: body.hash
         )
     }
 }

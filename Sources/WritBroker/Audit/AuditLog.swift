@@ -1,4 +1,5 @@
 public import Foundation
+public import WritAPI
 public import WritToken
 
 /// The audit log's chain: where it breaks, outside anchors, reports, and the check of an export. Entries are
@@ -64,16 +65,15 @@ public enum AuditLog {
             self.last = last
         }
 
-        /// `intact`, `entries`, `last`, and when broken `broken_at` and `reason`.
-        public var json: JSONValue {
-            var body: [String: JSONValue] = [
-                "intact": .bool(problem == nil), "entries": .integer(Int64(entries)), "last": .integer(last),
-            ]
-            if let problem {
-                body["broken_at"] = .integer(problem.sequence)
-                body["reason"] = .string(problem.reason)
-            }
-            return .object(body)
+        /// The report as the admin API and `writ audit verify` give it.
+        public var wire: AuditVerificationResponse {
+            AuditVerificationResponse(
+                intact: problem == nil,
+                entries: Int64(entries),
+                last: last,
+                brokenAt: problem?.sequence,
+                reason: problem?.reason
+            )
         }
     }
 

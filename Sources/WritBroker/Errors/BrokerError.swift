@@ -1,4 +1,6 @@
 public import HTTPTypes
+public import WritAPI
+public import WritPolicy
 public import WritToken
 
 /// An error the broker answers with: a stable code, the HTTP status it maps to, and a sentence that says what
@@ -75,8 +77,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
     public let code: Code
     /// What went wrong and what to do, never holding a secret.
     public let message: String
-    /// Machine-readable details, e.g. the policy's denial reasons.
-    public let details: JSONValue?
+    /// The policy's reasons, for a denial.
+    public let reasons: [DenialReason]?
     /// Seconds to wait before retrying, for rate limits.
     public let retryAfter: Int?
     /// A DPoP nonce for the client's next proof (RFC 9449 §8).
@@ -90,14 +92,14 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(
         _ code: Code,
         _ message: String,
-        details: JSONValue? = nil,
+        reasons: [DenialReason]? = nil,
         retryAfter: Int? = nil,
         file: String = #fileID,
         line: UInt = #line
     ) {
         self.code = code
         self.message = message
-        self.details = details
+        self.reasons = reasons
         self.retryAfter = retryAfter
         self.file = file
         self.line = line
@@ -107,12 +109,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
-    /// The body: `error` and `error_description` as RFC 6749 §5.2 has them, plus any details.
-    public var json: JSONValue {
-        var members: [String: JSONValue] = ["error": .string(code.rawValue), "error_description": .string(message)]
-        if let details, case .object(let extra) = details {
-            for (name, value) in extra where members[name] == nil { members[name] = value }
-        }
-        return .object(members)
+    /// The body: `error` and `error_description` as RFC 6749 §5.2 has them, and a denial's reasons.
+    public var wire: ErrorResponse {
+        ErrorResponse(error: code.rawValue, errorDescription: message, reasons: reasons?.map(\.wire))
     }
 }

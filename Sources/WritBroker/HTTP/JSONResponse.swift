@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import NIOCore
+import WritAPI
 public import WritToken
 
 /// Builds JSON responses with the project's own writer (sorted keys, no escaping surprises).
@@ -30,6 +31,6 @@ public enum JSONResponse {
         if error.code == .unauthenticated {
             headers[.wwwAuthenticate] = "Bearer error=\"invalid_token\""
         }
-        return make(error.json, status: error.code.status, headers: headers)
+        return make(error.wire.json, status: error.code.status, headers: headers)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import NIOCore
+import WritAPI
 public import WritToken
 
 /// One request on its way through a route: the broker, the authenticated caller, and the request's parts read
@@ -35,6 +36,46 @@ public struct RouteCall: Sendable {
         let text = request.uri.queryParameters.get(name)
         guard let range else { return try Self.number(text, name: name) }
         return try Self.number(text, name: name, in: range)
+    }
+
+    /// The body as a JSON request of a wire type, read strictly (an unknown member is refused by name).
+    func body<Body: WireMessage>(_ type: Body.Type) async throws -> Body {
+        let bytes = try await body(mediaType: "application/json")
+        do {
+            return try Body(requestBody: bytes)
+        } catch {
+            throw BrokerError(.invalidRequest, error.description)
+        }
+    }
+
+    /// The body as a form of a wire type.
+    func form<Form: WireParameters>(_ type: Form.Type) async throws -> Form {
+        let parameters = try await formBody()
+        do {
+            return try Form(parameters: parameters)
+        } catch {
+            throw BrokerError(.invalidRequest, error.description)
+        }
+    }
+
+    /// The query as a wire type.
+    func query<Query: WireParameters>(_ type: Query.Type) throws(BrokerError) -> Query {
+        var parameters: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+        do {
+            return try Query(parameters: parameters)
+        } catch {
+            throw BrokerError(.invalidRequest, error.description)
+        }
+    }
+
+    /// A number the wire type read, within the range the API document gives, or a 400 naming it.
+    static func check(_ value: UInt64?, name: String, in range: ClosedRange<UInt64>) throws(BrokerError) -> UInt64? {
+        guard let value else { return nil }
+        guard range.contains(value) else {
+            throw BrokerError(.invalidRequest, "\(name) must be from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
     }
 
     /// The body as a form (`application/x-www-form-urlencoded`).

@@ -1,4 +1,5 @@
 public import Foundation
+public import WritAPI
 public import WritToken
 
 /// What a rotation did.
@@ -12,14 +13,14 @@ public struct KeyRotation: Sendable, Hashable {
     /// When the previous key leaves the JWKS: once every token it can have signed has expired.
     public let previousRetiresAt: Date
 
-    /// The response body.
-    public var json: JSONValue {
-        .object([
-            "kid": .string(newKey),
-            "activates_at": .integer(activatesAt.numericDate),
-            "previous_kid": .string(previousKey),
-            "previous_retires_at": .integer(previousRetiresAt.numericDate),
-        ])
+    /// What the admin API answers.
+    public var wire: KeyRotationResponse {
+        KeyRotationResponse(
+            kid: newKey,
+            activatesAt: activatesAt.numericDate,
+            previousKid: previousKey,
+            previousRetiresAt: previousRetiresAt.numericDate
+        )
     }
 
     /// The audit entry of a rotation (with the feed entries of an immediate one).

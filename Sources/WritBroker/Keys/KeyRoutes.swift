@@ -1,4 +1,5 @@
 import Hummingbird
+import WritAPI
 import WritToken
 
 /// The published keys (JWKS and SPIFFE bundle) and the admin API's key routes.
@@ -15,20 +16,20 @@ enum KeyRoutes {
         let broker = call.broker
         let (records, activeID) = try await broker.keys.records()
         let now = broker.clock.now
-        return JSONResponse.make(
-            .object([
-                "keys": .array(records.map { $0.json(activeID: activeID, now: now) }),
-                "active": .string(activeID), "publish_lead": .integer(Int64(broker.settings.tokens.keyPublishLead)),
-            ])
+        let response = SigningKeyListResponse(
+            keys: records.map { $0.wire(activeID: activeID, now: now) },
+            active: activeID,
+            publishLead: Int64(broker.settings.tokens.keyPublishLead)
         )
+        return JSONResponse.make(response.json)
     }
 
     static func rotate(_ call: RouteCall) async throws -> Response {
-        let flag = call.request.uri.queryParameters.get("immediately")
-        guard flag == nil || flag == "true" || flag == "false" else {
-            throw BrokerError(.invalidRequest, "immediately must be true or false")
-        }
-        let rotation = try await call.broker.keys.rotate(by: call.caller.auditName, immediately: flag == "true")
-        return JSONResponse.make(rotation.json, status: .created)
+        let query = try call.query(KeyRotationQuery.self)
+        let rotation = try await call.broker.keys.rotate(
+            by: call.caller.auditName,
+            immediately: query.immediately ?? false
+        )
+        return JSONResponse.make(rotation.wire.json, status: .created)
     }
 }

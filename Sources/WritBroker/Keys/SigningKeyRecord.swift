@@ -1,4 +1,5 @@
 public import Foundation
+public import WritAPI
 public import WritToken
 
 /// One signing key as recorded, with where it stands in its life: published ahead of use, signing, kept
@@ -55,17 +56,16 @@ public struct SigningKeyRecord: Sendable, Hashable {
         return "retiring"
     }
 
-    /// The record as the admin API returns it.
-    public func json(activeID: String, now: Date) -> JSONValue {
-        var members: [String: JSONValue] = [
-            "kid": .string(id),
-            "alg": .string(algorithm),
-            "state": .string(state(activeID: activeID, now: now)),
-            "created_at": .integer(createdAt.numericDate),
-        ]
-        if let activatesAt { members["activates_at"] = .integer(activatesAt.numericDate) }
-        if let retiresAt { members["retires_at"] = .integer(retiresAt.numericDate) }
-        if let retiredAt { members["retired_at"] = .integer(retiredAt.numericDate) }
-        return .object(members)
+    /// The record as the admin API sends it.
+    public func wire(activeID: String, now: Date) -> SigningKeyBody {
+        SigningKeyBody(
+            kid: id,
+            alg: algorithm,
+            state: SigningKeyBody.State(rawValue: state(activeID: activeID, now: now)) ?? .retired,
+            createdAt: createdAt.numericDate,
+            activatesAt: activatesAt?.numericDate,
+            retiresAt: retiresAt?.numericDate,
+            retiredAt: retiredAt?.numericDate
+        )
     }
 }

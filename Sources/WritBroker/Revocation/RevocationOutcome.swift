@@ -1,3 +1,4 @@
+public import WritAPI
 public import WritToken
 
 /// What an operator's revocation did.
@@ -11,14 +12,14 @@ public struct RevocationOutcome: Sendable, Hashable {
     /// The unexpired tokens it newly covers (tokens of already-closed tasks were revoked with their task).
     public let tokens: Int
 
-    /// The response body.
-    public var json: JSONValue {
-        .object([
-            "revocations": .array(revocations.map(\.json)),
-            "sequence": .integer(Int64(revocations.map(\.sequence).max() ?? 0)),
-            "tasks_closed": .integer(Int64(tasks)),
-            "tokens_covered": .integer(Int64(tokens)),
-        ])
+    /// What the admin API answers.
+    public var wire: RevocationOutcomeResponse {
+        RevocationOutcomeResponse(
+            revocations: revocations,
+            sequence: Int64(revocations.map(\.sequence).max() ?? 0),
+            tasksClosed: Int64(tasks),
+            tokensCovered: Int64(tokens)
+        )
     }
 
     /// The audit entries of an operator's revocation: the entry, then each task it closed.
@@ -51,12 +52,9 @@ public struct RevocationLift: Sendable, Hashable {
     /// False when the entry had been lifted before and this is that earlier lift.
     public let isNew: Bool
 
-    /// The response body.
-    public var json: JSONValue {
-        .object([
-            "revocation": entry.json, "lifted": lifted.json, "sequence": .integer(Int64(entry.sequence)),
-            "new": .bool(isNew),
-        ])
+    /// What the admin API answers.
+    public var wire: RevocationLiftResponse {
+        RevocationLiftResponse(revocation: entry, lifted: lifted, sequence: Int64(entry.sequence), isNew: isNew)
     }
 
     /// The audit entry of a new lift.

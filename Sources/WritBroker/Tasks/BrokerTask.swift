@@ -58,30 +58,4 @@ public struct BrokerTask: Sendable, Hashable {
         }
         return false
     }
-
-    /// The task as the API returns it.
-    public var json: JSONValue {
-        var members: [String: JSONValue] = [
-            "id": .string(id),
-            "root_id": .string(rootID),
-            "depth": .integer(Int64(depth)),
-            "workload": .string(workload.description),
-            "actors": .array(actors.map { .string($0.description) }),
-            "created_by": .string(createdBy.description),
-            "attestation": .string(attestation.rawValue),
-            "type": .string(type),
-            "grant": grant.json,
-            "state": .string(state.rawValue),
-            "created_at": .integer(createdAt.numericDate),
-            "deadline": .integer(deadline.numericDate),
-        ]
-        if let parentID { members["parent_id"] = .string(parentID) }
-        if let subject = user?.subject { members["user"] = .string(subject) }
-        if let purpose { members["purpose"] = .string(purpose) }
-        if let reason { members["reason"] = .string(reason) }
-        if let heartbeatInterval { members["heartbeat_interval"] = .integer(Int64(heartbeatInterval)) }
-        if let lastHeartbeat { members["last_heartbeat"] = .integer(lastHeartbeat.numericDate) }
-        if let closedAt { members["closed_at"] = .integer(closedAt.numericDate) }
-        return .object(members)
-    }
 }

@@ -1,4 +1,5 @@
 public import Foundation
+public import WritAPI
 public import WritToken
 
 /// What a workload asks for when it begins a task: the body of `POST /v1/tasks`.
@@ -22,80 +23,74 @@ public struct TaskDescriptor: Sendable, Hashable {
     /// Seconds between the heartbeats the workload promises; a task that misses two expires.
     public var heartbeatInterval: TimeInterval?
 
-    /// The members a descriptor may have; anything else is refused, so a typo is not silently ignored.
-    public static let members: Set<String> = [
-        "type", "purpose", "authorization_details", "max_duration", "parent", "delegate_to", "user_assertion",
-        "bearer", "heartbeat_interval",
-    ]
     /// The most authorization details one task may ask for.
     public static let maximumDetails = 64
     /// The shortest heartbeat interval accepted.
     public static let minimumHeartbeat: TimeInterval = 5
 
-    /// Reads a descriptor from a JSON body.
+    /// Reads a descriptor from a JSON body (strictly, as ``WritAPI/TaskRequest``).
     public init(json: JSONValue) throws(BrokerError) {
-        guard let members = json.objectValue else {
-            throw BrokerError(.invalidRequest, "the body must be a JSON object")
+        do {
+            self = try TaskDescriptor(try TaskRequest(json: json, mode: .request))
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.invalidRequest, String(describing: error))
         }
-        if let unknown = members.keys.sorted().first(where: { !Self.members.contains($0) }) {
-            throw BrokerError(.invalidRequest, "unknown member \(unknown.prefix(64)) in the task descriptor")
-        }
-        func text(_ name: String, maximum: Int) throws(BrokerError) -> String? {
-            guard let value = members[name] else { return nil }
-            guard let text = value.stringValue, !text.isEmpty, text.utf8.count <= maximum else {
+    }
+
+    /// A descriptor from the request's wire type, with the limits the wire leaves to the broker.
+    public init(_ request: TaskRequest) throws(BrokerError) {
+        func text(_ value: String?, _ name: String, maximum: Int) throws(BrokerError) -> String? {
+            guard let value else { return nil }
+            guard !value.isEmpty, value.utf8.count <= maximum else {
                 throw BrokerError(.invalidRequest, "\(name) must be a non-empty string of at most \(maximum) bytes")
             }
-            return text
+            return value
         }
-        func seconds(_ name: String) throws(BrokerError) -> TimeInterval? {
-            guard let value = members[name] else { return nil }
-            guard let number = value.integerValue, number > 0, number <= 86_400 * 7 else {
+        func seconds(_ value: Int64?, _ name: String) throws(BrokerError) -> TimeInterval? {
+            guard let value else { return nil }
+            guard value > 0, value <= 86_400 * 7 else {
                 throw BrokerError(.invalidRequest, "\(name) must be a whole number of seconds, 1 to 604800")
             }
-            return TimeInterval(number)
+            return TimeInterval(value)
         }
-        guard let type = try text("type", maximum: 128) else { throw BrokerError(.invalidRequest, "type is required") }
-        self.type = type
-        self.purpose = try text("purpose", maximum: 1024)
-        guard let details = members["authorization_details"]?.arrayValue, !details.isEmpty else {
+        self.type = try text(request.type, "type", maximum: 128) ?? ""
+        self.purpose = try text(request.purpose, "purpose", maximum: 1024)
+        guard !request.authorizationDetails.isEmpty else {
             throw BrokerError(.invalidRequest, "authorization_details must be a non-empty array")
         }
-        guard details.count <= Self.maximumDetails else {
+        guard request.authorizationDetails.count <= Self.maximumDetails else {
             throw BrokerError(.invalidRequest, "at most \(Self.maximumDetails) authorization_details entries")
         }
-        var parsed: [AuthorizationDetail] = []
-        for (index, detail) in details.enumerated() {
-            do {
-                parsed.append(try AuthorizationDetail(json: detail))
-            } catch {
-                throw BrokerError(.invalidRequest, "authorization_details[\(index)]: \(error.reason)")
-            }
-        }
-        self.authorizationDetails = parsed
-        self.maximumDuration = try seconds("max_duration")
-        self.parent = try text("parent", maximum: 128)
-        if let delegate = try text("delegate_to", maximum: SPIFFEID.maximumLength) {
-            do {
-                self.delegate = try SPIFFEID(delegate)
-            } catch {
-                throw BrokerError(.invalidRequest, "delegate_to: \(error.reason)")
-            }
-            guard parent != nil else { throw BrokerError(.invalidRequest, "delegate_to needs a parent task") }
-        } else {
-            self.delegate = nil
-        }
-        self.userAssertion = try text("user_assertion", maximum: AssertionVerifier.maximumLength)
-        switch members["bearer"] {
-        case nil: self.bearer = false
-        case .bool(let value): self.bearer = value
-        default: throw BrokerError(.invalidRequest, "bearer must be true or false")
-        }
-        self.heartbeatInterval = try seconds("heartbeat_interval")
+        self.authorizationDetails = request.authorizationDetails
+        self.maximumDuration = try seconds(request.maxDuration, "max_duration")
+        self.parent = try text(request.parent, "parent", maximum: 128)
+        self.delegate = try Self.delegate(request.delegateTo, parent: parent)
+        self.userAssertion = try text(request.userAssertion, "user_assertion", maximum: AssertionVerifier.maximumLength)
+        self.bearer = request.bearer ?? false
+        self.heartbeatInterval = try seconds(request.heartbeatInterval, "heartbeat_interval")
         if let heartbeatInterval, heartbeatInterval < Self.minimumHeartbeat {
             throw BrokerError(
                 .invalidRequest,
                 "heartbeat_interval must be at least \(Int(Self.minimumHeartbeat)) seconds"
             )
         }
+    }
+
+    /// The workload a sub-task is delegated to, which needs a parent task.
+    private static func delegate(_ text: String?, parent: String?) throws(BrokerError) -> SPIFFEID? {
+        guard let text else { return nil }
+        guard !text.isEmpty, text.utf8.count <= SPIFFEID.maximumLength else {
+            throw BrokerError(.invalidRequest, "delegate_to must be a SPIFFE ID")
+        }
+        let delegate: SPIFFEID
+        do {
+            delegate = try SPIFFEID(text)
+        } catch {
+            throw BrokerError(.invalidRequest, "delegate_to: \(error.reason)")
+        }
+        guard parent != nil else { throw BrokerError(.invalidRequest, "delegate_to needs a parent task") }
+        return delegate
     }
 }

@@ -26,14 +26,6 @@ public struct TaskSummary: Sendable, Hashable {
     public let tokens: Int
     /// Those still usable: unexpired, and the task open (a closed task's tokens are revoked).
     public let liveTokens: Int
-
-    /// The task's JSON with the token counts.
-    public var json: JSONValue {
-        guard case .object(var members) = task.json else { return task.json }
-        members["tokens"] = .integer(Int64(tokens))
-        members["live_tokens"] = .integer(Int64(liveTokens))
-        return .object(members)
-    }
 }
 
 /// A workload as operators see it.
@@ -48,16 +40,6 @@ public struct WorkloadActivity: Sendable, Hashable {
     public let liveTokens: Int
     /// When it last began a task.
     public let lastTask: Date?
-
-    /// The JSON form.
-    public var json: JSONValue {
-        var members: [String: JSONValue] = [
-            "workload": .string(workload), "open_tasks": .integer(Int64(openTasks)), "tasks": .integer(Int64(tasks)),
-            "live_tokens": .integer(Int64(liveTokens)),
-        ]
-        if let lastTask { members["last_task_at"] = .integer(lastTask.numericDate) }
-        return .object(members)
-    }
 }
 
 /// A task and its descendants, depth first, with their tokens.

@@ -45,7 +45,7 @@ extension TaskService {
         throw BrokerError(
             .accessDenied,
             reasons.first?.message ?? "the policy denies this task",
-            details: .object(["reasons": .array(reasons.map(\.json))])
+            reasons: reasons
         )
     }
 
@@ -91,7 +91,7 @@ extension TaskService {
         throw BrokerError(
             .invalidGrant,
             "the policy no longer allows this task: " + (reasons.first?.message ?? "denied"),
-            details: .object(["reasons": .array(reasons.map(\.json))])
+            reasons: reasons
         )
     }
 }

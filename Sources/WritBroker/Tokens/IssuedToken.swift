@@ -41,14 +41,3 @@ public struct IssuedToken: Sendable, Hashable {
         self.binding = binding
     }
 }
-
-extension IssuedToken {
-    /// The record as the admin API returns it (the binding's kind, not its key).
-    public var json: JSONValue {
-        .object([
-            "jti": .string(id), "task_id": .string(taskID), "workload": .string(workload), "sub": .string(subject),
-            "aud": .string(audience), "iat": .integer(issuedAt.numericDate), "exp": .integer(expiresAt.numericDate),
-            "binding": .string(String(binding.prefix { $0 != ":" })),
-        ])
-    }
-}

@@ -1,4 +1,5 @@
 public import Foundation
+public import WritAPI
 public import WritToken
 
 /// An RFC 8693 token-exchange request to `POST /v1/token`, read from its form.
@@ -26,39 +27,39 @@ public struct TokenRequest: Sendable, Hashable {
     /// The resource server the token is for.
     public var audience: String
 
-    /// Reads a request from its form parameters.
-    public init(form: [String: String]) throws(BrokerError) {
-        guard let grant = form["grant_type"] else { throw BrokerError(.invalidRequest, "grant_type is required") }
-        guard grant == Self.grantType else {
+    /// Reads the token endpoint's form (RFC 8693 §2.1), with the rules the wire type leaves to the broker.
+    public init(_ form: TokenExchangeRequest) throws(BrokerError) {
+        guard form.grantType == Self.grantType else {
             throw BrokerError(.unsupportedGrantType, "only \(Self.grantType) is supported")
         }
         // Other parameters (a client_id that a standard OAuth library sends, say) are ignored, as RFC 6749
         // §3.2 requires.
-        if form["scope"] != nil {
+        if form.scope != nil {
             throw BrokerError(.invalidRequest, "scope is not used: a token's scope is its task's grant")
         }
-        if let requested = form["requested_token_type"], requested != Self.accessTokenType {
+        if let requested = form.requestedTokenType, requested != Self.accessTokenType {
             throw BrokerError(.invalidRequest, "only access tokens are issued")
         }
-        guard let taskID = form["task_id"], !taskID.isEmpty else {
+        let taskID = form.taskID
+        guard !taskID.isEmpty else {
             throw BrokerError(.invalidRequest, "task_id is required")
         }
-        let audience = form["audience"] ?? form["resource"]
+        let audience = form.audience ?? form.resource
         guard let audience, !audience.isEmpty, audience.utf8.count <= 2048 else {
             throw BrokerError(.invalidRequest, "audience is required: the resource server the token is for")
         }
-        if let audienceParameter = form["audience"], let resource = form["resource"], audienceParameter != resource {
+        if let audienceParameter = form.audience, let resource = form.resource, audienceParameter != resource {
             throw BrokerError(.invalidTarget, "audience and resource name different resource servers")
         }
-        let subjectType = form["subject_token_type"]
-        let actorType = form["actor_token_type"]
-        if form["subject_token"] != nil, subjectType == nil {
+        let subjectType = form.subjectTokenType
+        let actorType = form.actorTokenType
+        if form.subjectToken != nil, subjectType == nil {
             throw BrokerError(.invalidRequest, "subject_token_type is required with subject_token")
         }
-        if form["actor_token"] != nil, actorType != Self.jwtType {
+        if form.actorToken != nil, actorType != Self.jwtType {
             throw BrokerError(.invalidRequest, "actor_token_type must be \(Self.jwtType)")
         }
-        switch (form["actor_token"], form["subject_token"], subjectType) {
+        switch (form.actorToken, form.subjectToken, subjectType) {
         case (let actor?, nil, _):
             self.workloadAssertion = actor
             self.userAssertion = nil
@@ -87,6 +88,21 @@ public struct TokenRequest: Sendable, Hashable {
         self.taskID = taskID
         self.audience = audience
     }
+
+    /// Reads the token endpoint's form from its parameters.
+    public init(form: [String: String]) throws(BrokerError) {
+        // RFC 6749 §5.2: a grant type this server does not support is said first, whatever else is missing.
+        if let grant = form["grant_type"], grant != Self.grantType {
+            throw BrokerError(.unsupportedGrantType, "only \(Self.grantType) is supported")
+        }
+        do {
+            self = try TokenRequest(try TokenExchangeRequest(parameters: form))
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.invalidRequest, String(describing: error))
+        }
+    }
 }
 
 /// What the token endpoint returns (RFC 8693 §2.2.1).
@@ -99,17 +115,16 @@ public struct IssuedAccessToken: Sendable, Hashable {
     public let expiresIn: Int
     /// The record kept of it.
     public let record: IssuedToken
-    /// The authorization details it carries (RFC 9396 §7), as a JSON array.
-    public let authorizationDetails: JSONValue
+    /// The authorization details it carries (RFC 9396 §7).
+    public let authorizationDetails: [AuthorizationDetail]
 
-    /// The response body.
-    public var json: JSONValue {
-        .object([
-            "access_token": .string(token),
-            "issued_token_type": .string(TokenRequest.accessTokenType),
-            "token_type": .string(tokenType),
-            "expires_in": .integer(Int64(expiresIn)),
-            "authorization_details": authorizationDetails,
-        ])
+    /// What the token endpoint answers.
+    public var wire: TokenResponse {
+        TokenResponse(
+            accessToken: token,
+            tokenType: tokenType == "DPoP" ? .dpop : .bearer,
+            expiresIn: Int64(expiresIn),
+            authorizationDetails: authorizationDetails
+        )
     }
 }

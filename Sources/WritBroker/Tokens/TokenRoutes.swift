@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import WritAPI
 import WritToken
 
 /// The token endpoint (RFC 8693 token exchange) and introspection (RFC 7662).
@@ -22,13 +23,11 @@ enum TokenRoutes {
         if broker.settings.requireDPoPNonces {
             headers[HTTPField.Name("DPoP-Nonce")!] = broker.tokens.dpopNonces.current(now: broker.clock.now)
         }
-        return JSONResponse.make(issued.json, headers: headers)
+        return JSONResponse.make(issued.wire.json, headers: headers)
     }
 
     static func introspect(_ call: RouteCall) async throws -> Response {
-        guard let token = try await call.formBody()["token"] else {
-            throw BrokerError(.invalidRequest, "token is required")
-        }
+        let token = try await call.form(IntrospectionRequest.self).token
         return JSONResponse.make(try await call.broker.tokens.introspect(token, for: call.caller))
     }
 }

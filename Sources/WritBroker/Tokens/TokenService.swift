@@ -61,7 +61,7 @@ public final class TokenService: Sendable {
             tokenType: binding.tokenType,
             expiresIn: Int(claims.expiresAt.timeIntervalSince(now).rounded(FloatingPointRoundingRule.down)),
             record: IssuedToken(claims, binding: binding),
-            authorizationDetails: .array(details.entries.map(\.json))
+            authorizationDetails: details.entries
         )
     }
 

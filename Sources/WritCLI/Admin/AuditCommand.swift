@@ -301,11 +301,10 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         }
         var entries: [AuditEntry] = []
         for (index, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
-            guard let json = try? StrictJSON(maximumDepth: 64).parse(String(line)), let entry = AuditEntry(json: json)
-            else {
+            guard let body = try? AuditEntryBody(responseBody: Array(line.utf8)) else {
                 throw CommandOutcome.unusable("\(path):\(index + 1): not an audit entry written by `writ audit export`")
             }
-            entries.append(entry)
+            entries.append(AuditEntry(body))
         }
         return entries
     }
@@ -328,13 +327,13 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
             entries: entries.count,
             last: entries.last?.sequence ?? 0
         )
-        return .success(report.json)
+        return .success(report.wire.json)
     }
 
     private func local(_ state: String, against outside: AuditLog.Anchor?) async -> Result<JSONValue, CommandOutcome> {
         do {
             let host = try HostAdministration(state: StateDirectory(path: state))
-            return .success(try await host.verifyAudit(against: outside).json)
+            return .success(try await host.verifyAudit(against: outside).wire.json)
         } catch let pruned as AuditLog.AnchorPruned {
             return .failure(.unusable(pruned.description))
         } catch let mismatch as BrokerDatabase.SchemaMismatch {
