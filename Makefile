@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= all
 BENCH_SECONDS ?= 2
 
-.PHONY: deps build run demo test lint format fuzz bench bench-broker clean
+.PHONY: deps build run demo test lint format fuzz bench bench-broker docs clean
 
 # Installs the Debian packages the build and tests need, PyJWT (a third-party verifier the tests use) and
 # schemathesis (which holds the broker to docs/openapi.yaml in the tests), only when some are missing.
@@ -65,6 +65,10 @@ bench-broker: deps
 		.build/release/writ serve & pid=$$!; sleep 2; \
 		.build/release/writ bench issue --state .build/bench-state --seconds $(BENCH_SECONDS); \
 		kill $$pid
+
+# Renders the architecture picture (docs/architecture/rooms.dot, Graphviz) to SVG.
+docs: deps
+	dot -Tsvg docs/architecture/rooms.dot -o docs/architecture/rooms.svg
 
 clean:
 	rm -rf .build FuzzTesting/.build
