@@ -8,23 +8,10 @@ import Yams
 /// examples carry exactly the document's property names, its required ones, with matching JSON types.
 @Suite("The wire types against the OpenAPI document")
 struct OpenAPIWireTests {
-    /// Where the wire and the document disagree today, by schema location: the members the broker sends that
-    /// the document does not list. Each is asserted to still disagree, so a fix to either side must remove
-    /// its line here.
-    static let knownDrift: [String: Set<String>] = [
-        // The SPIFFE bundle shares the JWKS schema but adds its refresh hint.
-        "JWKS": ["spiffe_refresh_hint"],
-        // The task tree's tokens say whether each is revoked; the schema does not list it.
-        "IssuedToken": ["revoked"],
-        // A live token's introspection carries its claims and token type (RFC 7662 §2.2); the schema lists only
-        // `active`.
-        "POST /v1/introspect 200": [
-            "token_type", "iss", "sub", "aud", "exp", "iat", "jti", "client_id", "txn", "scope",
-            "authorization_details",
-        ],
-        // The token endpoint reads `scope` to refuse it (a token's scope is its task's grant).
-        "POST /v1/token form": ["scope"],
-    ]
+    /// Where the wire and the document disagree, by schema location: the members the broker sends that the
+    /// document does not list (none today). Each listed one is asserted to still disagree, so a fix to either
+    /// side must remove its line here.
+    static let knownDrift: [String: Set<String>] = [:]
 
     // Read once and never written: the YAML as Foundation values, which are not Sendable.
     nonisolated(unsafe) static let document: [String: Any] = {
@@ -175,6 +162,25 @@ struct OpenAPIWireTests {
                     .filter { $0["in"] as? String == "query" }
                 #expect(queries.isEmpty, "\(name) has query parameters but no query type")
             }
+        }
+    }
+
+    @Test("introspection requires of an active answer exactly what every active answer sends")
+    func introspectionCondition() throws {
+        let schema = try #require(Self.schemas["Introspection"] as? [String: Any])
+        let condition = (schema["if"] as? [String: Any])?["properties"] as? [String: Any]
+        #expect((condition?["active"] as? [String: Any])?["const"] as? Bool == true)
+        let required = Set(((schema["then"] as? [String: Any])?["required"] as? [String]) ?? [])
+        let answers = WireExamples.examples(of: IntrospectionResponse.self).compactMap { $0.json.objectValue }
+        let active = answers.filter { $0["active"] == .bool(true) }
+        #expect(active.count >= 2)
+        let alwaysSent = active.dropFirst().reduce(Set(active.first?.keys.map { $0 } ?? [])) {
+            $0.intersection($1.keys)
+        }
+        #expect(required == alwaysSent.subtracting(["active"]))
+        let inactiveLimit = (schema["else"] as? [String: Any])?["maxProperties"] as? Int
+        for answer in answers where answer["active"] == .bool(false) {
+            #expect(inactiveLimit == 1 && answer.count == 1, "an inactive answer is only active")
         }
     }
 

@@ -89,7 +89,25 @@ enum WireExamples {
         taskID: "tsk_1",
         authorizationDetails: [detail]
     )
-    static let introspection = IntrospectionResponse(active: true, tokenType: "DPoP", claims: claims)
+    static let introspection = IntrospectionResponse(active: true, tokenType: .dpop, claims: claims)
+    /// A live token with every optional claim: a purpose, a not-before time, a DPoP key, a delegated chain.
+    static let delegatedIntrospection: IntrospectionResponse = {
+        var claims = WireExamples.claims
+        claims.notBefore = Date(timeIntervalSince1970: 1_800_000_000)
+        claims.purpose = "answer a question"
+        claims.confirmation = .dpop(jwkThumbprint: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")
+        claims.actorChain = [
+            try! SPIFFEID("spiffe://example.org/agents/assistant"),
+            try! SPIFFEID("spiffe://example.org/agents/summarizer"),
+        ]
+        return IntrospectionResponse(active: true, tokenType: .dpop, claims: claims)
+    }()
+    /// A live token bound to the client's certificate, presented as a bearer token over mutual TLS.
+    static let certificateIntrospection: IntrospectionResponse = {
+        var claims = WireExamples.claims
+        claims.confirmation = .mutualTLS(certificateThumbprint: "hcP0Kggtjr3QGCLtW9ZJHba2IuxGMEyCn4H59Qz7A9g")
+        return IntrospectionResponse(active: true, tokenType: .bearer, claims: claims)
+    }()
     static let summary = TaskSummaryBody(task: fullTask, tokens: 2, liveTokens: 1)
     static let key = SigningKeyBody(
         kid: "k2",
@@ -110,23 +128,26 @@ enum WireExamples {
         prevHash: String(repeating: "0", count: 64),
         hash: String(repeating: "a", count: 64)
     )
-    static var metadata: AuthorizationServerMetadata {
-        var metadata = AuthorizationServerMetadata(
-            issuer: "https://writ.example.org",
-            tokenEndpoint: "https://writ.example.org/v1/token",
-            jwksURI: "https://writ.example.org/.well-known/jwks.json"
-        )
-        metadata.revocationEndpoint = "https://writ.example.org/v1/revoke"
-        metadata.introspectionEndpoint = "https://writ.example.org/v1/introspect"
-        metadata.grantTypesSupported = [TokenExchangeRequest.grantType]
-        metadata.tokenEndpointAuthMethodsSupported = ["none"]
-        metadata.revocationEndpointAuthMethodsSupported = ["bearer"]
-        metadata.introspectionEndpointAuthMethodsSupported = ["bearer"]
-        metadata.dpopSigningAlgValuesSupported = ["ES256", "EdDSA"]
-        metadata.responseTypesSupported = []
-        metadata.writRevocationFeedEndpoint = "https://writ.example.org/v1/revocations"
-        metadata.writRevocationStreamEndpoint = "https://writ.example.org/v1/revocations/stream"
-        metadata.writTasksEndpoint = "https://writ.example.org/v1/tasks"
+    /// Metadata of a broker without a mutual-TLS listener.
+    static let metadata = AuthorizationServerMetadata(
+        issuer: "https://writ.example.org",
+        tokenEndpoint: "https://writ.example.org/v1/token",
+        jwksURI: "https://writ.example.org/.well-known/jwks.json",
+        revocationEndpoint: "https://writ.example.org/v1/revoke",
+        introspectionEndpoint: "https://writ.example.org/v1/introspect",
+        grantTypesSupported: [TokenExchangeRequest.grantType],
+        tokenEndpointAuthMethodsSupported: ["none"],
+        revocationEndpointAuthMethodsSupported: ["bearer"],
+        introspectionEndpointAuthMethodsSupported: ["bearer"],
+        dpopSigningAlgValuesSupported: ["ES256", "EdDSA"],
+        responseTypesSupported: [],
+        writRevocationFeedEndpoint: "https://writ.example.org/v1/revocations",
+        writRevocationStreamEndpoint: "https://writ.example.org/v1/revocations/stream",
+        writTasksEndpoint: "https://writ.example.org/v1/tasks"
+    )
+    /// Metadata of a broker with a mutual-TLS listener.
+    static var mutualTLSMetadata: AuthorizationServerMetadata {
+        var metadata = metadata
         metadata.mtlsEndpointAliases = MutualTLSEndpointAliases(
             tokenEndpoint: "https://writ.example.org:8443/v1/token",
             revocationEndpoint: "https://writ.example.org:8443/v1/revoke"
@@ -138,22 +159,18 @@ enum WireExamples {
         "kty": .string("EC"), "crv": .string("P-256"), "kid": .string("k1"), "alg": .string("ES256"),
         "x": .string("eA"), "y": .string("eQ"),
     ])
+    static let bundleKey: JSONValue = {
+        guard case .object(var members) = jwk else { return jwk }
+        members["use"] = .string("jwt-svid")
+        return .object(members)
+    }()
 
     /// Examples of each type: the first with every optional member set, the last with none.
     static let byType: [(any WireValue.Type, [any WireValue])] = [
         (HealthResponse.self, [HealthResponse()]),
-        (KeySetDocument.self, [KeySetDocument(keys: [jwk], spiffeRefreshHint: 300), KeySetDocument(keys: [jwk])]),
-        (
-            AuthorizationServerMetadata.self,
-            [
-                metadata,
-                AuthorizationServerMetadata(
-                    issuer: "https://writ.example.org",
-                    tokenEndpoint: "https://writ.example.org/v1/token",
-                    jwksURI: "https://writ.example.org/.well-known/jwks.json"
-                ),
-            ]
-        ),
+        (KeySetDocument.self, [KeySetDocument(keys: [jwk])]),
+        (SPIFFEBundleDocument.self, [SPIFFEBundleDocument(keys: [bundleKey], spiffeRefreshHint: 300)]),
+        (AuthorizationServerMetadata.self, [mutualTLSMetadata, metadata]),
         (
             ErrorResponse.self,
             [
@@ -196,7 +213,10 @@ enum WireExamples {
             [TaskClosureResponse(state: .completed, tasksClosed: ["tsk_1"], revocations: [taskRevocation], sequence: 7)]
         ),
         (TokenResponse.self, [token]),
-        (IntrospectionResponse.self, [introspection, IntrospectionResponse.inactive]),
+        (
+            IntrospectionResponse.self,
+            [delegatedIntrospection, certificateIntrospection, introspection, IntrospectionResponse.inactive]
+        ),
         (
             RevocationRequest.self,
             [

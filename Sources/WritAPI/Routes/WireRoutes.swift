@@ -13,7 +13,7 @@ public enum WireRoutes {
             "/.well-known/oauth-authorization-server",
             responses: [200: .json(AuthorizationServerMetadata.self)]
         ),
-        WireRoute("GET", "/.well-known/spiffe-bundle", responses: [200: .json(KeySetDocument.self)]),
+        WireRoute("GET", "/.well-known/spiffe-bundle", responses: [200: .json(SPIFFEBundleDocument.self)]),
         WireRoute(
             "POST",
             "/v1/token",

@@ -5,8 +5,9 @@ public import WritToken
 public struct IntrospectionResponse: WireMessage {
     /// Whether the token is live: signed by the broker, unexpired, unrevoked, and the caller may see it.
     public var active: Bool
-    /// `DPoP` or `Bearer`, for a live token.
-    public var tokenType: String?
+    /// How a live token is presented: `DPoP`, or `Bearer` (bound to a certificate, or unbound), as in the token
+    /// answer.
+    public var tokenType: TokenResponse.TokenType?
     /// The token's claims, for a live token.
     public var claims: AccessTokenClaims?
 
@@ -14,7 +15,7 @@ public struct IntrospectionResponse: WireMessage {
     public static let inactive = IntrospectionResponse(active: false)
 
     /// An answer.
-    public init(active: Bool, tokenType: String? = nil, claims: AccessTokenClaims? = nil) {
+    public init(active: Bool, tokenType: TokenResponse.TokenType? = nil, claims: AccessTokenClaims? = nil) {
         self.active = active
         self.tokenType = tokenType
         self.claims = claims
@@ -23,7 +24,7 @@ public struct IntrospectionResponse: WireMessage {
     /// Reads an answer; the members besides `active` and `token_type` are the token's claims.
     public init(from object: WireObject) throws(WireError) {
         active = try object.bool("active")
-        tokenType = try object.optionalString("token_type")
+        tokenType = try object.optionalEnumeration("token_type")
         let rest = object.remaining()
         claims = rest.isEmpty ? nil : try AccessTokenClaims(json: .object(rest), at: object.path, mode: object.mode)
     }
@@ -32,7 +33,7 @@ public struct IntrospectionResponse: WireMessage {
     public var json: JSONValue {
         var members = claims?.json.objectValue ?? [:]
         members["active"] = .bool(active)
-        if let tokenType { members["token_type"] = .string(tokenType) }
+        if let tokenType { members["token_type"] = .string(tokenType.rawValue) }
         return .object(members)
     }
 }
