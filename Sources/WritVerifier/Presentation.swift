@@ -53,7 +53,8 @@ struct AuthorizationValue {
         while start < utf8.endIndex, utf8[start] == UInt8(ascii: " ") { start = utf8.index(after: start) }
         let rest = utf8[start...]
         let hasSpace =
-            rest.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: " ")) } ?? rest.contains(UInt8(ascii: " "))
+            rest.withContiguousStorageIfAvailable { ByteSearch.firstIndex(of: UInt8(ascii: " "), in: $0) != nil }
+            ?? rest.contains(UInt8(ascii: " "))
         guard !rest.isEmpty, !hasSpace else {
             throw .malformed("the Authorization value has no single token")
         }

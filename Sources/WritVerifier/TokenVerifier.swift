@@ -129,13 +129,13 @@ public struct TokenVerifier: Sendable {
         }
         if let revocations {
             try trail.run(.revocation) { () throws(VerificationError) in
-                // A key retired through the feed (a compromise) is refused at once, before the key set's refresh.
-                if revocations.retirement(ofKey: signedBy) != nil {
-                    throw .revoked("the key that signed the token was retired")
-                }
-                switch revocations.status(of: claims, now: now) {
+                // A key retired through the feed (a compromise) is refused at once, before the key set's refresh;
+                // the view answers that and the token's own status in one call (one lock).
+                switch revocations.status(of: claims, signedBy: signedBy, now: now) {
                 case .notRevoked: return
-                case .revoked: throw .revoked("the token, its task, workload or user has been revoked")
+                case .revoked(let entry):
+                    if case .key = entry.subject { throw .revoked("the key that signed the token was retired") }
+                    throw .revoked("the token, its task, workload or user has been revoked")
                 case .stale: throw .revocationViewStale("the revocation view is older than its bound")
                 }
             }

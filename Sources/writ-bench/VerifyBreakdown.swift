@@ -46,7 +46,7 @@ struct VerifyBreakdown: Sendable {
             ("payload base64url", { Base64URL.decode(bytes: jws.payloadSegment) != nil }),
             ("strict JSON tree (not used)", { (try? StrictJSON(maximumDepth: 16).parse(bytes: payload)) != nil }),
             ("claims from the bytes", { (try? AccessTokenClaims(jsonBytes: payload)) != nil }),
-            ("revocation view", { view.status(of: claims, now: now) == .notRevoked }),
+            ("revocation view", { view.status(of: claims, signedBy: "bench-1", now: now) == .notRevoked }),
             ("authorize", { access.permits("read", on: resource) }),
             (
                 "signature as verify runs it",

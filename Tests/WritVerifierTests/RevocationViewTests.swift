@@ -24,6 +24,62 @@ struct RevocationViewTests {
         #expect(view.count == 2)
     }
 
+    /// What the verifier asked before it asked in one call: the key's retirement, then the token's status.
+    static func separately(
+        _ view: InMemoryRevocationView,
+        _ claims: AccessTokenClaims,
+        kid: String,
+        now: Date
+    )
+        -> RevocationStatus
+    {
+        if let entry = view.retirement(ofKey: kid) { return .revoked(entry) }
+        return view.status(of: claims, now: now)
+    }
+
+    @Test(
+        "the one-lock question answers as the key's retirement then the token's status would",
+        arguments: [
+            ("nothing", []), ("a retired key", [entry(1, .key("es-1"))]), ("another key", [entry(1, .key("es-2"))]),
+            ("the task", [entry(1, .task(TestIdentity.taskID))]),
+            ("a gap and a retired key", [entry(2, .key("es-1"))]), ("a gap", [entry(2, .task("other"))]),
+        ] as [(String, [Revocation])]
+    )
+    func oneLock(name: String, entries: [Revocation]) {
+        let claims = TestIdentity.claims()
+        for staleness in [nil, 60.0] as [TimeInterval?] {
+            let view = InMemoryRevocationView(maximumStaleness: staleness)
+            view.apply(entries)
+            for kid in ["es-1", "es-2"] {
+                let expected = Self.separately(view, claims, kid: kid, now: TestIdentity.now)
+                #expect(view.status(of: claims, signedBy: kid, now: TestIdentity.now) == expected, "\(name)")
+            }
+        }
+        let retired = InMemoryRevocationView(maximumStaleness: 60)
+        retired.apply([Self.entry(1, .key("es-1"))])
+        #expect(
+            retired.status(of: claims, signedBy: "es-1", now: TestIdentity.now) == .revoked(Self.entry(1, .key("es-1")))
+        )
+    }
+
+    @Test("hasUser compares the subject with the workload's text without building it, as Swift compares strings")
+    func hasUser() throws {
+        var claims = TestIdentity.claims()
+        #expect(claims.hasUser)
+        claims.subject = TestIdentity.workload.description
+        #expect(!claims.hasUser)
+        claims.subject = TestIdentity.workload.description + "x"
+        #expect(claims.hasUser)
+        claims.subject = String(TestIdentity.workload.description.dropLast())
+        #expect(claims.hasUser)
+        // The Kelvin sign is canonically equivalent to K, so Swift's comparison calls these texts equal.
+        claims.clientID = try SPIFFEID("spiffe://example.org/agents/K")
+        claims.subject = "spiffe://example.org/agents/\u{212A}"
+        #expect(!claims.hasUser)
+        claims.subject = "spiffe://example.org/agents/\u{212A}x"
+        #expect(claims.hasUser)
+    }
+
     @Test("other users, tasks and workloads are untouched")
     func scoped() {
         let view = InMemoryRevocationView()

@@ -76,7 +76,7 @@ public struct AccessTokenClaims: Sendable, Hashable {
     }
 
     /// Whether the user is absent, so `sub` names the workload.
-    public var hasUser: Bool { subject != clientID.description }
+    public var hasUser: Bool { !clientID.isDescription(of: subject) }
 }
 
 extension Date {

@@ -3,11 +3,15 @@
 /// Authorization compares names and identifiers byte for byte, never with Swift's `==`, which treats
 /// canonically equivalent spellings (NFC and NFD, the Kelvin sign and `K`) as equal: a resource server, a
 /// policy and a standard JWT library must all agree on what a name is.
-@inlinable
 public func bytesEqual(_ lhs: String, _ rhs: String) -> Bool {
-    // Equal bytes imply canonical equality, so the fast standard comparison rules out most pairs; only
-    // when it says equal are the bytes confirmed.
-    lhs.utf8.count == rhs.utf8.count && lhs == rhs && lhs.utf8.elementsEqual(rhs.utf8)
+    guard lhs.utf8.count == rhs.utf8.count else { return false }
+    // Native strings hold their UTF-8 contiguously: compare it in place rather than index by index.
+    if let equal = lhs.utf8.withContiguousStorageIfAvailable({ left in
+        rhs.utf8.withContiguousStorageIfAvailable { right in left.elementsEqual(right) }
+    }), let equal {
+        return equal
+    }
+    return lhs.utf8.elementsEqual(rhs.utf8)
 }
 
 /// Whether two substrings have the same UTF-8 bytes.
@@ -17,7 +21,6 @@ public func bytesEqual(_ lhs: Substring, _ rhs: Substring) -> Bool {
 }
 
 /// Whether a list holds a string with exactly these UTF-8 bytes.
-@inlinable
 public func containsBytes(_ list: [String], _ value: String) -> Bool {
     for element in list where bytesEqual(element, value) { return true }
     return false

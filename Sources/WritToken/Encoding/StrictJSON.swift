@@ -30,7 +30,7 @@ public struct StrictJSON: Sendable {
     /// Parses one JSON value that must span the whole input.
     public func parse(bytes array: [UInt8]) throws(ParseError) -> JSONValue {
         let result = array.withUnsafeBufferPointer { buffer -> Result<JSONValue, ParseError> in
-            var cursor = Cursor(bytes: buffer, maximumDepth: maximumDepth)
+            var cursor = JSONCursor(bytes: buffer, maximumDepth: maximumDepth)
             do throws(ParseError) {
                 cursor.skipWhitespace()
                 let value = try cursor.parseValue(depth: 0)
@@ -46,68 +46,15 @@ public struct StrictJSON: Sendable {
         return try result.get()
     }
 
-    /// Parses a JSON object member by member, handing each name and value to `body` without building the
-    /// object; `body` must refuse duplicate names itself. Errors from `body` pass through unchanged.
-    public func forEachMember(
-        in array: [UInt8],
-        _ body: (String, JSONValue) throws -> Void
-    ) throws {
-        try array.withUnsafeBufferPointer { buffer in try forEachMember(buffer: buffer, body) }
-    }
-
-    private func forEachMember(
-        buffer: UnsafeBufferPointer<UInt8>,
-        _ body: (String, JSONValue) throws -> Void
-    ) throws {
-        var cursor = Cursor(bytes: buffer, maximumDepth: maximumDepth)
-        cursor.skipWhitespace()
-        guard cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: "{") else {
-            throw ParseError(message: "expected a JSON object", offset: cursor.index)
-        }
-        cursor.index += 1
-        cursor.skipWhitespace()
-        if cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: "}") {
-            cursor.index += 1
-        } else {
-            while true {
-                cursor.skipWhitespace()
-                guard cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: "\"") else {
-                    throw cursor.fail("expected a member name")
-                }
-                let key = try cursor.parseString()
-                cursor.skipWhitespace()
-                guard cursor.index < buffer.count, buffer[cursor.index] == UInt8(ascii: ":") else {
-                    throw cursor.fail("expected ':'")
-                }
-                cursor.index += 1
-                cursor.skipWhitespace()
-                try body(key, try cursor.parseValue(depth: 1))
-                cursor.skipWhitespace()
-                guard cursor.index < buffer.count else { throw cursor.fail("unexpected end of input") }
-                if buffer[cursor.index] == UInt8(ascii: ",") {
-                    cursor.index += 1
-                    continue
-                }
-                if buffer[cursor.index] == UInt8(ascii: "}") {
-                    cursor.index += 1
-                    break
-                }
-                throw cursor.fail("expected ',' or '}'")
-            }
-        }
-        cursor.skipWhitespace()
-        guard cursor.index == buffer.count else {
-            throw ParseError(message: "trailing content after the JSON value", offset: cursor.index)
-        }
-    }
-
     /// Parses one JSON value held in a string.
     public func parse(_ text: String) throws(ParseError) -> JSONValue {
         try parse(bytes: Array(text.utf8))
     }
 }
 
-private struct Cursor {
+/// A position in untrusted bytes, with the strict parsing rules of ``StrictJSON``. Decoders that read a known
+/// shape straight from the bytes (the access-token claims) walk it themselves with these same rules.
+struct JSONCursor {
     let bytes: UnsafeBufferPointer<UInt8>
     let maximumDepth: Int
     var index = 0
@@ -267,7 +214,62 @@ private struct Cursor {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
     }
 
+    /// The next byte, or nil at the end.
+    var next: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    /// The next byte, or 0 at the end: for comparing with a structural byte, which is never 0.
+    var peek: UInt8 { index < bytes.count ? bytes[index] : 0 }
+
+    /// Consumes `byte` after optional whitespace, or fails with `message`.
+    mutating func consume(_ byte: UInt8, orFail message: String) throws(StrictJSON.ParseError) {
+        skipWhitespace()
+        guard index < bytes.count, bytes[index] == byte else { throw fail(message) }
+        index += 1
+    }
+
+    /// Reads a string that is plain ASCII without escapes — every name this profile knows, and most values —
+    /// as the bytes between its quotes, without building a `String`. Returns nil and leaves the cursor on the
+    /// opening quote when the string holds an escape or a non-ASCII byte: ``parseString()`` then reads it.
+    mutating func parsePlainASCIIString() throws(StrictJSON.ParseError) -> UnsafeBufferPointer<UInt8>? {
+        let start = index + 1
+        var position = start
+        // Eight bytes at a time while none is a quote, a backslash, a control character or non-ASCII; the byte
+        // loop below then finds which one it was.
+        if let base = bytes.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while position + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                let quote = word ^ (ones &* 0x22)
+                let backslash = word ^ (ones &* 0x5C)
+                // (x - n) & ~x & 0x80… is non-zero exactly when some byte of x is below n (n ≤ 0x80).
+                let special =
+                    ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash)
+                    | ((word &- ones &* 0x20) & ~word) | word
+                if special & highs != 0 { break }
+                position += 8
+            }
+        }
+        while position < bytes.count {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\\") || byte >= 0x80 { return nil }
+            if byte == UInt8(ascii: "\"") {
+                index = position + 1
+                return UnsafeBufferPointer(rebasing: bytes[start..<position])
+            }
+            if byte < 0x20 {
+                index = position
+                throw fail("control character in string")
+            }
+            position += 1
+        }
+        index = position
+        throw fail("unterminated string")
+    }
+
     mutating func parseString() throws(StrictJSON.ParseError) -> String {
+        // Most strings in a token are plain ASCII: read those without the general path's bookkeeping.
+        if let plain = try parsePlainASCIIString() { return String(decoding: plain, as: UTF8.self) }
         index += 1
         let start = index
         var highBits: UInt8 = 0

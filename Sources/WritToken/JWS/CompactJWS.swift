@@ -20,22 +20,16 @@ public struct CompactJWS: Sendable {
             throw .malformed("longer than \(maximumLength) bytes")
         }
         self.bytes = utf8.withContiguousStorageIfAvailable { Array($0) } ?? Array(utf8)
-        var first = -1
-        var second = -1
-        var index = 0
-        for byte in bytes {
-            if byte == UInt8(ascii: ".") {
-                if first < 0 {
-                    first = index
-                } else if second < 0 {
-                    second = index
-                } else {
-                    throw .malformed("more than three segments")
-                }
-            }
-            index += 1
+        let dots = bytes.withUnsafeBufferPointer { buffer in
+            let first = ByteSearch.firstIndex(of: UInt8(ascii: "."), in: buffer)
+            let second = first.flatMap { ByteSearch.firstIndex(of: UInt8(ascii: "."), in: buffer, from: $0 + 1) }
+            let third = second.flatMap { ByteSearch.firstIndex(of: UInt8(ascii: "."), in: buffer, from: $0 + 1) }
+            return (first, second, third)
         }
-        guard second >= 0 else { throw .malformed("a compact JWS has exactly three segments") }
+        guard dots.2 == nil else { throw .malformed("more than three segments") }
+        guard let first = dots.0, let second = dots.1 else {
+            throw .malformed("a compact JWS has exactly three segments")
+        }
         self.firstDot = first
         self.secondDot = second
         guard firstDot > 0 else { throw .malformed("the header segment is empty") }

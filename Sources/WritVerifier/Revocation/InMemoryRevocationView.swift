@@ -123,24 +123,15 @@ public final class InMemoryRevocationView: RevocationView {
     }
 
     public func status(of claims: AccessTokenClaims, now: Date) -> RevocationStatus {
+        state.withLock { $0.status(of: claims, now: now, maximumStaleness: maximumStaleness) }
+    }
+
+    /// The key's retirement, then the token's status, under one lock: what a verifier asks of every token.
+    public func status(of claims: AccessTokenClaims, signedBy kid: String, now: Date) -> RevocationStatus {
         state.withLock { state in
-            if let maximumStaleness {
-                guard let lastHeard = state.lastHeard, now.timeIntervalSince(lastHeard) <= maximumStaleness else {
-                    return .stale(lastHeard: state.lastHeard)
-                }
-            }
-            if !state.ahead.isEmpty { return .stale(lastHeard: state.lastHeard) }
-            if let entry = state.tokens[claims.tokenID] { return .revoked(entry) }
-            if let entry = state.tasks[claims.taskID] { return .revoked(entry) }
-            if let entry = state.covering(state.workloads[claims.clientID], claims) { return .revoked(entry) }
-            for actor in claims.actorChain {
-                if let entry = state.covering(state.workloads[actor], claims) { return .revoked(entry) }
-            }
-            if claims.hasUser, let entry = state.covering(state.users[claims.subject], claims) {
-                return .revoked(entry)
-            }
-            for entry in state.cutoffs where entry.covers(claims) { return .revoked(entry) }
-            return .notRevoked
+            // A retired key is refused first, stale view or not, as `retirement(ofKey:)` then `status` would.
+            if !state.keys.isEmpty, let entry = state.keys[kid] { return .revoked(entry) }
+            return state.status(of: claims, now: now, maximumStaleness: maximumStaleness)
         }
     }
 
@@ -157,6 +148,30 @@ public final class InMemoryRevocationView: RevocationView {
 }
 
 extension InMemoryRevocationView.State {
+    /// Whether the view can vouch for a token, and whether an entry covers it.
+    func status(of claims: AccessTokenClaims, now: Date, maximumStaleness: TimeInterval?) -> RevocationStatus {
+        if let maximumStaleness {
+            guard let lastHeard, now.timeIntervalSince(lastHeard) <= maximumStaleness else {
+                return .stale(lastHeard: lastHeard)
+            }
+        }
+        if !ahead.isEmpty { return .stale(lastHeard: lastHeard) }
+        // Each index is asked only when it holds something: an empty one would still hash the key.
+        if !tokens.isEmpty, let entry = tokens[claims.tokenID] { return .revoked(entry) }
+        if !tasks.isEmpty, let entry = tasks[claims.taskID] { return .revoked(entry) }
+        if !workloads.isEmpty {
+            if let entry = covering(workloads[claims.clientID], claims) { return .revoked(entry) }
+            for actor in claims.actorChain {
+                if let entry = covering(workloads[actor], claims) { return .revoked(entry) }
+            }
+        }
+        if !users.isEmpty, claims.hasUser, let entry = covering(users[claims.subject], claims) {
+            return .revoked(entry)
+        }
+        for entry in cutoffs where entry.covers(claims) { return .revoked(entry) }
+        return .notRevoked
+    }
+
     /// The first of a workload's or user's entries that covers a token: an entry lifted since covers only the
     /// tokens issued before its lift.
     func covering(_ entries: [Revocation]?, _ claims: AccessTokenClaims) -> Revocation? {
