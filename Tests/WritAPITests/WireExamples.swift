@@ -235,7 +235,7 @@ enum WireExamples {
                 RevocationOutcomeResponse(
                     revocations: [workloadRevocation],
                     sequence: 8,
-                    tasksClosed: 2,
+                    tasksClosed: ["tsk_a", "tsk_b"],
                     tokensCovered: 3
                 )
             ]

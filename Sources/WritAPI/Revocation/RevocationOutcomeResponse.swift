@@ -6,13 +6,13 @@ public struct RevocationOutcomeResponse: WireMessage {
     public var revocations: [Revocation]
     /// The highest feed sequence number written.
     public var sequence: Int64
-    /// How many tasks were closed. A count here, where a task's own closure lists the ids.
-    public var tasksClosed: Int64
+    /// The ids of the tasks it closed, as a task's own closure lists them.
+    public var tasksClosed: [String]
     /// How many live tokens the revocation covers.
     public var tokensCovered: Int64
 
     /// An outcome.
-    public init(revocations: [Revocation], sequence: Int64, tasksClosed: Int64, tokensCovered: Int64) {
+    public init(revocations: [Revocation], sequence: Int64, tasksClosed: [String], tokensCovered: Int64) {
         self.revocations = revocations
         self.sequence = sequence
         self.tasksClosed = tasksClosed
@@ -23,7 +23,7 @@ public struct RevocationOutcomeResponse: WireMessage {
     public init(from object: WireObject) throws(WireError) {
         revocations = try object.array("revocations")
         sequence = try object.integer("sequence")
-        tasksClosed = try object.integer("tasks_closed")
+        tasksClosed = try object.strings("tasks_closed")
         tokensCovered = try object.integer("tokens_covered")
     }
 
@@ -32,7 +32,7 @@ public struct RevocationOutcomeResponse: WireMessage {
         .object([
             "revocations": .values(revocations),
             "sequence": .integer(sequence),
-            "tasks_closed": .integer(tasksClosed),
+            "tasks_closed": .strings(tasksClosed),
             "tokens_covered": .integer(tokensCovered),
         ])
     }

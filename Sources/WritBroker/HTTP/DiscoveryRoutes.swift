@@ -1,12 +1,13 @@
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import WritAPI
 import WritToken
 
 /// Health, metrics and the authorization server's metadata (RFC 8414).
 enum DiscoveryRoutes {
     static func health(_ call: RouteCall) async throws -> Response {
-        JSONResponse.make(.object(["status": .string("ok")]))
+        JSONResponse.make(HealthResponse().json)
     }
 
     static func metrics(_ call: RouteCall) async throws -> Response {
@@ -20,7 +21,7 @@ enum DiscoveryRoutes {
     static func serverMetadata(_ call: RouteCall) async throws -> Response {
         let settings = call.broker.settings
         return JSONResponse.make(
-            ServerMetadata.document(issuer: settings.issuer, mutualTLSBase: settings.mutualTLSBase)
+            ServerMetadata.document(issuer: settings.issuer, mutualTLSBase: settings.mutualTLSBase).json
         )
     }
 }

@@ -9,7 +9,10 @@ enum KeyRoutes {
     }
 
     static func spiffeBundle(_ call: RouteCall) async throws -> Response {
-        JSONResponse.make(ServerMetadata.spiffeBundle(call.broker.keys.current), headers: [.cacheControl: "max-age=60"])
+        JSONResponse.make(
+            ServerMetadata.spiffeBundle(call.broker.keys.current).json,
+            headers: [.cacheControl: "max-age=60"]
+        )
     }
 
     static func list(_ call: RouteCall) async throws -> Response {

@@ -17,7 +17,7 @@ public struct RevocationOutcome: Sendable, Hashable {
         RevocationOutcomeResponse(
             revocations: revocations,
             sequence: Int64(revocations.map(\.sequence).max() ?? 0),
-            tasksClosed: Int64(tasks),
+            tasksClosed: closedTasks,
             tokensCovered: Int64(tokens)
         )
     }

@@ -28,6 +28,6 @@ enum TokenRoutes {
 
     static func introspect(_ call: RouteCall) async throws -> Response {
         let token = try await call.form(IntrospectionRequest.self).token
-        return JSONResponse.make(try await call.broker.tokens.introspect(token, for: call.caller))
+        return JSONResponse.make(try await call.broker.tokens.introspect(token, for: call.caller).json)
     }
 }

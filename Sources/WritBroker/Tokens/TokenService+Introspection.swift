@@ -1,4 +1,5 @@
 public import Foundation
+public import WritAPI
 public import WritToken
 import WritVerifier
 
@@ -17,8 +18,8 @@ extension TokenService {
 
     /// RFC 7662 introspection: whether a token is active (ours, valid, recorded, not revoked) and its claims.
     /// A resource server learns only of tokens for its own audience (RFC 7662 §4): any other is inactive.
-    public func introspect(_ token: String, for caller: Caller) async throws(BrokerError) -> JSONValue {
-        let inactive: JSONValue = .object(["active": .bool(false)])
+    public func introspect(_ token: String, for caller: Caller) async throws(BrokerError) -> IntrospectionResponse {
+        let inactive = IntrospectionResponse(active: false)
         let now = context.clock.now
         guard let claims = verifyOwnToken(token, now: now), try feed.covers(claims, now: now) == nil else {
             return inactive
@@ -31,15 +32,11 @@ extension TokenService {
         let (id, taskID) = (claims.tokenID, claims.taskID)
         // Recorded, and not covered by a task or token entry made before this broker started (the in-memory
         // view holds those made since).
-        guard try await context.store("introspect", { try await store.isLive(id: id, taskID: taskID) }),
-            case .object(var members) = claims.json
-        else { return inactive }
-        members["active"] = .bool(true)
-        if case .dpop = claims.confirmation {
-            members["token_type"] = .string("DPoP")
-        } else {
-            members["token_type"] = .string("Bearer")
+        guard try await context.store("introspect", { try await store.isLive(id: id, taskID: taskID) }) else {
+            return inactive
         }
-        return .object(members)
+        let tokenType: TokenResponse.TokenType
+        if case .dpop = claims.confirmation { tokenType = .dpop } else { tokenType = .bearer }
+        return IntrospectionResponse(active: true, tokenType: tokenType, claims: claims)
     }
 }

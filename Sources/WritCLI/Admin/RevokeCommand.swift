@@ -59,7 +59,7 @@ public struct RevokeCommand: AsyncParsableCommand {
             let outcome = reply.value
             let sequence = outcome.sequence
             var lines = [
-                "revoked \(what)", "tasks closed    \(outcome.tasksClosed)",
+                "revoked \(what)", "tasks closed    \(outcome.tasksClosed.count)",
                 "tokens covered  \(outcome.tokensCovered) live", "feed sequence   \(sequence) (durable)",
             ]
             if let entry = outcome.revocations.first {
