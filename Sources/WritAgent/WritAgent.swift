@@ -1,12 +1,12 @@
 import AsyncHTTPClient
-public import Foundation
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
 import WritAPI
-public import WritToken
+import WritToken
 
 /// The agent SDK: begin a task, get tokens for it, call resources, finish the task — with credentials that
 /// never outlive the work and never print.

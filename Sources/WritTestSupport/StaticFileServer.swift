@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// Python's http.server over a temporary folder. Nothing here blocks a thread: the port is read by
 /// polling the server's log file, and shutdown polls for the exit, so the cooperative pool keeps running.

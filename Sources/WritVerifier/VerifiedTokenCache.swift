@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 import Synchronization
-public import WritToken
+import WritToken
 
 /// Remembers tokens whose signature verified, by their exact bytes, so a resource server that sees the same
 /// token on many requests checks its signature once.

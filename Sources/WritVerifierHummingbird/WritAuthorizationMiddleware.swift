@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 public import Hummingbird
 import NIOCore
-public import WritToken
+import WritToken
 public import WritVerifier
 
 /// A request context that carries what the middleware verified, for the route handler to read.

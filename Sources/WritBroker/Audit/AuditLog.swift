@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import WritAPI
-public import WritToken
+import WritToken
 
 /// The audit log's chain: where it breaks, outside anchors, reports, and the check of an export. Entries are
 /// appended inside the write that makes the change they record, so a change and its audit entry are committed

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension BrokerConfiguration {
     /// Settings given on `writ serve`'s command line; they win over the environment and the file.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Yams
 
 /// The broker's configuration: embedded defaults, overridden by one YAML file, then by `WRIT_*` environment

@@ -1,7 +1,7 @@
 public import HTTPTypes
 public import WritAPI
 public import WritPolicy
-public import WritToken
+import WritToken
 
 /// An error the broker answers with: a stable code, the HTTP status it maps to, and a sentence that says what
 /// to do. Equality compares the code.

@@ -1,7 +1,7 @@
 import Foundation
 public import HummingbirdCore
 public import Logging
-public import NIOCore
+import NIOCore
 import NIOHTTPTypes
 
 /// What one listener allows a connection: how long it may sit idle (which bounds how long a request's head may

@@ -3,7 +3,7 @@ import HTTPTypes
 public import Hummingbird
 import NIOCore
 import WritAPI
-public import WritToken
+import WritToken
 
 /// One request on its way through a route: the broker, the authenticated caller, and the request's parts read
 /// the one way every route reads them (bodies bounded and typed, numbers strict, ids bounded).

@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import WritPolicy
-public import WritToken
+import WritToken
 
 /// One issuer of identity assertions the broker trusts, with what it may vouch for.
 public struct IdentityIssuer: Sendable {

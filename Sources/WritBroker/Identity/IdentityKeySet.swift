@@ -1,6 +1,6 @@
 import Crypto
 public import CryptoExtras
-public import Foundation
+import Foundation
 public import WritToken
 
 /// A key that may sign identity assertions (JWT-SVIDs, OIDC workload tokens, ID tokens). Unlike Writ's own

@@ -1,6 +1,6 @@
 public import Foundation
 public import WritAPI
-public import WritToken
+import WritToken
 
 /// What a rotation did.
 public struct KeyRotation: Sendable, Hashable {

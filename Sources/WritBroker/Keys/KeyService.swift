@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 import Logging
 import Synchronization
-public import WritToken
+import WritToken
 
 /// The key verbs: the keys in use, a rotation (planned, or immediate after a compromise), and the switch to a
 /// published key and the retirement of old ones as their times come.

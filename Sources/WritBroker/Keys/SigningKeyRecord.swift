@@ -1,6 +1,6 @@
 public import Foundation
 public import WritAPI
-public import WritToken
+import WritToken
 
 /// One signing key as recorded, with where it stands in its life: published ahead of use, signing, kept
 /// published until its last token has expired, then retired.

@@ -3,8 +3,8 @@ public import WritPolicy
 public import WritToken
 
 extension BrokerTask {
-    /// A new open task as the policy granted it: a sub-task sits below its parent, acts for its parent's user,
-    /// carries its parent's chain of actors, and ends no later than its parent.
+    /// A new open task as the policy granted it, for `user` (the task service passes a sub-task its parent's): a
+    /// sub-task sits below its parent, carries its parent's chain of actors, and ends no later than its parent.
     public init(
         opening descriptor: TaskDescriptor,
         id: String,

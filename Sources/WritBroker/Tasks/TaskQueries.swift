@@ -1,5 +1,5 @@
 public import Foundation
-public import WritToken
+import WritToken
 
 /// Which tasks an operator asks for.
 public struct TaskFilter: Sendable, Hashable {

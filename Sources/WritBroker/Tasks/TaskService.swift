@@ -1,8 +1,8 @@
-public import Foundation
+import Foundation
 import Logging
 import Synchronization
 public import WritPolicy
-public import WritToken
+import WritToken
 
 /// The task verbs: begin a task under the policy, look one up, take its heartbeats, close it with its
 /// sub-tasks. Open tasks are cached; the cache is filled and emptied in commit order.

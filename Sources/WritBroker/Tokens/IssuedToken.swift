@@ -1,5 +1,5 @@
 public import Foundation
-public import WritToken
+import WritToken
 
 /// What the broker records of each token it returns (never the token itself).
 public struct IssuedToken: Sendable, Hashable {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import WritToken
 
 /// An immutable, indexed set of rules. Loading a new set builds a new value; nothing is ever half-loaded.

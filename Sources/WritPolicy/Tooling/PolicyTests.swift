@@ -1,5 +1,5 @@
 public import Foundation
-public import WritToken
+import WritToken
 
 /// One policy test: a request and the decision it must get.
 public struct PolicyTestCase: Sendable {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension AccessTokenClaims {
     /// The deepest RFC 8693 `act` nesting accepted.

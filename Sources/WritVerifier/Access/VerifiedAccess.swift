@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import WritToken
 
 /// What a verified token allows: its claims, with authorization checks over its `authorization_details`.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What a resource server presents to read the broker's revocation feed: the broker serves the feed only to
 /// registered resource servers (by their own workload identity) and to operators with the `introspect` role.

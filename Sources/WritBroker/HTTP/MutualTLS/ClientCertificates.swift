@@ -1,8 +1,8 @@
-public import Foundation
+import Foundation
 public import NIOCore
 import Synchronization
-public import WritPolicy
-public import WritToken
+import WritPolicy
+import WritToken
 
 /// The client certificates of live TLS connections, by channel, so a request's context can find the chain
 /// its connection presented. A connection's entry is made when its TLS handler is set up and removed when

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 /// The broker's SQLite database: WAL, full sync, foreign keys, and the schema migrations. Only the SQLite
