@@ -78,4 +78,19 @@ struct HostAdministrationTests {
         #expect(try await harness.broker.operators.authenticate(token, now: harness.clock.now) == nil)
         #expect(try await host.listOperators().map(\.name).contains("carol"))
     }
+
+    @Test("the audit check reads the database without writing to it or touching its files' modes")
+    func auditCheckIsReadOnly() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let state = StateDirectory(path: harness.directory.path)
+        let path = state.database.path
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
+        let before = try FileManager.default.attributesOfItem(atPath: path)
+        let report = try HostAdministration.verifyAudit(in: state, against: nil)
+        #expect(report.problem == nil && report.entries > 0)
+        let after = try FileManager.default.attributesOfItem(atPath: path)
+        #expect(after[.posixPermissions] as? Int == 0o640)
+        #expect(after[.modificationDate] as? Date == before[.modificationDate] as? Date)
+    }
 }

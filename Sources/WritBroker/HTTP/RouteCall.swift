@@ -61,7 +61,10 @@ public struct RouteCall: Sendable {
     /// The query as a wire type.
     func query<Query: WireParameters>(_ type: Query.Type) throws(BrokerError) -> Query {
         var parameters: [String: String] = [:]
-        for (name, value) in request.uri.queryParameters { parameters[String(name)] = String(value) }
+        // The first of a repeated name, as every route has always read it.
+        for (name, value) in request.uri.queryParameters where parameters[String(name)] == nil {
+            parameters[String(name)] = String(value)
+        }
         do {
             return try Query(parameters: parameters)
         } catch {

@@ -43,4 +43,20 @@ public struct HostAdministration: Sendable {
     public func verifyAudit(against anchor: AuditLog.Anchor?) async throws -> AuditLog.Report {
         try await stores.audit.report(against: anchor)
     }
+
+    /// Walks the audit chain of a state directory's database opened read-only: the check writes nothing and
+    /// needs only read access to the files. A database behind the schema is refused as by ``init(state:)``.
+    public static func verifyAudit(
+        in state: StateDirectory,
+        against anchor: AuditLog.Anchor?
+    ) throws
+        -> AuditLog.Report
+    {
+        do {
+            return try BrokerStores.auditReport(readingOnly: state.database.path, against: anchor)
+        } catch var mismatch as BrokerDatabase.SchemaMismatch {
+            mismatch.heldByRunningBroker = !mismatch.missing && BrokerLock.isHeld(in: state)
+            throw mismatch
+        }
+    }
 }

@@ -12,14 +12,17 @@ import Darwin
 public final class BrokerLock: Sendable {
     private let descriptor: Int32
 
-    /// Takes the shared lock; fails only when the lock file cannot be opened.
+    /// Takes the shared lock; fails when the lock file cannot be opened or locked.
     public init(state: StateDirectory) throws {
         let path = state.lockFile.path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
         }
-        _ = flock(descriptor, LOCK_SH)
+        guard flock(descriptor, LOCK_SH) == 0 else {
+            close(descriptor)
+            throw CocoaError(.fileLocking, userInfo: [NSFilePathErrorKey: path])
+        }
         self.descriptor = descriptor
     }
 

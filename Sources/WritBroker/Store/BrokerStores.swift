@@ -47,4 +47,10 @@ public struct BrokerStores: Sendable {
     public static func sqlite(path: String) throws -> BrokerStores {
         sqlite(try BrokerDatabase(path: path))
     }
+
+    /// The audit chain's report from the SQLite database at `path`, opened read-only.
+    public static func auditReport(readingOnly path: String, against anchor: AuditLog.Anchor?) throws -> AuditLog.Report
+    {
+        try SQLiteAuditStore.report(readingOnly: path, against: anchor)
+    }
 }

@@ -264,7 +264,7 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         let outside: AuditLog.Anchor?
         do { outside = try anchor.map(Self.lastEntry) } catch { return error }
         if let state {
-            return render(await local(state, against: outside))
+            return render(local(state, against: outside))
         }
         let query = AuditVerificationQuery(
             anchorSeq: outside.map { UInt64(max($0.sequence, 0)) },
@@ -330,10 +330,10 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         return .success(report.wire.json)
     }
 
-    private func local(_ state: String, against outside: AuditLog.Anchor?) async -> Result<JSONValue, CommandOutcome> {
+    private func local(_ state: String, against outside: AuditLog.Anchor?) -> Result<JSONValue, CommandOutcome> {
         do {
-            let host = try HostAdministration(state: StateDirectory(path: state))
-            return .success(try await host.verifyAudit(against: outside).wire.json)
+            let report = try HostAdministration.verifyAudit(in: StateDirectory(path: state), against: outside)
+            return .success(report.wire.json)
         } catch let pruned as AuditLog.AnchorPruned {
             return .failure(.unusable(pruned.description))
         } catch let mismatch as BrokerDatabase.SchemaMismatch {

@@ -37,4 +37,21 @@ struct SQLiteAuditStore: AuditStore {
     func prune(before cutoff: Date, limit: Int) async throws -> Int {
         try await database.write { db in try AuditRows.prune(db, before: cutoff, limit: limit) }
     }
+
+    /// The chain's report from a database opened read-only (nothing is written, no file mode touched): an audit
+    /// check needs no more than reading the evidence. A missing or older database is refused.
+    static func report(readingOnly path: String, against anchor: AuditLog.Anchor?) throws -> AuditLog.Report {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw BrokerDatabase.SchemaMismatch(path: path, missing: true)
+        }
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        return try queue.read { db in
+            guard try BrokerDatabase.migrator.hasCompletedMigrations(db) else {
+                throw BrokerDatabase.SchemaMismatch(path: path, missing: false)
+            }
+            return try AuditRows.report(db, against: anchor)
+        }
+    }
 }
