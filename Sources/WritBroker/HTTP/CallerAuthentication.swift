@@ -39,7 +39,7 @@ struct CallerAuthentication: Sendable {
         _ context: BrokerRequestContext,
         caller: Caller,
         certificate: PresentedSVID?,
-        form: [String: String]? = nil
+        tokenRequest: TokenRequest? = nil
     ) -> RouteCall {
         RouteCall(
             broker: broker,
@@ -47,7 +47,7 @@ struct CallerAuthentication: Sendable {
             context: context,
             caller: caller,
             certificate: certificate,
-            form: form,
+            tokenRequest: tokenRequest,
             maximumBody: maximumBody
         )
     }
@@ -80,7 +80,7 @@ struct CallerAuthentication: Sendable {
                 "actor_token (the workload's assertion) is required, or an X.509-SVID over mutual TLS"
             )
         }
-        return call(request, context, caller: .workload(identity), certificate: certificate, form: form)
+        return call(request, context, caller: .workload(identity), certificate: certificate, tokenRequest: tokenRequest)
     }
 
     /// A bearer credential (operator token or workload assertion) wins; without one, the presented SVID.

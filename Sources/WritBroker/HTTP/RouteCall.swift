@@ -18,8 +18,8 @@ public struct RouteCall: Sendable {
     public let caller: Caller
     /// The X.509-SVID the request came with (the mutual-TLS connection's or a trusted proxy's), when any.
     public let certificate: PresentedSVID?
-    /// The form body, when authentication already read it (the token endpoint's `actor_token`).
-    let form: [String: String]?
+    /// The token endpoint's request, read once by authentication (its `actor_token` is the credential).
+    let tokenRequest: TokenRequest?
     /// The largest body accepted.
     let maximumBody: Int
 
@@ -83,8 +83,7 @@ public struct RouteCall: Sendable {
 
     /// The body as a form (`application/x-www-form-urlencoded`).
     func formBody() async throws -> [String: String] {
-        if let form { return form }
-        return try FormBody.parse(try await body(mediaType: "application/x-www-form-urlencoded"))
+        try FormBody.parse(try await body(mediaType: "application/x-www-form-urlencoded"))
     }
 
     /// The body as strict JSON.

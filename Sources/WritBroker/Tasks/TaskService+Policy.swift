@@ -33,14 +33,14 @@ extension TaskService {
         let decision = context.policies.evaluate(request)
         if case .permit(let grant, _) = decision { return grant }
         let reasons = decision.reasons
-        for reason in reasons { context.metrics.denied(reason.code.rawValue) }
-        let detail: JSONValue = .object([
-            "type": .string(descriptor.type), "workload": .string(acting.id.description),
-            "reasons": .array(reasons.map(\.json)),
-        ])
-        try await context.audit(
-            AuditEvent("task.denied", actor: caller.id.description, subject: "-", detail: detail),
-            in: audit
+        try await recordDenial(
+            reasons,
+            AuditEvent(
+                "task.denied",
+                actor: caller.id.description,
+                subject: "-",
+                detail: .object(["type": .string(descriptor.type), "workload": .string(acting.id.description)])
+            )
         )
         throw BrokerError(
             .accessDenied,
@@ -79,19 +79,30 @@ extension TaskService {
         let decision = context.policies.evaluate(request)
         if case .permit(let grant, _) = decision { return grant }
         let reasons = decision.reasons
-        for reason in reasons { context.metrics.denied(reason.code.rawValue) }
-        let detail: JSONValue = .object([
-            "task": .string(task.id), "workload": .string(task.workload.description),
-            "reasons": .array(reasons.map(\.json)),
-        ])
-        try await context.audit(
-            AuditEvent("token.denied", actor: task.workload.description, subject: task.id, detail: detail),
-            in: audit
+        try await recordDenial(
+            reasons,
+            AuditEvent(
+                "token.denied",
+                actor: task.workload.description,
+                subject: task.id,
+                detail: .object(["task": .string(task.id), "workload": .string(task.workload.description)])
+            )
         )
         throw BrokerError(
             .invalidGrant,
             "the policy no longer allows this task: " + (reasons.first?.message ?? "denied"),
             reasons: reasons
         )
+    }
+
+    /// Counts a policy denial's reasons and audits it, with the reasons added to the event's detail.
+    private func recordDenial(_ reasons: [DenialReason], _ event: AuditEvent) async throws(BrokerError) {
+        for reason in reasons { context.metrics.denied(reason.code.rawValue) }
+        var event = event
+        if case .object(var members) = event.detail {
+            members["reasons"] = .array(reasons.map(\.json))
+            event.detail = .object(members)
+        }
+        try await context.audit(event, in: audit)
     }
 }

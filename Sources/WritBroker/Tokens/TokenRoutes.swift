@@ -6,10 +6,9 @@ import WritToken
 /// The token endpoint (RFC 8693 token exchange) and introspection (RFC 7662).
 enum TokenRoutes {
     static func token(_ call: RouteCall) async throws -> Response {
-        guard case .workload(let identity) = call.caller else {
+        guard case .workload(let identity) = call.caller, let request = call.tokenRequest else {
             throw BrokerError(.invalidRequest, "actor_token (the workload's assertion) is required")
         }
-        let request = try TokenRequest(form: try await call.formBody())
         let proofs = call.request.headers[values: HTTPField.Name("DPoP")!]
         guard proofs.count <= 1 else { throw BrokerError(.invalidDPoPProof, "send at most one DPoP header") }
         let broker = call.broker

@@ -55,12 +55,12 @@ public final class TokenService: Sendable {
         let binding = try bind(dpopProof, certificate: certificate, caller: caller, task: details.grant, now: now)
         let claims = try mint(task, audience: request.audience, details: details, binding: binding, now: now)
         let token = try sign(claims)
-        try await record(claims, task: task, binding: binding, now: now)
+        let record = try await record(claims, task: task, binding: binding, now: now)
         return IssuedAccessToken(
             token: token,
             tokenType: binding.tokenType,
             expiresIn: Int(claims.expiresAt.timeIntervalSince(now).rounded(FloatingPointRoundingRule.down)),
-            record: IssuedToken(claims, binding: binding),
+            record: record,
             authorizationDetails: details.entries
         )
     }
@@ -164,7 +164,7 @@ public final class TokenService: Sendable {
         }
     }
 
-    /// Records the token with its proof and audit entry in one commit; refused if the task closed meanwhile or
+    /// Records the token with its proof and audit entry in one commit, and returns the record; refused if the task closed meanwhile or
     /// the proof was used before (the memory caught replays to this process; the store catches them after a
     /// restart, or at another broker on the same store).
     private func record(
@@ -172,7 +172,7 @@ public final class TokenService: Sendable {
         task: BrokerTask,
         binding: TokenBinding,
         now: Date
-    ) async throws(BrokerError) {
+    ) async throws(BrokerError) -> IssuedToken {
         let record = IssuedToken(claims, binding: binding)
         let event = AuditEvent(
             "token.issued",
@@ -188,7 +188,9 @@ public final class TokenService: Sendable {
             try await store.insert(record, proof: proof, audit: event, at: now)
         }
         switch outcome {
-        case .recorded: context.metrics.tokenIssued(binding: binding.kind)
+        case .recorded:
+            context.metrics.tokenIssued(binding: binding.kind)
+            return record
         case .taskClosed: throw BrokerError(.invalidGrant, "the task closed meanwhile")
         case .proofReplayed:
             throw BrokerError(.invalidDPoPProof, "DPoP: proof_replayed: this DPoP proof was already used")
