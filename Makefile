@@ -1,14 +1,15 @@
 # Writ — build, test, fuzz and benchmark.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEB_PACKAGES := libsqlite3-dev libargon2-dev graphviz openssl curl
+DEB_PACKAGES := libsqlite3-dev libargon2-dev graphviz openssl curl postgresql
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= all
 BENCH_SECONDS ?= 2
 
 .PHONY: deps build run demo test lint format fuzz bench bench-broker docs clean
 
-# Installs the Debian packages the build and tests need, PyJWT (a third-party verifier the tests use) and
+# Installs the Debian packages the build and tests need (PostgreSQL among them: the store tests start a server
+# of their own), PyJWT (a third-party verifier the tests use) and
 # schemathesis (which holds the broker to docs/openapi.yaml in the tests), only when some are missing.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -93,7 +93,13 @@ struct CrashTests {
                     }
                 }
                 group.addTask {
+                    // Killed at a varying moment, but only once this round has revocations acknowledged (on a
+                    // busy machine a fixed delay can end a round before its first one).
+                    let before = acknowledged.state.withLock { $0.revocations.count }
                     try await Task.sleep(for: .milliseconds(600 + 250 * (round % 3)))
+                    for _ in 0..<50 where acknowledged.state.withLock({ $0.revocations.count }) < before + 5 {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
                     try await broker.kill9()
                     await client.shutdown()
                 }

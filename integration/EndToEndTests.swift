@@ -6,6 +6,7 @@ import NIOPosix
 import Testing
 import WritAgent
 import WritBroker
+import WritTestSupport
 import WritToken
 
 /// The three users of Writ together, as real processes on loopback: the broker, the example documents
@@ -88,11 +89,12 @@ struct EndToEndTests {
     /// Starts the broker and the documents service, makes an agent for the retrieval assistant and alice's ID
     /// token, runs `body` with them, and stops everything, whether `body` succeeds or not.
     static func withStory(
+        environment: [String: String] = [:],
         _ body: (BrokerProcess, String, HTTPClient, WritAgent, String) async throws -> Void
     ) async throws {
         let broker = try BrokerProcess()
         defer { broker.remove() }
-        try await broker.start()
+        try await broker.start(environment: environment)
         let documents = try DocumentsProcess(
             broker: broker,
             staleness: 3,
@@ -126,70 +128,104 @@ struct EndToEndTests {
 
     @Test("the assistant reads exactly its task's documents; stray steps, closed tasks and revocations get nothing")
     func story() async throws {
-        try await Self.withStory { broker, service, http, agent, alice in
-            // Reads what the task names; a document outside the task, or at another server, gets nothing.
-            let leave = "departments/hr/handbook/leave"
-            let prepared = try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
-                #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
-                #expect(
-                    try await Self.read("departments/hr/handbook/expenses", task: task, service: service, http: http)
-                        == 403
-                )
-                await #expect(throws: WritAgentError.self, "a token for another resource server") {
-                    _ = try await task.token(for: "https://git.example.org")
-                }
-                // Requests authorised now (each with its own fresh proof), sent after the task completes.
-                var requests: [HTTPClientRequest] = []
-                for _ in 0..<100 {
+        try await Self.withStory(Self.storyOfTheAssistant)
+    }
+
+    @Test("the same story with the broker's records on PostgreSQL (WRIT_DATABASE_URL)")
+    func storyOnPostgreSQL() async throws {
+        let server = try PostgreSQLServer()
+        defer { server.stop() }
+        let database = try server.createDatabase()
+        try await Self.withStory(environment: ["WRIT_DATABASE_URL": server.url(database: database)]) {
+            try await Self.storyOfTheAssistant($0, $1, $2, $3, $4)
+        }
+        // The records are PostgreSQL's: the story's tasks, its revocations and its audit chain are there.
+        #expect(
+            try server.sql("SELECT COUNT(*) FROM tasks", database: database).trimmed == "2",
+            "the denied one is not"
+        )
+        #expect(Int(try server.sql("SELECT COUNT(*) FROM revocations", database: database).trimmed) ?? 0 >= 2)
+        #expect(
+            try server.sql("SELECT COUNT(*) FROM revocations WHERE kind = 'workload'", database: database).trimmed
+                == "1"
+        )
+        let gaps = try server.sql(
+            "SELECT COUNT(*) FROM audit AS a WHERE seq > 1 AND NOT EXISTS "
+                + "(SELECT 1 FROM audit AS b WHERE b.seq = a.seq - 1 AND b.hash = a.prev_hash)",
+            database: database
+        )
+        #expect(gaps.trimmed == "0", "every audit entry follows the one before it")
+    }
+
+    static func storyOfTheAssistant(
+        _ broker: BrokerProcess,
+        _ service: String,
+        _ http: HTTPClient,
+        _ agent: WritAgent,
+        _ alice: String
+    ) async throws {
+        // Reads what the task names; a document outside the task, or at another server, gets nothing.
+        let leave = "departments/hr/handbook/leave"
+        let prepared = try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
+            #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
+            #expect(
+                try await Self.read("departments/hr/handbook/expenses", task: task, service: service, http: http)
+                    == 403
+            )
+            await #expect(throws: WritAgentError.self, "a token for another resource server") {
+                _ = try await task.token(for: "https://git.example.org")
+            }
+            // Requests authorised now (each with its own fresh proof), sent after the task completes.
+            var requests: [HTTPClientRequest] = []
+            for _ in 0..<100 {
+                var request = HTTPClientRequest(url: service + "/documents/" + leave)
+                try await task.authorize(&request, audience: Self.docs)
+                requests.append(request)
+            }
+            return requests
+        }
+        // The task completed: its token is refused as revoked once the feed delivers the entry.
+        var refusedAsRevoked = false
+        for request in prepared {
+            let (status, body) = try await Self.send(request, http: http)
+            if status == 401, body.contains("\"code\":\"revoked\"") {
+                refusedAsRevoked = true
+                break
+            }
+            #expect(status == 200, "before the revocation arrives the token is still good: \(body)")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(refusedAsRevoked, "a completed task's token was still accepted")
+
+        // Another department is denied by the policy, with machine-readable reasons.
+        do {
+            _ = try await agent.withTask(Self.descriptor(["departments/finance/payroll/2026-11"], user: alice)) {
+                _ in 0
+            }
+            Issue.record("a finance document was granted to an hr user")
+        } catch let error as WritAgentError {
+            guard case .denied(let reasons) = error else { throw error }
+            #expect(reasons.first?.code == "not_covered")
+        }
+
+        // An operator revokes the workload mid-task: its token is refused everywhere.
+        try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
+            #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
+            // The operator uses the CLI, as at 3 a.m.
+            let revoked = try await WritRunner(broker: broker).run(["revoke", "workload", Self.assistant])
+            #expect(revoked.status == 0, "\(revoked.stderr)")
+            #expect(revoked.stdout.contains("tasks closed    1"))
+            #expect(revoked.stdout.contains("(durable)"))
+            #expect(
+                try await Self.eventually {
                     var request = HTTPClientRequest(url: service + "/documents/" + leave)
                     try await task.authorize(&request, audience: Self.docs)
-                    requests.append(request)
-                }
-                return requests
-            }
-            // The task completed: its token is refused as revoked once the feed delivers the entry.
-            var refusedAsRevoked = false
-            for request in prepared {
-                let (status, body) = try await Self.send(request, http: http)
-                if status == 401, body.contains("\"code\":\"revoked\"") {
-                    refusedAsRevoked = true
-                    break
-                }
-                #expect(status == 200, "before the revocation arrives the token is still good: \(body)")
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(refusedAsRevoked, "a completed task's token was still accepted")
-
-            // Another department is denied by the policy, with machine-readable reasons.
-            do {
-                _ = try await agent.withTask(Self.descriptor(["departments/finance/payroll/2026-11"], user: alice)) {
-                    _ in 0
-                }
-                Issue.record("a finance document was granted to an hr user")
-            } catch let error as WritAgentError {
-                guard case .denied(let reasons) = error else { throw error }
-                #expect(reasons.first?.code == "not_covered")
-            }
-
-            // An operator revokes the workload mid-task: its token is refused everywhere.
-            try await agent.withTask(Self.descriptor([leave], user: alice)) { task in
-                #expect(try await Self.read(leave, task: task, service: service, http: http) == 200)
-                // The operator uses the CLI, as at 3 a.m.
-                let revoked = try await WritRunner(broker: broker).run(["revoke", "workload", Self.assistant])
-                #expect(revoked.status == 0, "\(revoked.stderr)")
-                #expect(revoked.stdout.contains("tasks closed    1"))
-                #expect(revoked.stdout.contains("(durable)"))
-                #expect(
-                    try await Self.eventually {
-                        var request = HTTPClientRequest(url: service + "/documents/" + leave)
-                        try await task.authorize(&request, audience: Self.docs)
-                        let (status, body) = try await Self.send(request, http: http)
-                        return status == 401 && body.contains("\"code\":\"revoked\"")
-                    },
-                    "the revoked workload's token was still accepted"
-                )
-                return 0
-            }
+                    let (status, body) = try await Self.send(request, http: http)
+                    return status == 401 && body.contains("\"code\":\"revoked\"")
+                },
+                "the revoked workload's token was still accepted"
+            )
+            return 0
         }
     }
 
@@ -310,4 +346,9 @@ struct EndToEndTests {
         let response = try await http.execute(request, timeout: .seconds(10))
         return (response.status.code, String(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
+}
+
+extension String {
+    /// Without surrounding white space (what psql prints around a value).
+    var trimmed: String { trimmingCharacters(in: .whitespacesAndNewlines) }
 }

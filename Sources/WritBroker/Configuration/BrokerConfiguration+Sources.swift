@@ -29,6 +29,14 @@ extension BrokerConfiguration {
             set(\.stateDirectory, "state_directory", value, from: "WRIT_STATE_DIR")
         }
         if let value = environment["WRIT_POLICIES"] { set(\.policies, "policies", value, from: "WRIT_POLICIES") }
+        if let value = environment["WRIT_DATABASE_URL"] {
+            store = value
+            origins["store"] = "WRIT_DATABASE_URL"
+        }
+        if let value = environment["WRIT_DATABASE_PASSWORD_FILE"] {
+            storePasswordFile = value
+            origins["store_password_file"] = "WRIT_DATABASE_PASSWORD_FILE"
+        }
         if let value = environment["WRIT_LOG_LEVEL"] { set(\.logLevel, "log_level", value, from: "WRIT_LOG_LEVEL") }
         if let value = environment["WRIT_TLS_LISTEN"] { setTLSListen(value, from: "WRIT_TLS_LISTEN") }
         if let value = environment["WRIT_DEVELOPMENT"] {

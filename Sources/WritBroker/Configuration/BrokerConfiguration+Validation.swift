@@ -30,6 +30,7 @@ extension BrokerConfiguration {
 
     /// Checks values that decoding cannot.
     public func validate() throws(Problem) {
+        try validateStore()
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw Problem(
                 code: "invalid_log_level",
@@ -72,6 +73,24 @@ extension BrokerConfiguration {
         }
         try validateLimits()
         try validateIssuers()
+    }
+
+    /// The store's location, when one is set: a URL Writ reads, with a readable password file.
+    public func storeLocation() throws(Problem) -> PostgresLocation? {
+        guard let store else { return nil }
+        do {
+            return try PostgresLocation(url: store, passwordFile: storePasswordFile)
+        } catch {
+            // The URL may hold a password: the message names where it came from, never the value.
+            throw Problem(
+                code: "invalid_store",
+                message: "store (\(origins["store"] ?? "the configuration file")) is refused: \(error.description)"
+            )
+        }
+    }
+
+    private func validateStore() throws(Problem) {
+        _ = try storeLocation()
     }
 
     private func validateLimits() throws(Problem) {

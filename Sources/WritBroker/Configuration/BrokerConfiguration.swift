@@ -17,6 +17,11 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var stateDirectory = ".writ"
     /// The policy directory.
     public var policies = "policies"
+    /// Where the broker keeps its records: unset for the embedded SQLite file in the state directory, or a
+    /// `postgres://` URL for a PostgreSQL database that several brokers may share (docs/scaling.md).
+    public var store: String?
+    /// A file holding the PostgreSQL password, so that it is in neither the URL nor the environment.
+    public var storePasswordFile: String?
     /// The audience workload and user assertions must name.
     public var audience = "writ"
     /// Whether to create and trust the development trust domain and identity provider. On by default only
@@ -199,8 +204,9 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case listen, issuer, policies, audience, development, tokens, limits, maintenance
+        case listen, issuer, policies, audience, development, tokens, limits, maintenance, store
         case stateDirectory = "state_directory"
+        case storePasswordFile = "store_password_file"
         case developmentTrustDomain = "development_trust_domain"
         case workloadIssuers = "workload_issuers"
         case userIssuers = "user_issuers"
@@ -218,7 +224,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
 
     /// A configuration or startup problem: a stable code and one sentence naming the setting at fault and what to
     /// do. Codes: `unknown_key`, `invalid_value`, `invalid_yaml`, `config_type_mismatch`, `invalid_log_level`,
-    /// `unreadable_file`, `public_development`, `state_dir_unwritable`, `state_dir_not_a_directory`,
+    /// `unreadable_file`, `invalid_store`, `store_unavailable`, `public_development`, `state_dir_unwritable`, `state_dir_not_a_directory`,
     /// `policies_missing`, `no_policies`, `invalid_policies`, `listen_address_in_use`,
     /// `listen_permission_denied`, `listen_address_unavailable`, `invalid_tls_certificate`, `startup_failed`.
     public struct Problem: Error, Sendable, Hashable, CustomStringConvertible {

@@ -16,6 +16,28 @@ extension BrokerServer {
         }
     }
 
+    /// The stores: PostgreSQL when `store` names a database, else the SQLite file in the state directory.
+    static func stores(
+        _ configuration: BrokerConfiguration,
+        state: StateDirectory,
+        logger: Logger
+    ) async throws
+        -> BrokerStores
+    {
+        guard let location = try configuration.storeLocation() else {
+            return try BrokerStores.sqlite(path: state.database.path)
+        }
+        do {
+            return .postgres(try await PostgresDatabase(location, logger: logger))
+        } catch {
+            throw BrokerConfiguration.Problem(
+                code: "store_unavailable",
+                message: "the store \(location) cannot be used: \(error); check that PostgreSQL runs there and "
+                    + "accepts this user (the password comes from store_password_file or the URL)"
+            )
+        }
+    }
+
     /// The configured workload and user issuers, and in development mode the development trust domain's and
     /// identity provider's (their keys kept in the state directory, their JWKS written beside them).
     static func identities(_ configuration: BrokerConfiguration, state: StateDirectory) throws -> IdentityRegistry {

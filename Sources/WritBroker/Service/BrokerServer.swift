@@ -33,7 +33,7 @@ public struct BrokerServer: Sendable {
         let state = StateDirectory(path: configuration.stateDirectory)
         try state.prepare()
         let lock = try BrokerLock(state: state)
-        let stores = try BrokerStores.sqlite(path: state.database.path)
+        let stores = try await Self.stores(configuration, state: state, logger: logger)
         let signingKeys = try await SigningKeys.loadOrCreate(store: stores.keys, directory: state.keys, now: now)
         let policyDirectory = URL(fileURLWithPath: configuration.policies, isDirectory: true)
         let policies = try Self.policies(in: policyDirectory)

@@ -1,5 +1,5 @@
 /// The broker's storage, one store per concept. Services and routes see only these protocols; the SQLite
-/// implementations (`Store/SQLite/`) are the only code that knows SQL.
+/// (`Store/SQLite/`) and PostgreSQL (`Store/PostgreSQL/`) implementations are the only code that knows SQL.
 public struct BrokerStores: Sendable {
     /// Tasks.
     public let tasks: any TaskStore
@@ -40,6 +40,18 @@ public struct BrokerStores: Sendable {
             keys: SQLiteKeyStore(database),
             audit: SQLiteAuditStore(database),
             operators: SQLiteOperatorStore(database)
+        )
+    }
+
+    /// The PostgreSQL stores over one database, which any number of brokers may share.
+    public static func postgres(_ database: PostgresDatabase) -> BrokerStores {
+        BrokerStores(
+            tasks: PostgresTaskStore(database),
+            tokens: PostgresTokenStore(database),
+            revocations: PostgresRevocationStore(database),
+            keys: PostgresKeyStore(database),
+            audit: PostgresAuditStore(database),
+            operators: PostgresOperatorStore(database)
         )
     }
 

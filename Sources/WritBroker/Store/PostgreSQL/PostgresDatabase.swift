@@ -1,0 +1,159 @@
+import Foundation
+public import Logging
+import NIOSSL
+import PostgresNIO
+
+/// A PostgreSQL database the broker's stores share, over a bounded pool of connections.
+///
+/// Every write runs in one transaction that first takes one cluster-wide advisory lock: writers follow one
+/// another, whichever broker they run in, as they do on SQLite. That is what keeps the revocation feed and the
+/// audit chain gapless and in commit order, and lets each store method check and write in the same commit
+/// (docs/scaling.md). Reads take no lock and see one consistent snapshot.
+public final class PostgresDatabase: Sendable {
+    /// The advisory lock every write transaction holds until it commits ("writ" in ASCII).
+    static let writeLock: Int64 = 0x7772_6974
+    /// The advisory lock a broker holds while it migrates the schema.
+    static let migrationLock: Int64 = 0x7772_6974_6d69
+
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// Connects (the pool opens connections as they are needed) and brings the schema up to date, within
+    /// `timeout`: a database that cannot be reached fails the start instead of holding it.
+    public init(
+        _ location: PostgresLocation,
+        logger: Logger = Logger(label: "writ.store"),
+        timeout: Duration = .seconds(30)
+    ) async throws {
+        let client = PostgresClient(configuration: try location.clientConfiguration(), backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        // Started at once, so the pool runs before the migration below asks it for a connection.
+        self.runner = Task.immediate { await client.run() }
+        do {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { [self] in
+                    try await PostgresSchema.migrate(self)
+                    return true
+                }
+                group.addTask { [runner] in
+                    try await Task.sleep(for: timeout)
+                    // Closing the pool fails the migration's wait for a connection at once.
+                    runner.cancel()
+                    return false
+                }
+                let migrated = try await group.next() ?? false
+                group.cancelAll()
+                guard migrated else {
+                    throw PostgresStoreError(code: nil, description: "no connection within \(timeout)")
+                }
+            }
+        } catch {
+            runner.cancel()
+            throw PostgresStoreError(error, doing: "bring the schema up to date")
+        }
+    }
+
+    deinit { runner.cancel() }
+
+    /// Closes the pool's connections.
+    public func close() { runner.cancel() }
+
+    /// Runs `body` in a write transaction: one writer at a time across every broker on this database. Every
+    /// connection starts with `synchronous_commit` on, so nothing is acknowledged before its commit is durable.
+    func write<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+        try await transaction(
+            begin: "BEGIN ISOLATION LEVEL READ COMMITTED",
+            lock: Self.writeLock,
+            body
+        )
+    }
+
+    /// Runs `body` in a read-only transaction that sees one snapshot.
+    func read<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+        try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lock: nil, body)
+    }
+
+    /// Runs `body` in a transaction holding the advisory lock `lock` (released at commit or rollback).
+    func transaction<T: Sendable>(
+        begin: String,
+        lock: Int64?,
+        _ body: (PostgresSession) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
+        do {
+            return try await client.withConnection { connection in
+                let session = PostgresSession(connection: connection, logger: logger)
+                try await session.run(begin)
+                do {
+                    if let lock { try await session.execute("SELECT pg_advisory_xact_lock(\(lock))") }
+                    let value = try await body(session)
+                    try await session.run("COMMIT")
+                    return value
+                } catch {
+                    try? await session.run("ROLLBACK")
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw PostgresStoreError(error, doing: "run a transaction")
+        }
+    }
+}
+
+/// One connection inside a transaction, with the few ways the stores use it.
+struct PostgresSession: Sendable {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    /// Rows of a query, each readable by column name.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        try await connection.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    /// The first row of a query, if any.
+    func row(_ query: PostgresQuery) async throws -> PostgresRandomAccessRow? {
+        try await rows(query).first
+    }
+
+    /// Runs a statement; the number of rows it returned (statements that change rows say `RETURNING 1`).
+    @discardableResult
+    func execute(_ query: PostgresQuery) async throws -> Int {
+        try await connection.query(query, logger: logger).collect().count
+    }
+
+    /// Runs statements given as plain text, without parameters (transaction control, schema).
+    func run(_ sql: String) async throws {
+        _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger).collect()
+    }
+}
+
+/// A failure of the PostgreSQL store, with the server's SQLSTATE code and message when there is one. Bound
+/// values are never part of it.
+public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
+    /// The SQLSTATE code (for example `40001`, `08006`), when the server sent one.
+    public let code: String?
+    /// What the store was doing and what went wrong.
+    public let description: String
+
+    init(code: String?, description: String) {
+        self.code = code
+        self.description = description
+    }
+
+    init(_ error: any Error, doing what: String) {
+        if let error = error as? PostgresStoreError {
+            self = error
+        } else if let error = error as? PSQLError {
+            let code = error.serverInfo?[.sqlState]
+            let message = error.serverInfo?[.message] ?? "\(error.code)"
+            self.init(
+                code: code,
+                description: "PostgreSQL could not \(what): \(message)" + (code.map { " (\($0))" } ?? "")
+            )
+        } else {
+            self.init(code: nil, description: "PostgreSQL could not \(what): \(error)")
+        }
+    }
+}

@@ -1,0 +1,161 @@
+import Foundation
+import PostgresNIO
+import WritToken
+
+/// The revocation feed's table on PostgreSQL.
+enum PostgresRevocationRows {
+    /// Appends an entry with the feed's next number (the caller holds the write lock).
+    static func insert(
+        _ session: PostgresSession,
+        _ subject: RevocationSubject,
+        revokedAt: Date,
+        retainUntil: Date,
+        actor: String
+    ) async throws -> Revocation {
+        let provisional = Revocation(sequence: 1, subject: subject, revokedAt: revokedAt, retainUntil: retainUntil)
+        var kind = ""
+        var id: String?
+        var before: Int64?
+        var workload: String?
+        switch provisional.subject {
+        case .task(let task): (kind, id) = ("task", task)
+        case .token(let token): (kind, id) = ("token", token)
+        case .workload(let spiffe): (kind, id) = ("workload", spiffe.description)
+        case .user(let user): (kind, id) = ("user", user)
+        case .issuedBefore(let cutoff, let scope):
+            (kind, before, workload) = ("issued_before", StoredTime.milliseconds(cutoff), scope?.description)
+        case .key(let kid): (kind, id) = ("key", kid)
+        case .lift(let entry, let from): (kind, id, before) = ("lift", String(entry), StoredTime.milliseconds(from))
+        }
+        let sequence = try await session.nextNumber(of: "revocations")
+        try await session.execute(
+            """
+            INSERT INTO revocations (seq, kind, subject, before, workload, revoked_at, retain_until, actor)
+            VALUES (\(sequence), \(kind), \(id), \(before), \(workload),
+                \(StoredTime.milliseconds(provisional.revokedAt)), \(StoredTime.milliseconds(provisional.retainUntil)),
+                \(actor))
+            """
+        )
+        return Revocation(
+            sequence: UInt64(sequence),
+            subject: provisional.subject,
+            revokedAt: provisional.revokedAt,
+            retainUntil: provisional.retainUntil
+        )
+    }
+
+    static func list(_ session: PostgresSession, after sequence: UInt64, limit: Int) async throws -> [Revocation] {
+        try await session.rows(
+            "SELECT * FROM revocations WHERE seq > \(Int64(clamping: sequence)) ORDER BY seq LIMIT \(Int64(limit))"
+        ).map(revocation)
+    }
+
+    static func listStanding(_ session: PostgresSession, now: Date) async throws -> [Revocation] {
+        try await session.rows(
+            """
+            SELECT * FROM revocations WHERE kind IN ('workload', 'user', 'issued_before', 'key', 'lift')
+            AND retain_until > \(StoredTime.milliseconds(now.wholeSeconds)) ORDER BY seq
+            """
+        ).map(revocation)
+    }
+
+    static func fetchCovering(
+        _ session: PostgresSession,
+        taskID: String,
+        tokenID: String
+    ) async throws
+        -> Revocation?
+    {
+        try await session.row(
+            """
+            SELECT * FROM revocations WHERE (kind = 'task' AND subject = \(taskID))
+                OR (kind = 'token' AND subject = \(tokenID)) ORDER BY seq LIMIT 1
+            """
+        ).map(revocation)
+    }
+
+    static func fetch(_ session: PostgresSession, sequence: UInt64) async throws -> Revocation? {
+        try await session.row("SELECT * FROM revocations WHERE seq = \(Int64(clamping: sequence))").map(revocation)
+    }
+
+    static func fetchFirst(_ session: PostgresSession, kind: String, subject: String) async throws -> Revocation? {
+        try await session.row(
+            "SELECT * FROM revocations WHERE kind = \(kind) AND subject = \(subject) ORDER BY seq LIMIT 1"
+        ).map(revocation)
+    }
+
+    static func firstSequence(_ session: PostgresSession) async throws -> UInt64? {
+        try await session.integer("SELECT MIN(seq) FROM revocations").map { UInt64($0) }
+    }
+
+    static func lastSequence(_ session: PostgresSession) async throws -> UInt64 {
+        UInt64(max(try await session.lastNumber(of: "revocations"), 0))
+    }
+
+    static func fetchRefusing(
+        _ session: PostgresSession,
+        workloads: [SPIFFEID],
+        user: String?,
+        now: Date
+    ) async throws -> Revocation? {
+        try await session.row(
+            """
+            SELECT * FROM revocations AS r
+            WHERE ((kind = 'workload' AND subject = ANY(\(workloads.map(\.description))))
+                OR (kind = 'user' AND subject = \(user)))
+            AND retain_until > \(StoredTime.milliseconds(now.wholeSeconds))
+            AND NOT EXISTS (SELECT 1 FROM revocations AS l WHERE l.kind = 'lift' AND l.subject = r.seq::text)
+            ORDER BY seq LIMIT 1
+            """
+        ).map(revocation)
+    }
+
+    static func prune(
+        _ session: PostgresSession,
+        before cutoff: Date,
+        through last: UInt64,
+        limit: Int
+    )
+        async throws -> Int
+    {
+        // The first entry still needed bounds what may go: everything before it whose retention passed.
+        let firstNeeded =
+            try await session.integer(
+                "SELECT MIN(seq) FROM revocations WHERE retain_until >= \(StoredTime.milliseconds(cutoff.wholeSeconds))"
+            ) ?? Int64.max
+        let bound = min(firstNeeded, Int64(clamping: last) + (last == .max ? 0 : 1))
+        return try await session.execute(
+            """
+            DELETE FROM revocations WHERE seq IN (SELECT seq FROM revocations WHERE seq < \(bound) ORDER BY seq
+                LIMIT \(Int64(limit))) RETURNING 1
+            """
+        )
+    }
+
+    static func revocation(_ row: PostgresRandomAccessRow) throws -> Revocation {
+        let id = try row.optionalString("subject")
+        let subject: RevocationSubject
+        switch try row.string("kind") {
+        case "task": subject = .task(id ?? "")
+        case "token": subject = .token(id ?? "")
+        case "workload": subject = .workload(try SPIFFEID(id ?? ""))
+        case "user": subject = .user(id ?? "")
+        case "issued_before":
+            let scope = try row.optionalString("workload").map { try SPIFFEID($0) }
+            subject = .issuedBefore(try row.date("before"), workload: scope)
+        case "key": subject = .key(id ?? "")
+        case "lift":
+            guard let entry = id.flatMap({ UInt64($0) }) else {
+                throw PostgresStoreError(code: nil, description: "a stored lift names no entry")
+            }
+            subject = .lift(entry, from: try row.date("before"))
+        default: throw PostgresStoreError(code: nil, description: "a stored revocation has an unknown kind")
+        }
+        return Revocation(
+            sequence: UInt64(try row.int64("seq")),
+            subject: subject,
+            revokedAt: try row.date("revoked_at"),
+            retainUntil: try row.date("retain_until")
+        )
+    }
+}

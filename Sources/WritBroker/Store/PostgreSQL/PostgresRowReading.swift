@@ -1,0 +1,42 @@
+import Foundation
+import PostgresNIO
+
+/// Reading a row's columns by name into the stores' types. A column whose value does not decode is an error
+/// (a damaged or foreign row), never a crash or a silent default.
+extension PostgresRandomAccessRow {
+    func string(_ column: String) throws -> String { try self[column].decode(String.self) }
+    func optionalString(_ column: String) throws -> String? { try self[column].decode(String?.self) }
+    func int64(_ column: String) throws -> Int64 { try self[column].decode(Int64.self) }
+    func optionalInt64(_ column: String) throws -> Int64? { try self[column].decode(Int64?.self) }
+    func int(_ column: String) throws -> Int { Int(try int64(column)) }
+    func date(_ column: String) throws -> Date { StoredTime.date(try int64(column)) }
+    func optionalDate(_ column: String) throws -> Date? { try optionalInt64(column).map(StoredTime.date) }
+}
+
+extension PostgresSession {
+    /// The one BIGINT a query returns (a count, a maximum), or nil for no row or NULL.
+    func integer(_ query: PostgresQuery) async throws -> Int64? {
+        try await row(query)?[0].decode(Int64?.self)
+    }
+
+    /// The first column of every row, as text.
+    func strings(_ query: PostgresQuery) async throws -> [String] {
+        try await rows(query).map { try $0[0].decode(String.self) }
+    }
+
+    /// Takes the next number of a numbered log (`revocations`, `audit`). Writers hold the write lock, so the
+    /// numbers follow commit order with no gap; a rolled-back write gives its number back with everything else.
+    func nextNumber(of log: String) async throws -> Int64 {
+        guard
+            let next = try await integer(
+                "UPDATE writ_sequences SET last = last + 1 WHERE name = \(log) RETURNING last"
+            )
+        else { throw PostgresStoreError(code: nil, description: "the database has no sequence for \(log)") }
+        return next
+    }
+
+    /// The last number given in a numbered log (0 before the first).
+    func lastNumber(of log: String) async throws -> Int64 {
+        try await integer("SELECT last FROM writ_sequences WHERE name = \(log)") ?? 0
+    }
+}

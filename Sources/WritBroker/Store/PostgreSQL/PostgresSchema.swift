@@ -1,0 +1,149 @@
+import Foundation
+import PostgresNIO
+
+/// The PostgreSQL schema, as append-only migrations: a released migration never changes; a change to the
+/// schema is a new one at the end. Times are INTEGER milliseconds since 1970, as on SQLite.
+enum PostgresSchema {
+    /// The migrations in order; the index plus one is the version a database records.
+    static let migrations: [[String]] = [version1]
+
+    /// Applies the migrations a database has not had, in one transaction under the migration lock, so brokers
+    /// starting together migrate once. A database newer than this writ is refused.
+    static func migrate(_ database: PostgresDatabase) async throws {
+        _ = try await database.transaction(begin: "BEGIN", lock: PostgresDatabase.migrationLock) { session in
+            try await session.run(
+                "CREATE TABLE IF NOT EXISTS writ_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"
+            )
+            let current =
+                try await session.row("SELECT COALESCE(MAX(version), 0) AS v FROM writ_schema")?["v"]
+                .decode(Int32.self) ?? 0
+            guard Int(current) <= migrations.count else {
+                throw PostgresStoreError(
+                    code: nil,
+                    description: "the database's schema (version \(current)) is newer than this writ knows "
+                        + "(\(migrations.count)); run the writ that migrated it"
+                )
+            }
+            for (index, statements) in migrations.enumerated() where index >= Int(current) {
+                for statement in statements { try await session.run(statement) }
+                let version = Int32(index + 1)
+                let now = StoredTime.milliseconds(Date())
+                try await session.execute("INSERT INTO writ_schema (version, applied_at) VALUES (\(version), \(now))")
+            }
+            return true
+        }
+    }
+
+    static let version1 = [
+        """
+        CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            parent_id TEXT REFERENCES tasks(id),
+            root_id TEXT NOT NULL,
+            depth INTEGER NOT NULL,
+            workload TEXT NOT NULL,
+            actors TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            attestation TEXT NOT NULL,
+            user_subject TEXT,
+            user_claims TEXT,
+            type TEXT NOT NULL,
+            purpose TEXT,
+            grant_json TEXT NOT NULL,
+            state TEXT NOT NULL,
+            reason TEXT,
+            created_at BIGINT NOT NULL,
+            deadline BIGINT NOT NULL,
+            heartbeat_interval BIGINT,
+            last_heartbeat BIGINT,
+            closed_at BIGINT
+        )
+        """,
+        "CREATE INDEX tasks_by_parent ON tasks(parent_id) WHERE parent_id IS NOT NULL",
+        "CREATE INDEX tasks_open_by_deadline ON tasks(deadline) WHERE state = 'open'",
+        "CREATE INDEX tasks_open_by_workload ON tasks(workload) WHERE state = 'open'",
+        "CREATE INDEX tasks_open_by_user ON tasks(user_subject) WHERE state = 'open'",
+        "CREATE INDEX tasks_open_by_creator ON tasks(created_by) WHERE state = 'open'",
+        "CREATE INDEX tasks_closed ON tasks(closed_at) WHERE state <> 'open'",
+        "CREATE INDEX tasks_by_created ON tasks(created_at)",
+        """
+        CREATE TABLE tokens (
+            jti TEXT PRIMARY KEY,
+            task_id TEXT NOT NULL,
+            workload TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            issued_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL,
+            binding TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX tokens_by_task ON tokens(task_id, expires_at)",
+        "CREATE INDEX tokens_by_expiry ON tokens(expires_at)",
+        // The last number given per numbered log: numbers are never reused, even after pruning.
+        "CREATE TABLE writ_sequences (name TEXT PRIMARY KEY, last BIGINT NOT NULL)",
+        "INSERT INTO writ_sequences (name, last) VALUES ('revocations', 0), ('audit', 0)",
+        """
+        CREATE TABLE revocations (
+            seq BIGINT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            subject TEXT,
+            before BIGINT,
+            workload TEXT,
+            revoked_at BIGINT NOT NULL,
+            retain_until BIGINT NOT NULL,
+            actor TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX revocations_by_retention ON revocations(retain_until)",
+        "CREATE INDEX revocations_by_subject ON revocations(kind, subject)",
+        """
+        CREATE TABLE audit (
+            seq BIGINT PRIMARY KEY,
+            at_ms BIGINT NOT NULL,
+            event TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE audit_anchor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq BIGINT NOT NULL,
+            hash TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE signing_keys (
+            kid TEXT PRIMARY KEY,
+            position BIGSERIAL,
+            algorithm TEXT NOT NULL,
+            file TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            activates_at BIGINT,
+            retires_at BIGINT,
+            retired_at BIGINT
+        )
+        """,
+        """
+        CREATE TABLE operators (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            revoked_at BIGINT
+        )
+        """,
+        """
+        CREATE TABLE dpop_proofs (
+            expires_at BIGINT NOT NULL,
+            proof TEXT NOT NULL,
+            PRIMARY KEY (expires_at, proof)
+        )
+        """,
+    ]
+}
