@@ -41,7 +41,7 @@ struct PostgresLocationTests {
         "a store URL Writ cannot use is refused as invalid_store, naming where it came from and never its password",
         arguments: [
             "mysql://writ:pw@db/writ", "postgres://db/writ", "postgres://writ:pw@/writ", "postgres://writ:pw@db",
-            "postgres://writ:pw@db/writ?sslmode=prefer", "postgres://writ:pw@db/writ?pool=0",
+            "postgres://writ:pw@db/writ?sslmode=prefer", "postgres://writ:pw@db/writ?pool=1",
             "postgres://writ:pw@db/writ?application_name=x",
         ]
     )
@@ -55,6 +55,19 @@ struct PostgresLocationTests {
             #expect(error.code == "invalid_store")
             #expect(error.message.contains("WRIT_DATABASE_URL"))
             #expect(!error.message.contains(":pw@"), "the password stays out of the message")
+        }
+    }
+
+    @Test("a password file without a store is refused, not ignored")
+    func passwordFileAlone() throws {
+        var configuration = BrokerConfiguration()
+        try configuration.apply(environment: ["WRIT_DATABASE_PASSWORD_FILE": "/run/secrets/writ-db"])
+        do {
+            try configuration.validate()
+            Issue.record("a password file without a store was accepted")
+        } catch {
+            #expect(error.code == "invalid_store")
+            #expect(error.message.contains("WRIT_DATABASE_PASSWORD_FILE"))
         }
     }
 

@@ -77,7 +77,16 @@ extension BrokerConfiguration {
 
     /// The store's location, when one is set: a URL Writ reads, with a readable password file.
     public func storeLocation() throws(Problem) -> PostgresLocation? {
-        guard let store else { return nil }
+        guard let store else {
+            if storePasswordFile != nil {
+                throw Problem(
+                    code: "invalid_store",
+                    message: "store_password_file (\(origins["store_password_file"] ?? "the configuration file")) is "
+                        + "set but store is not: set store (WRIT_DATABASE_URL) to the postgres:// URL it is for"
+                )
+            }
+            return nil
+        }
         do {
             return try PostgresLocation(url: store, passwordFile: storePasswordFile)
         } catch {

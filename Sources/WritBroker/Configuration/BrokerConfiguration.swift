@@ -18,7 +18,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     /// The policy directory.
     public var policies = "policies"
     /// Where the broker keeps its records: unset for the embedded SQLite file in the state directory, or a
-    /// `postgres://` URL for a PostgreSQL database that several brokers may share (docs/scaling.md).
+    /// `postgres://` URL for a PostgreSQL database (docs/scaling.md).
     public var store: String?
     /// A file holding the PostgreSQL password, so that it is in neither the URL nor the environment.
     public var storePasswordFile: String?

@@ -93,3 +93,11 @@ public protocol RevocationStore: Sendable {
     /// one after the first entry still needed (so the feed has no gap).
     func prune(before cutoff: Date, through last: UInt64, limit: Int) async throws -> Int
 }
+
+/// News that another broker on the same database committed revocation-feed entries. A wake-up only hastens
+/// the catch-up by sequence number that every tick does anyway: a lost one delays an entry, never loses it.
+public protocol FeedNotifier: Sendable {
+    /// Runs until cancelled: calls `wake` with the entry's number after each entry committed by any broker,
+    /// and with nil after each (re)connection, when notifications may have been missed.
+    func follow(_ wake: @escaping @Sendable (UInt64?) async -> Void) async
+}

@@ -67,15 +67,16 @@ public struct BrokerServer: Sendable {
         self.broker = broker
         self.state = state
         self.lock = lock
-        self.services = [
-            MaintenanceService(
-                broker: broker,
-                interval: .seconds(configuration.maintenance.tickSeconds),
-                auditRetention: TimeInterval(configuration.maintenance.auditRetentionDays) * 86_400,
-                logger: logger
-            ),
-            PolicyWatcher(broker: broker, directory: policyDirectory, logger: logger),
-        ]
+        self.services =
+            [
+                MaintenanceService(
+                    broker: broker,
+                    interval: .seconds(configuration.maintenance.tickSeconds),
+                    auditRetention: TimeInterval(configuration.maintenance.auditRetentionDays) * 86_400,
+                    logger: logger
+                ),
+                PolicyWatcher(broker: broker, directory: policyDirectory, logger: logger),
+            ] + (stores.feedNotifier.map { [FeedFollower(broker: broker, notifier: $0)] } ?? [])
     }
 
     /// Loads identity keys and makes the first operator token on the very first start (no operator was ever

@@ -38,7 +38,8 @@ public struct MaintenanceService: Service {
         defer { broker.feed.finishAll() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                // A graceful shutdown ends the wait at once rather than after up to a whole tick.
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 break
             }

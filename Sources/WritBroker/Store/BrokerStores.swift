@@ -13,6 +13,8 @@ public struct BrokerStores: Sendable {
     public let audit: any AuditStore
     /// Operators.
     public let operators: any OperatorStore
+    /// Wake-ups for entries other brokers commit, where several brokers share the database.
+    public var feedNotifier: (any FeedNotifier)?
 
     /// Stores from their implementations.
     public init(
@@ -43,9 +45,10 @@ public struct BrokerStores: Sendable {
         )
     }
 
-    /// The PostgreSQL stores over one database, which any number of brokers may share.
+    /// The PostgreSQL stores over one database; brokers sharing it see one feed, one audit chain and one set of
+    /// spent proofs (docs/scaling.md says what is not shared yet).
     public static func postgres(_ database: PostgresDatabase) -> BrokerStores {
-        BrokerStores(
+        var stores = BrokerStores(
             tasks: PostgresTaskStore(database),
             tokens: PostgresTokenStore(database),
             revocations: PostgresRevocationStore(database),
@@ -53,6 +56,8 @@ public struct BrokerStores: Sendable {
             audit: PostgresAuditStore(database),
             operators: PostgresOperatorStore(database)
         )
+        stores.feedNotifier = PostgresFeedNotifier(database)
+        return stores
     }
 
     /// Opens (creating and migrating if needed) the SQLite database at `path`.

@@ -122,6 +122,7 @@ public struct ServeCommand: AsyncParsableCommand {
             metadata: [
                 "listen": "\(configuration.listen)", "issuer": "\(configuration.issuerURL)",
                 "state": "\(configuration.stateDirectory)", "policies": "\(configuration.policies)",
+                "store": "\((try? configuration.storeLocation())?.map { "\($0)" } ?? "sqlite")",
                 "rules": "\(server.broker.policies.rules.count)", "development": "\(configuration.development)",
             ]
         )

@@ -66,8 +66,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             tls = mode
         case "sslrootcert": rootCertificates = value
         case "pool":
-            guard let size = Int(value), (1...256).contains(size) else {
-                throw .init("pool must be a number of connections from 1 to 256")
+            // One connection stays with the broker for news of other brokers' feed entries.
+            guard let size = Int(value), (2...256).contains(size) else {
+                throw .init("pool must be a number of connections from 2 to 256")
             }
             poolSize = size
         default:

@@ -36,6 +36,8 @@ enum PostgresRevocationRows {
                 \(actor))
             """
         )
+        // Delivered to every listening broker when (and only if) this transaction commits.
+        try await session.execute("SELECT pg_notify(\(PostgresFeedNotifier.channel), \(String(sequence)))")
         return Revocation(
             sequence: UInt64(sequence),
             subject: provisional.subject,

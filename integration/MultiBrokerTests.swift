@@ -1,0 +1,147 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+import WritBroker
+import WritTestSupport
+import WritToken
+
+/// Several `writ serve` processes on one PostgreSQL database, as behind a load balancer: one issuer URL, one
+/// state directory on shared storage (keys, development identities), any request to any broker.
+@Suite("Several brokers on one PostgreSQL", .serialized, .timeLimit(.minutes(3)))
+struct MultiBrokerTests {
+    static let coder = "spiffe://example.org/agents/coding-agent"
+    static let body = """
+        {"type":"implement-change","authorization_details":[{"type":"repository","locations":\
+        ["https://git.example.org"],"identifier":"example-org/writ-demo","actions":["read"]}]}
+        """
+
+    @Test(
+        """
+        a task made at one broker gets its token at another; a proof spent at one is refused at the other; \
+        the task's completion at one reaches the other's stream subscribers at once, not at its next tick
+        """
+    )
+    func twoBrokersOneTruth() async throws {
+        let server = try PostgreSQLServer()
+        defer { server.stop() }
+        let url = server.url(database: try server.createDatabase())
+        let first = try BrokerProcess()
+        defer { first.remove() }
+        let second = try BrokerProcess()
+        defer { second.remove() }
+        let shared = [
+            "WRIT_DATABASE_URL": url, "WRIT_ISSUER": first.baseURL,
+            "WRIT_STATE_DIR": first.stateDirectory.appendingPathComponent("state").path,
+        ]
+        try await first.start(environment: shared)
+        // A tick a minute long: only the database's notification can bring the first broker's entries here soon.
+        try await second.start(
+            environment: shared,
+            configuration: "development: true\nmaintenance:\n  tick_seconds: 60\n"
+        )
+        let a = BrokerClient(baseURL: first.baseURL)
+        let b = BrokerClient(baseURL: second.baseURL)
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
+        do {
+            try await Self.story(first: first, a: a, b: b, http: http)
+        } catch {
+            await a.shutdown()
+            await b.shutdown()
+            try? await http.shutdown()
+            throw error
+        }
+        await a.shutdown()
+        await b.shutdown()
+        try await http.shutdown()
+        _ = try await second.stop()
+        _ = try await first.stop()
+    }
+
+    static func story(first: BrokerProcess, a: BrokerClient, b: BrokerClient, http: HTTPClient) async throws {
+        let assertion = try first.workloadAssertion(coder)
+        let created = try await a.send(.POST, "/v1/tasks", bearer: assertion, json: body)
+        let task = try #require(created.body.objectValue?["id"]?.stringValue, "\(created.body)")
+
+        // One proof, one token: spent at the first broker, it is a replay at the second.
+        let key = PrivateKey.generate(.es256)
+        let proof = try DPoPProof.create(method: "POST", url: first.baseURL + "/v1/token", key: key, issuedAt: Date())
+        let issued = try await tokenRequest(b, task: task, actor: assertion, proof: proof)
+        #expect(issued.status == 200, "a task made at one broker gets its token at another: \(issued.body)")
+        let replayed = try await tokenRequest(a, task: task, actor: assertion, proof: proof)
+        #expect(replayed.status == 400)
+        #expect("\(replayed.body)".contains("proof_replayed"))
+
+        // The second broker's stream, followed as a resource server follows it.
+        let stream = try await Stream.open(at: b.baseURL, bearer: try first.operatorToken(), http: http)
+        defer { stream.close() }
+        #expect(try await stream.waitFor("event: heartbeat", seconds: 10), "the stream opened: \(stream.text)")
+        let completed = try await a.send(.POST, "/v1/tasks/\(task)/complete", bearer: assertion)
+        #expect(completed.status == 200)
+        let started = ContinuousClock.now
+        #expect(
+            try await stream.waitFor(task, seconds: 5),
+            "the entry committed at the first broker reached the second broker's stream: \(stream.text)"
+        )
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    static func tokenRequest(
+        _ client: BrokerClient,
+        task: String,
+        actor: String,
+        proof: String
+    ) async throws
+        -> BrokerClient.Reply
+    {
+        try await client.send(
+            .POST,
+            "/v1/token",
+            form: [
+                ("grant_type", TokenRequest.grantType), ("actor_token", actor),
+                ("actor_token_type", TokenRequest.jwtType), ("task_id", task),
+                ("audience", "https://git.example.org"),
+            ],
+            headers: [("DPoP", proof)]
+        )
+    }
+
+    /// A live `text/event-stream` response, read into memory as it arrives.
+    final class Stream: Sendable {
+        private let received = Mutex("")
+        private let reader = Mutex<Task<Void, Never>?>(nil)
+
+        var text: String { received.withLock { $0 } }
+
+        static func open(at base: String, bearer: String, http: HTTPClient) async throws -> Stream {
+            var request = HTTPClientRequest(url: base + "/v1/revocations/stream")
+            request.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+            let response = try await http.execute(request, timeout: .seconds(120))
+            guard response.status == .ok else { throw BrokerError(.internalError, "stream: \(response.status)") }
+            let stream = Stream()
+            let task = Task {
+                do {
+                    for try await buffer in response.body {
+                        stream.received.withLock { $0 += String(buffer: buffer) }
+                    }
+                } catch {}
+            }
+            stream.reader.withLock { $0 = task }
+            return stream
+        }
+
+        func waitFor(_ needle: String, seconds: Int) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while ContinuousClock.now < deadline {
+                if text.contains(needle) { return true }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return false
+        }
+
+        func close() { reader.withLock { $0?.cancel() } }
+    }
+}
