@@ -1,9 +1,9 @@
 import AsyncHTTPClient
 import Foundation
-import GRDB
 import NIOHTTP1
 import Synchronization
 import Testing
+import WritTestSupport
 import WritToken
 
 @testable import WritBroker
@@ -29,12 +29,18 @@ struct CrashTests {
         ["https://git.example.org"],"identifier":"example-org/writ-demo","actions":["read"]}]}
         """
 
-    @Test("kill -9 under issuance and revocation load loses nothing acknowledged and leaves no gap")
-    func killNineRepeatedly() async throws {
+    @Test(
+        "kill -9 under issuance and revocation load loses nothing acknowledged and leaves no gap",
+        arguments: ["SQLite", "PostgreSQL"]
+    )
+    func killNineRepeatedly(store: String) async throws {
         let broker = try BrokerProcess()
         defer { broker.remove() }
         let acknowledged = Ledger()
-        let environment = ["WRIT_RATE_LIMIT": "100000", "WRIT_OPEN_TASKS": "100000"]
+        var environment = ["WRIT_RATE_LIMIT": "100000", "WRIT_OPEN_TASKS": "100000"]
+        let postgres = store == "PostgreSQL" ? try PostgreSQLServer() : nil
+        defer { postgres?.stop() }
+        if let postgres { environment["WRIT_DATABASE_URL"] = postgres.url(database: try postgres.createDatabase()) }
         let rounds = 6
         for round in 0..<rounds {
             try await broker.start(environment: environment)
@@ -110,27 +116,15 @@ struct CrashTests {
         let snapshot = acknowledged.state.withLock { $0 }
         #expect(snapshot.tasks.count > 50, "the load should have made progress")
         #expect(snapshot.revocations.count > 20)
-        let database = try DatabaseQueue(path: broker.state.database.path)
-        let last = try await database.read { db in try RevocationRows.lastSequence(db) }
-        try await database.read { db in
-            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
-            let stored = try RevocationRows.list(db, after: 0, limit: 1_000_000)
-            let sequences = stored.map(\.sequence)
-            #expect(sequences == Array(1...UInt64(sequences.count)), "the feed has a gap")
-            let bySequence = Dictionary(uniqueKeysWithValues: stored.map { ($0.sequence, $0.subject) })
-            for (sequence, task) in snapshot.revocations {
-                #expect(bySequence[sequence] == .task(task), "acknowledged revocation \(sequence) is missing")
-            }
-            for id in snapshot.tasks {
-                #expect(try TaskRows.fetch(db, id: id) != nil, "acknowledged task \(id) is missing")
-            }
-            for (id, state) in snapshot.closed {
-                #expect(try TaskRows.state(db, id: id)?.rawValue == state, "task \(id) lost its transition")
-            }
-            for jti in snapshot.tokens {
-                #expect(try TokenRows.fetch(db, id: jti) != nil, "returned token \(jti) has no record")
-            }
-            #expect(try AuditRows.verify(db) == nil)
+        let last: UInt64
+        if let url = environment["WRIT_DATABASE_URL"] {
+            let database = try await PostgresDatabase(try PostgresLocation(url: url))
+            defer { database.close() }
+            last = try await Self.verify(BrokerStores.postgres(database), against: snapshot)
+        } else {
+            let database = try BrokerDatabase(path: broker.state.database.path)
+            #expect(try database.integrityCheck() == ["ok"])
+            last = try await Self.verify(BrokerStores.sqlite(database), against: snapshot)
         }
         // And the restarted broker serves the same feed.
         try await broker.start(environment: environment)
@@ -140,6 +134,29 @@ struct CrashTests {
         #expect(page.body.objectValue?["last"]?.integerValue == Int64(last))
         #expect(last >= snapshot.revocations.keys.max() ?? 0)
         try await broker.stop()
+    }
+
+    /// Holds the stores to every acknowledgement: the feed gapless and complete, every acknowledged task,
+    /// transition and token recorded, the audit chain intact. Returns the feed's last number.
+    private static func verify(_ stores: BrokerStores, against snapshot: Acknowledged) async throws -> UInt64 {
+        let page = try await stores.revocations.page(after: 0, limit: 1_000_000)
+        let sequences = page.entries.map(\.sequence)
+        #expect(sequences == Array(1...UInt64(sequences.count)), "the feed has a gap")
+        let bySequence = Dictionary(uniqueKeysWithValues: page.entries.map { ($0.sequence, $0.subject) })
+        for (sequence, task) in snapshot.revocations {
+            #expect(bySequence[sequence] == .task(task), "acknowledged revocation \(sequence) is missing")
+        }
+        for id in snapshot.tasks {
+            #expect(try await stores.tasks.fetch(id: id) != nil, "acknowledged task \(id) is missing")
+        }
+        for (id, state) in snapshot.closed {
+            #expect(try await stores.tasks.fetch(id: id)?.state.rawValue == state, "task \(id) lost its transition")
+        }
+        for jti in snapshot.tokens {
+            #expect(try await stores.tokens.fetch(id: jti) != nil, "returned token \(jti) has no record")
+        }
+        #expect(try await stores.audit.report(against: nil).problem == nil)
+        return page.last
     }
 
     private static func record(_ body: JSONValue, task: String, state: String, into acknowledged: Ledger) {
