@@ -61,6 +61,54 @@ struct MultiBrokerTests {
         _ = try await first.stop()
     }
 
+    @Test("one broker does the background work; when it is killed another takes over and expires a due task")
+    func leaderTakeover() async throws {
+        let server = try PostgreSQLServer()
+        defer { server.stop() }
+        let url = server.url(database: try server.createDatabase())
+        let brokers = [try BrokerProcess(), try BrokerProcess()]
+        defer { for broker in brokers { broker.remove() } }
+        let shared = [
+            "WRIT_DATABASE_URL": url, "WRIT_ISSUER": brokers[0].baseURL, "WRIT_LOG_LEVEL": "notice",
+            "WRIT_STATE_DIR": brokers[0].stateDirectory.appendingPathComponent("state").path,
+        ]
+        for broker in brokers { try await broker.start(environment: shared) }
+        @Sendable func leads(_ broker: BrokerProcess) -> Bool {
+            ((try? String(contentsOf: broker.logFile, encoding: .utf8)) ?? "").contains("cluster leader:")
+        }
+        #expect(try await EndToEndTests.eventually { brokers.contains(where: leads) }, "no broker took the lead")
+        try await Task.sleep(for: .seconds(2))
+        let leaders = brokers.filter(leads)
+        #expect(leaders.count == 1, "exactly one broker leads")
+        let held = try server.sql(
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                + "AND (classid::bigint << 32) + objid::bigint = \(0x7772_6974_6c65_6164)",
+            database: URL(string: url)?.lastPathComponent ?? ""
+        )
+        #expect(held.trimmed == "1", "the leader holds the lock: \(held)")
+        let leader = try #require(leaders.first)
+        let survivor = try #require(brokers.first { $0 !== leader })
+        try await leader.kill9()
+        #expect(try await EndToEndTests.eventually { leads(survivor) }, "the survivor did not take the lead")
+
+        // The new leader expires a task whose deadline passes.
+        let client = BrokerClient(baseURL: survivor.baseURL)
+        let assertion = try brokers[0].workloadAssertion(Self.coder)
+        let task = """
+            {"type":"implement-change","max_duration":1,"authorization_details":[{"type":"repository",\
+            "locations":["https://git.example.org"],"identifier":"example-org/writ-demo","actions":["read"]}]}
+            """
+        let created = try await client.send(.POST, "/v1/tasks", bearer: assertion, json: task)
+        let id = try #require(created.body.objectValue?["id"]?.stringValue, "the task: \(created.body)")
+        let expired = try await EndToEndTests.eventually {
+            let fetched = try await client.send(.GET, "/v1/tasks/\(id)", bearer: assertion)
+            return fetched.body.objectValue?["state"]?.stringValue == "expired"
+        }
+        await client.shutdown()
+        #expect(expired, "the task past its deadline was not expired")
+        _ = try await survivor.stop()
+    }
+
     static func story(first: BrokerProcess, a: BrokerClient, b: BrokerClient, http: HTTPClient) async throws {
         let assertion = try first.workloadAssertion(coder)
         let created = try await a.send(.POST, "/v1/tasks", bearer: assertion, json: body)

@@ -41,7 +41,7 @@ struct PostgresLocationTests {
         "a store URL Writ cannot use is refused as invalid_store, naming where it came from and never its password",
         arguments: [
             "mysql://writ:pw@db/writ", "postgres://db/writ", "postgres://writ:pw@/writ", "postgres://writ:pw@db",
-            "postgres://writ:pw@db/writ?sslmode=prefer", "postgres://writ:pw@db/writ?pool=1",
+            "postgres://writ:pw@db/writ?sslmode=prefer", "postgres://writ:pw@db/writ?pool=2",
             "postgres://writ:pw@db/writ?application_name=x",
         ]
     )

@@ -130,13 +130,14 @@ public final class KeyService: Sendable {
     }
 
     /// Switches to a published key whose time has come and retires keys whose last token has expired; the
-    /// keys in use change only when the records do. Every tick reads; only a retirement writes.
-    public func advance() async throws(BrokerError) {
+    /// keys in use change only when the records do. Every tick reads; only a retirement writes. A broker that
+    /// does not lead its cluster passes `retiring: false`: it follows the records and leaves retiring to the leader.
+    public func advance(retiring: Bool = true) async throws(BrokerError) {
         guard let directory = context.settings.keyDirectory else { return }
         let now = context.clock.now
         var records = try await context.store("keys") { try await store.listUnretired() }
         let due = Self.due(records, now: now)
-        if !due.isEmpty {
+        if retiring, !due.isEmpty {
             records = try await context.store("retire keys") { try await store.retire(due, at: now) }
         }
         let keys = current

@@ -1,6 +1,15 @@
 import Logging
 import ServiceLifecycle
 
+/// Runs the cluster leadership of a shared database (which broker does the background work).
+struct LeadershipService: Service {
+    let leadership: any ClusterLeadership
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await leadership.run() }
+    }
+}
+
 /// Where brokers share a database: brings this broker's revocation view and stream subscribers up to the
 /// store as soon as any broker commits a feed entry, instead of at the next tick.
 struct FeedFollower: Service {

@@ -43,19 +43,23 @@ public struct MaintenanceService: Service {
             } catch {
                 break
             }
-            do {
-                let expired = try await broker.tasks.expireDue()
-                if expired > 0 { logger.info("tasks expired", metadata: ["count": "\(expired)"]) }
-            } catch {
-                logger.error("expiring tasks failed", metadata: ["error": "\(error)"])
+            // Where brokers share a database, one of them expires, retires and prunes for all.
+            let leads = broker.stores.leadership?.isLeader ?? true
+            if leads {
+                do {
+                    let expired = try await broker.tasks.expireDue()
+                    if expired > 0 { logger.info("tasks expired", metadata: ["count": "\(expired)"]) }
+                } catch {
+                    logger.error("expiring tasks failed", metadata: ["error": "\(error)"])
+                }
             }
             await broker.feed.publish(logger: broker.logger)
             do {
-                try await broker.keys.advance()
+                try await broker.keys.advance(retiring: leads)
             } catch {
                 logger.error("advancing signing keys failed", metadata: ["error": "\(error)"])
             }
-            if clock.now - lastPrune >= pruneInterval {
+            if leads, clock.now - lastPrune >= pruneInterval {
                 lastPrune = clock.now
                 do {
                     let removed = try await broker.prune(auditRetention: auditRetention)

@@ -15,6 +15,8 @@ public struct BrokerStores: Sendable {
     public let operators: any OperatorStore
     /// Wake-ups for entries other brokers commit, where several brokers share the database.
     public var feedNotifier: (any FeedNotifier)?
+    /// Who does the cluster's background work, where several brokers share the database; nil: this broker.
+    public var leadership: (any ClusterLeadership)?
 
     /// Stores from their implementations.
     public init(
@@ -57,6 +59,7 @@ public struct BrokerStores: Sendable {
             operators: PostgresOperatorStore(database)
         )
         stores.feedNotifier = PostgresFeedNotifier(database)
+        stores.leadership = PostgresLeadership(database)
         return stores
     }
 

@@ -66,9 +66,9 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             tls = mode
         case "sslrootcert": rootCertificates = value
         case "pool":
-            // One connection stays with the broker for news of other brokers' feed entries.
-            guard let size = Int(value), (2...256).contains(size) else {
-                throw .init("pool must be a number of connections from 2 to 256")
+            // Two connections stay with the broker: news of other brokers' feed entries, and leadership.
+            guard let size = Int(value), (3...256).contains(size) else {
+                throw .init("pool must be a number of connections from 3 to 256")
             }
             poolSize = size
         default:
