@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import NIOSSL
 import PostgresNIO
+import Synchronization
 
 /// A PostgreSQL database the broker's stores share, over a bounded pool of connections.
 ///
@@ -18,6 +19,8 @@ public final class PostgresDatabase: Sendable {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    /// Concurrent writes of this broker, grouped into shared commits (one flush per batch).
+    private let commits: CommitQueue<@Sendable (PostgresSession) async throws -> Void>
 
     /// Connects (the pool opens connections as they are needed) and brings the schema up to date, within
     /// `timeout`: a database that cannot be reached fails the start instead of holding it.
@@ -29,6 +32,9 @@ public final class PostgresDatabase: Sendable {
         let client = PostgresClient(configuration: try location.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        self.commits = CommitQueue(maximumBatch: 256) { [client, logger] batch in
+            try await Self.commit(batch, client: client, logger: logger)
+        }
         // Started at once, so the pool runs before the migration below asks it for a connection.
         self.runner = Task.immediate { await client.run() }
         do {
@@ -60,14 +66,56 @@ public final class PostgresDatabase: Sendable {
     /// Closes the pool's connections.
     public func close() { runner.cancel() }
 
-    /// Runs `body` in a write transaction: one writer at a time across every broker on this database. Every
-    /// connection starts with `synchronous_commit` on, so nothing is acknowledged before its commit is durable.
-    func write<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
-        try await transaction(
-            begin: "BEGIN ISOLATION LEVEL READ COMMITTED",
-            lock: Self.writeLock,
-            body
-        )
+    /// Runs `body` as one write: in a transaction holding the write lock (one writer at a time across every
+    /// broker on this database), in a savepoint of its own among the concurrent writes of this broker that
+    /// share the commit. Every connection starts with `synchronous_commit` on, so nothing is acknowledged
+    /// before its commit is durable. A failed write rolls back only itself.
+    func write<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
+        let result = Mutex<T?>(nil)
+        do {
+            try await commits.perform { session in
+                let value = try await body(session)
+                result.withLock { $0 = value }
+            }
+        } catch let error as PSQLError {
+            throw PostgresStoreError(error, doing: "write")
+        }
+        guard let value = result.withLock({ $0 }) else {
+            throw PostgresStoreError(code: nil, description: "the write produced no result")
+        }
+        return value
+    }
+
+    /// One transaction for a batch of writes, each in its own savepoint; one commit for all.
+    private static func commit(
+        _ batch: [@Sendable (PostgresSession) async throws -> Void],
+        client: PostgresClient,
+        logger: Logger
+    ) async throws -> [(any Error)?] {
+        try await client.withConnection { connection in
+            let session = PostgresSession(connection: connection, logger: logger)
+            try await session.run("BEGIN ISOLATION LEVEL READ COMMITTED")
+            do {
+                try await session.execute("SELECT pg_advisory_xact_lock(\(writeLock))")
+                var failures = [(any Error)?](repeating: nil, count: batch.count)
+                for (index, work) in batch.enumerated() {
+                    try await session.run("SAVEPOINT write")
+                    do {
+                        try await work(session)
+                        try await session.run("RELEASE SAVEPOINT write")
+                    } catch {
+                        failures[index] = error
+                        try await session.run("ROLLBACK TO SAVEPOINT write")
+                        try await session.run("RELEASE SAVEPOINT write")
+                    }
+                }
+                try await session.run("COMMIT")
+                return failures
+            } catch {
+                try? await session.run("ROLLBACK")
+                throw error
+            }
+        }
     }
 
     /// Runs `body` in a read-only transaction that sees one snapshot.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// The broker's SQLite database: WAL, full sync, foreign keys, and the schema migrations. Only the SQLite
 /// stores beside it see its connections.
@@ -9,7 +10,7 @@ public struct BrokerDatabase: Sendable {
     /// The connection pool (one writer, several readers).
     let pool: DatabasePool
     /// The queue that groups writes into shared commits.
-    let commits: CommitQueue
+    let commits: CommitQueue<@Sendable (Database) throws -> Void>
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema. With
     /// `migrating: false` (the CLI on the broker's host, beside a broker that may hold the file) nothing is
@@ -36,12 +37,46 @@ public struct BrokerDatabase: Sendable {
             try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path + suffix)
         }
         self.pool = pool
-        self.commits = CommitQueue(pool: pool)
+        self.commits = CommitQueue { batch in try await Self.commit(batch, in: pool) }
     }
 
     /// Runs a write in the next shared commit and returns once that commit is durable.
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await commits.perform(body)
+        let result = Mutex<T?>(nil)
+        try await commits.perform { db in
+            let value = try body(db)
+            result.withLock { $0 = value }
+        }
+        guard let value = result.withLock({ $0 }) else { throw DatabaseError(message: "the write produced no result") }
+        return value
+    }
+
+    /// Runs a batch of writes in one immediate transaction, each in its own savepoint, and commits once.
+    private static func commit(_ batch: [@Sendable (Database) throws -> Void], in pool: DatabasePool) async throws
+        -> [(any Error)?]
+    {
+        try await pool.writeWithoutTransaction { db in
+            var failures = [(any Error)?](repeating: nil, count: batch.count)
+            // Prepared once per connection: a batch runs three statements per write around its work.
+            let savepoint = try db.cachedStatement(sql: "SAVEPOINT write")
+            let release = try db.cachedStatement(sql: "RELEASE SAVEPOINT write")
+            let rollback = try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT write")
+            try db.inTransaction(.immediate) {
+                for (index, work) in batch.enumerated() {
+                    try savepoint.execute()
+                    do {
+                        try work(db)
+                        try release.execute()
+                    } catch {
+                        failures[index] = error
+                        try rollback.execute()
+                        try release.execute()
+                    }
+                }
+                return .commit
+            }
+            return failures
+        }
     }
 
     /// Runs a read on a snapshot.
