@@ -52,7 +52,10 @@ public struct BrokerDatabase: Sendable {
     }
 
     /// Runs a batch of writes in one immediate transaction, each in its own savepoint, and commits once.
-    private static func commit(_ batch: [@Sendable (Database) throws -> Void], in pool: DatabasePool) async throws
+    private static func commit(
+        _ batch: [@Sendable (Database) throws -> Void],
+        in pool: DatabasePool
+    ) async throws
         -> [(any Error)?]
     {
         try await pool.writeWithoutTransaction { db in
