@@ -11,7 +11,6 @@ struct PostgreSQLServerTests {
         let server = try PostgreSQLServer()
         let name = try server.createDatabase()
         #expect(try server.sql("SELECT 40 + 2", database: name).trimmingCharacters(in: .whitespacesAndNewlines) == "42")
-        #expect(try server.sql("SHOW synchronous_commit").contains("on"))
         server.stop()
         #expect(!FileManager.default.fileExists(atPath: server.directory.path))
         #expect(throws: PostgreSQLServerError.self) { try server.sql("SELECT 1") }
@@ -27,6 +26,7 @@ struct PostgreSQLServerTests {
         first.close()
         let second = try await PostgresDatabase(location)
         second.close()
-        #expect(try server.sql("SELECT COUNT(*) FROM writ_schema", database: name).contains("1"))
+        let versions = try server.sql("SELECT COUNT(*) FROM writ_schema", database: name)
+        #expect(versions.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
     }
 }

@@ -43,6 +43,7 @@ struct PostgresLocationTests {
             "mysql://writ:pw@db/writ", "postgres://db/writ", "postgres://writ:pw@/writ", "postgres://writ:pw@db",
             "postgres://writ:pw@db/writ?sslmode=prefer", "postgres://writ:pw@db/writ?pool=2",
             "postgres://writ:pw@db/writ?application_name=x",
+            "postgres://writ:pw@db/writ?sslmode=require&sslrootcert=/ca.pem",
         ]
     )
     func refused(url: String) throws {

@@ -96,7 +96,8 @@ public final class Broker: Sendable {
             store: stores.tasks,
             audit: stores.audit,
             identities: identities,
-            feed: feed
+            feed: feed,
+            caching: stores.leadership == nil
         )
         let keys = KeyService(context: context, store: stores.keys, feed: feed, keys: signingKeys)
         let tokens = TokenService(
@@ -146,8 +147,14 @@ public final class Broker: Sendable {
             total += removed.reduce(0, +)
             if removed.allSatisfy({ $0 < slice }) { break }
         }
+        pruneMemory(now: now)
+        return total
+    }
+
+    /// Forgets, in this broker's memory, feed entries whose tokens have all expired and the open-task cache
+    /// when it is large. Every broker does this; where brokers share a store only the leader prunes the store.
+    public func pruneMemory(now: Date) {
         feed.prune(now: now)
         tasks.trimCache()
-        return total
     }
 }

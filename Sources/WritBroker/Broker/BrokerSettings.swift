@@ -11,6 +11,9 @@ public struct BrokerSettings: Sendable {
     public var limits = BrokerConfiguration.Limits()
     /// Whether DPoP proofs at the token endpoint must carry a nonce from the broker (RFC 9449 §8).
     public var requireDPoPNonces = false
+    /// The secret DPoP nonces are derived from, shared by brokers sharing a state directory; nil: random nonces
+    /// known to this broker alone.
+    public var dpopNonceSecret: [UInt8]?
     /// Where signing keys are written; rotation needs it.
     public var keyDirectory: URL?
     /// The base URL of the mutual-TLS listener, when there is one.

@@ -40,7 +40,8 @@ public struct BrokerServer: Sendable {
         let identities = try Self.identities(configuration, state: state)
         let (bundleSources, tlsContext) = try Self.certificates(configuration, state: state, now: now)
         let mutualTLSBase = configuration.tls.flatMap { tls in tlsContext == nil ? nil : "https://\(tls.listen)" }
-        let settings = try BrokerSettings(configuration, keyDirectory: state.keys, mutualTLSBase: mutualTLSBase)
+        var settings = try BrokerSettings(configuration, keyDirectory: state.keys, mutualTLSBase: mutualTLSBase)
+        settings.dpopNonceSecret = try state.dpopNonceSecret()
         let broker = try await Broker(
             settings: settings,
             stores: stores,

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 public import Foundation
 public import Logging
 public import ServiceLifecycle
+import WritToken
 
 /// The broker's background work, as one service: every `interval` it expires due tasks, sends feed
 /// heartbeats, brings signing keys up to date (rotation), and reloads changed identity keys; every `pruneInterval` it prunes. On graceful shutdown it
@@ -58,6 +59,10 @@ public struct MaintenanceService: Service {
                 try await broker.keys.advance(retiring: leads)
             } catch {
                 logger.error("advancing signing keys failed", metadata: ["error": "\(error)"])
+            }
+            if !leads, clock.now - lastPrune >= pruneInterval {
+                lastPrune = clock.now
+                broker.pruneMemory(now: broker.clock.now)
             }
             if leads, clock.now - lastPrune >= pruneInterval {
                 lastPrune = clock.now

@@ -13,15 +13,20 @@ public final class TaskService: Sendable {
     let identities: IdentityRegistry
     let feed: RevocationFeed
     let openTasks = Mutex<[String: BrokerTask]>([:])
+    /// Whether open tasks are cached. Not where several brokers share the store: another broker may close a
+    /// task (complete it, expire it, revoke its workload) and this one would not know.
+    let caching: Bool
 
     init(
         context: BrokerContext,
         store: any TaskStore,
         audit: any AuditStore,
         identities: IdentityRegistry,
-        feed: RevocationFeed
+        feed: RevocationFeed,
+        caching: Bool = true
     ) {
         self.context = context
+        self.caching = caching
         self.store = store
         self.audit = audit
         self.identities = identities
@@ -120,7 +125,7 @@ public final class TaskService: Sendable {
             // Cached inside the write, which runs in commit order: a revocation whose commit follows this one
             // removes the task from the cache after it was added, never before.
             try await store.insert(task, openTaskLimit: limit, audit: event) { [self] recorded in
-                self.openTasks.withLock { $0[recorded.id] = recorded }
+                if self.caching { self.openTasks.withLock { $0[recorded.id] = recorded } }
             }
         }
         switch outcome {

@@ -15,7 +15,7 @@ public final class TokenService: Sendable {
     let feed: RevocationFeed
     let proofReplays = DPoPReplayCache(capacity: 250_000, perKeyCapacity: 20_000)
     /// The DPoP nonces handed out.
-    public let dpopNonces = DPoPNonces()
+    public let dpopNonces: DPoPNonces
 
     init(
         context: BrokerContext,
@@ -26,6 +26,7 @@ public final class TokenService: Sendable {
         feed: RevocationFeed
     ) {
         self.context = context
+        self.dpopNonces = DPoPNonces(secret: context.settings.dpopNonceSecret)
         self.store = store
         self.tasks = tasks
         self.keys = keys

@@ -8,22 +8,11 @@ enum PostgresAuditRows {
     @discardableResult
     static func append(_ session: PostgresSession, _ event: AuditEvent, at date: Date) async throws -> AuditEntry {
         let sequence = try await session.nextNumber(of: "audit")
-        let previous = try await session.row("SELECT hash FROM audit WHERE seq = \(sequence - 1)")
-        let anchor = previous == nil ? try await session.row("SELECT seq, hash FROM audit_anchor WHERE id = 1") : nil
-        let previousHash: String
-        if let previous {
-            previousHash = try previous.string("hash")
-        } else if let anchor, try anchor.int64("seq") == sequence - 1 {
-            previousHash = try anchor.string("hash")
-        } else if sequence == 1 {
-            previousHash = AuditEntry.genesisHash
-        } else {
-            throw PostgresStoreError(
-                code: nil,
-                description:
-                    "audit entry \(sequence - 1) is missing: the chain cannot be extended; run writ audit verify"
-            )
-        }
+        // The entry follows the last one stored (or the anchor of those pruned): numbers are never reused, so
+        // entries removed from the end stay a visible gap for `writ audit verify`, and writing goes on.
+        let previous = try await session.row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
+        let anchor = previous == nil ? try await session.row("SELECT hash FROM audit_anchor WHERE id = 1") : nil
+        let previousHash = try previous?.string("hash") ?? anchor?.string("hash") ?? AuditEntry.genesisHash
         let milliseconds = StoredTime.milliseconds(date)
         let entry = AuditEntry(
             sequence: sequence,

@@ -38,23 +38,7 @@ public final class PostgresDatabase: Sendable {
         // Started at once, so the pool runs before the migration below asks it for a connection.
         self.runner = Task.immediate { await client.run() }
         do {
-            try await withThrowingTaskGroup(of: Bool.self) { group in
-                group.addTask { [self] in
-                    try await PostgresSchema.migrate(self)
-                    return true
-                }
-                group.addTask { [runner] in
-                    try await Task.sleep(for: timeout)
-                    // Closing the pool fails the migration's wait for a connection at once.
-                    runner.cancel()
-                    return false
-                }
-                let migrated = try await group.next() ?? false
-                group.cancelAll()
-                guard migrated else {
-                    throw PostgresStoreError(code: nil, description: "no connection within \(timeout)")
-                }
-            }
+            try await Self.within(timeout) { [self] in try await PostgresSchema.migrate(self) }
         } catch {
             runner.cancel()
             throw PostgresStoreError(error, doing: "bring the schema up to date")
@@ -62,6 +46,45 @@ public final class PostgresDatabase: Sendable {
     }
 
     deinit { runner.cancel() }
+
+    /// Runs `work`, or throws once `timeout` has passed without waiting for `work` to notice (a connection
+    /// attempt may take longer to give up); the caller then closes the pool, which ends it.
+    private static func within(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
+        let once = ResumeOnce()
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            once.hold(continuation)
+            let attempt = Task {
+                do {
+                    try await work()
+                    once.resume(with: .success(()))
+                } catch {
+                    once.resume(with: .failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                attempt.cancel()
+                once.resume(
+                    with: .failure(PostgresStoreError(code: nil, description: "no connection within \(timeout)"))
+                )
+            }
+        }
+    }
+
+    /// A continuation resumed by whichever of several tasks finishes first.
+    private final class ResumeOnce: Sendable {
+        private let pending = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+
+        func hold(_ continuation: CheckedContinuation<Void, any Error>) { pending.withLock { $0 = continuation } }
+
+        func resume(with result: Result<Void, any Error>) {
+            let continuation = pending.withLock { pending in
+                defer { pending = nil }
+                return pending
+            }
+            continuation?.resume(with: result)
+        }
+    }
 
     /// Closes the pool's connections.
     public func close() { runner.cancel() }

@@ -53,9 +53,10 @@ final class PostgresLeadership: ClusterLeadership {
                 try await Task.sleep(for: interval)
             }
         } catch {
-            // The connection goes back to the pool: it must not keep the lock for a broker that no longer leads.
+            // The connection would go back to the pool, perhaps still holding the lock for a broker that no
+            // longer leads: close it instead (PostgreSQL frees a closed session's locks).
             set(false)
-            try? await session.execute("SELECT pg_advisory_unlock_all()")
+            try? await connection.close()
             throw error
         }
         set(false)

@@ -49,6 +49,11 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
         for item in url.queryItems ?? [] {
             try apply(item.name, item.value ?? "")
         }
+        // libpq checks the server against sslrootcert even under `require`; Writ would not: refuse rather than
+        // silently skip a check the URL asks for.
+        if tls == .require, rootCertificates != nil {
+            throw .init("sslrootcert is checked only with sslmode=verify-full; use verify-full, or drop sslrootcert")
+        }
         if let passwordFile {
             guard let contents = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
                 throw .init("the store's password file \(passwordFile) cannot be read")
@@ -91,8 +96,17 @@ public struct PostgresLocation: Sendable, Hashable, CustomStringConvertible {
             tls: try tlsConfiguration()
         )
         configuration.options.maximumConnections = poolSize
-        // A durable commit before any acknowledgement, whatever the server's default.
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
+        configuration.options.additionalStartupParameters = [
+            // A durable commit before any acknowledgement, whatever the server's default.
+            ("synchronous_commit", "on"),
+            // A broker whose host vanishes mid-transaction must not hold the write lock (or leadership) for
+            // the two hours of TCP's default keepalive: its session ends within about half a minute.
+            ("idle_in_transaction_session_timeout", "15s"),
+            ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
+            ("client_connection_check_interval", "5s"),
+            // A write that cannot get the lock fails (and is not acknowledged) rather than waiting forever.
+            ("lock_timeout", "30s"),
+        ]
         return configuration
     }
 
