@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import WritBroker
+import WritTestSupport
+import WritToken
+
+/// What the PostgreSQL store must hold beyond the conformance suite: several brokers writing to one database,
+/// and an audit chain that shows tampering.
+@Suite("The PostgreSQL store, shared and tampered with")
+struct PostgresStoreTests {
+    /// Stores on a new database of the tests' server, as `count` brokers would open them.
+    static func shared(_ count: Int) async throws -> (stores: [BrokerStores], close: @Sendable () -> Void) {
+        let server = try TestPostgreSQL.server.get()
+        let name = try server.createDatabase()
+        var databases: [PostgresDatabase] = []
+        for _ in 0..<count {
+            databases.append(try await PostgresDatabase(try PostgresLocation(url: server.url(database: name))))
+        }
+        let opened = databases
+        return (opened.map(BrokerStores.postgres), { for database in opened { database.close() } })
+    }
+
+    @Test("brokers writing at once to one database get one gapless feed and one intact audit chain")
+    func concurrentBrokers() async throws {
+        let (stores, close) = try await Self.shared(3)
+        defer { close() }
+        let now = Date()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (broker, store) in stores.enumerated() {
+                for index in 0..<15 {
+                    group.addTask {
+                        _ = try await store.revocations.revoke(
+                            .user("user-\(broker)-\(index)"),
+                            actor: "operator:\(broker)",
+                            at: now,
+                            retention: 600
+                        )
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let page = try await stores[1].revocations.page(after: 0, limit: 1000)
+        #expect(page.entries.map(\.sequence) == Array(1...45))
+        #expect(page.last == 45)
+        let report = try await stores[2].audit.report(against: nil)
+        #expect(report.problem == nil)
+        #expect(report.entries == 45)
+        #expect(report.last == 45)
+    }
+
+    @Test(
+        "tampering with the audit chain is found at the entry it touched, and writing goes on after a cut end",
+        arguments: [
+            ("UPDATE audit SET subject = 'forged' WHERE seq = 3", Int64(3)),
+            ("DELETE FROM audit WHERE seq = 4", 4),
+            ("DELETE FROM audit WHERE seq >= 5", 5),
+            ("UPDATE audit SET prev_hash = hash WHERE seq = 2", 2),
+        ]
+    )
+    func tampering(statement: String, location: Int64) async throws {
+        let server = try TestPostgreSQL.server.get()
+        let name = try server.createDatabase()
+        defer { try? server.dropDatabase(name) }
+        let database = try await PostgresDatabase(try PostgresLocation(url: server.url(database: name)))
+        defer { database.close() }
+        let stores = BrokerStores.postgres(database)
+        for index in 1...6 {
+            try await stores.audit.append(AuditEvent("test.event", actor: "tester", subject: "s\(index)"), at: Date())
+        }
+        #expect(try await stores.audit.report(against: nil).problem == nil)
+        try server.sql(statement, database: name)
+        #expect(try await stores.audit.report(against: nil).problem?.sequence == location, "\(statement)")
+        // The broker keeps auditing; the damage stays visible.
+        try await stores.audit.append(AuditEvent("test.after", actor: "tester", subject: "s7"), at: Date())
+        #expect(try await stores.audit.report(against: nil).problem?.sequence == location, "\(statement), then more")
+    }
+}
