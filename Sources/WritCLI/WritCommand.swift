@@ -16,7 +16,7 @@ public struct WritCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, TasksCommand.self, WorkloadsCommand.self, RevokeCommand.self, AuditCommand.self,
             KeysCommand.self, OperatorCommand.self, PolicyCommand.self, VerifyCommand.self, DevCommand.self,
-            BenchCommand.self, CompletionCommand.self,
+            StoreCommand.self, BenchCommand.self, CompletionCommand.self,
         ]
     )
 

@@ -32,19 +32,22 @@ public struct StateOptions: ParsableArguments {
 
     public init() {}
 
+    /// The broker's state directory, from --state, else the configuration.
+    func stateDirectory() throws(CommandOutcome) -> StateDirectory {
+        if let state { return StateDirectory(path: state) }
+        do {
+            return StateDirectory(
+                path: try BrokerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+                    .stateDirectory
+            )
+        } catch {
+            throw CommandOutcome.unusable("configuration: \(error)")
+        }
+    }
+
     /// The broker host's store, or an outcome saying what to fix.
     func host() throws(CommandOutcome) -> HostAdministration {
-        let path: String
-        if let state {
-            path = state
-        } else {
-            do {
-                path = try BrokerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
-                    .stateDirectory
-            } catch {
-                throw CommandOutcome.unusable("configuration: \(error)")
-            }
-        }
+        let path = try stateDirectory().url.path
         do {
             return try HostAdministration(state: StateDirectory(path: path))
         } catch let mismatch as BrokerDatabase.SchemaMismatch {

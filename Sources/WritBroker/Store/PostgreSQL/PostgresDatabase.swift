@@ -65,7 +65,9 @@ public final class PostgresDatabase: Sendable {
                 try? await Task.sleep(for: timeout)
                 attempt.cancel()
                 once.resume(
-                    with: .failure(PostgresStoreError(code: nil, description: "no connection within \(timeout)"))
+                    with: .failure(
+                        PostgresStoreError(code: nil, description: "PostgreSQL did not answer within \(timeout)")
+                    )
                 )
             }
         }

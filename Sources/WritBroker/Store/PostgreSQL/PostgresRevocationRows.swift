@@ -13,20 +13,7 @@ enum PostgresRevocationRows {
         actor: String
     ) async throws -> Revocation {
         let provisional = Revocation(sequence: 1, subject: subject, revokedAt: revokedAt, retainUntil: retainUntil)
-        var kind = ""
-        var id: String?
-        var before: Int64?
-        var workload: String?
-        switch provisional.subject {
-        case .task(let task): (kind, id) = ("task", task)
-        case .token(let token): (kind, id) = ("token", token)
-        case .workload(let spiffe): (kind, id) = ("workload", spiffe.description)
-        case .user(let user): (kind, id) = ("user", user)
-        case .issuedBefore(let cutoff, let scope):
-            (kind, before, workload) = ("issued_before", StoredTime.milliseconds(cutoff), scope?.description)
-        case .key(let kid): (kind, id) = ("key", kid)
-        case .lift(let entry, let from): (kind, id, before) = ("lift", String(entry), StoredTime.milliseconds(from))
-        }
+        let (kind, id, before, workload) = columns(provisional.subject)
         let sequence = try await session.nextNumber(of: "revocations")
         try await session.execute(
             """
@@ -43,6 +30,32 @@ enum PostgresRevocationRows {
             subject: provisional.subject,
             revokedAt: provisional.revokedAt,
             retainUntil: provisional.retainUntil
+        )
+    }
+
+    /// How a subject is stored: its kind, subject text, `before` time and issued-before scope.
+    static func columns(_ subject: RevocationSubject) -> (String, String?, Int64?, String?) {
+        switch subject {
+        case .task(let task): ("task", task, nil, nil)
+        case .token(let token): ("token", token, nil, nil)
+        case .workload(let spiffe): ("workload", spiffe.description, nil, nil)
+        case .user(let user): ("user", user, nil, nil)
+        case .issuedBefore(let cutoff, let scope):
+            ("issued_before", nil, StoredTime.milliseconds(cutoff), scope?.description)
+        case .key(let kid): ("key", kid, nil, nil)
+        case .lift(let entry, let from): ("lift", String(entry), StoredTime.milliseconds(from), nil)
+        }
+    }
+
+    /// Stores an entry as it is, number included (a store being copied in).
+    static func insert(_ session: PostgresSession, copying entry: Revocation, actor: String) async throws {
+        let (kind, id, before, workload) = columns(entry.subject)
+        try await session.execute(
+            """
+            INSERT INTO revocations (seq, kind, subject, before, workload, revoked_at, retain_until, actor)
+            VALUES (\(Int64(entry.sequence)), \(kind), \(id), \(before), \(workload),
+                \(StoredTime.milliseconds(entry.revokedAt)), \(StoredTime.milliseconds(entry.retainUntil)), \(actor))
+            """
         )
     }
 

@@ -168,7 +168,7 @@ enum AuditRows {
         return removed
     }
 
-    private static func entry(_ row: Row) throws -> AuditEntry {
+    static func entry(_ row: Row) throws -> AuditEntry {
         let detailText: String = row["detail"]
         let detail = (try? StrictJSON().parse(detailText)) ?? .string(detailText)
         return AuditEntry(

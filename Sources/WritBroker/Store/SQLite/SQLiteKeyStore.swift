@@ -107,7 +107,7 @@ struct SQLiteKeyStore: KeyStore {
         )
     }
 
-    private static func record(_ row: Row) -> SigningKeyRecord {
+    static func record(_ row: Row) -> SigningKeyRecord {
         func date(_ column: String) -> Date? { (row[column] as Int64?).map(StoredTime.date) }
         return SigningKeyRecord(
             id: row["kid"],

@@ -83,7 +83,7 @@ struct SQLiteOperatorStore: OperatorStore {
             .flatMap(record)
     }
 
-    private static func record(_ row: Row) -> OperatorRecord? {
+    static func record(_ row: Row) -> OperatorRecord? {
         guard let role = OperatorRole(rawValue: row["role"]) else { return nil }
         return OperatorRecord(
             id: row["id"],

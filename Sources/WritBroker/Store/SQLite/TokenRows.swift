@@ -33,7 +33,7 @@ enum TokenRows {
         ).map(record)
     }
 
-    private static func record(_ row: Row) -> IssuedToken {
+    static func record(_ row: Row) -> IssuedToken {
         IssuedToken(
             id: row["jti"],
             taskID: row["task_id"],
