@@ -49,3 +49,46 @@ struct StoreMigrateCommandTests {
         _ = lock
     }
 }
+
+/// `writ operator …` where the broker keeps its records in PostgreSQL.
+@Suite("writ operator on PostgreSQL")
+struct OperatorOnPostgreSQLTests {
+    @Test(
+        "operators are made, listed and revoked in the configured database; one at another schema is refused untouched"
+    )
+    func operators() async throws {
+        let server = try PostgreSQLServer()
+        defer { server.stop() }
+        let name = try server.createDatabase()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cfg-\(UUID().uuidString).yaml")
+        try "development: true\nstore: \(server.url(database: name))\n".write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        // No broker has migrated it yet: refused, and left as it was.
+        let early = await (try ListOperatorsCommand.parse(["--config", file.path])).outcome()
+        #expect(early.exitCode == 2)
+        #expect(early.output.contains("writ serve"))
+        #expect(
+            try server.sql("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'tasks'", database: name).contains("0")
+        )
+
+        let database = try await PostgresDatabase(try PostgresLocation(url: server.url(database: name)))
+        database.close()
+        let created = await (try CreateOperatorCommand.parse(["scraper", "--role", "metrics", "--config", file.path]))
+            .outcome()
+        #expect(created.exitCode == 0, "\(created.output)")
+        let row = try server.sql("SELECT name || ':' || role FROM operators", database: name)
+        #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "scraper:metrics")
+        let listed = await (try ListOperatorsCommand.parse(["--config", file.path])).outcome()
+        #expect(listed.output.contains("scraper"))
+        let revoked = await (try RevokeOperatorCommand.parse(["scraper", "--config", file.path])).outcome()
+        #expect(revoked.exitCode == 0, "\(revoked.output)")
+        #expect(
+            try server.sql("SELECT COUNT(*) FROM operators WHERE revoked_at IS NOT NULL", database: name).contains("1")
+        )
+    }
+}

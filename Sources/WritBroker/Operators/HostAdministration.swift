@@ -17,6 +17,12 @@ public struct HostAdministration: Sendable {
         }
     }
 
+    /// Opens a PostgreSQL store, which must be at this version's schema (a broker of this version migrates
+    /// it): the CLI never changes a schema brokers use.
+    public init(postgres location: PostgresLocation) async throws {
+        self.stores = .postgres(try await PostgresDatabase(location, migrating: false))
+    }
+
     /// Makes an operator and returns its token (shown once; only its hash is kept).
     public func createOperator(name: String, role: OperatorRole, by actor: String, now: Date) async throws -> String {
         let authenticator = OperatorAuthenticator(store: stores.operators, concurrency: 1, queue: 1, cacheLifetime: 0)

@@ -45,8 +45,23 @@ public struct StateOptions: ParsableArguments {
         }
     }
 
-    /// The broker host's store, or an outcome saying what to fix.
-    func host() throws(CommandOutcome) -> HostAdministration {
+    /// The broker host's store, or an outcome saying what to fix: the PostgreSQL database when the
+    /// configuration (or WRIT_DATABASE_URL) names one, else the state directory's SQLite file.
+    func host() async throws(CommandOutcome) -> HostAdministration {
+        let location: PostgresLocation?
+        do {
+            location = try BrokerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+                .storeLocation()
+        } catch {
+            throw CommandOutcome.unusable("\(error)")
+        }
+        if let location {
+            do {
+                return try await HostAdministration(postgres: location)
+            } catch {
+                throw CommandOutcome.unusable("cannot open the broker database \(location): \(error)")
+            }
+        }
         let path = try stateDirectory().url.path
         do {
             return try HostAdministration(state: StateDirectory(path: path))
@@ -104,7 +119,7 @@ public struct CreateOperatorCommand: AsyncParsableCommand {
             return .unusable("\(out) exists; choose another --out (a token file is never overwritten)")
         }
         let host: HostAdministration
-        do { host = try options.host() } catch { return error }
+        do { host = try await options.host() } catch { return error }
         let existing = try? await host.fetchOperator(nameOrID: name)
         if existing != nil { return .unusable("an operator named \(name) exists; choose another name") }
         let token: String
@@ -158,7 +173,7 @@ public struct ListOperatorsCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         let host: HostAdministration
-        do { host = try options.host() } catch { return error }
+        do { host = try await options.host() } catch { return error }
         let records: [OperatorRecord]
         do {
             records = try await host.listOperators()
@@ -216,7 +231,7 @@ public struct RevokeOperatorCommand: AsyncParsableCommand {
     /// What the verb prints and how it exits.
     public func outcome() async -> CommandOutcome {
         let host: HostAdministration
-        do { host = try options.host() } catch { return error }
+        do { host = try await options.host() } catch { return error }
         if !force, let record = try? await host.fetchOperator(nameOrID: name), record.role == .admin,
             record.revokedAt == nil
         {

@@ -27,7 +27,8 @@ public final class PostgresDatabase: Sendable {
     public init(
         _ location: PostgresLocation,
         logger: Logger = Logger(label: "writ.store"),
-        timeout: Duration = .seconds(30)
+        timeout: Duration = .seconds(30),
+        migrating: Bool = true
     ) async throws {
         let client = PostgresClient(configuration: try location.clientConfiguration(), backgroundLogger: logger)
         self.client = client
@@ -38,7 +39,9 @@ public final class PostgresDatabase: Sendable {
         // Started at once, so the pool runs before the migration below asks it for a connection.
         self.runner = Task.immediate { await client.run() }
         do {
-            try await Self.within(timeout) { [self] in try await PostgresSchema.migrate(self) }
+            try await Self.within(timeout) { [self] in
+                if migrating { try await PostgresSchema.migrate(self) } else { try await PostgresSchema.check(self) }
+            }
         } catch {
             runner.cancel()
             throw PostgresStoreError(error, doing: "bring the schema up to date")

@@ -34,6 +34,24 @@ enum PostgresSchema {
         }
     }
 
+    /// Refuses a database that is not at this writ's schema, without changing it.
+    static func check(_ database: PostgresDatabase) async throws {
+        let version = try await database.read { session in
+            let exists = try await session.integer("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'writ_schema'")
+            guard exists == 1 else { return Int32(0) }
+            return try await session.row("SELECT COALESCE(MAX(version), 0) AS v FROM writ_schema")?["v"]
+                .decode(Int32.self) ?? 0
+        }
+        guard Int(version) == migrations.count else {
+            throw PostgresStoreError(
+                code: nil,
+                description:
+                    "the database's schema is at version \(version), this writ's at \(migrations.count); start "
+                    + "`writ serve` of this version on it once (it migrates the schema), then run this again"
+            )
+        }
+    }
+
     static let version1 = [
         """
         CREATE TABLE tasks (
