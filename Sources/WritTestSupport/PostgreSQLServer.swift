@@ -55,7 +55,7 @@ public final class PostgreSQLServer: @unchecked Sendable {
         }
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let port = try Self.freePort()
+            let port = try LoopbackPort.free()
             let options =
                 "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=\(durable ? "on" : "off") "
                 + "-c max_connections=300"
@@ -184,28 +184,6 @@ public final class PostgreSQLServer: @unchecked Sendable {
         process.standardError = output
         try process.run()
         return process
-    }
-
-    private static func freePort() throws -> Int {
-        // Below the kernel's ephemeral range (32768 and up), so no outgoing connection of this machine can be
-        // holding it when the server binds it, nor take it between a stop and a restart on the same port.
-        for _ in 0..<500 {
-            let port = Int.random(in: 10_000...32_000)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { throw PostgreSQLServerError("no socket for a port probe") }
-            defer { close(descriptor) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let bound = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { rebound in
-                    bind(descriptor, rebound, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            if bound { return port }
-        }
-        throw PostgreSQLServerError("no free loopback port below 32000")
     }
 }
 

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import WritBroker
+import WritTestSupport
 import WritToken
 
 #if canImport(Glibc)
@@ -149,25 +150,7 @@ final class BrokerProcess: @unchecked Sendable {
 
     /// A port nobody listens on now.
     static func freePort() throws -> Int {
-        // Below the kernel's ephemeral range (32768 and up), so no outgoing connection of this machine can be
-        // holding it when the server binds it, nor take it between a stop and a restart on the same port.
-        for _ in 0..<500 {
-            let port = Int.random(in: 10_000...32_000)
-            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard descriptor >= 0 else { throw BrokerError(.internalError, "no socket for a port probe") }
-            defer { close(descriptor) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            address.sin_port = UInt16(port).bigEndian
-            let bound = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { rebound in
-                    bind(descriptor, rebound, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-            if bound { return port }
-        }
-        throw BrokerError(.internalError, "no free loopback port below 32000")
+        try LoopbackPort.free()
     }
 }
 
