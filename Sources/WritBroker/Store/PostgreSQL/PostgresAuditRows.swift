@@ -7,12 +7,22 @@ import WritToken
 enum PostgresAuditRows {
     @discardableResult
     static func append(_ session: PostgresSession, _ event: AuditEvent, at date: Date) async throws -> AuditEntry {
-        let sequence = try await session.nextNumber(of: "audit")
-        // The entry follows the last one stored (or the anchor of those pruned): numbers are never reused, so
-        // entries removed from the end stay a visible gap for `writ audit verify`, and writing goes on.
-        let previous = try await session.row("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
-        let anchor = previous == nil ? try await session.row("SELECT hash FROM audit_anchor WHERE id = 1") : nil
-        let previousHash = try previous?.string("hash") ?? anchor?.string("hash") ?? AuditEntry.genesisHash
+        // The next number and the hash it follows, in one round trip. The entry follows the last one stored
+        // (or the anchor of those pruned): numbers are never reused, so entries removed from the end stay a
+        // visible gap for `writ audit verify`, and writing goes on.
+        guard
+            let head = try await session.row(
+                """
+                WITH next AS (UPDATE writ_sequences SET last = last + 1 WHERE name = 'audit' RETURNING last)
+                SELECT next.last AS seq,
+                    COALESCE((SELECT hash FROM audit ORDER BY seq DESC LIMIT 1),
+                        (SELECT hash FROM audit_anchor WHERE id = 1)) AS previous
+                FROM next
+                """
+            )
+        else { throw PostgresStoreError(code: nil, description: "the database has no sequence for audit") }
+        let sequence = try head.int64("seq")
+        let previousHash = try head.optionalString("previous") ?? AuditEntry.genesisHash
         let milliseconds = StoredTime.milliseconds(date)
         let entry = AuditEntry(
             sequence: sequence,

@@ -14,17 +14,23 @@ enum PostgresRevocationRows {
     ) async throws -> Revocation {
         let provisional = Revocation(sequence: 1, subject: subject, revokedAt: revokedAt, retainUntil: retainUntil)
         let (kind, id, before, workload) = columns(provisional.subject)
-        let sequence = try await session.nextNumber(of: "revocations")
-        try await session.execute(
-            """
-            INSERT INTO revocations (seq, kind, subject, before, workload, revoked_at, retain_until, actor)
-            VALUES (\(sequence), \(kind), \(id), \(before), \(workload),
-                \(StoredTime.milliseconds(provisional.revokedAt)), \(StoredTime.milliseconds(provisional.retainUntil)),
-                \(actor))
-            """
-        )
-        // Delivered to every listening broker when (and only if) this transaction commits.
-        try await session.execute("SELECT pg_notify(\(PostgresFeedNotifier.channel), \(String(sequence)))")
+        // Numbered, stored and announced in one round trip; the notification is delivered to every listening
+        // broker when (and only if) this transaction commits.
+        guard
+            let stored = try await session.integer(
+                """
+                WITH next AS (UPDATE writ_sequences SET last = last + 1 WHERE name = 'revocations' RETURNING last),
+                stored AS (
+                    INSERT INTO revocations (seq, kind, subject, before, workload, revoked_at, retain_until, actor)
+                    SELECT next.last, \(kind), \(id), \(before), \(workload),
+                        \(StoredTime.milliseconds(provisional.revokedAt)),
+                        \(StoredTime.milliseconds(provisional.retainUntil)), \(actor)
+                    FROM next RETURNING seq)
+                SELECT stored.seq, pg_notify(\(PostgresFeedNotifier.channel), stored.seq::text) FROM stored
+                """
+            )
+        else { throw PostgresStoreError(code: nil, description: "the database has no sequence for revocations") }
+        let sequence = stored
         return Revocation(
             sequence: UInt64(sequence),
             subject: provisional.subject,

@@ -24,17 +24,6 @@ extension PostgresSession {
         try await rows(query).map { try $0[0].decode(String.self) }
     }
 
-    /// Takes the next number of a numbered log (`revocations`, `audit`). Writers hold the write lock, so the
-    /// numbers follow commit order with no gap; a rolled-back write gives its number back with everything else.
-    func nextNumber(of log: String) async throws -> Int64 {
-        guard
-            let next = try await integer(
-                "UPDATE writ_sequences SET last = last + 1 WHERE name = \(log) RETURNING last"
-            )
-        else { throw PostgresStoreError(code: nil, description: "the database has no sequence for \(log)") }
-        return next
-    }
-
     /// The last number given in a numbered log (0 before the first).
     func lastNumber(of log: String) async throws -> Int64 {
         try await integer("SELECT last FROM writ_sequences WHERE name = \(log)") ?? 0
