@@ -120,9 +120,6 @@ public final class PostgreSQLServer: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Whether this machine has a PostgreSQL server to start (`make deps` installs Debian's `postgresql`).
-    public static var isAvailable: Bool { (try? binaries()) != nil }
-
     private static func binaries() throws -> String {
         let root = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
