@@ -37,7 +37,7 @@ public final class AgentTask: Sendable, CustomStringConvertible {
         } catch {
             throw .unavailable("cannot sign a DPoP proof: \(error)")
         }
-        var request = TokenExchangeRequest(taskID: id, audience: audience)
+        var request = TokenEndpointForm(taskID: id, audience: audience)
         (request.actorToken, request.actorTokenType) = try await agent.actorAssertion()
         let answer = try await agent.send(
             .POST,

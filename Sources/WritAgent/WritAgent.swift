@@ -239,7 +239,7 @@ public final class WritAgent: Sendable {
     func actorAssertion() async throws(WritAgentError) -> (String?, String?) {
         guard case .jwt(let provider) = configuration.identity else { return (nil, nil) }
         do {
-            return (try await provider(), TokenExchangeRequest.jwtType)
+            return (try await provider(), TokenEndpointForm.jwtType)
         } catch {
             throw .unavailable("the workload identity provider failed: \(error)")
         }

@@ -18,10 +18,26 @@ public struct WritRequirement: Sendable {
     /// The resource, e.g. `Resource(type: "document", identifier: "hr/handbook")`.
     public var resource: Resource
 
+    /// Whether the middleware authorises the action, or only verifies the token and leaves the action to the
+    /// handler (which reads ``WritAuthorizedRequestContext/writAccess``).
+    let authorizesAction: Bool
+
     /// A requirement.
     public init(action: String, resource: Resource) {
         self.action = action
         self.resource = resource
+        self.authorizesAction = true
+    }
+
+    /// A valid token, whatever it allows: for routes whose action is known only once the body is read (an MCP
+    /// `tools/call` names its tool in the body). The handler authorises with ``TokenVerifier/authorize(_:_:on:)``
+    /// and answers a refusal with ``WritAuthorizationMiddleware/forbidden(_:scope:)``.
+    public static let validToken = WritRequirement(verifyingOnly: ())
+
+    private init(verifyingOnly: Void) {
+        self.action = ""
+        self.resource = Resource(type: "", identifier: nil)
+        self.authorizesAction = false
     }
 }
 
@@ -42,15 +58,23 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
     public let requirement: @Sendable (Request, Context) -> WritRequirement?
     /// The client certificate (DER) of the request's TLS connection, for certificate-bound tokens.
     public let clientCertificate: @Sendable (Request, Context) -> [UInt8]?
+    /// The RFC 9728 metadata served at its well-known paths and named in 401 challenges; nil for none.
+    public let metadata: ProtectedResourceMetadata?
+    /// The scope value that stands for a requirement, named in a 403 `insufficient_scope` challenge.
+    public let scope: @Sendable (WritRequirement) -> String?
 
     /// A middleware.
     public init(
         verifier: TokenVerifier,
         publicBase: String,
         clientCertificate: @escaping @Sendable (Request, Context) -> [UInt8]? = { _, _ in nil },
+        metadata: ProtectedResourceMetadata? = nil,
+        scope: @escaping @Sendable (WritRequirement) -> String? = { _ in nil },
         requirement: @escaping @Sendable (Request, Context) -> WritRequirement?
     ) {
         self.verifier = verifier
+        self.metadata = metadata
+        self.scope = scope
         var base = publicBase
         while base.hasSuffix("/") { base.removeLast() }
         self.publicBase = base
@@ -63,9 +87,16 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        if let metadata, request.method == .get, metadata.wellKnownPaths.contains(request.uri.path) {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONWriter.bytes(metadata.json)))
+            )
+        }
         guard let needed = requirement(request, context) else { return try await next(request, context) }
         guard let authorization = request.headers[.authorization] else {
-            return Self.refusal(.unauthorized, code: nil, reason: "a Writ access token is required", dpop: false)
+            return refusal(.unauthorized, code: nil, reason: "a Writ access token is required", dpop: false)
         }
         let presentation = Presentation(
             authorization: authorization,
@@ -80,18 +111,55 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
             // An unknown `kid` may be a key the broker began signing with since the last refresh (an immediate
             // rotation): the key set refetches once, within its rate limit, before the token is refused.
             access = try await verifier.verifyAllowingKeyRefresh(presentation)
-            try verifier.authorize(access, needed.action, on: needed.resource)
+            if needed.authorizesAction { try verifier.authorize(access, needed.action, on: needed.resource) }
         } catch {
             let status: HTTPResponse.Status = error.code == .insufficientAuthorization ? .forbidden : .unauthorized
-            return Self.refusal(status, code: error.code.rawValue, reason: error.reason, dpop: dpop)
+            return refusal(
+                status,
+                code: error.code.rawValue,
+                reason: error.reason,
+                dpop: dpop,
+                scope: status == .forbidden ? scope(needed) : nil
+            )
         }
         var context = context
         context.writAccess = access
         return try await next(request, context)
     }
 
-    /// The refusal: the challenge for the scheme in use, and `{"error", "error_description", "code"}`.
-    static func refusal(_ status: HTTPResponse.Status, code: String?, reason: String, dpop: Bool) -> Response {
+    /// A 403 `insufficient_scope` refusal for a handler that authorises its own action (after
+    /// ``WritRequirement/validToken``), naming the scope value that would cover it when there is one.
+    public func forbidden(_ reason: String, scope: String? = nil, dpop: Bool = false) -> Response {
+        refusal(
+            .forbidden,
+            code: VerificationError.Code.insufficientAuthorization.rawValue,
+            reason: reason,
+            dpop: dpop,
+            scope: scope
+        )
+    }
+
+    /// A refusal, with `resource_metadata` in its challenge when the middleware has metadata.
+    func refusal(
+        _ status: HTTPResponse.Status,
+        code: String?,
+        reason: String,
+        dpop: Bool,
+        scope: String? = nil
+    ) -> Response {
+        Self.refusal(status, code: code, reason: reason, dpop: dpop, scope: scope, resourceMetadata: metadata?.url)
+    }
+
+    /// The refusal: the challenge for the scheme in use, and `{"error", "error_description", "code"}`. RFC
+    /// 9728 §5.1: the challenge names the metadata document; RFC 6750 §3: a 403 names the scope needed.
+    static func refusal(
+        _ status: HTTPResponse.Status,
+        code: String?,
+        reason: String,
+        dpop: Bool,
+        scope: String? = nil,
+        resourceMetadata: String? = nil
+    ) -> Response {
         let oauthError: String? =
             switch code {
             case nil: nil
@@ -101,9 +169,13 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
                 dpop ? "invalid_dpop_proof" : "invalid_token"
             default: "invalid_token"
             }
-        var challenge = dpop ? "DPoP algs=\"ES256 EdDSA\"" : "Bearer"
+        // Parameter values are printable ASCII without `"` and `\` (RFC 6750 §3); the reason may quote the
+        // request, so it is cleaned, and a scope or URL that is not so is left out rather than escaped.
+        let quotable = { (text: String) in
+            text.unicodeScalars.allSatisfy { (0x20...0x7E).contains($0.value) && $0 != "\"" && $0 != "\\" }
+        }
+        var parameters: [String] = []
         if let oauthError {
-            // RFC 6750 §3 allows only printable ASCII without `"` and `\` here; the reason may quote the request.
             let safeReason = String(
                 String.UnicodeScalarView(
                     reason.unicodeScalars.prefix(300).map { scalar in
@@ -111,10 +183,17 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
                     }
                 )
             )
-            challenge += "\(dpop ? "," : "") error=\"\(oauthError)\", error_description=\"\(safeReason)\""
-        } else {
-            challenge = "Bearer, DPoP algs=\"ES256 EdDSA\""
+            parameters += ["error=\"\(oauthError)\"", "error_description=\"\(safeReason)\""]
         }
+        if let scope, quotable(scope) { parameters.append("scope=\"\(scope)\"") }
+        if let resourceMetadata, quotable(resourceMetadata) {
+            parameters.append("resource_metadata=\"\(resourceMetadata)\"")
+        }
+        let dpopChallenge = (["DPoP algs=\"ES256 EdDSA\""] + parameters).joined(separator: ", ")
+        let bearerChallenge = parameters.isEmpty ? "Bearer" : "Bearer " + parameters.joined(separator: ", ")
+        // Without a token, both schemes are offered; with one, the scheme it came in.
+        let challenge =
+            oauthError == nil ? bearerChallenge + ", " + dpopChallenge : dpop ? dpopChallenge : bearerChallenge
         var body: [String: JSONValue] = [
             "error": .string(oauthError ?? "unauthorized"), "error_description": .string(reason),
         ]

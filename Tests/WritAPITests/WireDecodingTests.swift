@@ -113,7 +113,7 @@ struct WireDecodingTests {
 
     @Test("secrets in requests and answers never print")
     func redaction() {
-        var exchange = TokenExchangeRequest(taskID: "tsk_1", audience: "https://docs.example.org")
+        var exchange = TokenEndpointForm(taskID: "tsk_1", audience: "https://docs.example.org")
         exchange.actorToken = "eyJsecret"
         #expect(!"\(exchange)".contains("eyJsecret"))
         #expect(!"\(WireExamples.token)".contains(WireExamples.token.accessToken))

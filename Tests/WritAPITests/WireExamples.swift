@@ -78,6 +78,14 @@ enum WireExamples {
         expiresIn: 300,
         authorizationDetails: [detail]
     )
+    /// A bearer token asked for by scope.
+    static let scopedToken = TokenResponse(
+        accessToken: "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+        tokenType: .bearer,
+        expiresIn: 300,
+        authorizationDetails: [detail],
+        scope: "documents:read"
+    )
     static let claims = AccessTokenClaims(
         issuer: "https://writ.example.org",
         subject: "alice",
@@ -131,16 +139,20 @@ enum WireExamples {
     /// Metadata of a broker without a mutual-TLS listener.
     static let metadata = AuthorizationServerMetadata(
         issuer: "https://writ.example.org",
+        authorizationEndpoint: "https://writ.example.org/v1/authorize",
         tokenEndpoint: "https://writ.example.org/v1/token",
         jwksURI: "https://writ.example.org/.well-known/jwks.json",
         revocationEndpoint: "https://writ.example.org/v1/revoke",
         introspectionEndpoint: "https://writ.example.org/v1/introspect",
-        grantTypesSupported: [TokenExchangeRequest.grantType],
-        tokenEndpointAuthMethodsSupported: ["none"],
-        revocationEndpointAuthMethodsSupported: ["bearer"],
-        introspectionEndpointAuthMethodsSupported: ["bearer"],
+        grantTypesSupported: [TokenEndpointForm.grantType, TokenEndpointForm.clientCredentialsGrantType],
+        tokenEndpointAuthMethodsSupported: ["private_key_jwt", "none"],
+        revocationEndpointAuthMethodsSupported: ["private_key_jwt", "bearer"],
+        introspectionEndpointAuthMethodsSupported: ["private_key_jwt", "bearer"],
+        clientAssertionAlgorithms: ["ES256", "EdDSA", "RS256"],
+        authorizationDetailsTypesSupported: ["document"],
+        scopesSupported: ["documents:read"],
         dpopSigningAlgValuesSupported: ["ES256", "EdDSA"],
-        responseTypesSupported: [],
+        responseTypesSupported: ["none"],
         writRevocationFeedEndpoint: "https://writ.example.org/v1/revocations",
         writRevocationStreamEndpoint: "https://writ.example.org/v1/revocations/stream",
         writTasksEndpoint: "https://writ.example.org/v1/tasks"
@@ -212,7 +224,7 @@ enum WireExamples {
             TaskClosureResponse.self,
             [TaskClosureResponse(state: .completed, tasksClosed: ["tsk_1"], revocations: [taskRevocation], sequence: 7)]
         ),
-        (TokenResponse.self, [token]),
+        (TokenResponse.self, [token, scopedToken]),
         (
             IntrospectionResponse.self,
             [delegatedIntrospection, certificateIntrospection, introspection, IntrospectionResponse.inactive]
@@ -358,14 +370,21 @@ enum WireExamples {
 enum ParameterExamples {
     static let all: [any WireParameters] = [
         {
-            var exchange = TokenExchangeRequest(taskID: "tsk_1", audience: "https://docs.example.org")
+            var exchange = TokenEndpointForm(taskID: "tsk_1", audience: "https://docs.example.org")
             exchange.resource = "https://docs.example.org"
             exchange.actorToken = "eyJ.actor"
-            exchange.actorTokenType = TokenExchangeRequest.jwtType
+            exchange.actorTokenType = TokenEndpointForm.jwtType
             exchange.subjectToken = "eyJ.user"
-            exchange.subjectTokenType = TokenExchangeRequest.idTokenType
-            exchange.requestedTokenType = TokenExchangeRequest.accessTokenType
+            exchange.subjectTokenType = TokenEndpointForm.idTokenType
+            exchange.requestedTokenType = TokenEndpointForm.accessTokenType
             exchange.scope = "read"
+            exchange.assertion = "eyJ.assertion"
+            exchange.clientID = "spiffe://example.org/agents/a"
+            exchange.clientAssertionType = TokenEndpointForm.jwtBearerAssertionType
+            exchange.clientAssertion = "eyJ.client"
+            exchange.authorizationDetails = #"[{"type":"document","actions":["read"]}]"#
+            exchange.taskType = "answer-question"
+            exchange.purpose = "answer one question"
             return exchange
         }(),
         IntrospectionRequest(token: "eyJ.token"),

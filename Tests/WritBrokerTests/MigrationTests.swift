@@ -33,7 +33,7 @@ struct MigrationTests {
         let applied = try await database.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6"])
         let keys = try await SigningKeys.loadOrCreate(
             store: BrokerStores.sqlite(database).keys,
             directory: state.keys,

@@ -14,10 +14,11 @@ public enum WireRoutes {
             responses: [200: .json(AuthorizationServerMetadata.self)]
         ),
         WireRoute("GET", "/.well-known/spiffe-bundle", responses: [200: .json(SPIFFEBundleDocument.self)]),
+        WireRoute("GET", "/v1/authorize", responses: [:]),
         WireRoute(
             "POST",
             "/v1/token",
-            request: .form(TokenExchangeRequest.self),
+            request: .form(TokenEndpointForm.self),
             responses: [200: .json(TokenResponse.self)]
         ),
         WireRoute(

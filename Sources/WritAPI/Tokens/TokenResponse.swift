@@ -12,7 +12,7 @@ public struct TokenResponse: WireMessage, CustomStringConvertible {
 
     /// The signed token. Never printed.
     public var accessToken: String
-    /// ``TokenExchangeRequest/accessTokenType``.
+    /// ``TokenEndpointForm/accessTokenType``.
     public var issuedTokenType: String
     /// How to present it.
     public var tokenType: TokenType
@@ -20,20 +20,24 @@ public struct TokenResponse: WireMessage, CustomStringConvertible {
     public var expiresIn: Int64
     /// What it allows (RFC 9396).
     public var authorizationDetails: [AuthorizationDetail]
+    /// The scope values it carries, when it was asked for by scope (RFC 6749 §5.1).
+    public var scope: String?
 
     /// A token answer.
     public init(
         accessToken: String,
-        issuedTokenType: String = TokenExchangeRequest.accessTokenType,
+        issuedTokenType: String = TokenEndpointForm.accessTokenType,
         tokenType: TokenType,
         expiresIn: Int64,
-        authorizationDetails: [AuthorizationDetail]
+        authorizationDetails: [AuthorizationDetail],
+        scope: String? = nil
     ) {
         self.accessToken = accessToken
         self.issuedTokenType = issuedTokenType
         self.tokenType = tokenType
         self.expiresIn = expiresIn
         self.authorizationDetails = authorizationDetails
+        self.scope = scope
     }
 
     /// Reads a token answer.
@@ -43,17 +47,19 @@ public struct TokenResponse: WireMessage, CustomStringConvertible {
         tokenType = try object.enumeration("token_type")
         expiresIn = try object.integer("expires_in")
         authorizationDetails = try object.array("authorization_details")
+        scope = try object.optionalString("scope")
     }
 
     /// The answer as JSON.
     public var json: JSONValue {
-        .object([
-            "access_token": .string(accessToken),
-            "issued_token_type": .string(issuedTokenType),
-            "token_type": .string(tokenType.rawValue),
-            "expires_in": .integer(expiresIn),
-            "authorization_details": .values(authorizationDetails),
-        ])
+        var members = WireMembers()
+        members["access_token"] = .string(accessToken)
+        members["issued_token_type"] = .string(issuedTokenType)
+        members["token_type"] = .string(tokenType.rawValue)
+        members["expires_in"] = .integer(expiresIn)
+        members["authorization_details"] = .values(authorizationDetails)
+        members["scope"] = scope.json
+        return members.json
     }
 
     /// The answer without the token.

@@ -77,6 +77,7 @@ public final class Broker: Sendable {
             context: context,
             store: stores.revocations,
             tasks: tasks,
+            tokens: stores.tokens,
             feed: feed,
             ownTokens: { token, now in tokens.verifyOwnToken(token, now: now) }
         )

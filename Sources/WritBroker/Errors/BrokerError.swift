@@ -26,8 +26,18 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidGrant = Code("invalid_grant", .badRequest)
         /// The audience is not one the task's grant covers (RFC 8707 §2).
         public static let invalidTarget = Code("invalid_target", .badRequest)
-        /// A grant type other than token exchange (RFC 6749 §5.2).
+        /// A grant type the token endpoint does not serve (RFC 6749 §5.2).
         public static let unsupportedGrantType = Code("unsupported_grant_type", .badRequest)
+        /// The client assertion at the token, introspection or revocation endpoint does not verify (RFC 6749
+        /// §5.2, RFC 7523 §3.2).
+        public static let invalidClient = Code("invalid_client", .unauthorized)
+        /// A `scope` value the audience maps to nothing (RFC 6749 §5.2); the policy files declare the mapping.
+        public static let invalidScope = Code("invalid_scope", .badRequest)
+        /// `authorization_details` asks for more than the task's grant holds there, or names another resource
+        /// server (RFC 9396 §5).
+        public static let invalidAuthorizationDetails = Code("invalid_authorization_details", .badRequest)
+        /// The authorization endpoint issues nothing (RFC 6749 §4.1.2.1): tokens come from the token endpoint.
+        public static let unsupportedResponseType = Code("unsupported_response_type", .badRequest)
         /// A DPoP proof was required, or the one sent is invalid (RFC 9449 §5).
         public static let invalidDPoPProof = Code("invalid_dpop_proof", .badRequest)
         /// The DPoP proof must carry the nonce in the `DPoP-Nonce` header of this response (RFC 9449 §8).
@@ -65,8 +75,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
 
         /// Every code, for documentation and tests.
         public static let all: [Code] = [
-            .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidDPoPProof, .useDPoPNonce,
-            .accessDenied,
+            .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidClient, .invalidScope,
+            .invalidAuthorizationDetails, .unsupportedResponseType, .invalidDPoPProof, .useDPoPNonce, .accessDenied,
             .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rotationPending,
             .anchorPruned, .rateLimited,
             .tooManyOpenTasks, .payloadTooLarge, .unsupportedMediaType, .unavailable, .internalError,

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import SwiftASN1
+import WritAPI
 import WritPolicy
 import WritToken
 import X509
@@ -29,9 +30,54 @@ struct CallerAuthentication: Sendable {
         case .tokenClient:
             return try await tokenClient(request, context)
         default:
+            let form = try await clientAssertionForm(request)
+            if let form, form["client_assertion"] != nil || form["client_assertion_type"] != nil {
+                return try formClient(request, context, form: form, for: access)
+            }
             let (caller, certificate) = try await authenticate(request, context, for: access)
-            return call(request, context, caller: caller, certificate: certificate)
+            return call(request, context, caller: caller, certificate: certificate, form: form)
         }
+    }
+
+    /// The form of a request that authenticates its client in the body (RFC 7523 §2.2, as OAuth libraries
+    /// call the revocation and introspection endpoints): read here, and handed on to the handler. Nil for any
+    /// other request, whose body is left unread.
+    private func clientAssertionForm(_ request: Request) async throws -> [String: String]? {
+        guard request.headers[.authorization] == nil,
+            request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
+        else { return nil }
+        let form = try FormBody.parse(
+            try await RouteCall.body(of: request, mediaType: "application/x-www-form-urlencoded", maximum: maximumBody)
+        )
+        return form
+    }
+
+    /// The caller a form's client assertion proves, on a route that admits it.
+    private func formClient(
+        _ request: Request,
+        _ context: BrokerRequestContext,
+        form: [String: String],
+        for access: Access
+    ) throws -> RouteCall {
+        guard form["client_assertion_type"] == TokenEndpointForm.jwtBearerAssertionType,
+            let assertion = form["client_assertion"], !assertion.isEmpty
+        else {
+            throw BrokerError(
+                .invalidClient,
+                "client_assertion_type must be \(TokenEndpointForm.jwtBearerAssertionType), with client_assertion"
+            )
+        }
+        let identity: WorkloadIdentity
+        do {
+            identity = try broker.identities.authenticateWorkload(assertion, now: broker.clock.now)
+        } catch {
+            broker.metrics.denied("invalid_workload_assertion")
+            throw BrokerError(.invalidClient, "client_assertion: \(error.description)")
+        }
+        if let clientID = form["client_id"], clientID != identity.id.description {
+            throw BrokerError(.invalidClient, "client_id must be the workload's SPIFFE ID, \(identity.id)")
+        }
+        return call(request, context, caller: try admit(identity, to: access), certificate: nil, form: form)
     }
 
     private func call(
@@ -39,7 +85,8 @@ struct CallerAuthentication: Sendable {
         _ context: BrokerRequestContext,
         caller: Caller,
         certificate: PresentedSVID?,
-        tokenRequest: TokenRequest? = nil
+        tokenRequest: TokenRequest? = nil,
+        form: [String: String]? = nil
     ) -> RouteCall {
         RouteCall(
             broker: broker,
@@ -48,6 +95,7 @@ struct CallerAuthentication: Sendable {
             caller: caller,
             certificate: certificate,
             tokenRequest: tokenRequest,
+            form: form,
             maximumBody: maximumBody
         )
     }
@@ -70,15 +118,31 @@ struct CallerAuthentication: Sendable {
                 identity = try broker.identities.authenticateWorkload(assertion, now: broker.clock.now)
             } catch {
                 broker.metrics.denied("invalid_workload_assertion")
+                if tokenRequest.assertionIsClientAuthentication {
+                    throw BrokerError(.invalidClient, "client_assertion: \(error.description)")
+                }
+                if tokenRequest.grantType == TokenEndpointForm.jwtBearerGrantType {
+                    // RFC 7523 §3.1: an assertion that does not verify is an invalid grant.
+                    throw BrokerError(.invalidGrant, "assertion: \(error.description)")
+                }
                 throw BrokerError(.invalidRequest, "actor_token: \(error.description)")
             }
         } else if let certificate {
             identity = certificate.identity
         } else {
             throw BrokerError(
-                .invalidRequest,
-                "actor_token (the workload's assertion) is required, or an X.509-SVID over mutual TLS"
+                tokenRequest.grantType == TokenEndpointForm.clientCredentialsGrantType
+                    ? .invalidClient : .invalidRequest,
+                "authenticate the workload: its identity JWT as client_assertion (or actor_token, or assertion), "
+                    + "or its X.509-SVID over mutual TLS"
             )
+        }
+        // RFC 7523 §3: with a client assertion, a client_id, when sent, names the client the assertion is for
+        // (with an actor_token, a client_id a library sends is ignored, as RFC 6749 §3.2 allows).
+        if tokenRequest.assertionIsClientAuthentication, let clientID = tokenRequest.clientID,
+            clientID != identity.id.description
+        {
+            throw BrokerError(.invalidClient, "client_id must be the workload's SPIFFE ID, \(identity.id)")
         }
         return call(request, context, caller: .workload(identity), certificate: certificate, tokenRequest: tokenRequest)
     }
@@ -93,7 +157,8 @@ struct CallerAuthentication: Sendable {
             guard let svid = try await presentedSVID(request, context) else {
                 throw BrokerError(
                     .unauthenticated,
-                    "send Authorization: Bearer with a workload assertion or operator token, or an X.509-SVID"
+                    "send Authorization: Bearer with a workload assertion or operator token, the workload assertion as "
+                        + "client_assertion in a form body, or an X.509-SVID"
                 )
             }
             return (try admit(svid.identity, to: access), svid)

@@ -20,6 +20,8 @@ public struct RouteCall: Sendable {
     public let certificate: PresentedSVID?
     /// The token endpoint's request, read once by authentication (its `actor_token` is the credential).
     let tokenRequest: TokenRequest?
+    /// The form body, when authentication read it for its client assertion.
+    let form: [String: String]?
     /// The largest body accepted.
     let maximumBody: Int
 
@@ -83,7 +85,8 @@ public struct RouteCall: Sendable {
 
     /// The body as a form (`application/x-www-form-urlencoded`).
     func formBody() async throws -> [String: String] {
-        try FormBody.parse(try await body(mediaType: "application/x-www-form-urlencoded"))
+        if let form { return form }
+        return try FormBody.parse(try await body(mediaType: "application/x-www-form-urlencoded"))
     }
 
     /// The body as strict JSON.

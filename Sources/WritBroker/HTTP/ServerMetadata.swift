@@ -1,22 +1,38 @@
 import WritAPI
+import WritPolicy
 import WritToken
 
 /// The broker's discovery documents: RFC 8414 metadata and the SPIFFE bundle of its signing keys.
 enum ServerMetadata {
-    /// The authorization server metadata; with a mutual-TLS listener, its endpoint aliases (RFC 8705 §5).
-    static func document(issuer: String, mutualTLSBase: String? = nil) -> AuthorizationServerMetadata {
-        AuthorizationServerMetadata(
+    /// The algorithms of the workload assertions the broker verifies (`private_key_jwt`'s client assertions).
+    static let assertionAlgorithms = ["ES256", "EdDSA", "RS256"]
+
+    /// The authorization server metadata, with the detail types and scopes of the policies in force; with a
+    /// mutual-TLS listener, its endpoint aliases (RFC 8705 §5).
+    static func document(
+        issuer: String,
+        policies: PolicySet = .empty,
+        mutualTLSBase: String? = nil
+    ) -> AuthorizationServerMetadata {
+        let scopes = policies.scopeValues
+        return AuthorizationServerMetadata(
             issuer: issuer,
+            authorizationEndpoint: issuer + "/v1/authorize",
             tokenEndpoint: issuer + "/v1/token",
             jwksURI: issuer + "/.well-known/jwks.json",
             revocationEndpoint: issuer + "/v1/revoke",
             introspectionEndpoint: issuer + "/v1/introspect",
-            grantTypesSupported: [TokenRequest.grantType],
-            tokenEndpointAuthMethodsSupported: ["none"],
-            revocationEndpointAuthMethodsSupported: ["bearer"],
-            introspectionEndpointAuthMethodsSupported: ["bearer"],
+            grantTypesSupported: TokenRequest.grantTypes,
+            // `none`: token exchange, whose actor_token is the credential.
+            tokenEndpointAuthMethodsSupported: ["private_key_jwt", "none"]
+                + (mutualTLSBase == nil ? [] : ["tls_client_auth"]),
+            revocationEndpointAuthMethodsSupported: ["private_key_jwt", "bearer"],
+            introspectionEndpointAuthMethodsSupported: ["private_key_jwt", "bearer"],
+            clientAssertionAlgorithms: assertionAlgorithms,
+            authorizationDetailsTypesSupported: policies.permittedTypes,
+            scopesSupported: scopes.isEmpty ? nil : scopes,
             dpopSigningAlgValuesSupported: ["ES256", "EdDSA"],
-            responseTypesSupported: [],
+            responseTypesSupported: ["none"],
             writRevocationFeedEndpoint: issuer + "/v1/revocations",
             writRevocationStreamEndpoint: issuer + "/v1/revocations/stream",
             writTasksEndpoint: issuer + "/v1/tasks",

@@ -9,6 +9,7 @@ public final class RevocationService: Sendable {
     let context: BrokerContext
     let store: any RevocationStore
     let tasks: TaskService
+    let tokens: any TokenStore
     let feed: RevocationFeed
     let ownTokens: @Sendable (String, Date) -> AccessTokenClaims?
 
@@ -16,21 +17,39 @@ public final class RevocationService: Sendable {
         context: BrokerContext,
         store: any RevocationStore,
         tasks: TaskService,
+        tokens: any TokenStore,
         feed: RevocationFeed,
         ownTokens: @escaping @Sendable (String, Date) -> AccessTokenClaims?
     ) {
         self.context = context
         self.store = store
         self.tasks = tasks
+        self.tokens = tokens
         self.feed = feed
         self.ownTokens = ownTokens
     }
 
     /// Revokes on an operator's behalf. A task revocation closes the task and its sub-tasks (one entry each);
     /// a workload or user revocation also aborts their open tasks and refuses new ones until it lapses; a
-    /// token revocation covers one `jti`; an issued-before revocation covers every earlier token.
+    /// token revocation covers one `jti` (and ends its task when the task was made for that one token); an
+    /// issued-before revocation covers every earlier token.
     public func revoke(_ subject: RevocationSubject, by actor: String) async throws(BrokerError) -> RevocationOutcome {
         if case .task(let id) = subject { return try await revokeTask(id, by: actor) }
+        if case .token(let id) = subject, let task = try await implicitTask(ofToken: id) {
+            // The implicit task lasts as long as its one token: closing it revokes the token with it.
+            if let closure = try await tasks.close(
+                task,
+                .abort,
+                actor: actor,
+                reason: "its token was revoked by \(actor)"
+            ) {
+                return RevocationOutcome(
+                    revocations: closure.revocations,
+                    closedTasks: closure.tasks,
+                    tokens: closure.liveTokens
+                )
+            }
+        }
         let now = context.clock.now
         let retention = context.settings.maximumTokenLifetime
         let written = try await context.store("revoke") {
@@ -53,6 +72,14 @@ public final class RevocationService: Sendable {
                 "keys are retired by an immediate rotation, and entries lifted with their own route"
             )
         }
+    }
+
+    /// The open implicit task a token was issued for, if it was.
+    private func implicitTask(ofToken id: String) async throws(BrokerError) -> String? {
+        guard let record = try await context.store("token lookup", { try await tokens.fetch(id: id) }),
+            let task = try await tasks.fetch(id: record.taskID), task.implicit, task.state == .open
+        else { return nil }
+        return task.id
     }
 
     private func revokeTask(_ id: String, by actor: String) async throws(BrokerError) -> RevocationOutcome {

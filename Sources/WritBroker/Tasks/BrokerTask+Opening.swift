@@ -15,7 +15,10 @@ extension BrokerTask {
         parent: BrokerTask?,
         now: Date
     ) {
-        var deadline = now.addingTimeInterval(grant.taskDuration)
+        // An implicit task ends with its one token.
+        var deadline = now.addingTimeInterval(
+            descriptor.implicit ? min(grant.taskDuration, grant.tokenLifetime) : grant.taskDuration
+        )
         if let parent { deadline = min(deadline, parent.deadline) }
         self.init(
             id: id,
@@ -36,17 +39,20 @@ extension BrokerTask {
             deadline: deadline,
             heartbeatInterval: descriptor.heartbeatInterval,
             lastHeartbeat: descriptor.heartbeatInterval == nil ? nil : now,
-            closedAt: nil
+            closedAt: nil,
+            implicit: descriptor.implicit
         )
     }
 
     /// What the audit log records of a new task.
     var auditDetail: JSONValue {
-        .object([
+        var members: [String: JSONValue] = [
             "type": .string(type), "workload": .string(workload.description),
             "user": user?.subject.map(JSONValue.string) ?? .null,
             "parent": parentID.map(JSONValue.string) ?? .null,
             "grant": grant.json, "deadline": .integer(deadline.numericDate),
-        ])
+        ]
+        if implicit { members["implicit"] = .bool(true) }
+        return .object(members)
     }
 }

@@ -42,6 +42,9 @@ public struct BrokerTask: Sendable, Hashable {
     public var lastHeartbeat: Date?
     /// When it closed.
     public var closedAt: Date?
+    /// Whether the token endpoint made it for one token (from `resource` and `authorization_details` or
+    /// `scope`): it ends when that token expires or is revoked, and gives no other token.
+    public var implicit: Bool = false
 
     /// The `sub` of the task's tokens: the user, or the acting workload when there is none.
     public var tokenSubject: String { user?.subject ?? workload.description }

@@ -22,6 +22,8 @@ public struct TaskDescriptor: Sendable, Hashable {
     public var bearer: Bool
     /// Seconds between the heartbeats the workload promises; a task that misses two expires.
     public var heartbeatInterval: TimeInterval?
+    /// Whether the token endpoint makes the task for one token: it lasts as long as that token.
+    public var implicit = false
 
     /// The most authorization details one task may ask for.
     public static let maximumDetails = 64
@@ -37,6 +39,25 @@ public struct TaskDescriptor: Sendable, Hashable {
         } catch {
             throw BrokerError(.invalidRequest, String(describing: error))
         }
+    }
+
+    /// An implicit task's descriptor: made by the token endpoint for one token, asking for `details` for at most
+    /// `lifetime` seconds.
+    public init(
+        implicitType type: String,
+        purpose: String?,
+        authorizationDetails details: [AuthorizationDetail],
+        lifetime: TimeInterval,
+        userAssertion: String?,
+        bearer: Bool
+    ) {
+        self.type = type
+        self.purpose = purpose
+        self.authorizationDetails = details
+        self.maximumDuration = lifetime
+        self.userAssertion = userAssertion
+        self.bearer = bearer
+        self.implicit = true
     }
 
     /// A descriptor from the request's wire type, with the limits the wire leaves to the broker.

@@ -38,11 +38,12 @@ public final class TokenService: Sendable {
     /// proof for each token request.
     public static let proofWindow = DPoPProof.TimeWindow(maximumAge: 30, maximumFutureSkew: 5)
 
-    /// Issues an access token for an open task of `caller` (authenticated by the token endpoint) and one audience. The token carries the task's grant entries
-    /// for that audience, as the policy in force grants them now; lives at most the default lifetime, the
-    /// policy's ceiling and the task's remaining time; is bound to the DPoP key when a proof is sent, else to
-    /// the client certificate of a mutual-TLS request (RFC 8705); and is recorded, with its audit entry, before
-    /// it is returned.
+    /// Issues an access token for an open task of `caller` (authenticated by the token endpoint) and one
+    /// audience, or for an implicit task made for this one token. The token carries the task's grant entries
+    /// for that audience, as the policy in force grants them now (or the subset the request asks for); lives at
+    /// most the default lifetime, the policy's ceiling and the task's remaining time; is bound to the DPoP key
+    /// when a proof is sent, else to the client certificate of a mutual-TLS request (RFC 8705); and is
+    /// recorded, with its audit entry, before it is returned.
     public func issue(
         _ request: TokenRequest,
         by caller: WorkloadIdentity,
@@ -51,19 +52,129 @@ public final class TokenService: Sendable {
     ) async throws(BrokerError) -> IssuedAccessToken {
         let now = context.clock.now
         try context.admit(caller.id)
-        let task = try await openTask(request, of: caller, now: now)
-        let details = try await grantedDetails(for: task, audience: request.audience, now: now)
+        let requested = try requestedDetails(request)
+        let task: BrokerTask
+        if request.taskID == nil, let requested {
+            let bound = dpopProof != nil || certificate.map { $0.identity.id == caller.id } == true
+            task = try await openImplicitTask(request, details: requested, bound: bound, by: caller)
+        } else {
+            task = try await openTask(request, of: caller, now: now)
+        }
+        var details = try await grantedDetails(for: task, audience: request.audience, now: now)
+        if !task.implicit, let requested { details.entries = try narrow(details.entries, to: requested) }
         let binding = try bind(dpopProof, certificate: certificate, caller: caller, task: details.grant, now: now)
         let claims = try mint(task, audience: request.audience, details: details, binding: binding, now: now)
         let token = try sign(claims)
         let record = try await record(claims, task: task, binding: binding, now: now)
+        let scope: String? =
+            if case .scope = request.requested {
+                context.policies.audiences[request.audience]?.scope(for: details.entries)
+            } else { nil }
         return IssuedAccessToken(
             token: token,
             tokenType: binding.tokenType,
             expiresIn: Int(claims.expiresAt.timeIntervalSince(now).rounded(FloatingPointRoundingRule.down)),
             record: record,
-            authorizationDetails: details.entries
+            authorizationDetails: details.entries,
+            scope: scope
         )
+    }
+
+    /// The authorization details a request asks for at its audience: `authorization_details` as sent (an entry
+    /// without `locations` is at the audience; one naming another resource server is refused), or what the
+    /// policy files map its `scope` values to there. Nil when it asks for none.
+    private func requestedDetails(_ request: TokenRequest) throws(BrokerError) -> [AuthorizationDetail]? {
+        switch request.requested {
+        case nil: return nil
+        case .scope(let scope):
+            guard let audience = context.policies.audiences[request.audience] else {
+                context.metrics.denied(BrokerError.Code.invalidScope.rawValue)
+                throw BrokerError(
+                    .invalidScope,
+                    "no scope is declared for \(request.audience.prefix(256)): declare its scopes under 'audiences' in "
+                        + "the policy files, or send authorization_details"
+                )
+            }
+            do {
+                return try audience.details(forScope: scope)
+            } catch {
+                context.metrics.denied(BrokerError.Code.invalidScope.rawValue)
+                throw BrokerError(
+                    .invalidScope,
+                    "scope '\(error.value)' means nothing at \(request.audience.prefix(256))"
+                )
+            }
+        case .details(let entries):
+            return try entries.enumerated().map { (index, entry) throws(BrokerError) in
+                var entry = entry
+                if entry.locations.isEmpty { entry.locations = [request.audience] }
+                guard entry.locations == [request.audience] else {
+                    throw BrokerError(
+                        .invalidAuthorizationDetails,
+                        "authorization_details[\(index)] names another resource server: a token is for its resource only"
+                    )
+                }
+                return entry
+            }
+        }
+    }
+
+    /// The subset of the grant's entries a request asks for (RFC 9396 §6), or `invalid_authorization_details`.
+    private func narrow(
+        _ granted: [AuthorizationDetail],
+        to requested: [AuthorizationDetail]
+    ) throws(BrokerError) -> [AuthorizationDetail] {
+        for (index, entry) in requested.enumerated() where !entry.isWithin(granted) {
+            context.metrics.denied(BrokerError.Code.invalidAuthorizationDetails.rawValue)
+            throw BrokerError(
+                .invalidAuthorizationDetails,
+                "authorization_details[\(index)] (\(entry.type.prefix(64))) asks for more than the task's grant holds here"
+            )
+        }
+        return requested
+    }
+
+    /// A new implicit task for one token: its type and purpose from the request or the audience's declaration
+    /// in the policy files, its details those asked for, its life the token's. The policy decides it exactly as
+    /// any task.
+    private func openImplicitTask(
+        _ request: TokenRequest,
+        details: [AuthorizationDetail],
+        bound: Bool,
+        by caller: WorkloadIdentity
+    ) async throws(BrokerError) -> BrokerTask {
+        let audience = context.policies.audiences[request.audience]
+        guard let type = request.taskType ?? audience?.implicitTaskType else {
+            throw BrokerError(
+                .invalidRequest,
+                "an implicit task needs a type: send task_type, or declare implicit_task for "
+                    + "\(request.audience.prefix(256)) under 'audiences' in the policy files"
+            )
+        }
+        let settings = context.settings
+        var descriptor = TaskDescriptor(
+            implicitType: type,
+            purpose: request.purpose ?? audience?.implicitPurpose,
+            authorizationDetails: details,
+            lifetime: min(settings.defaultTokenLifetime, settings.maximumTokenLifetime),
+            userAssertion: request.userAssertion,
+            bearer: !bound
+        )
+        do {
+            return try await tasks.create(descriptor, by: caller)
+        } catch {
+            // RFC 6749 §3.3: the server may issue a narrower scope than asked for, and says which in the
+            // response. Scope values the policy refuses one by one are dropped (the denial is audited); a
+            // refusal of the request as a whole (no permit, a ceiling, bearer tokens) stands.
+            guard case .scope = request.requested, error.code == .accessDenied, let reasons = error.reasons,
+                !reasons.isEmpty, reasons.allSatisfy({ $0.entry != nil })
+            else { throw error }
+            let refused = Set(reasons.compactMap(\.entry))
+            let kept = details.indices.filter { !refused.contains($0) }.map { details[$0] }
+            guard !kept.isEmpty else { throw error }
+            descriptor.authorizationDetails = kept
+            return try await tasks.create(descriptor, by: caller)
+        }
     }
 
     /// The caller's task, open and before its deadline, attested as it was granted, for the user the request
@@ -73,9 +184,13 @@ public final class TokenService: Sendable {
         of caller: WorkloadIdentity,
         now: Date
     ) async throws(BrokerError) -> BrokerTask {
-        guard let task = try await tasks.fetch(id: request.taskID), task.workload == caller.id else {
+        let taskID = request.taskID ?? ""
+        guard let task = try await tasks.fetch(id: taskID), task.workload == caller.id else {
             context.metrics.denied(BrokerError.Code.invalidGrant.rawValue)
-            throw BrokerError(.invalidGrant, "no task \(request.taskID.prefix(64)) for this workload")
+            throw BrokerError(.invalidGrant, "no task \(taskID.prefix(64)) for this workload")
+        }
+        guard !task.implicit else {
+            throw BrokerError(.invalidGrant, "an implicit task gives one token: ask for a new token without task_id")
         }
         guard task.state == .open, !task.isDue(at: now) else {
             context.metrics.denied(BrokerError.Code.invalidGrant.rawValue)

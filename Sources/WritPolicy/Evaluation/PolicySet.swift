@@ -1,5 +1,5 @@
 import Foundation
-import WritToken
+public import WritToken
 
 /// An immutable, indexed set of rules. Loading a new set builds a new value; nothing is ever half-loaded.
 ///
@@ -8,12 +8,19 @@ import WritToken
 public struct PolicySet: Sendable {
     /// Every rule, sorted by id.
     public let rules: [Rule]
+    /// The audiences declared, by location: implicit task defaults and scope mappings.
+    public let audiences: [String: Audience]
     private let byExactWorkload: [String: [Int]]
     private let byTrustDomain: [String: [Int]]
     private let unscoped: [Int]
 
     /// Builds a set; rule ids must be unique (the loader reports duplicates with their locations).
-    public init(rules: [Rule]) {
+    public init(rules: [Rule], audiences: [Audience] = []) {
+        var byLocation: [String: Audience] = [:]
+        for audience in audiences where byLocation[audience.location] == nil {
+            byLocation[audience.location] = audience
+        }
+        self.audiences = byLocation
         let sorted = rules.sorted { $0.id < $1.id }
         self.rules = sorted
         var exact: [String: [Int]] = [:]
@@ -247,5 +254,25 @@ public struct PolicySet: Sendable {
         }
         if !grantsAction { return "\(action) is not granted on \(entry.type) resources" }
         return "\(action) on \(target) is outside what the applicable permits grant"
+    }
+}
+
+extension PolicySet {
+    /// The authorization detail types some permit grants, sorted (RFC 9396 §10's
+    /// `authorization_details_types_supported`).
+    public var permittedTypes: [String] {
+        Set(rules.filter { $0.effect == .permit }.flatMap { $0.resources.map(\.type) }).sorted()
+    }
+
+    /// Every scope value some audience maps, sorted.
+    public var scopeValues: [String] { Set(audiences.values.flatMap(\.scopes.keys)).sorted() }
+}
+
+extension AuthorizationDetail {
+    /// Whether every action of this requested entry is contained in one of the granted entries (RFC 9396 §6: a
+    /// client may ask the token endpoint for a subset of its grant): same type and type-specific members,
+    /// locations, identifier and datatypes within.
+    public func isWithin(_ granted: [AuthorizationDetail]) -> Bool {
+        !actions.isEmpty && actions.allSatisfy { action in granted.contains { $0.contains(self, action: action) } }
     }
 }

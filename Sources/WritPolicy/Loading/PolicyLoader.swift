@@ -50,10 +50,13 @@ public enum PolicyLoader {
     /// order; a rule with a problem is skipped and the next one read.
     public static func load(sources: [(file: String, text: String)]) -> Outcome {
         var rules: [Rule] = []
+        var audiences: [Audience] = []
         var diagnostics: [PolicyDiagnostic] = []
         for (file, text) in sources {
             var problems = DiagnosticList()
-            rules.append(contentsOf: RuleReader.rules(in: text, file: file, problems: &problems))
+            let document = RuleReader.document(in: text, file: file, problems: &problems)
+            rules.append(contentsOf: document.rules)
+            audiences.append(contentsOf: document.audiences)
             // Reading order is not always line order (a missing key is noticed after the keys present).
             diagnostics += problems.diagnostics.enumerated().sorted { first, second in
                 let (a, b) = (first.element.location, second.element.location)
@@ -70,7 +73,20 @@ public enum PolicyLoader {
                 seen[rule.id] = rule.location
             }
         }
+        var declared: [String: Audience] = [:]
+        for audience in audiences {
+            if let first = declared[audience.location] {
+                diagnostics.append(
+                    PolicyDiagnostic(
+                        audience.source,
+                        "audience '\(audience.location)' is declared twice; first at \(first.source)"
+                    )
+                )
+            } else {
+                declared[audience.location] = audience
+            }
+        }
         guard diagnostics.isEmpty else { return .failure(PolicyErrors(diagnostics: diagnostics)) }
-        return .success(PolicySet(rules: rules))
+        return .success(PolicySet(rules: rules, audiences: audiences))
     }
 }

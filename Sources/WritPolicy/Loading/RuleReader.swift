@@ -13,22 +13,33 @@ enum RuleReader {
     static let resourceKeys = ["type", "locations", "identifiers", "actions", "datatypes", "where", "wildcards"]
     static let limitKeys = ["task_duration", "token_lifetime", "delegation_depth", "resources", "bearer_tokens"]
 
-    /// The rules of a document; the rules with a problem are left out and their problems recorded.
-    static func rules(in text: String, file: String, problems: inout DiagnosticList) -> [Rule] {
+    /// The rules and audiences of a document; the ones with a problem are left out and their problems recorded.
+    static func document(
+        in text: String,
+        file: String,
+        problems: inout DiagnosticList
+    ) -> (rules: [Rule], audiences: [Audience]) {
         // A document that is not valid YAML, or that uses aliases, has no trustworthy structure to read on.
         guard let parsed = problems.check({ () throws(PolicyDiagnostic) in try YAMLNode.parse(text, file: file) }),
             let root = parsed
-        else { return [] }
+        else { return ([], []) }
         let start = problems.count
-        guard let top = root.members(allowed: ["rules"], what: "a policy file", problems: &problems) else { return [] }
-        guard let list = top["rules"] else {
-            if problems.count == start { problems.record(root.error("a policy file needs a 'rules' list")) }
-            return []
+        guard let top = root.members(allowed: ["rules", "audiences"], what: "a policy file", problems: &problems)
+        else { return ([], []) }
+        if top["rules"] == nil, top["audiences"] == nil {
+            if problems.count == start {
+                problems.record(root.error("a policy file needs a 'rules' list (or an 'audiences' list)"))
+            }
+            return ([], [])
         }
-        guard let items = problems.read(list, { node throws(PolicyDiagnostic) in try node.sequence("rules") }) else {
-            return []
+        var rules: [Rule] = []
+        if let list = top["rules"],
+            let items = problems.read(list, { node throws(PolicyDiagnostic) in try node.sequence("rules") })
+        {
+            rules = items.compactMap { rule($0, problems: &problems) }
         }
-        return items.compactMap { rule($0, problems: &problems) }
+        let audiences = top["audiences"].map { AudienceReader.audiences($0, problems: &problems) } ?? []
+        return (rules, audiences)
     }
 
     /// One rule, or nil when it has a problem (recorded).

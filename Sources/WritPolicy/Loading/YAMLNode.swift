@@ -85,7 +85,8 @@ struct YAMLNode {
 
     /// The members of a mapping, recording every key outside `allowed` and every duplicate key and leaving it
     /// out, so the known members are still read. Nil (with the problem recorded) when the node is not a mapping.
-    func members(allowed: [String], what: String, problems: inout DiagnosticList) -> [String: YAMLNode]? {
+    /// With `allowed` nil, any plain key is kept (a map whose keys are values, such as scope values).
+    func members(allowed: [String]?, what: String, problems: inout DiagnosticList) -> [String: YAMLNode]? {
         guard case .mapping(let mapping) = node else {
             problems.record(error("\(what) must be a mapping"))
             return nil
@@ -97,7 +98,7 @@ struct YAMLNode {
                 problems.record(keyNode.error("keys must be plain names"))
                 continue
             }
-            guard allowed.contains(scalar.string) else {
+            if let allowed, !allowed.contains(scalar.string) {
                 problems.record(
                     keyNode.error(
                         "unknown key '\(scalar.string)' in \(what); expected one of: \(allowed.joined(separator: ", "))"

@@ -9,7 +9,8 @@ public enum DPoPProof {
     public static let maximumLength = 4096
     /// The longest `jti` accepted, in bytes.
     public static let maximumIDLength = 256
-    static let headerMembers: Set<String> = ["typ", "alg", "jwk"]
+    /// The one header member of the forbidden kind a proof carries: its public key (never a private one).
+    static let keyMember: Set<String> = ["jwk"]
 
     /// How far from now a proof's `iat` may lie.
     public struct TimeWindow: Sendable, Hashable {

@@ -32,7 +32,7 @@ final class ProofKeys: Sendable {
         let algorithm: SignatureAlgorithm
         do {
             algorithm = try HeaderRules.algorithm(in: header)
-            try HeaderRules.onlyAllowedMembers(header, allowed: DPoPProof.headerMembers)
+            try HeaderRules.noForbiddenMembers(header, allowed: DPoPProof.keyMember)
         } catch {
             throw .proofInvalid("the proof's header is invalid: \(error.reason)")
         }

@@ -13,6 +13,14 @@ enum HeaderRules {
         return algorithm
     }
 
+    /// Refuses the forbidden members but those `allowed`; other members (`kid`, say) are let through, as RFC 9449
+    /// lets a DPoP proof's header carry them.
+    static func noForbiddenMembers(_ header: [String: JSONValue], allowed: Set<String>) throws(VerificationError) {
+        for name in forbiddenMembers where header[name] != nil && !allowed.contains(name) {
+            throw .malformed("the header member \(name) is not accepted")
+        }
+    }
+
     /// Refuses any member outside `allowed`, naming forbidden ones explicitly.
     static func onlyAllowedMembers(_ header: [String: JSONValue], allowed: Set<String>) throws(VerificationError) {
         for name in forbiddenMembers where header[name] != nil && !allowed.contains(name) {

@@ -11,6 +11,7 @@ extension PostgresRandomAccessRow {
     func int(_ column: String) throws -> Int { Int(try int64(column)) }
     func date(_ column: String) throws -> Date { StoredTime.date(try int64(column)) }
     func optionalDate(_ column: String) throws -> Date? { try optionalInt64(column).map(StoredTime.date) }
+    func bool(_ column: String) throws -> Bool { try self[column].decode(Bool.self) }
 }
 
 extension PostgresSession {

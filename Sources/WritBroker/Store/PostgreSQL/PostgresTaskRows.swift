@@ -12,14 +12,15 @@ enum PostgresTaskRows {
             """
             INSERT INTO tasks (id, parent_id, root_id, depth, workload, actors, created_by, attestation,
                 user_subject, user_claims, type, purpose, grant_json, state, reason, created_at, deadline,
-                heartbeat_interval, last_heartbeat, closed_at)
+                heartbeat_interval, last_heartbeat, closed_at, implicit)
             VALUES (\(task.id), \(task.parentID), \(task.rootID), \(Int64(task.depth)), \(task.workload.description),
                 \(actors), \(task.createdBy.description), \(task.attestation.rawValue), \(task.user?.subject),
                 \(claims), \(task.type), \(task.purpose), \(JSONWriter.string(task.grant.json)),
                 \(task.state.rawValue), \(task.reason), \(StoredTime.milliseconds(task.createdAt)),
                 \(StoredTime.milliseconds(task.deadline)),
                 \(task.heartbeatInterval.map { StoredTime.milliseconds(duration: $0) }),
-                \(task.lastHeartbeat.map(StoredTime.milliseconds)), \(task.closedAt.map(StoredTime.milliseconds)))
+                \(task.lastHeartbeat.map(StoredTime.milliseconds)), \(task.closedAt.map(StoredTime.milliseconds)),
+                \(task.implicit))
             """
         )
     }
@@ -149,7 +150,8 @@ enum PostgresTaskRows {
             deadline: try row.date("deadline"),
             heartbeatInterval: try row.optionalInt64("heartbeat_interval").map(StoredTime.duration),
             lastHeartbeat: try row.optionalDate("last_heartbeat"),
-            closedAt: try row.optionalDate("closed_at")
+            closedAt: try row.optionalDate("closed_at"),
+            implicit: try row.bool("implicit")
         )
     }
 }

@@ -134,12 +134,18 @@ public struct BrokerDatabase: Sendable {
             for statement in Schema.version4 { try db.execute(sql: statement) }
         }
         migrator.registerMigration("v5") { db in try Schema.version5(db) }
+        migrator.registerMigration("v6") { db in
+            for statement in Schema.version6 { try db.execute(sql: statement) }
+        }
         return migrator
     }
 }
 
 /// The statements of each schema version.
 enum Schema {
+    /// Implicit tasks: made by the token endpoint for one token.
+    static let version6 = ["ALTER TABLE tasks ADD COLUMN implicit INTEGER NOT NULL DEFAULT 0"]
+
     /// DPoP proofs accepted at the token endpoint, so single use survives a restart.
     static let version4 = [
         """

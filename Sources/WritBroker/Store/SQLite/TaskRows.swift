@@ -11,8 +11,8 @@ enum TaskRows {
             sql: """
                 INSERT INTO tasks (id, parent_id, root_id, depth, workload, actors, created_by, attestation,
                     user_subject, user_claims, type, purpose, grant_json, state, reason, created_at, deadline,
-                    heartbeat_interval, last_heartbeat, closed_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    heartbeat_interval, last_heartbeat, closed_at, implicit)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
@@ -23,6 +23,7 @@ enum TaskRows {
                 StoredTime.milliseconds(task.createdAt), StoredTime.milliseconds(task.deadline),
                 task.heartbeatInterval.map { StoredTime.milliseconds(duration: $0) },
                 task.lastHeartbeat.map(StoredTime.milliseconds), task.closedAt.map(StoredTime.milliseconds),
+                task.implicit,
             ]
         )
     }
@@ -169,7 +170,8 @@ enum TaskRows {
             deadline: deadline,
             heartbeatInterval: (row["heartbeat_interval"] as Int64?).map(StoredTime.duration),
             lastHeartbeat: date("last_heartbeat"),
-            closedAt: date("closed_at")
+            closedAt: date("closed_at"),
+            implicit: row["implicit"] ?? false
         )
     }
 }
