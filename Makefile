@@ -9,8 +9,9 @@ BENCH_SECONDS ?= 2
 .PHONY: deps build run demo test lint format fuzz bench bench-broker docs clean
 
 # Installs the Debian packages the build and tests need (PostgreSQL among them: the store tests start a server
-# of their own), PyJWT (a third-party verifier the tests use) and
-# schemathesis (which holds the broker to docs/openapi.yaml in the tests), only when some are missing.
+# of their own), PyJWT (a third-party verifier the tests use), schemathesis (which holds the broker to
+# docs/openapi.yaml in the tests), and the MCP Python SDK and Authlib (stock clients the tests drive), only when
+# some are missing.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -21,6 +22,9 @@ deps:
 		python3 -m pip install -q 'pyjwt>=2.8' cryptography 2>&1 | grep -v 'WARNING: Running pip as' || true; }
 	@python3 -c 'import schemathesis' 2>/dev/null || { echo "installing: schemathesis (PyPI)"; \
 		python3 -m pip install -q 'schemathesis>=4.3,<5' 2>&1 | grep -v 'WARNING: Running pip as' || true; }
+	@python3 -c 'import mcp.client.auth.extensions.client_credentials, authlib' 2>/dev/null || { \
+		echo "installing: mcp authlib (PyPI)"; \
+		python3 -m pip install -q 'mcp==2.3.0' 'authlib>=1.9,<2' 2>&1 | grep -v 'WARNING: Running pip as' || true; }
 
 build: deps
 	$(SWIFT) build

@@ -57,22 +57,35 @@ public final class AgentTask: Sendable, CustomStringConvertible {
         return token
     }
 
-    /// Puts a token for `audience` and a fresh DPoP proof for this request's method and URL on `request`.
-    public func authorize(_ request: inout HTTPClientRequest, audience: String) async throws(WritAgentError) {
-        let token = try await token(for: audience)
-        request.headers.replaceOrAdd(name: "Authorization", value: "\(token.tokenType) \(token.unsafeToken)")
-        guard token.tokenType == "DPoP" else { return }
+    /// A fresh DPoP proof of this task's key for one request with `token`; nil for a bearer token, which
+    /// needs none.
+    public func proof(method: String, url: String, for token: AgentAccessToken) throws(WritAgentError) -> String? {
+        guard token.tokenType == "DPoP" else { return nil }
         do {
-            let proof = try DPoPProof.create(
-                method: request.method.rawValue,
-                url: request.url,
+            return try DPoPProof.create(
+                method: method,
+                url: url,
                 key: key,
                 accessToken: token.unsafeToken,
                 issuedAt: Date()
             )
-            request.headers.replaceOrAdd(name: "DPoP", value: proof)
         } catch {
             throw .unavailable("cannot sign a DPoP proof: \(error)")
+        }
+    }
+
+    /// Drops the cached token for `audience`, so the next request gets a new one (after a resource server
+    /// refused it).
+    public func forgetToken(for audience: String) {
+        _ = tokens.withLock { $0.removeValue(forKey: audience) }
+    }
+
+    /// Puts a token for `audience` and a fresh DPoP proof for this request's method and URL on `request`.
+    public func authorize(_ request: inout HTTPClientRequest, audience: String) async throws(WritAgentError) {
+        let token = try await token(for: audience)
+        request.headers.replaceOrAdd(name: "Authorization", value: "\(token.tokenType) \(token.unsafeToken)")
+        if let proof = try proof(method: request.method.rawValue, url: request.url, for: token) {
+            request.headers.replaceOrAdd(name: "DPoP", value: proof)
         }
     }
 

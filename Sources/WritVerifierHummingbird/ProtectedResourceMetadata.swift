@@ -83,6 +83,12 @@ public struct ProtectedResourceMetadata: Sendable, Hashable {
         return path.isEmpty ? [Self.wellKnownPrefix] : [Self.wellKnownPrefix + path, Self.wellKnownPrefix]
     }
 
+    /// The resource's origin, `scheme://authority`: the public base DPoP proofs name.
+    public var origin: String { originAndPath.origin }
+
+    /// The resource's path, empty when it has none.
+    public var resourcePath: String { originAndPath.path }
+
     /// The document's URL, as 401 challenges name it (`resource_metadata`).
     public var url: String { originAndPath.origin + Self.wellKnownPrefix + originAndPath.path }
 }

@@ -109,8 +109,14 @@ struct StandardClientTests {
                 "/v1/token",
                 Self.clientCredentials(agent, [("scope", "tools:send_email")])
             )
-            #expect(refused.status == 403)
-            #expect(refused.body["error"]?.string == "access_denied")
+            #expect(refused.status == 400)
+            #expect(refused.body["error"]?.string == "invalid_scope")
+            #expect(refused.body["reasons"]?.arrayValue?.isEmpty == false)
+            let refusedDetails = try await client.form(
+                "/v1/token",
+                Self.clientCredentials(agent, [("authorization_details", Self.details("send_email"))])
+            )
+            #expect(refusedDetails.body["error"]?.string == "invalid_authorization_details")
             let unmapped = try await client.form(
                 "/v1/token",
                 Self.clientCredentials(agent, [("scope", "tools:delete")])

@@ -128,7 +128,7 @@ extension BrokerConfiguration {
     }
 
     /// The resource servers to register: those configured, or in development with none configured, the
-    /// example documents service.
+    /// example documents service and the example MCP server (on its default address).
     public func resourceServerRegistry() throws(Problem) -> ResourceServerRegistry {
         var entries = resourceServers
         if entries.isEmpty, development {
@@ -136,7 +136,11 @@ extension BrokerConfiguration {
                 ResourceServerEntry(
                     audience: "https://docs.example.org",
                     workloads: ["spiffe://\(developmentTrustDomain)/services/documents"]
-                )
+                ),
+                ResourceServerEntry(
+                    audience: "http://127.0.0.1:8092/mcp",
+                    workloads: ["spiffe://\(developmentTrustDomain)/services/tools"]
+                ),
             ]
         }
         var servers: [ResourceServer] = []

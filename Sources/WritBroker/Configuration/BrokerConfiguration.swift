@@ -52,7 +52,8 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     public var dpopNonces = false
     /// Resource servers: the workloads that read the revocation feed and introspect for an audience. In
     /// development with none configured, the example documents service
-    /// (`spiffe://DEVELOPMENT_TRUST_DOMAIN/services/documents` for `https://docs.example.org`).
+    /// (`spiffe://DEVELOPMENT_TRUST_DOMAIN/services/documents` for `https://docs.example.org`) and the example MCP
+    /// server (`spiffe://DEVELOPMENT_TRUST_DOMAIN/services/tools` for `http://127.0.0.1:8092/mcp`).
     public var resourceServers: [ResourceServerEntry] = []
     /// Whether the development identities may be served on an address other than loopback. Off by default:
     /// anyone who can reach such a listener could use the development trust domain's well-known setup.

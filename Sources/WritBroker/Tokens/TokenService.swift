@@ -168,12 +168,30 @@ public final class TokenService: Sendable {
             // refusal of the request as a whole (no permit, a ceiling, bearer tokens) stands.
             guard case .scope = request.requested, error.code == .accessDenied, let reasons = error.reasons,
                 !reasons.isEmpty, reasons.allSatisfy({ $0.entry != nil })
-            else { throw error }
+            else { throw Self.tokenEndpointError(error, request) }
             let refused = Set(reasons.compactMap(\.entry))
             let kept = details.indices.filter { !refused.contains($0) }.map { details[$0] }
-            guard !kept.isEmpty else { throw error }
+            guard !kept.isEmpty else { throw Self.tokenEndpointError(error, request) }
             descriptor.authorizationDetails = kept
-            return try await tasks.create(descriptor, by: caller)
+            do {
+                return try await tasks.create(descriptor, by: caller)
+            } catch {
+                throw Self.tokenEndpointError(error, request)
+            }
+        }
+    }
+
+    /// A refusal of an implicit task in the token endpoint's terms (RFC 6749 §5.2, RFC 9396 §6): the policy's
+    /// denial is `invalid_scope` or `invalid_authorization_details`, with its reasons; a revoked workload or
+    /// user is `invalid_grant`. Other errors (limits, the store) are as the task API answers them.
+    static func tokenEndpointError(_ error: BrokerError, _ request: TokenRequest) -> BrokerError {
+        switch error.code {
+        case .accessDenied:
+            let code: BrokerError.Code =
+                if case .scope = request.requested { .invalidScope } else { .invalidAuthorizationDetails }
+            return BrokerError(code, "the policy refuses it: " + error.message, reasons: error.reasons)
+        case .revoked: return BrokerError(.invalidGrant, error.message)
+        default: return error
         }
     }
 
