@@ -84,6 +84,48 @@ struct DPoPTests {
     }
 }
 
+extension DPoPTests {
+    /// A proof with these extra header members, signed by its own key.
+    func proof(extraHeader: [String: JSONValue], key: PrivateKey = .generate(.es256)) throws -> String {
+        var header: [String: JSONValue] = [
+            "typ": .string(DPoPProof.type), "alg": .string("ES256"), "jwk": .object(key.publicKey.jwkMembers),
+        ]
+        for (name, value) in extraHeader { header[name] = value }
+        let claims: JSONValue = .object([
+            "jti": .string(UUID().uuidString), "htm": .string("GET"), "htu": .string(url),
+            "iat": .integer(Int64(now.timeIntervalSince1970)), "ath": .string(DPoPProof.accessTokenHash("tok")),
+        ])
+        return try JWSSigner.sign(header: header, payload: claims, with: key)
+    }
+
+    @Test("header members RFC 9449 does not forbid (kid, say) are accepted; ones that name other keys are not")
+    func extraHeaderMembers() throws {
+        for extra: [String: JSONValue] in [["kid": .string("my-key")], ["kid": .string("k"), "x-client": .bool(true)]] {
+            let verified = try DPoPProof.verify(
+                try proof(extraHeader: extra),
+                method: "GET",
+                url: url,
+                accessToken: "tok",
+                now: now
+            )
+            #expect(!verified.keyThumbprint.isEmpty)
+        }
+        for name in ["jku", "x5u", "x5c", "crit"] {
+            let value: JSONValue =
+                name == "x5c" || name == "crit" ? .array([.string("x")]) : .string("https://evil.test")
+            #expect(throws: VerificationError.proofInvalid("")) {
+                try DPoPProof.verify(
+                    try proof(extraHeader: [name: value]),
+                    method: "GET",
+                    url: url,
+                    accessToken: "tok",
+                    now: now
+                )
+            }
+        }
+    }
+}
+
 @Suite("DPoP proof-key memory")
 struct DPoPProofKeyMemoryTests {
     @Test("a remembered header never excuses a bad signature, and each proof's claims are still checked")
