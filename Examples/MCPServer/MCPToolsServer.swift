@@ -86,8 +86,9 @@ struct MCPToolsServer {
             metadata: metadata,
             scope: { requirement in
                 requirement.resource.type == "tool" ? requirement.resource.identifier.map(ToolCatalogue.scope) : nil
-            }
-        ) { request, _ in request.uri.path == path ? .validToken : nil }
+            },
+            requirement: { request, _ in request.uri.path == path ? .validToken : nil }
+        )
         let router = Router(context: Context.self)
         router.add(middleware: middleware)
         router.get("/healthz") { _, _ in "ok" }

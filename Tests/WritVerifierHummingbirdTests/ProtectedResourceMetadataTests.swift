@@ -28,13 +28,14 @@ struct ProtectedResourceMetadataTests {
             verifier: verifier,
             publicBase: TestIdentity.audience,
             metadata: metadata,
-            scope: { requirement in requirement.resource.type == "document" ? "documents:read" : nil }
-        ) { request, _ in
-            if request.uri.path == "/any" { return .validToken }
-            guard request.uri.path.hasPrefix("/documents/") else { return nil }
-            let identifier = String(request.uri.path.dropFirst("/documents/".count))
-            return WritRequirement(action: "read", resource: Resource(type: "document", identifier: identifier))
-        }
+            scope: { requirement in requirement.resource.type == "document" ? "documents:read" : nil },
+            requirement: { request, _ in
+                if request.uri.path == "/any" { return .validToken }
+                guard request.uri.path.hasPrefix("/documents/") else { return nil }
+                let identifier = String(request.uri.path.dropFirst("/documents/".count))
+                return WritRequirement(action: "read", resource: Resource(type: "document", identifier: identifier))
+            }
+        )
         router.add(middleware: middleware)
         router.get("/documents/**") { _, _ in "read" }
         router.get("/any") { _, context -> Response in
