@@ -73,14 +73,25 @@ struct DocumentsService {
             revocations: view
         )
         let router = Router(context: Context.self)
+        // RFC 9728: clients learn from the service alone which broker issues its tokens; 401s name the document.
+        let metadata = ProtectedResourceMetadata(
+            resource: audience,
+            authorizationServers: [broker],
+            dpopBoundAccessTokensRequired: true,
+            resourceName: "Writ example documents",
+            authorizationDetailsTypesSupported: ["document"]
+        )
         router.add(
-            middleware: WritAuthorizationMiddleware<Context>(verifier: verifier, publicBase: "http://\(listen)") {
-                request,
-                _ in
-                guard request.uri.path.hasPrefix("/documents/") else { return nil }
-                let identifier = String(request.uri.path.dropFirst("/documents/".count))
-                return WritRequirement(action: "read", resource: Resource(type: "document", identifier: identifier))
-            }
+            middleware: WritAuthorizationMiddleware<Context>(
+                verifier: verifier,
+                publicBase: "http://\(listen)",
+                metadata: metadata,
+                requirement: { request, _ in
+                    guard request.uri.path.hasPrefix("/documents/") else { return nil }
+                    let identifier = String(request.uri.path.dropFirst("/documents/".count))
+                    return WritRequirement(action: "read", resource: Resource(type: "document", identifier: identifier))
+                }
+            )
         )
         router.get("/healthz") { _, _ in "ok" }
         router.get("/documents/**") { request, context -> Response in

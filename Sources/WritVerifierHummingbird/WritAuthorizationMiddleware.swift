@@ -147,7 +147,10 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
         dpop: Bool,
         scope: String? = nil
     ) -> Response {
-        Self.refusal(status, code: code, reason: reason, dpop: dpop, scope: scope, resourceMetadata: metadata?.url)
+        // The document as this server serves it, at its public base (the resource's origin in production; an
+        // example serving a logical resource from a loopback address is still found).
+        let url = metadata.map { publicBase + $0.wellKnownPaths[0] }
+        return Self.refusal(status, code: code, reason: reason, dpop: dpop, scope: scope, resourceMetadata: url)
     }
 
     /// The refusal: the challenge for the scheme in use, and `{"error", "error_description", "code"}`. RFC
