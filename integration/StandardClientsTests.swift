@@ -216,8 +216,9 @@ struct StandardClientsTests {
             #expect(out["mcp_after"] == .integer(401))
             // The implicit task is listed like any other.
             let task = try #require(out["task"]?.stringValue)
-            let listed = try await WritRunner(broker: deployment.broker).run(["tasks", "list", "--json"])
-            #expect(listed.stdout.contains(task), "\(listed.stdout)")
+            let listed = try await WritRunner(broker: deployment.broker).run(["tasks", "list"])
+            let row = listed.stdout.split(separator: "\n").first { $0.contains(task) }
+            #expect(row?.contains("call-tools (implicit)") == true, "\(listed.stdout)")
         }
     }
 

@@ -84,9 +84,7 @@ struct MCPToolsServer {
             verifier: verifier,
             publicBase: metadata.origin,
             metadata: metadata,
-            scope: { requirement in
-                requirement.resource.type == "tool" ? requirement.resource.identifier.map(ToolCatalogue.scope) : nil
-            },
+            // The one protected route only verifies (`validToken`); each call's scope is named where it is refused.
             requirement: { request, _ in request.uri.path == path ? .validToken : nil }
         )
         let router = Router(context: Context.self)

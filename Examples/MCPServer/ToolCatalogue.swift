@@ -150,6 +150,7 @@ struct ToolCatalogue: Sendable {
         guard let message = try? StrictJSON(maximumDepth: 64).parse(bytes: body).objectValue,
             message["method"]?.stringValue == "tools/call"
         else { return nil }
-        return message["params"]?.objectValue?["name"]?.stringValue ?? ""
+        // A call without a name is the MCP server's to refuse (invalid params), not a tool to authorise.
+        return message["params"]?.objectValue?["name"]?.stringValue
     }
 }

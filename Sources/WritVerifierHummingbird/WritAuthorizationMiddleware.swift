@@ -31,7 +31,7 @@ public struct WritRequirement: Sendable {
 
     /// A valid token, whatever it allows: for routes whose action is known only once the body is read (an MCP
     /// `tools/call` names its tool in the body). The handler authorises with ``TokenVerifier/authorize(_:_:on:)``
-    /// and answers a refusal with ``WritAuthorizationMiddleware/forbidden(_:scope:)``.
+    /// and answers a refusal with ``WritAuthorizationMiddleware/forbidden(_:scope:dpop:)``.
     public static let validToken = WritRequirement(verifyingOnly: ())
 
     private init(verifyingOnly: Void) {

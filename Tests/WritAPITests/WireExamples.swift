@@ -42,6 +42,7 @@ enum WireExamples {
         task.heartbeatInterval = 30
         task.lastHeartbeat = 1_800_000_030
         task.closedAt = 1_800_000_060
+        task.implicit = true
         task.state = .completed
         return task
     }
@@ -387,8 +388,16 @@ enum ParameterExamples {
             exchange.purpose = "answer one question"
             return exchange
         }(),
-        IntrospectionRequest(token: "eyJ.token"),
-        TokenRevocationRequest(token: "eyJ.token", tokenTypeHint: "access_token"),
+        IntrospectionRequest(
+            token: "eyJ.token",
+            tokenTypeHint: "access_token",
+            clientAssertion: FormClientAssertion(assertion: "eyJ.client", clientID: "spiffe://example.org/services/a")
+        ),
+        TokenRevocationRequest(
+            token: "eyJ.token",
+            tokenTypeHint: "access_token",
+            clientAssertion: FormClientAssertion(assertion: "eyJ.client", clientID: "spiffe://example.org/agents/a")
+        ),
         RevocationPageQuery(after: 5, limit: 100),
         RevocationStreamQuery(after: 5),
         TaskListQuery(

@@ -283,6 +283,16 @@ struct StandardClientTests {
             )
             #expect(forged.status == 401)
             #expect(forged.body["error"]?.string == "invalid_client")
+            // One authentication method per request (RFC 6749 §2.3), and only the jwt-bearer assertion type.
+            let twice = try await client.form("/v1/introspect", [("token", token)] + asServer, bearer: server)
+            #expect(twice.status == 400)
+            #expect(twice.body["error"]?.string == "invalid_request")
+            let otherType = try await client.form(
+                "/v1/revoke",
+                [("token", token), ("client_assertion_type", "urn:example:other"), ("client_assertion", agent)]
+            )
+            #expect(otherType.status == 401)
+            #expect(otherType.body["error"]?.string == "invalid_client")
             // A workload that is no resource server may not introspect, however it authenticates.
             let byAgent = try await client.form(
                 "/v1/introspect",

@@ -63,6 +63,8 @@ public struct TaskBody: WireMessage {
     public var lastHeartbeat: Int64?
     /// When it closed.
     public var closedAt: Int64?
+    /// `true` when the token endpoint made it for one token (sent only then).
+    public var implicit: Bool?
 
     /// A task with its required members; set the others as needed.
     public init(
@@ -114,6 +116,7 @@ public struct TaskBody: WireMessage {
         heartbeatInterval = try object.optionalInteger("heartbeat_interval")
         lastHeartbeat = try object.optionalInteger("last_heartbeat")
         closedAt = try object.optionalInteger("closed_at")
+        implicit = try object.optionalBool("implicit")
     }
 
     /// The task's members, for bodies that add to them (``TaskSummaryBody``).
@@ -138,6 +141,7 @@ public struct TaskBody: WireMessage {
         members["heartbeat_interval"] = heartbeatInterval.json
         members["last_heartbeat"] = lastHeartbeat.json
         members["closed_at"] = closedAt.json
+        members["implicit"] = implicit.json
         return members
     }
 

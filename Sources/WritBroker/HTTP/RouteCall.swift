@@ -25,6 +25,17 @@ public struct RouteCall: Sendable {
     /// The largest body accepted.
     let maximumBody: Int
 
+    /// Refuses a form that carries a client assertion when the request authenticated otherwise (RFC 6749 §2.3:
+    /// one authentication method per request).
+    func authenticatesOnce(formAssertion: Bool) throws(BrokerError) {
+        if formAssertion, request.headers[.authorization] != nil {
+            throw BrokerError(
+                .invalidRequest,
+                "authenticate once: Authorization or client_assertion, not both"
+            )
+        }
+    }
+
     /// The task id in the path, or a 404.
     func taskID() throws(BrokerError) -> String {
         guard let id = context.parameters.get("id"), !id.isEmpty, id.utf8.count <= 128 else {

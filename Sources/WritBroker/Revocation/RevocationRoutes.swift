@@ -50,9 +50,10 @@ enum RevocationRoutes {
         guard case .workload(let identity) = call.caller else {
             throw BrokerError(.forbidden, "only workloads use RFC 7009")
         }
-        let token = try await call.form(TokenRevocationRequest.self).token
+        let form = try await call.form(TokenRevocationRequest.self)
+        try call.authenticatesOnce(formAssertion: form.clientAssertion != nil)
         // RFC 7009 §2.1: the hint may be ignored; only access tokens exist here.
-        try await call.broker.revocations.revokeOwnToken(token, by: identity)
+        try await call.broker.revocations.revokeOwnToken(form.token, by: identity)
         return Response(status: .ok, headers: [.cacheControl: "no-store"])
     }
 }

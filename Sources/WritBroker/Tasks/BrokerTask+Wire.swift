@@ -27,6 +27,7 @@ extension BrokerTask {
         body.heartbeatInterval = heartbeatInterval.map { Int64($0) }
         body.lastHeartbeat = lastHeartbeat?.numericDate
         body.closedAt = closedAt?.numericDate
+        body.implicit = implicit ? true : nil
         return body
     }
 }

@@ -26,7 +26,8 @@ enum TokenRoutes {
     }
 
     static func introspect(_ call: RouteCall) async throws -> Response {
-        let token = try await call.form(IntrospectionRequest.self).token
-        return JSONResponse.make(try await call.broker.tokens.introspect(token, for: call.caller).json)
+        let form = try await call.form(IntrospectionRequest.self)
+        try call.authenticatesOnce(formAssertion: form.clientAssertion != nil)
+        return JSONResponse.make(try await call.broker.tokens.introspect(form.token, for: call.caller).json)
     }
 }

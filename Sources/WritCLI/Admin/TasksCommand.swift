@@ -78,7 +78,7 @@ public struct ListTasksCommand: AsyncParsableCommand {
                     task.state.rawValue,
                     task.workload,
                     Render.text(task.user),
-                    task.type,
+                    task.implicit == true ? task.type + " (implicit)" : task.type,
                     "\(summary.liveTokens)/\(summary.tokens)",
                     Render.time(task.createdAt),
                     Render.time(task.deadline)
@@ -131,7 +131,10 @@ public struct ShowTaskCommand: AsyncParsableCommand {
             line("created by", root.createdBy)
             line("attestation", root.attestation.rawValue)
             line("user", root.user)
-            line("type", root.type)
+            line(
+                "type",
+                root.implicit == true ? root.type + " (implicit: made by the token endpoint for one token)" : root.type
+            )
             line("purpose", root.purpose)
             line("parent", root.parentID)
             line("root", root.rootID == root.id ? nil : root.rootID)
