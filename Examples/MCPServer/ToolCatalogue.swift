@@ -84,7 +84,11 @@ struct ToolCatalogue: Sendable {
         let body = try await request.collectBody(upTo: 1 << 20)
         let bytes = Array(buffer: body)
         let dpop = request.headers[.authorization]?.lowercased().hasPrefix("dpop ") == true
-        if let tool = Self.calledTool(bytes), !allows(access, tool) {
+        // A tool the catalogue does not hold is the MCP server's to refuse (unknown tool); only a real tool has a
+        // scope to name.
+        if let tool = Self.calledTool(bytes), Self.tools.contains(where: { bytesEqual($0.name, tool) }),
+            !allows(access, tool)
+        {
             return middleware.forbidden(
                 "the token does not allow calling the tool \(tool.prefix(64))",
                 scope: Self.scope(for: tool),
@@ -107,7 +111,7 @@ struct ToolCatalogue: Sendable {
         await server.withMethodHandler(CallTool.self) { parameters in
             // Checked again here: the call the handler runs is the one authorised.
             guard catalogue.allows(access, parameters.name),
-                let tool = Self.tools.first(where: { $0.name == parameters.name })
+                let tool = Self.tools.first(where: { bytesEqual($0.name, parameters.name) })
             else { throw MCPError.invalidParams("the token does not allow calling \(parameters.name)") }
             return CallTool.Result(content: [
                 .text(text: tool.run(parameters.arguments ?? [:]), annotations: nil, _meta: nil)

@@ -43,7 +43,12 @@ final class WritMCPAuthorizer: HTTPClientAuthorizer {
     /// One retry after a refusal, with a new token.
     var maxAuthorizationAttempts: Int { 2 }
 
-    func validateEndpointSecurity(for endpoint: URL) throws {}
+    /// Tokens (bearer ones above all) travel only over HTTPS, or to this host.
+    func validateEndpointSecurity(for endpoint: URL) throws {
+        let host = endpoint.host?.lowercased() ?? ""
+        guard endpoint.scheme?.lowercased() == "https" || ["127.0.0.1", "localhost", "::1", "[::1]"].contains(host)
+        else { throw WritAgentError.unavailable("MCP endpoint \(endpoint.absoluteString.prefix(256)) is not HTTPS") }
+    }
 
     func prepareAuthorization(for endpoint: URL, session: URLSession) async throws {
         let token = try await task.token(for: audience)

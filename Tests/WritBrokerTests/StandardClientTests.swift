@@ -84,6 +84,47 @@ struct StandardClientTests {
         }
     }
 
+    @Test("a refused request leaves no implicit task open, and an implicit task has no sub-tasks")
+    func noOrphans() async throws {
+        let harness = try await Self.harness()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let agent = try harness.workload(Self.supportAgent)
+            func open() async throws -> Int {
+                var filter = TaskFilter()
+                filter.state = .open
+                return try await harness.broker.tasks.list(matching: filter).count
+            }
+            let badProof = try await client.form(
+                "/v1/token",
+                Self.clientCredentials(agent, [("scope", "tools:search")]),
+                headers: [HTTPField.Name("DPoP")!: "x.y.z"]
+            )
+            #expect(badProof.body["error"]?.string == "invalid_dpop_proof")
+            #expect(try await open() == 0)
+            let issued = try await client.form("/v1/token", Self.clientCredentials(agent, [("scope", "tools:search")]))
+            let token = try #require(issued.body["access_token"]?.string)
+            let claims = try #require(harness.broker.tokens.verifyOwnToken(token, now: harness.clock.now))
+            #expect(try await open() == 1)
+            let child = try await client.json(
+                .post,
+                "/v1/tasks",
+                bearer: agent,
+                body: """
+                    {"type":"call-tools","parent":"\(claims.taskID)","authorization_details":[{"type":"tool",\
+                    "locations":["\(Self.tools)"],"identifier":"search","actions":["call"]}]}
+                    """
+            )
+            #expect(child.body["error"]?.string == "invalid_grant", "\(child.body)")
+            // Form client authentication is for introspection and revocation only.
+            let elsewhere = try await client.form(
+                "/v1/tasks/\(claims.taskID)/complete",
+                [("client_assertion_type", Self.assertionType), ("client_assertion", agent)]
+            )
+            #expect(elsewhere.status == 401)
+        }
+    }
+
     @Test("scope values map through the policy files; ones the policy refuses are dropped and the rest granted")
     func implicitTaskByScope() async throws {
         let harness = try await Self.harness()
@@ -259,6 +300,7 @@ struct StandardClientTests {
             #expect(notArray.body["error"]?.string == "invalid_request")
             let empty = try await request("[]")
             #expect(empty.body["error"]?.string == "invalid_request")
+
         }
     }
 
@@ -328,7 +370,7 @@ struct StandardClientTests {
             let document = try AuthorizationServerMetadata(json: metadata.body, mode: .response)
             #expect(document.authorizationEndpoint == BrokerHarness.issuer + "/v1/authorize")
             #expect(Set(document.grantTypesSupported) == Set(TokenRequest.grantTypes))
-            #expect(document.tokenEndpointAuthMethodsSupported.contains("private_key_jwt"))
+            #expect(document.tokenEndpointAuthMethodsSupported == ["private_key_jwt"])
             #expect(document.tokenEndpointAuthSigningAlgValuesSupported.contains("ES256"))
             #expect(document.responseTypesSupported == ["none"])
             #expect(document.authorizationDetailsTypesSupported.contains("tool"))

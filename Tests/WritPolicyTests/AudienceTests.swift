@@ -12,7 +12,7 @@ struct AudienceTests {
             implicit_task: { type: call-tools, purpose: calls tools }
             scopes:
               tools:search: { type: tool, identifier: search, actions: call }
-              tools:all: { type: tool, identifier: "*", actions: [call, list] }
+              tools:all: { type: tool, identifier: "admin/*", actions: [call, list] }
         """
 
     static func diagnostics(_ sources: [(String, String)]) -> [String] {
@@ -31,7 +31,7 @@ struct AudienceTests {
         #expect(audience.implicitPurpose == "calls tools")
         #expect(set.scopeValues == ["tools:all", "tools:search"])
         let details = try audience.details(forScope: "tools:search  tools:all tools:search")
-        #expect(details.map(\.identifier) == ["search", "*"])
+        #expect(details.map(\.identifier) == ["search", "admin/*"])
         #expect(details.allSatisfy { $0.locations == ["https://tools.example.org/mcp"] && $0.type == "tool" })
         #expect(details[1].actions == ["call", "list"])
         #expect(audience.scope(for: details) == "tools:search tools:all")
@@ -55,6 +55,10 @@ struct AudienceTests {
             ("audiences:\n  - location: https://a\n    scopes:\n      s: { actions: x }\n", "scope 's' needs a 'type'"),
             ("audiences:\n  - location: https://a\n    scopes:\n      s: { type: t }\n", "scope 's' needs 'actions'"),
             ("audiences: 3\n", "audiences must be a list"),
+            (
+                "audiences:\n  - location: https://a\n    scopes:\n      s: { type: t, identifier: a/../b, actions: x }\n",
+                "plain segments only"
+            ),
             ("other: 1\n", "unknown key 'other'"),
             ("{}\n", "needs a 'rules' list"),
         ]
@@ -91,5 +95,32 @@ struct AudienceTests {
             return
         }
         #expect(set.permittedTypes == ["document", "tool"])
+    }
+
+    @Test("a subset asked for at the token endpoint: bytes decide type-specific members; the same prefix/* is within")
+    func within() {
+        let granted = AuthorizationDetail(
+            type: "payment",
+            actions: ["pay", "read"],
+            locations: ["https://pay"],
+            identifier: "accounts/*",
+            extensions: ["account": .string("Zo\u{00EB}")]
+        )
+        func asking(_ identifier: String, _ account: String, actions: [String] = ["pay"]) -> AuthorizationDetail {
+            AuthorizationDetail(
+                type: "payment",
+                actions: actions,
+                locations: ["https://pay"],
+                identifier: identifier,
+                extensions: ["account": .string(account)]
+            )
+        }
+        #expect(asking("accounts/1", "Zo\u{00EB}").isWithin([granted]))
+        #expect(asking("accounts/*", "Zo\u{00EB}").isWithin([granted]))
+        // The same text in another normal form (e + combining diaeresis) is equal to Swift, not in bytes.
+        #expect(!asking("accounts/1", "Zoe\u{0308}").isWithin([granted]))
+        #expect(!asking("accounts", "Zo\u{00EB}").isWithin([granted]))
+        #expect(!asking("accounts/1", "Zo\u{00EB}", actions: ["pay", "refund"]).isWithin([granted]))
+        #expect(!asking("accounts/1", "Zo\u{00EB}", actions: []).isWithin([granted]))
     }
 }

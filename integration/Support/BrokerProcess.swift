@@ -112,8 +112,15 @@ final class BrokerProcess: @unchecked Sendable {
     /// The running broker's process id.
     var processIdentifier: Int32? { process?.processIdentifier }
 
-    /// Removes the state directory.
-    func remove() { try? FileManager.default.removeItem(at: stateDirectory) }
+    /// Kills the broker if it still runs (a test that failed before stopping it) and removes the state directory.
+    func remove() {
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            // Brief: a killed process is reaped at once.
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: stateDirectory)
+    }
 
     var state: StateDirectory { StateDirectory(path: stateDirectory.appendingPathComponent("state").path) }
 

@@ -19,9 +19,7 @@ public struct FormClientAssertion: Sendable, Hashable, CustomStringConvertible {
     static func read(_ parameters: [String: String]) throws(WireError) -> FormClientAssertion? {
         switch (parameters["client_assertion_type"], parameters["client_assertion"]) {
         case (nil, nil):
-            guard parameters["client_id"] == nil else {
-                throw .invalidValue(at: "client_id", "is taken only with client_assertion")
-            }
+            // A client_id alone (RFC 8705 clients send one over mutual TLS) is no credential; it is ignored.
             return nil
         case (type?, let assertion?) where !assertion.isEmpty:
             return FormClientAssertion(assertion: assertion, clientID: parameters["client_id"])

@@ -55,6 +55,11 @@ public final class BrokerContext: Sendable {
             return try await body()
         } catch let error as BrokerError {
             throw error
+        } catch let error as PostgresStoreError where error.code == "22021" {
+            // PostgreSQL keeps no NUL in text; the request bodies refuse one, so this is text from elsewhere
+            // (an identity's claims): the caller's input, not the store's failure.
+            logger.notice("text with a NUL character refused by the store", metadata: ["operation": "\(what)"])
+            throw BrokerError(.invalidRequest, "a value holds a NUL character, which cannot be kept; remove it")
         } catch {
             logger.error("store operation failed", metadata: ["operation": "\(what)", "error": "\(error)"])
             throw BrokerError(.internalError, "the broker could not complete this in its store; nothing was changed")

@@ -32,18 +32,21 @@ struct CallerAuthentication: Sendable {
         default:
             let form = try await clientAssertionForm(request)
             if let form, form["client_assertion"] != nil || form["client_assertion_type"] != nil {
-                return try formClient(request, context, form: form, for: access)
+                return try await formClient(request, context, form: form, for: access)
             }
             let (caller, certificate) = try await authenticate(request, context, for: access)
             return call(request, context, caller: caller, certificate: certificate, form: form)
         }
     }
 
-    /// The form of a request that authenticates its client in the body (RFC 7523 §2.2, as OAuth libraries
-    /// call the revocation and introspection endpoints): read here, and handed on to the handler. Nil for any
-    /// other request, whose body is left unread.
+    /// The routes whose form may carry the client's authentication (RFC 7523 §2.2), as OAuth libraries call
+    /// the revocation and introspection endpoints.
+    static let formAuthenticatedPaths: Set<String> = ["/v1/introspect", "/v1/revoke"]
+
+    /// The form of a request that may authenticate its client in the body: read here, and handed on to the
+    /// handler. Nil for any other request, whose body is left unread.
     private func clientAssertionForm(_ request: Request) async throws -> [String: String]? {
-        guard request.headers[.authorization] == nil,
+        guard Self.formAuthenticatedPaths.contains(request.uri.path), request.headers[.authorization] == nil,
             request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true
         else { return nil }
         let form = try FormBody.parse(
@@ -58,7 +61,11 @@ struct CallerAuthentication: Sendable {
         _ context: BrokerRequestContext,
         form: [String: String],
         for access: Access
-    ) throws -> RouteCall {
+    ) async throws -> RouteCall {
+        // RFC 6749 §2.3: one authentication method per request.
+        if try await presentedSVID(request, context) != nil {
+            throw BrokerError(.invalidRequest, "authenticate once: an X.509-SVID or client_assertion, not both")
+        }
         guard form["client_assertion_type"] == TokenEndpointForm.jwtBearerAssertionType,
             let assertion = form["client_assertion"], !assertion.isEmpty
         else {
@@ -135,6 +142,14 @@ struct CallerAuthentication: Sendable {
                     ? .invalidClient : .invalidRequest,
                 "authenticate the workload: its identity JWT as client_assertion (or actor_token, or assertion), "
                     + "or its X.509-SVID over mutual TLS"
+            )
+        }
+        // One workload per request: a certificate naming another workload than the assertion is refused, rather
+        // than quietly ignored (which would leave the token unbound).
+        if let certificate, certificate.identity.id != identity.id {
+            throw BrokerError(
+                .invalidRequest,
+                "the certificate and the assertion name different workloads; authenticate once"
             )
         }
         // RFC 7523 §3: with a client assertion, a client_id, when sent, names the client the assertion is for

@@ -10,6 +10,10 @@ enum FormBody {
             guard parts.count == 2, let name = decode(parts[0]), let value = decode(parts[1]), !name.isEmpty else {
                 throw BrokerError(.invalidRequest, "the form is not valid application/x-www-form-urlencoded")
             }
+            // No store keeps a NUL in text the same way (PostgreSQL refuses it), and no parameter needs one.
+            guard !name.utf8.contains(0), !value.utf8.contains(0) else {
+                throw BrokerError(.invalidRequest, "a parameter holds a NUL character (%00); no parameter may")
+            }
             guard result[name] == nil else {
                 throw BrokerError(.invalidRequest, "parameter \(name.prefix(64)) appears more than once")
             }

@@ -110,9 +110,33 @@ public struct RouteCall: Sendable {
         }
     }
 
-    /// The body's bytes, when it has the media type and fits.
+    /// The body's bytes, when it has the media type and fits; a JSON body holding a NUL character in a string
+    /// (`\u0000`) is refused, as no store keeps one the same way (PostgreSQL refuses it) and no member needs one.
     func body(mediaType: String) async throws -> [UInt8] {
-        try await Self.body(of: request, mediaType: mediaType, maximum: maximumBody)
+        let bytes = try await Self.body(of: request, mediaType: mediaType, maximum: maximumBody)
+        if mediaType == "application/json", Self.holdsEscapedNUL(bytes) {
+            throw BrokerError(.invalidRequest, "a string in the body holds a NUL character (\\u0000); none may")
+        }
+        return bytes
+    }
+
+    /// Whether JSON text holds the escape `\u0000`: escapes are followed one by one, so an escaped backslash
+    /// before `u0000` is not one.
+    static func holdsEscapedNUL(_ bytes: [UInt8]) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "\\") else {
+                index += 1
+                continue
+            }
+            if index + 5 < bytes.count, bytes[index + 1] == UInt8(ascii: "u"),
+                bytes[(index + 2)...(index + 5)].allSatisfy({ $0 == UInt8(ascii: "0") })
+            {
+                return true
+            }
+            index += 2
+        }
+        return false
     }
 
     static func body(of request: Request, mediaType: String, maximum: Int) async throws -> [UInt8] {

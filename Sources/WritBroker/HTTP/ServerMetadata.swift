@@ -23,9 +23,9 @@ enum ServerMetadata {
             revocationEndpoint: issuer + "/v1/revoke",
             introspectionEndpoint: issuer + "/v1/introspect",
             grantTypesSupported: TokenRequest.grantTypes,
-            // `none`: token exchange, whose actor_token is the credential.
-            tokenEndpointAuthMethodsSupported: ["private_key_jwt", "none"]
-                + (mutualTLSBase == nil ? [] : ["tls_client_auth"]),
+            // Token exchange needs no client authentication (its actor_token is the credential) but is not a
+            // public client's `none`: every grant proves the workload, so `none` is not listed.
+            tokenEndpointAuthMethodsSupported: ["private_key_jwt"] + (mutualTLSBase == nil ? [] : ["tls_client_auth"]),
             revocationEndpointAuthMethodsSupported: ["private_key_jwt", "bearer"],
             introspectionEndpointAuthMethodsSupported: ["private_key_jwt", "bearer"],
             clientAssertionAlgorithms: assertionAlgorithms,

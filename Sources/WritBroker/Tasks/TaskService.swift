@@ -84,6 +84,9 @@ public final class TaskService: Sendable {
             throw BrokerError(.invalidGrant, "no open parent task \(parentID.prefix(64)) of this workload")
         }
         guard parent.state == .open else { throw BrokerError(.taskClosed, "the parent task is \(parent.state)") }
+        guard !parent.implicit else {
+            throw BrokerError(.invalidGrant, "an implicit task gives one token and has no sub-tasks; begin a task")
+        }
         if descriptor.userAssertion != nil, user?.subject != parent.user?.subject {
             throw BrokerError(.invalidRequest, "a sub-task is for its parent's user")
         }

@@ -278,3 +278,11 @@ public struct IssuedAccessToken: Sendable, Hashable {
         )
     }
 }
+
+extension TokenRequest.Requested? {
+    /// Whether the request asked by scope.
+    var isScope: Bool {
+        if case .scope? = self { return true }
+        return false
+    }
+}

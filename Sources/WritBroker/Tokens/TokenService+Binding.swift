@@ -75,7 +75,7 @@ extension TokenService {
         return TokenBinding(confirmation: nil, proof: nil)
     }
 
-    private func bindToProof(_ proofText: String, overMutualTLS: Bool, now: Date) throws(BrokerError) -> TokenBinding {
+    func bindToProof(_ proofText: String, overMutualTLS: Bool, now: Date) throws(BrokerError) -> TokenBinding {
         let settings = context.settings
         let proof: DPoPProof.Verified
         do {

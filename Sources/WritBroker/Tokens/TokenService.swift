@@ -51,18 +51,48 @@ public final class TokenService: Sendable {
         certificate: PresentedSVID? = nil
     ) async throws(BrokerError) -> IssuedAccessToken {
         let now = context.clock.now
-        try context.admit(caller.id)
         let requested = try requestedDetails(request)
-        let task: BrokerTask
-        if request.taskID == nil, let requested {
-            let bound = dpopProof != nil || certificate.map { $0.identity.id == caller.id } == true
-            task = try await openImplicitTask(request, details: requested, bound: bound, by: caller)
-        } else {
-            task = try await openTask(request, of: caller, now: now)
+        guard request.taskID == nil, let requested else {
+            try context.admit(caller.id)
+            let task = try await openTask(request, of: caller, now: now)
+            var details = try await grantedDetails(for: task, audience: request.audience, now: now)
+            if let requested {
+                details.entries = try narrow(details.entries, to: requested, byScope: request.requested.isScope)
+            }
+            let binding = try bind(dpopProof, certificate: certificate, caller: caller, task: details.grant, now: now)
+            return try await issue(request, for: task, details: details, binding: binding, now: now)
         }
-        var details = try await grantedDetails(for: task, audience: request.audience, now: now)
-        if !task.implicit, let requested { details.entries = try narrow(details.entries, to: requested) }
-        let binding = try bind(dpopProof, certificate: certificate, caller: caller, task: details.grant, now: now)
+        // An implicit task exists for its one token: the proof (and its nonce) is checked before the task is
+        // made, and the task is aborted if no token comes of it, so a refused request leaves no open task.
+        let proofBinding = try dpopProof.map { proof throws(BrokerError) in
+            try bindToProof(proof, overMutualTLS: certificate != nil, now: now)
+        }
+        // Creating the task admits the caller under its rate limit, once for the whole request.
+        let bound = proofBinding != nil || certificate.map { $0.identity.id == caller.id } == true
+        let task = try await openImplicitTask(request, details: requested, bound: bound, by: caller)
+        do throws(BrokerError) {
+            let details = try await grantedDetails(for: task, audience: request.audience, now: now)
+            let binding: TokenBinding
+            if let proofBinding {
+                binding = proofBinding
+            } else {
+                binding = try bind(nil, certificate: certificate, caller: caller, task: details.grant, now: now)
+            }
+            return try await issue(request, for: task, details: details, binding: binding, now: now)
+        } catch {
+            _ = try? await tasks.close(task.id, .abort, actor: caller.id.description, reason: "no token was issued")
+            throw error
+        }
+    }
+
+    /// Mints, signs and records the token for a task whose grant and binding are settled.
+    private func issue(
+        _ request: TokenRequest,
+        for task: BrokerTask,
+        details: (grant: Grant, entries: [AuthorizationDetail]),
+        binding: TokenBinding,
+        now: Date
+    ) async throws(BrokerError) -> IssuedAccessToken {
         let claims = try mint(task, audience: request.audience, details: details, binding: binding, now: now)
         let token = try sign(claims)
         let record = try await record(claims, task: task, binding: binding, now: now)
@@ -108,7 +138,7 @@ public final class TokenService: Sendable {
             return try entries.enumerated().map { (index, entry) throws(BrokerError) in
                 var entry = entry
                 if entry.locations.isEmpty { entry.locations = [request.audience] }
-                guard entry.locations == [request.audience] else {
+                guard entry.locations.count == 1, bytesEqual(entry.locations[0], request.audience) else {
                     throw BrokerError(
                         .invalidAuthorizationDetails,
                         "authorization_details[\(index)] names another resource server: a token is for its resource only"
@@ -122,13 +152,17 @@ public final class TokenService: Sendable {
     /// The subset of the grant's entries a request asks for (RFC 9396 §6), or `invalid_authorization_details`.
     private func narrow(
         _ granted: [AuthorizationDetail],
-        to requested: [AuthorizationDetail]
+        to requested: [AuthorizationDetail],
+        byScope: Bool
     ) throws(BrokerError) -> [AuthorizationDetail] {
         for (index, entry) in requested.enumerated() where !entry.isWithin(granted) {
-            context.metrics.denied(BrokerError.Code.invalidAuthorizationDetails.rawValue)
+            let code: BrokerError.Code = byScope ? .invalidScope : .invalidAuthorizationDetails
+            context.metrics.denied(code.rawValue)
             throw BrokerError(
-                .invalidAuthorizationDetails,
-                "authorization_details[\(index)] (\(entry.type.prefix(64))) asks for more than the task's grant holds here"
+                code,
+                byScope
+                    ? "scope asks for \(entry.type.prefix(64)) beyond what the task's grant holds here"
+                    : "authorization_details[\(index)] (\(entry.type.prefix(64))) asks for more than the task's grant holds here"
             )
         }
         return requested
@@ -186,6 +220,12 @@ public final class TokenService: Sendable {
     /// user is `invalid_grant`. Other errors (limits, the store) are as the task API answers them.
     static func tokenEndpointError(_ error: BrokerError, _ request: TokenRequest) -> BrokerError {
         switch error.code {
+        case .accessDenied where error.reasons?.allSatisfy({ $0.code == .bearerNotAllowed }) == true:
+            return BrokerError(
+                .invalidDPoPProof,
+                "this resource server's tokens must be bound: send a DPoP proof, or ask over mutual TLS",
+                reasons: error.reasons
+            )
         case .accessDenied:
             let code: BrokerError.Code =
                 if case .scope = request.requested { .invalidScope } else { .invalidAuthorizationDetails }

@@ -76,15 +76,20 @@ extension Rule {
 extension AuthorizationDetail {
     /// Whether this granted entry contains one action of a requested entry: same type and type-specific
     /// members, the action granted, locations, identifier and datatypes within. Names compare by bytes.
-    func contains(_ requested: AuthorizationDetail, action: String) -> Bool {
-        guard bytesEqual(type, requested.type), containsBytes(actions, action), extensions == requested.extensions
+    func contains(_ requested: AuthorizationDetail, action: String, sameWildcard: Bool = false) -> Bool {
+        // Type-specific members compare by their bytes as written, never by Swift's canonical equivalence.
+        guard bytesEqual(type, requested.type), containsBytes(actions, action),
+            (extensions.isEmpty && requested.extensions.isEmpty)
+                || JSONWriter.bytes(.object(extensions)) == JSONWriter.bytes(.object(requested.extensions))
         else { return false }
         if !locations.isEmpty {
             guard !requested.locations.isEmpty, requested.locations.allSatisfy({ containsBytes(locations, $0) })
             else { return false }
         }
         if let identifier {
-            guard let wanted = requested.identifier, IdentifierSyntax.covers(identifier, wanted) else { return false }
+            guard let wanted = requested.identifier,
+                IdentifierSyntax.covers(identifier, wanted) || (sameWildcard && bytesEqual(identifier, wanted))
+            else { return false }
         }
         if !datatypes.isEmpty {
             guard !requested.datatypes.isEmpty, requested.datatypes.allSatisfy({ containsBytes(datatypes, $0) })

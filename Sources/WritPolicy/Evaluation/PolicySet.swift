@@ -272,7 +272,11 @@ extension AuthorizationDetail {
     /// Whether every action of this requested entry is contained in one of the granted entries (RFC 9396 §6: a
     /// client may ask the token endpoint for a subset of its grant): same type and type-specific members,
     /// locations, identifier and datatypes within.
+    /// Asking for exactly a granted `prefix/*` is within it (the same set).
     public func isWithin(_ granted: [AuthorizationDetail]) -> Bool {
-        !actions.isEmpty && actions.allSatisfy { action in granted.contains { $0.contains(self, action: action) } }
+        !actions.isEmpty
+            && actions.allSatisfy { action in
+                granted.contains { $0.contains(self, action: action, sameWildcard: true) }
+            }
     }
 }

@@ -83,7 +83,13 @@ enum AudienceReader {
         let type = problems.read(fields["type"]) { node throws(PolicyDiagnostic) in try node.nonEmptyString("type") }
         let actions = problems.read(fields["actions"]) { node throws(PolicyDiagnostic) in try node.strings("actions") }
         let identifier = problems.read(fields["identifier"]) { node throws(PolicyDiagnostic) in
-            try node.nonEmptyString("identifier")
+            let text = try node.nonEmptyString("identifier")
+            guard PolicySet.isWellFormed(text) else {
+                throw node.error(
+                    "identifier '\(text.prefix(64))' is not a resource or a prefix/*: plain segments only (no empty, ., .. or *)"
+                )
+            }
+            return text
         }
         if fields["type"] == nil { problems.record(node.error("scope '\(value)' needs a 'type'")) }
         if fields["actions"] == nil { problems.record(node.error("scope '\(value)' needs 'actions'")) }
