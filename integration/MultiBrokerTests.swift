@@ -77,6 +77,16 @@ struct MultiBrokerTests {
             ((try? String(contentsOf: broker.logFile, encoding: .utf8)) ?? "").contains("cluster leader:")
         }
         #expect(try await EndToEndTests.eventually { brokers.contains(where: leads) }, "no broker took the lead")
+        // Each counts the other by heartbeat and takes half of the rate limit.
+        @Sendable func shares(_ broker: BrokerProcess, among count: Int) -> Bool {
+            ((try? String(contentsOf: broker.logFile, encoding: .utf8)) ?? "").split(separator: "\n").contains {
+                $0.contains("rate limits shared among the brokers alive") && $0.contains("brokers=\(count)")
+            }
+        }
+        #expect(
+            try await EndToEndTests.eventually(seconds: 15) { brokers.allSatisfy { shares($0, among: 2) } },
+            "the brokers did not share the rate limit"
+        )
         try await Task.sleep(for: .seconds(2))
         let leaders = brokers.filter(leads)
         #expect(leaders.count == 1, "exactly one broker leads")
@@ -90,6 +100,11 @@ struct MultiBrokerTests {
         let survivor = try #require(brokers.first { $0 !== leader })
         try await leader.kill9()
         #expect(try await EndToEndTests.eventually { leads(survivor) }, "the survivor did not take the lead")
+        // Once the killed broker's heartbeats are past the window, the survivor takes the whole limit again.
+        #expect(
+            try await EndToEndTests.eventually(seconds: 30) { shares(survivor, among: 1) },
+            "the survivor still shares the rate limit with a dead broker"
+        )
 
         // The new leader expires a task whose deadline passes.
         let client = BrokerClient(baseURL: survivor.baseURL)

@@ -20,6 +20,23 @@ struct PostgresStoreTests {
         return (opened.map(BrokerStores.postgres), { for database in opened { database.close() } })
     }
 
+    @Test("brokers count each other by heartbeat: one gone silent stops counting, one that leaves at once")
+    func membership() async throws {
+        let (stores, close) = try await Self.shared(2)
+        defer { close() }
+        let first = try #require(stores[0].membership)
+        let second = try #require(stores[1].membership)
+        let now = Date()
+        #expect(try await first.heartbeat(broker: "a", now: now, window: 15) == 1)
+        #expect(try await second.heartbeat(broker: "b", now: now.addingTimeInterval(1), window: 15) == 2)
+        #expect(try await first.heartbeat(broker: "a", now: now.addingTimeInterval(5), window: 15) == 2)
+        // b stops: past the window only a counts.
+        #expect(try await first.heartbeat(broker: "a", now: now.addingTimeInterval(20), window: 15) == 1)
+        #expect(try await second.heartbeat(broker: "b", now: now.addingTimeInterval(21), window: 15) == 2)
+        try await second.leave(broker: "b")
+        #expect(try await first.heartbeat(broker: "a", now: now.addingTimeInterval(22), window: 15) == 1)
+    }
+
     @Test("brokers writing at once to one database get one gapless feed and one intact audit chain")
     func concurrentBrokers() async throws {
         let (stores, close) = try await Self.shared(3)

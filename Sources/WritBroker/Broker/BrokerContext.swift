@@ -40,6 +40,12 @@ public final class BrokerContext: Sendable {
     /// Replaces the policies atomically.
     public func install(_ policies: PolicySet) { policyState.withLock { $0 = policies } }
 
+    /// Shares the rate limit among the brokers alive on the database.
+    func shareRateLimit(among brokers: Int) { limiter.share(among: brokers) }
+
+    /// How many brokers the rate limit is shared among now.
+    var rateLimitSharedAmong: Int { limiter.sharedAmong }
+
     /// Refuses a workload over its rate limit.
     func admit(_ workload: SPIFFEID) throws(BrokerError) {
         if let wait = limiter.admit(workload.description, now: clock.now) {

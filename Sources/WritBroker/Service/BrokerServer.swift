@@ -79,6 +79,7 @@ public struct BrokerServer: Sendable {
                 PolicyWatcher(broker: broker, directory: policyDirectory, logger: logger),
             ] + (stores.feedNotifier.map { [FeedFollower(broker: broker, notifier: $0)] } ?? [])
             + (stores.leadership.map { [LeadershipService(leadership: $0)] } ?? [])
+            + (stores.membership.map { [MembershipService(broker: broker, membership: $0)] } ?? [])
     }
 
     /// Loads identity keys and makes the first operator token on the very first start (no operator was ever

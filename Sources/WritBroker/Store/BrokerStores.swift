@@ -17,6 +17,8 @@ public struct BrokerStores: Sendable {
     public var feedNotifier: (any FeedNotifier)?
     /// Who does the cluster's background work, where several brokers share the database; nil: this broker.
     public var leadership: (any ClusterLeadership)?
+    /// The brokers sharing the database, among whom rate limits are shared; nil: this broker alone.
+    public var membership: (any ClusterMembership)?
 
     /// Stores from their implementations.
     public init(
@@ -60,6 +62,7 @@ public struct BrokerStores: Sendable {
         )
         stores.feedNotifier = PostgresFeedNotifier(database)
         stores.leadership = PostgresLeadership(database)
+        stores.membership = PostgresMembership(database)
         return stores
     }
 

@@ -5,7 +5,7 @@ import PostgresNIO
 /// schema is a new one at the end. Times are INTEGER milliseconds since 1970, as on SQLite.
 enum PostgresSchema {
     /// The migrations in order; the index plus one is the version a database records.
-    static let migrations: [[String]] = [version1, version2]
+    static let migrations: [[String]] = [version1, version2, version3]
 
     /// Applies the migrations a database has not had, in one transaction under the migration lock, so brokers
     /// starting together migrate once. A database newer than this writ is refused.
@@ -54,6 +54,9 @@ enum PostgresSchema {
 
     /// Implicit tasks: made by the token endpoint for one token.
     static let version2 = ["ALTER TABLE tasks ADD COLUMN implicit BOOLEAN NOT NULL DEFAULT false"]
+
+    /// Cluster membership: the brokers alive now, among whom the rate limits are shared.
+    static let version3 = ["CREATE TABLE writ_brokers (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"]
 
     static let version1 = [
         """
