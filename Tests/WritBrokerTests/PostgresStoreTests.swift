@@ -20,6 +20,29 @@ struct PostgresStoreTests {
         return (opened.map(BrokerStores.postgres), { for database in opened { database.close() } })
     }
 
+    @Test("brokers starting together on a new database make one first signing key between them")
+    func firstStart() async throws {
+        let (stores, close) = try await Self.shared(3)
+        defer { close() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("writ-keys-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Date()
+        let actives = try await withThrowingTaskGroup(of: String.self) { group in
+            for store in stores {
+                group.addTask {
+                    let keys = store.keys
+                    return try await store.serializedStartup {
+                        try await SigningKeys.loadOrCreate(store: keys, directory: directory, now: now)
+                    }.active.id
+                }
+            }
+            return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(actives.count == 1, "each broker signs with the one key made")
+        #expect(try await stores[0].keys.listUnretired().count == 1)
+    }
+
     @Test("brokers count each other by heartbeat: one gone silent stops counting, one that leaves at once")
     func membership() async throws {
         let (stores, close) = try await Self.shared(2)

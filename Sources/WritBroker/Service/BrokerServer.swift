@@ -34,7 +34,11 @@ public struct BrokerServer: Sendable {
         try state.prepare()
         let lock = try BrokerLock(state: state)
         let stores = try await Self.stores(configuration, state: state, logger: logger)
-        let signingKeys = try await SigningKeys.loadOrCreate(store: stores.keys, directory: state.keys, now: now)
+        // Brokers starting together on a new database make one first key between them.
+        let keyStore = stores.keys
+        let signingKeys = try await stores.serializedStartup {
+            try await SigningKeys.loadOrCreate(store: keyStore, directory: state.keys, now: now)
+        }
         let policyDirectory = URL(fileURLWithPath: configuration.policies, isDirectory: true)
         let policies = try Self.policies(in: policyDirectory)
         let identities = try Self.identities(configuration, state: state)
@@ -99,17 +103,23 @@ public struct BrokerServer: Sendable {
         if !failed.isEmpty {
             logger.warning("some identity issuers have no keys yet", metadata: ["issuers": "\(failed)"])
         }
-        let operators = try await broker.stores.operators.count()
-        guard operators == 0 else {
+        let broker = self.broker
+        let state = self.state
+        // Brokers starting together on a new database make one first operator between them.
+        let made = try await broker.stores.serializedStartup { () async throws -> Bool in
+            guard try await broker.stores.operators.count() == 0 else { return false }
+            let token = try await broker.operators.create(name: "bootstrap", role: .admin, now: broker.clock.now)
+            try? FileManager.default.removeItem(at: state.operatorToken)
+            try SecretFile.write(Array((token + "\n").utf8), to: state.operatorToken.path)
+            return true
+        }
+        guard made else {
             let admins = try await broker.stores.operators.countActiveAdmins()
             if admins == 0 {
                 logger.warning("no admin operator is active; make one with `writ operator create NAME` on this host")
             }
             return nil
         }
-        let token = try await broker.operators.create(name: "bootstrap", role: .admin, now: broker.clock.now)
-        try? FileManager.default.removeItem(at: state.operatorToken)
-        try SecretFile.write(Array((token + "\n").utf8), to: state.operatorToken.path)
         return state.operatorToken.path
     }
 

@@ -19,6 +19,14 @@ public struct BrokerStores: Sendable {
     public var leadership: (any ClusterLeadership)?
     /// The brokers sharing the database, among whom rate limits are shared; nil: this broker alone.
     public var membership: (any ClusterMembership)?
+    /// One broker at a time through the first start's steps; nil: this broker alone (its state lock suffices).
+    public var startup: (any StartupSerialization)?
+
+    /// Runs the first start's steps one broker at a time where several share the database.
+    public func serializedStartup<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        guard let startup else { return try await body() }
+        return try await startup.serialized(body)
+    }
 
     /// Stores from their implementations.
     public init(
@@ -63,6 +71,7 @@ public struct BrokerStores: Sendable {
         stores.feedNotifier = PostgresFeedNotifier(database)
         stores.leadership = PostgresLeadership(database)
         stores.membership = PostgresMembership(database)
+        stores.startup = PostgresStartupSerialization(database)
         return stores
     }
 

@@ -9,3 +9,10 @@ public protocol ClusterMembership: Sendable {
     /// Removes broker `id`'s record, on a graceful shutdown, so the others share among fewer at once.
     func leave(broker id: String) async throws
 }
+
+/// One broker at a time through the first start's steps (making the first signing key, the first operator),
+/// where several brokers start together on one new database.
+public protocol StartupSerialization: Sendable {
+    /// Runs `body` while no other broker on the database runs its own.
+    func serialized<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T
+}

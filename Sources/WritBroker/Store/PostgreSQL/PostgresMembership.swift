@@ -32,3 +32,33 @@ final class PostgresMembership: ClusterMembership {
         }
     }
 }
+
+/// The first start's steps under a session advisory lock ("writstrt" in ASCII), held on a connection of its
+/// own while the steps use others. A broker waiting for it waits at most `lock_timeout` (30 s).
+final class PostgresStartupSerialization: StartupSerialization {
+    static let lock: Int64 = 0x7772_6974_7374_7274
+    let database: PostgresDatabase
+
+    init(_ database: PostgresDatabase) { self.database = database }
+
+    func serialized<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        let logger = database.logger
+        do {
+            return try await database.client.withConnection { connection in
+                let session = PostgresSession(connection: connection, logger: logger)
+                try await session.execute("SELECT pg_advisory_lock(\(Self.lock))")
+                do {
+                    let value = try await body()
+                    try await session.execute("SELECT pg_advisory_unlock(\(Self.lock))")
+                    return value
+                } catch {
+                    // A connection still holding the lock must not go back to the pool.
+                    try? await connection.close()
+                    throw error
+                }
+            }
+        } catch let error as PSQLError {
+            throw PostgresStoreError(error, doing: "serialise the first start")
+        }
+    }
+}
