@@ -91,4 +91,31 @@ struct OperatorOnPostgreSQLTests {
             try server.sql("SELECT COUNT(*) FROM operators WHERE revoked_at IS NOT NULL", database: name).contains("1")
         )
     }
+
+    @Test("audit verify --config walks the configured database's chain on the host and names a tampered entry")
+    func auditVerify() async throws {
+        let server = try PostgreSQLServer()
+        defer { server.stop() }
+        let name = try server.createDatabase()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cfg-\(UUID().uuidString).yaml")
+        try "development: true\nstore: \(server.url(database: name))\n".write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
+        defer { try? FileManager.default.removeItem(at: file) }
+        let database = try await PostgresDatabase(try PostgresLocation(url: server.url(database: name)))
+        let audit = BrokerStores.postgres(database).audit
+        for index in 0..<4 {
+            _ = try await audit.append(AuditEvent("test.event", actor: "test", subject: "s\(index)"), at: Date())
+        }
+        database.close()
+        let intact = await (try AuditVerifyCommand.parse(["--config", file.path, "--json"])).outcome()
+        #expect(intact.exitCode == 0, "\(intact.output)")
+        #expect(intact.output.contains("\"entries\":4"), "\(intact.output)")
+        _ = try server.sql("UPDATE audit SET subject = 'forged' WHERE seq = 3", database: name)
+        let broken = await (try AuditVerifyCommand.parse(["--config", file.path, "--json"])).outcome()
+        #expect(broken.exitCode == 1, "\(broken.output)")
+        #expect(broken.output.contains("3"), "\(broken.output)")
+    }
 }

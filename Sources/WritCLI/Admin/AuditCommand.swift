@@ -221,8 +221,10 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Walk the hash chain and name the first entry that was altered, removed or reordered.",
         discussion: """
-            Asks the broker by default. With --state it reads the database directly (on the broker host, even \
-            with the broker stopped). Exits 0 when the chain is intact, 1 when it is broken.
+            Asks the broker by default. With --state or --config it reads the database directly (on the broker \
+            host, even with the broker stopped): the PostgreSQL database the configuration (or \
+            WRIT_DATABASE_URL) names, else the SQLite file in the state directory. Exits 0 when the chain is \
+            intact, 1 when it is broken.
 
             The chain alone cannot catch someone who rewrites the whole table and recomputes every hash. Keep \
             exports somewhere the broker's host cannot write, and verify against the latest with --anchor: the \
@@ -232,6 +234,7 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
               writ audit verify
               writ audit verify --anchor /mnt/audit-archive/2026-11-26.jsonl
               writ audit verify --state /var/lib/writ --json
+              writ audit verify --config /etc/writ/broker.yaml
               writ audit verify --export /mnt/audit-archive/2026-11-26.jsonl
             """
     )
@@ -240,6 +243,9 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
 
     @Option(help: "Verify the database in this state directory instead of asking the broker.")
     var state: String?
+
+    @Option(help: "Verify the database this broker configuration names instead of asking the broker.")
+    var config: String?
 
     @Option(help: "An earlier export (JSON Lines) whose last entry the log must still hold.")
     var anchor: String?
@@ -263,8 +269,8 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         if let export { return render(Self.exported(export)) }
         let outside: AuditLog.Anchor?
         do { outside = try anchor.map(Self.lastEntry) } catch { return error }
-        if let state {
-            return render(local(state, against: outside))
+        if state != nil || config != nil {
+            return render(await local(against: outside))
         }
         let query = AuditVerificationQuery(
             anchorSeq: outside.map { UInt64(max($0.sequence, 0)) },
@@ -330,7 +336,27 @@ public struct AuditVerifyCommand: AsyncParsableCommand {
         return .success(report.wire.json)
     }
 
-    private func local(_ state: String, against outside: AuditLog.Anchor?) -> Result<JSONValue, CommandOutcome> {
+    /// The chain of the database on this host: the configured PostgreSQL database, else the state directory's.
+    private func local(against outside: AuditLog.Anchor?) async -> Result<JSONValue, CommandOutcome> {
+        let configuration: BrokerConfiguration
+        let location: PostgresLocation?
+        do {
+            configuration = try BrokerConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+            location = try configuration.storeLocation()
+        } catch {
+            return .failure(.unusable("configuration: \(error)"))
+        }
+        if let location {
+            do {
+                let report = try await HostAdministration(postgres: location).verifyAudit(against: outside)
+                return .success(report.wire.json)
+            } catch let pruned as AuditLog.AnchorPruned {
+                return .failure(.unusable(pruned.description))
+            } catch {
+                return .failure(.unusable("cannot check the broker database \(location): \(error)"))
+            }
+        }
+        let state = self.state ?? configuration.stateDirectory
         do {
             let report = try HostAdministration.verifyAudit(in: StateDirectory(path: state), against: outside)
             return .success(report.wire.json)
