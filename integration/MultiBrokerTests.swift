@@ -61,6 +61,74 @@ struct MultiBrokerTests {
         _ = try await first.stop()
     }
 
+    @Test("an immediate rotation at one broker: the other signs with the new key and publishes the same keys")
+    func rotationReachesEveryBroker() async throws {
+        let server = try PostgreSQLServer()
+        defer { server.stop() }
+        let url = server.url(database: try server.createDatabase())
+        let brokers = [try BrokerProcess(), try BrokerProcess()]
+        defer { for broker in brokers { broker.remove() } }
+        let shared = [
+            "WRIT_DATABASE_URL": url, "WRIT_ISSUER": brokers[0].baseURL,
+            "WRIT_STATE_DIR": brokers[0].stateDirectory.appendingPathComponent("state").path,
+        ]
+        for broker in brokers { try await broker.start(environment: shared) }
+        let a = BrokerClient(baseURL: brokers[0].baseURL)
+        let b = BrokerClient(baseURL: brokers[1].baseURL)
+        @Sendable func kids(_ client: BrokerClient) async throws -> Set<String> {
+            let keys = try await client.send(.GET, "/.well-known/jwks.json").body.objectValue?["keys"]?.arrayValue ?? []
+            return Set(keys.compactMap { $0.objectValue?["kid"]?.stringValue })
+        }
+        do {
+            #expect(try await kids(a) == kids(b))
+            let rotated = try await a.send(
+                .POST,
+                "/v1/admin/keys/rotate?immediately=true",
+                bearer: try brokers[0].operatorToken()
+            )
+            let active = try #require(rotated.body.objectValue?["kid"]?.stringValue, "\(rotated.body)")
+            // Within a maintenance tick the other broker reads the records and signs with the new key.
+            let assertion = try brokers[0].workloadAssertion(Self.coder)
+            let signsWithNew = try await EndToEndTests.eventually {
+                let task = try await b.send(
+                    .POST,
+                    "/v1/tasks",
+                    bearer: assertion,
+                    json: """
+                        {"type":"implement-change","authorization_details":[{"type":"repository",\
+                        "locations":["https://git.example.org"],"identifier":"example-org/writ-demo",\
+                        "actions":["read"]}]}
+                        """
+                )
+                guard let id = task.body.objectValue?["id"]?.stringValue else { return false }
+                // Every broker names the cluster's one token endpoint (the shared issuer's) in DPoP proofs.
+                let proof = try DPoPProof.create(
+                    method: "POST",
+                    url: brokers[0].baseURL + "/v1/token",
+                    key: .generate(.es256),
+                    issuedAt: Date()
+                )
+                let issued = try await Self.tokenRequest(b, task: id, actor: assertion, proof: proof)
+                guard let token = issued.body.objectValue?["access_token"]?.stringValue,
+                    let header = token.split(separator: ".").first,
+                    let bytes = Base64URL.decode(String(header)),
+                    let kid = (try? StrictJSON().parse(bytes: bytes))?.objectValue?["kid"]?.stringValue
+                else { return false }
+                return kid == active
+            }
+            #expect(signsWithNew, "the other broker still signs with the old key")
+            #expect(try await kids(a) == kids(b), "the brokers publish different keys")
+            #expect(try await kids(b).contains(active))
+        } catch {
+            await a.shutdown()
+            await b.shutdown()
+            throw error
+        }
+        await a.shutdown()
+        await b.shutdown()
+        for broker in brokers { _ = try await broker.stop() }
+    }
+
     @Test("one broker does the background work; when it is killed another takes over and expires a due task")
     func leaderTakeover() async throws {
         let server = try PostgreSQLServer()
