@@ -3,6 +3,7 @@ public import Logging
 import NIOSSL
 import PostgresNIO
 import Synchronization
+import _ConnectionPoolModule
 
 /// A PostgreSQL database the broker's stores share, over a bounded pool of connections.
 ///
@@ -50,43 +51,74 @@ public final class PostgresDatabase: Sendable {
 
     deinit { runner.cancel() }
 
-    /// Runs `work`, or throws once `timeout` has passed without waiting for `work` to notice (a connection
-    /// attempt may take longer to give up); the caller then closes the pool, which ends it.
-    private static func within(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
+    /// Runs `work` (the start: connecting, migrating), or throws once `timeout` has passed without waiting for
+    /// `work` to notice (a connection attempt may take longer to give up; the work is cancelled and ends on its
+    /// own). The timer ends with the work.
+    static func within(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
         let once = ResumeOnce()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             once.hold(continuation)
             let attempt = Task {
+                let outcome: Result<Void, any Error>
                 do {
                     try await work()
-                    once.resume(with: .success(()))
+                    outcome = .success(())
                 } catch {
-                    once.resume(with: .failure(error))
+                    outcome = .failure(error)
                 }
+                once.resume(with: outcome)
             }
-            Task {
-                try? await Task.sleep(for: timeout)
-                attempt.cancel()
-                once.resume(
-                    with: .failure(
-                        PostgresStoreError(code: nil, description: "PostgreSQL did not answer within \(timeout)")
+            once.time(
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled else { return }
+                    attempt.cancel()
+                    once.resume(
+                        with: .failure(
+                            PostgresStoreError(
+                                code: nil,
+                                description: "PostgreSQL did not answer within \(timeout)",
+                                unavailable: true
+                            )
+                        )
                     )
-                )
-            }
+                }
+            )
         }
     }
 
-    /// A continuation resumed by whichever of several tasks finishes first.
+    /// A continuation resumed by whichever of the work and its timer finishes first; resuming stops the timer.
     private final class ResumeOnce: Sendable {
-        private let pending = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+        private struct State {
+            var continuation: CheckedContinuation<Void, any Error>?
+            var timer: Task<Void, Never>?
+            var resumed = false
+        }
+        private let state = Mutex(State())
 
-        func hold(_ continuation: CheckedContinuation<Void, any Error>) { pending.withLock { $0 = continuation } }
+        func hold(_ continuation: CheckedContinuation<Void, any Error>) {
+            state.withLock { $0.continuation = continuation }
+        }
+
+        /// The timer; cancelled at once when the work has already finished.
+        func time(_ timer: Task<Void, Never>) {
+            let finished = state.withLock { state in
+                state.timer = timer
+                return state.resumed
+            }
+            if finished { timer.cancel() }
+        }
 
         func resume(with result: Result<Void, any Error>) {
-            let continuation = pending.withLock { pending in
-                defer { pending = nil }
-                return pending
+            let (continuation, timer) = state.withLock { state in
+                defer {
+                    state.continuation = nil
+                    state.timer = nil
+                    state.resumed = true
+                }
+                return (state.continuation, state.timer)
             }
+            timer?.cancel()
             continuation?.resume(with: result)
         }
     }
@@ -106,6 +138,8 @@ public final class PostgresDatabase: Sendable {
                 result.withLock { $0 = value }
             }
         } catch let error as PSQLError {
+            throw PostgresStoreError(error, doing: "write")
+        } catch let error as ConnectionPoolError {
             throw PostgresStoreError(error, doing: "write")
         }
         guard let value = result.withLock({ $0 }) else {
@@ -147,7 +181,7 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in a read-only transaction that sees one snapshot.
-    func read<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lock: nil, body)
     }
 
@@ -155,7 +189,7 @@ public final class PostgresDatabase: Sendable {
     func transaction<T: Sendable>(
         begin: String,
         lock: Int64?,
-        _ body: (PostgresSession) async throws -> T
+        _ body: @escaping @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
         let logger = self.logger
         do {
@@ -173,6 +207,8 @@ public final class PostgresDatabase: Sendable {
                 }
             }
         } catch let error as PSQLError {
+            throw PostgresStoreError(error, doing: "run a transaction")
+        } catch let error as ConnectionPoolError {
             throw PostgresStoreError(error, doing: "run a transaction")
         }
     }
@@ -212,10 +248,20 @@ public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
     public let code: String?
     /// What the store was doing and what went wrong.
     public let description: String
+    /// Whether the database could not be reached (down, restarting, the connection lost, no answer in time):
+    /// the request may be tried again shortly.
+    public let unavailable: Bool
 
-    init(code: String?, description: String) {
+    init(code: String?, description: String, unavailable: Bool = false) {
         self.code = code
         self.description = description
+        self.unavailable = unavailable
+    }
+
+    /// PostgreSQL's SQLSTATE codes for a server that cannot serve now: connection exceptions (class 08), and
+    /// a shutdown or start in progress.
+    static func meansUnavailable(_ code: String) -> Bool {
+        code.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(code)
     }
 
     init(_ error: any Error, doing what: String) {
@@ -224,10 +270,17 @@ public struct PostgresStoreError: Error, Sendable, CustomStringConvertible {
         } else if let error = error as? PSQLError {
             let code = error.serverInfo?[.sqlState]
             let message = error.serverInfo?[.message] ?? "\(error.code)"
+            let lost: [PSQLError.Code] = [
+                .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+            ]
             self.init(
                 code: code,
-                description: "PostgreSQL could not \(what): \(message)" + (code.map { " (\($0))" } ?? "")
+                description: "PostgreSQL could not \(what): \(message)" + (code.map { " (\($0))" } ?? ""),
+                unavailable: lost.contains(error.code) || code.map(Self.meansUnavailable) == true
             )
+        } else if error is ConnectionPoolError {
+            // No connection could be made (the circuit breaker tripped) or the pool is shutting down.
+            self.init(code: nil, description: "PostgreSQL could not \(what): \(error)", unavailable: true)
         } else {
             self.init(code: nil, description: "PostgreSQL could not \(what): \(error)")
         }
