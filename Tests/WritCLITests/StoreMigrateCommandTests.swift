@@ -21,8 +21,7 @@ struct StoreMigrateCommandTests {
         _ = try await stores.revocations.revoke(.user("mallory"), actor: "op", at: Date(), retention: 600)
         try await stores.audit.append(AuditEvent("test", actor: "op", subject: "s"), at: Date())
 
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
+        let server = try CLIPostgreSQL.server.get()
         let name = try server.createDatabase()
         let url = server.url(database: name)
 
@@ -51,14 +50,13 @@ struct StoreMigrateCommandTests {
 }
 
 /// `writ operator …` where the broker keeps its records in PostgreSQL.
-@Suite("writ operator on PostgreSQL")
+@Suite("writ operator on PostgreSQL", .serialized)
 struct OperatorOnPostgreSQLTests {
     @Test(
         "operators are made, listed and revoked in the configured database; one at another schema is refused untouched"
     )
     func operators() async throws {
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
+        let server = try CLIPostgreSQL.server.get()
         let name = try server.createDatabase()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cfg-\(UUID().uuidString).yaml")
         try "development: true\nstore: \(server.url(database: name))\n".write(
@@ -94,8 +92,7 @@ struct OperatorOnPostgreSQLTests {
 
     @Test("audit verify --config walks the configured database's chain on the host and names a tampered entry")
     func auditVerify() async throws {
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
+        let server = try CLIPostgreSQL.server.get()
         let name = try server.createDatabase()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cfg-\(UUID().uuidString).yaml")
         try "development: true\nstore: \(server.url(database: name))\n".write(
@@ -118,4 +115,10 @@ struct OperatorOnPostgreSQLTests {
         #expect(broken.exitCode == 1, "\(broken.output)")
         #expect(broken.output.contains("3"), "\(broken.output)")
     }
+}
+
+/// One PostgreSQL server for the CLI's tests, each on a database of its own: starting a server blocks a thread
+/// for seconds, which the rest of the suite, running at the same time, would wait on.
+enum CLIPostgreSQL {
+    static let server = Result { try PostgreSQLServer() }
 }

@@ -68,13 +68,6 @@ public struct TokenEndpointForm: WireParameters, CustomStringConvertible {
         self.audience = audience
     }
 
-    /// The names this form reads.
-    public static let names: [String] = [
-        "grant_type", "task_id", "audience", "resource", "actor_token", "actor_token_type", "subject_token",
-        "subject_token_type", "requested_token_type", "assertion", "client_id", "client_assertion_type",
-        "client_assertion", "scope", "authorization_details", "task_type", "purpose",
-    ]
-
     /// Reads the form.
     public init(parameters: [String: String]) throws(WireError) {
         grantType = try WireParameter.required(parameters, "grant_type")

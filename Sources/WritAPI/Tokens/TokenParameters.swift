@@ -2,7 +2,7 @@
 /// introspection and revocation endpoints (instead of `Authorization: Bearer`).
 public struct FormClientAssertion: Sendable, Hashable, CustomStringConvertible {
     /// The one assertion type taken.
-    public static let type = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    public static let type = TokenEndpointForm.jwtBearerAssertionType
     /// The workload's identity JWT. Never printed.
     public var assertion: String
     /// The client, when sent: the workload's SPIFFE ID.
@@ -16,7 +16,7 @@ public struct FormClientAssertion: Sendable, Hashable, CustomStringConvertible {
 
     /// The form's assertion, nil when it has none; a type other than ``type``, or one member without the
     /// other, is refused.
-    static func read(_ parameters: [String: String]) throws(WireError) -> FormClientAssertion? {
+    public static func read(_ parameters: [String: String]) throws(WireError) -> FormClientAssertion? {
         switch (parameters["client_assertion_type"], parameters["client_assertion"]) {
         case (nil, nil):
             // A client_id alone (RFC 8705 clients send one over mutual TLS) is no credential; it is ignored.

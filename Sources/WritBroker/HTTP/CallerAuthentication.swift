@@ -66,25 +66,31 @@ struct CallerAuthentication: Sendable {
         if try await presentedSVID(request, context) != nil {
             throw BrokerError(.invalidRequest, "authenticate once: an X.509-SVID or client_assertion, not both")
         }
-        guard form["client_assertion_type"] == TokenEndpointForm.jwtBearerAssertionType,
-            let assertion = form["client_assertion"], !assertion.isEmpty
-        else {
-            throw BrokerError(
-                .invalidClient,
-                "client_assertion_type must be \(TokenEndpointForm.jwtBearerAssertionType), with client_assertion"
-            )
+        let client: FormClientAssertion
+        do {
+            guard let read = try FormClientAssertion.read(form) else {
+                throw BrokerError(.invalidClient, "send client_assertion_type and client_assertion together")
+            }
+            client = read
+        } catch let error as WireError {
+            throw BrokerError(.invalidClient, error.description)
         }
         let identity: WorkloadIdentity
         do {
-            identity = try broker.identities.authenticateWorkload(assertion, now: broker.clock.now)
+            identity = try broker.identities.authenticateWorkload(client.assertion, now: broker.clock.now)
         } catch {
             broker.metrics.denied("invalid_workload_assertion")
             throw BrokerError(.invalidClient, "client_assertion: \(error.description)")
         }
-        if let clientID = form["client_id"], clientID != identity.id.description {
+        try Self.check(clientID: client.clientID, of: identity)
+        return call(request, context, caller: try admit(identity, to: access), certificate: nil, form: form)
+    }
+
+    /// RFC 7523 §3: with a client assertion, a `client_id`, when sent, names the client the assertion is for.
+    private static func check(clientID: String?, of identity: WorkloadIdentity) throws(BrokerError) {
+        if let clientID, clientID != identity.id.description {
             throw BrokerError(.invalidClient, "client_id must be the workload's SPIFFE ID, \(identity.id)")
         }
-        return call(request, context, caller: try admit(identity, to: access), certificate: nil, form: form)
     }
 
     private func call(
@@ -154,10 +160,8 @@ struct CallerAuthentication: Sendable {
         }
         // RFC 7523 §3: with a client assertion, a client_id, when sent, names the client the assertion is for
         // (with an actor_token, a client_id a library sends is ignored, as RFC 6749 §3.2 allows).
-        if tokenRequest.assertionIsClientAuthentication, let clientID = tokenRequest.clientID,
-            clientID != identity.id.description
-        {
-            throw BrokerError(.invalidClient, "client_id must be the workload's SPIFFE ID, \(identity.id)")
+        if tokenRequest.assertionIsClientAuthentication {
+            try Self.check(clientID: tokenRequest.clientID, of: identity)
         }
         return call(request, context, caller: .workload(identity), certificate: certificate, tokenRequest: tokenRequest)
     }

@@ -51,74 +51,47 @@ public final class PostgresDatabase: Sendable {
 
     deinit { runner.cancel() }
 
-    /// Runs `work` (the start: connecting, migrating), or throws once `timeout` has passed without waiting for
-    /// `work` to notice (a connection attempt may take longer to give up; the work is cancelled and ends on its
-    /// own). The timer ends with the work.
+    /// Runs `work` (the start: connecting, migrating), or throws once `timeout` has passed without waiting for `work` to notice (a connection
+    /// attempt may take longer to give up); the caller then closes the pool, which ends it.
     static func within(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
         let once = ResumeOnce()
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             once.hold(continuation)
             let attempt = Task {
-                let outcome: Result<Void, any Error>
                 do {
                     try await work()
-                    outcome = .success(())
+                    once.resume(with: .success(()))
                 } catch {
-                    outcome = .failure(error)
+                    once.resume(with: .failure(error))
                 }
-                once.resume(with: outcome)
             }
-            once.time(
-                Task {
-                    try? await Task.sleep(for: timeout)
-                    guard !Task.isCancelled else { return }
-                    attempt.cancel()
-                    once.resume(
-                        with: .failure(
-                            PostgresStoreError(
-                                code: nil,
-                                description: "PostgreSQL did not answer within \(timeout)",
-                                unavailable: true
-                            )
+            Task {
+                try? await Task.sleep(for: timeout)
+                attempt.cancel()
+                once.resume(
+                    with: .failure(
+                        PostgresStoreError(
+                            code: nil,
+                            description: "PostgreSQL did not answer within \(timeout)",
+                            unavailable: true
                         )
                     )
-                }
-            )
+                )
+            }
         }
     }
 
-    /// A continuation resumed by whichever of the work and its timer finishes first; resuming stops the timer.
+    /// A continuation resumed by whichever of several tasks finishes first.
     private final class ResumeOnce: Sendable {
-        private struct State {
-            var continuation: CheckedContinuation<Void, any Error>?
-            var timer: Task<Void, Never>?
-            var resumed = false
-        }
-        private let state = Mutex(State())
+        private let pending = Mutex<CheckedContinuation<Void, any Error>?>(nil)
 
-        func hold(_ continuation: CheckedContinuation<Void, any Error>) {
-            state.withLock { $0.continuation = continuation }
-        }
-
-        /// The timer; cancelled at once when the work has already finished.
-        func time(_ timer: Task<Void, Never>) {
-            let finished = state.withLock { state in
-                state.timer = timer
-                return state.resumed
-            }
-            if finished { timer.cancel() }
-        }
+        func hold(_ continuation: CheckedContinuation<Void, any Error>) { pending.withLock { $0 = continuation } }
 
         func resume(with result: Result<Void, any Error>) {
-            let (continuation, timer) = state.withLock { state in
-                defer {
-                    state.continuation = nil
-                    state.timer = nil
-                    state.resumed = true
-                }
-                return (state.continuation, state.timer)
+            let continuation = pending.withLock { pending in
+                defer { pending = nil }
+                return pending
             }
-            timer?.cancel()
             continuation?.resume(with: result)
         }
     }
@@ -181,7 +154,7 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in a read-only transaction that sees one snapshot.
-    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lock: nil, body)
     }
 
@@ -189,7 +162,7 @@ public final class PostgresDatabase: Sendable {
     func transaction<T: Sendable>(
         begin: String,
         lock: Int64?,
-        _ body: @escaping @Sendable (PostgresSession) async throws -> T
+        _ body: (PostgresSession) async throws -> T
     ) async throws -> T {
         let logger = self.logger
         do {
