@@ -38,9 +38,10 @@ struct CrashTests {
         defer { broker.remove() }
         let acknowledged = Ledger()
         var environment = ["WRIT_RATE_LIMIT": "100000", "WRIT_OPEN_TASKS": "100000"]
-        let postgres = store == "PostgreSQL" ? try PostgreSQLServer() : nil
-        defer { postgres?.stop() }
-        if let postgres { environment["WRIT_DATABASE_URL"] = postgres.url(database: try postgres.createDatabase()) }
+        let postgres = store == "PostgreSQL" ? try await PostgreSQLServer.shared() : nil
+        if let postgres {
+            environment["WRIT_DATABASE_URL"] = postgres.url(database: try await postgres.createDatabase())
+        }
         let rounds = 6
         for round in 0..<rounds {
             try await broker.start(environment: environment)

@@ -133,23 +133,22 @@ struct EndToEndTests {
 
     @Test("the same story with the broker's records on PostgreSQL (WRIT_DATABASE_URL)")
     func storyOnPostgreSQL() async throws {
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
-        let database = try server.createDatabase()
+        let server = try await PostgreSQLServer.shared()
+        let database = try await server.createDatabase()
         try await Self.withStory(environment: ["WRIT_DATABASE_URL": server.url(database: database)]) {
             try await Self.storyOfTheAssistant($0, $1, $2, $3, $4)
         }
         // The records are PostgreSQL's: the story's tasks, its revocations and its audit chain are there.
         #expect(
-            try server.sql("SELECT COUNT(*) FROM tasks", database: database).trimmed == "2",
+            try await server.sql("SELECT COUNT(*) FROM tasks", database: database).trimmed == "2",
             "the denied one is not"
         )
-        #expect(Int(try server.sql("SELECT COUNT(*) FROM revocations", database: database).trimmed) ?? 0 >= 2)
+        #expect(Int(try await server.sql("SELECT COUNT(*) FROM revocations", database: database).trimmed) ?? 0 >= 2)
         #expect(
-            try server.sql("SELECT COUNT(*) FROM revocations WHERE kind = 'workload'", database: database).trimmed
+            try await server.sql("SELECT COUNT(*) FROM revocations WHERE kind = 'workload'", database: database).trimmed
                 == "1"
         )
-        let gaps = try server.sql(
+        let gaps = try await server.sql(
             "SELECT COUNT(*) FROM audit AS a WHERE seq > 1 AND NOT EXISTS "
                 + "(SELECT 1 FROM audit AS b WHERE b.seq = a.seq - 1 AND b.hash = a.prev_hash)",
             database: database

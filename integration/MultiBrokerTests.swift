@@ -26,9 +26,8 @@ struct MultiBrokerTests {
         """
     )
     func twoBrokersOneTruth() async throws {
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
-        let url = server.url(database: try server.createDatabase())
+        let server = try await PostgreSQLServer.shared()
+        let url = server.url(database: try await server.createDatabase())
         let first = try BrokerProcess()
         defer { first.remove() }
         let second = try BrokerProcess()
@@ -63,9 +62,8 @@ struct MultiBrokerTests {
 
     @Test("an immediate rotation at one broker: the other signs with the new key and publishes the same keys")
     func rotationReachesEveryBroker() async throws {
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
-        let url = server.url(database: try server.createDatabase())
+        let server = try await PostgreSQLServer.shared()
+        let url = server.url(database: try await server.createDatabase())
         let brokers = [try BrokerProcess(), try BrokerProcess()]
         defer { for broker in brokers { broker.remove() } }
         let shared = [
@@ -131,9 +129,8 @@ struct MultiBrokerTests {
 
     @Test("one broker does the background work; when it is killed another takes over and expires a due task")
     func leaderTakeover() async throws {
-        let server = try PostgreSQLServer()
-        defer { server.stop() }
-        let url = server.url(database: try server.createDatabase())
+        let server = try await PostgreSQLServer.shared()
+        let url = server.url(database: try await server.createDatabase())
         let brokers = [try BrokerProcess(), try BrokerProcess()]
         defer { for broker in brokers { broker.remove() } }
         let shared = [
@@ -158,8 +155,9 @@ struct MultiBrokerTests {
         try await Task.sleep(for: .seconds(2))
         let leaders = brokers.filter(leads)
         #expect(leaders.count == 1, "exactly one broker leads")
-        let held = try server.sql(
+        let held = try await server.sql(
             "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                + "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
                 + "AND (classid::bigint << 32) + objid::bigint = \(0x7772_6974_6c65_6164)",
             database: URL(string: url)?.lastPathComponent ?? ""
         )

@@ -225,6 +225,22 @@ struct KeyRotationTests {
         }
     }
 
+    @Test("a broker that does not lead stops publishing a key once its retirement is due, before the leader records it")
+    func followerDropsDueKey() async throws {
+        let harness = try await BrokerHarness.make { $0.tokens.keyPublishLead = 10 }
+        defer { harness.close() }
+        let old = harness.broker.keys.current.active.id
+        let rotation = try await harness.broker.keys.rotate(by: "operator:test")
+        harness.clock.advance(by: 11)
+        try await harness.broker.keys.advance(retiring: false)
+        #expect(Set(harness.broker.keys.current.published.keys.keys) == [old, rotation.newKey], "not due yet")
+        harness.clock.advance(by: rotation.previousRetiresAt.timeIntervalSince(harness.clock.now) + 1)
+        try await harness.broker.keys.advance(retiring: false)
+        #expect(Array(harness.broker.keys.current.published.keys.keys) == [rotation.newKey])
+        let records = try await harness.broker.keys.records().records
+        #expect(records.first { $0.id == old }?.retiredAt == nil, "retiring is the leader's")
+    }
+
     @Test("a second rotation before the new key signs is refused; the key list says where each key stands")
     func oneRotationAtATime() async throws {
         let harness = try await BrokerHarness.make { $0.tokens.keyPublishLead = 30 }

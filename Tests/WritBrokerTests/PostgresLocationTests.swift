@@ -24,11 +24,11 @@ struct PostgresLocationTests {
     }
 
     @Test("a password file wins over the URL's password, without its trailing newline")
-    func passwordFile() throws {
+    func passwordFile() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-pw-\(UUID().uuidString)")
         try "from-file\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let server = try TestPostgreSQL.server.get()
+        let server = try await PostgreSQLServer.shared()
         // The tests' server trusts loopback, so the password itself is not checked; reading it is.
         let location = try PostgresLocation(url: server.url(database: "postgres"), passwordFile: file.path)
         #expect(!location.description.contains("from-file"))

@@ -73,47 +73,46 @@ struct StoreMigrationTests {
         try await Self.populated(at: path)
         let source = try BrokerStores.sqlite(path: path)
 
-        let server = try TestPostgreSQL.server.get()
-        let name = try server.createDatabase()
-        defer { try? server.dropDatabase(name) }
-        let database = try await PostgresDatabase(try PostgresLocation(url: server.url(database: name)))
-        defer { database.close() }
-        try await database.load(try StoreDump.sqlite(readingOnly: path))
-        let copy = BrokerStores.postgres(database)
-
-        let sourceFeed = try await source.revocations.page(after: 0, limit: 100)
-        #expect(try await copy.revocations.page(after: 0, limit: 100) == sourceFeed)
-        #expect(try await copy.revocations.snapshot(now: R.at(30)) == source.revocations.snapshot(now: R.at(30)))
-        let sourceAudit = try await source.audit.report(against: nil)
-        #expect(sourceAudit.problem == nil)
-        #expect(try await copy.audit.report(against: nil) == sourceAudit)
-        #expect(try await copy.audit.list(after: 0, limit: 100) == source.audit.list(after: 0, limit: 100))
-        for id in ["tsk_root", "tsk_child", "tsk_other"] {
-            #expect(try await copy.tasks.fetch(id: id) == source.tasks.fetch(id: id))
-        }
-        #expect(try await copy.tasks.fetchTree(id: "tsk_root") == source.tasks.fetchTree(id: "tsk_root"))
-        #expect(try await copy.tokens.fetch(id: "jti_2") == source.tokens.fetch(id: "jti_2"))
-        #expect(try await copy.keys.list() == source.keys.list())
-        #expect(try await copy.operators.list() == source.operators.list())
-        // The spent proof stays spent, and new entries continue both numberings.
-        let replay = UsedProof(keyThumbprint: "thumb", id: "proof-1", expiresAt: R.at(60))
-        let fresh = try R.task("tsk_new", workload: R.assistant, at: R.at(50))
-        #expect(try await R.insert(fresh, into: copy) == .inserted)
-        #expect(try await R.record(R.token("jti_4", of: fresh), into: copy, proof: replay) == .proofReplayed)
-        let next = try await copy.revocations.insert(
-            .user("eve"),
-            revokedAt: R.at(50),
-            retainUntil: R.at(99),
-            actor: "t"
-        )
-        #expect(next.sequence == sourceFeed.last + 1)
-        let entry = try await copy.audit.append(AuditEvent("after", actor: "t", subject: "s"), at: R.at(50))
-        #expect(entry.sequence == sourceAudit.last + 2, "the new task's audit entry, then this one")
-        #expect(try await copy.audit.report(against: nil).problem == nil)
-
-        // Into a database that holds records: refused, and nothing is changed.
-        await #expect(throws: PostgresStoreError.self) {
+        try await TestPostgreSQL.withDatabase { _, name in
+            let database = try await TestPostgreSQL.open(name)
+            defer { database.close() }
             try await database.load(try StoreDump.sqlite(readingOnly: path))
+            let copy = BrokerStores.postgres(database)
+
+            let sourceFeed = try await source.revocations.page(after: 0, limit: 100)
+            #expect(try await copy.revocations.page(after: 0, limit: 100) == sourceFeed)
+            #expect(try await copy.revocations.snapshot(now: R.at(30)) == source.revocations.snapshot(now: R.at(30)))
+            let sourceAudit = try await source.audit.report(against: nil)
+            #expect(sourceAudit.problem == nil)
+            #expect(try await copy.audit.report(against: nil) == sourceAudit)
+            #expect(try await copy.audit.list(after: 0, limit: 100) == source.audit.list(after: 0, limit: 100))
+            for id in ["tsk_root", "tsk_child", "tsk_other"] {
+                #expect(try await copy.tasks.fetch(id: id) == source.tasks.fetch(id: id))
+            }
+            #expect(try await copy.tasks.fetchTree(id: "tsk_root") == source.tasks.fetchTree(id: "tsk_root"))
+            #expect(try await copy.tokens.fetch(id: "jti_2") == source.tokens.fetch(id: "jti_2"))
+            #expect(try await copy.keys.list() == source.keys.list())
+            #expect(try await copy.operators.list() == source.operators.list())
+            // The spent proof stays spent, and new entries continue both numberings.
+            let replay = UsedProof(keyThumbprint: "thumb", id: "proof-1", expiresAt: R.at(60))
+            let fresh = try R.task("tsk_new", workload: R.assistant, at: R.at(50))
+            #expect(try await R.insert(fresh, into: copy) == .inserted)
+            #expect(try await R.record(R.token("jti_4", of: fresh), into: copy, proof: replay) == .proofReplayed)
+            let next = try await copy.revocations.insert(
+                .user("eve"),
+                revokedAt: R.at(50),
+                retainUntil: R.at(99),
+                actor: "t"
+            )
+            #expect(next.sequence == sourceFeed.last + 1)
+            let entry = try await copy.audit.append(AuditEvent("after", actor: "t", subject: "s"), at: R.at(50))
+            #expect(entry.sequence == sourceAudit.last + 2, "the new task's audit entry, then this one")
+            #expect(try await copy.audit.report(against: nil).problem == nil)
+
+            // Into a database that holds records: refused, and nothing is changed.
+            await #expect(throws: PostgresStoreError.self) {
+                try await database.load(try StoreDump.sqlite(readingOnly: path))
+            }
         }
     }
 }

@@ -12,10 +12,10 @@ struct BrokerAddressTests {
             "http://[::ffff:127.0.0.1]:8080",
         ]
     )
-    func lookalikes(url: String) throws {
+    func lookalikes(url: String) async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
-        let (status, output) = try writ.run(
+        let (status, output) = try await writ.run(
             ["tasks", "list", "--broker", url],
             environment: ["WRIT_OPERATOR_TOKEN": Self.token]
         )
@@ -35,10 +35,10 @@ struct BrokerAddressTests {
             ("http://0x7f.0.0.1:8080", "write the address in full"),
         ]
     )
-    func refused(url: String, reason: String) throws {
+    func refused(url: String, reason: String) async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
-        let (status, output) = try writ.run(
+        let (status, output) = try await writ.run(
             ["tasks", "list", "--insecure-http", "--broker", url],
             environment: ["WRIT_OPERATOR_TOKEN": Self.token]
         )
@@ -50,10 +50,10 @@ struct BrokerAddressTests {
         "loopback addresses pass the check (and then find no broker: exit 3)",
         arguments: ["http://127.0.0.1:1", "http://LOCALHOST:1", "http://[::1]:1", "http://127.3.2.1:1"]
     )
-    func loopback(url: String) throws {
+    func loopback(url: String) async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
-        let (status, output) = try writ.run(
+        let (status, output) = try await writ.run(
             ["tasks", "list", "--timeout", "2", "--broker", url],
             environment: ["WRIT_OPERATOR_TOKEN": Self.token]
         )
@@ -61,19 +61,19 @@ struct BrokerAddressTests {
     }
 
     @Test("a path in WRIT_OPERATOR_TOKEN is told apart: use WRIT_OPERATOR_TOKEN_FILE")
-    func tokenPath() throws {
+    func tokenPath() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         let file = writ.path("operator-token")
         try "\(Self.token)\n".write(toFile: file, atomically: true, encoding: .utf8)
-        let (status, output) = try writ.run(
+        let (status, output) = try await writ.run(
             ["tasks", "list", "--broker", "http://127.0.0.1:1"],
             environment: ["WRIT_OPERATOR_TOKEN": file]
         )
         #expect(status == 2, "\(output)")
         #expect(output.contains("WRIT_OPERATOR_TOKEN_FILE=\(file)"), "\(output)")
         #expect(!output.contains("workload assertion"))
-        let (other, otherOutput) = try writ.run(
+        let (other, otherOutput) = try await writ.run(
             ["tasks", "list", "--broker", "http://127.0.0.1:1"],
             environment: ["WRIT_OPERATOR_TOKEN": "some-other-secret"]
         )
@@ -81,7 +81,7 @@ struct BrokerAddressTests {
         #expect(otherOutput.contains("start with wop_"), "\(otherOutput)")
         #expect(!otherOutput.contains("some-other-secret"), "an unusable value is not echoed")
         // The file variable takes the path.
-        let (fromFile, fileOutput) = try writ.run(
+        let (fromFile, fileOutput) = try await writ.run(
             ["tasks", "list", "--timeout", "2", "--broker", "http://127.0.0.1:1"],
             environment: ["WRIT_OPERATOR_TOKEN_FILE": file]
         )

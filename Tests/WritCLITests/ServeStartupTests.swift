@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WritTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ struct ScratchWrit {
         environment extra: [String: String] = [:],
         asNobody: Bool = false,
         deadline: Duration = .seconds(20)
-    ) throws -> (status: Int32, output: String) {
+    ) async throws -> (status: Int32, output: String) {
         let process = Process()
         if asNobody {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
@@ -52,15 +53,9 @@ struct ScratchWrit {
         defer { try? handle.close() }
         process.standardOutput = handle
         process.standardError = handle
-        try process.run()
-        let end = ContinuousClock.now + deadline
-        while process.isRunning, ContinuousClock.now < end { usleep(20_000) }
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-            Issue.record("writ \(arguments) was still running after \(deadline)")
-        }
-        return (process.terminationStatus, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+        let exit = try await ChildProcess.run(process, deadline: deadline)
+        if exit.timedOut { Issue.record("writ \(arguments) was still running after \(deadline)") }
+        return (exit.status, (try? String(contentsOf: log, encoding: .utf8)) ?? "")
     }
 
 }
@@ -100,14 +95,14 @@ struct ServeStartupTests {
         asNobody: Bool = false,
         code: String,
         naming: [String]
-    ) throws {
+    ) async throws {
         let state = writ.path("state")
         var base = ["WRIT_STATE_DIR": state, "WRIT_TLS_LISTEN": "off"]
         if environment["WRIT_LISTEN"] == nil, !arguments.contains("--listen") {
             base["WRIT_LISTEN"] = "127.0.0.1:\(try HeldPort.free())"
         }
         for (name, value) in environment { base[name] = value }
-        let (status, output) = try writ.run(["serve"] + arguments, environment: base, asNobody: asNobody)
+        let (status, output) = try await writ.run(["serve"] + arguments, environment: base, asNobody: asNobody)
         #expect(status == 2, "\(output)")
         #expect(output.contains("error: \(code): "), "\(output)")
         for name in naming { #expect(output.contains(name), "\(output) should name \(name)") }
@@ -120,18 +115,18 @@ struct ServeStartupTests {
     }
 
     @Test("a port in use: listen_address_in_use, naming --listen, and no operator token written")
-    func portInUse() throws {
+    func portInUse() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         let held = try HeldPort()
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--listen", "127.0.0.1:\(held.port)", "--policies", try writ.policies()],
             environment: ["WRIT_LISTEN": "127.0.0.1:1"],
             code: "listen_address_in_use",
             naming: ["listen 127.0.0.1:\(held.port) (--listen)"]
         )
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--policies", try writ.policies()],
             environment: ["WRIT_TLS_LISTEN": "127.0.0.1:\(held.port)"],
@@ -144,14 +139,14 @@ struct ServeStartupTests {
         "a privileged port: listen_permission_denied",
         .enabled(if: getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"))
     )
-    func privilegedPort() throws {
+    func privilegedPort() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         // A state directory the unprivileged user may write, so the port is what fails.
         let open = writ.path("open-state")
         try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: open)
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--policies", try writ.policies(), "--state-dir", open],
             environment: ["WRIT_LISTEN": "127.0.0.1:81"],
@@ -165,14 +160,14 @@ struct ServeStartupTests {
         "an unwritable state directory: state_dir_unwritable",
         .enabled(if: getuid() != 0 || FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"))
     )
-    func unwritableState() throws {
+    func unwritableState() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         let locked = writ.path("locked")
         try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: true)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: locked)
         defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: locked) }
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--state-dir", locked + "/state", "--policies", try writ.policies()],
             asNobody: getuid() == 0,
@@ -183,11 +178,11 @@ struct ServeStartupTests {
     }
 
     @Test("a state directory that is a file: state_dir_not_a_directory")
-    func stateIsAFile() throws {
+    func stateIsAFile() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         FileManager.default.createFile(atPath: writ.path("file"), contents: Data("x".utf8))
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--policies", try writ.policies()],
             environment: ["WRIT_STATE_DIR": writ.path("file")],
@@ -197,7 +192,7 @@ struct ServeStartupTests {
     }
 
     @Test("a missing certificate file: unreadable_file naming tls.certificate")
-    func missingCertificate() throws {
+    func missingCertificate() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         let config = writ.path("broker.yaml")
@@ -205,7 +200,7 @@ struct ServeStartupTests {
         development: true
         tls: { listen: 127.0.0.1:\(try HeldPort.free()), certificate: /nonexistent/tls.pem, key: /nonexistent/key.pem }
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--config", config, "--policies", try writ.policies()],
             environment: ["WRIT_TLS_LISTEN": "127.0.0.1:\(try HeldPort.free())"],
@@ -215,12 +210,12 @@ struct ServeStartupTests {
     }
 
     @Test("a type mismatch in the file: config_type_mismatch with key path, line and column")
-    func typeMismatch() throws {
+    func typeMismatch() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         let config = writ.path("broker.yaml")
         try "development: true\nlimits:\n  open_tasks: many\n".write(toFile: config, atomically: true, encoding: .utf8)
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--config", config, "--policies", try writ.policies()],
             code: "config_type_mismatch",
@@ -229,10 +224,10 @@ struct ServeStartupTests {
     }
 
     @Test("an invalid log level: invalid_log_level, not a silent info")
-    func logLevel() throws {
+    func logLevel() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--policies", try writ.policies()],
             environment: ["WRIT_LOG_LEVEL": "loud"],
@@ -242,18 +237,18 @@ struct ServeStartupTests {
     }
 
     @Test("an empty policy directory: no_policies; a missing one: policies_missing")
-    func policies() throws {
+    func policies() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         try FileManager.default.createDirectory(atPath: writ.path("empty"), withIntermediateDirectories: true)
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             [],
             environment: ["WRIT_POLICIES": writ.path("empty")],
             code: "no_policies",
             naming: ["policies \(writ.path("empty")) (WRIT_POLICIES)"]
         )
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--policies", writ.path("nowhere")],
             code: "policies_missing",
@@ -262,11 +257,11 @@ struct ServeStartupTests {
     }
 
     @Test("development identities on 0.0.0.0 are refused, and the refusal says how to allow them")
-    func publicDevelopment() throws {
+    func publicDevelopment() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
         let port = try HeldPort.free()
-        try Self.expectRefusal(
+        try await Self.expectRefusal(
             writ,
             ["--policies", try writ.policies()],
             environment: ["WRIT_LISTEN": "0.0.0.0:\(port)"],
@@ -276,7 +271,7 @@ struct ServeStartupTests {
         // Allowed explicitly, the next check runs instead (and refuses the state directory that is a file).
         FileManager.default.createFile(atPath: writ.path("file"), contents: Data("x".utf8))
         for allow in [["--allow-public-development"], []] {
-            try Self.expectRefusal(
+            try await Self.expectRefusal(
                 writ,
                 ["--policies", try writ.policies()] + allow,
                 environment: [
@@ -290,10 +285,10 @@ struct ServeStartupTests {
     }
 
     @Test("serve --help documents the flags and their precedence, and shows no public development listener")
-    func help() throws {
+    func help() async throws {
         let writ = try ScratchWrit()
         defer { writ.remove() }
-        let (status, text) = try writ.run(["serve", "--help"])
+        let (status, text) = try await writ.run(["serve", "--help"])
         let output = text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(status == 0)
         for flag in ["--listen", "--tls-listen", "--state-dir", "--policies", "--config", "--allow-public-development"]

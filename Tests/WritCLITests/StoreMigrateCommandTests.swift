@@ -21,17 +21,17 @@ struct StoreMigrateCommandTests {
         _ = try await stores.revocations.revoke(.user("mallory"), actor: "op", at: Date(), retention: 600)
         try await stores.audit.append(AuditEvent("test", actor: "op", subject: "s"), at: Date())
 
-        let server = try CLIPostgreSQL.server.get()
-        let name = try server.createDatabase()
+        let server = try await PostgreSQLServer.shared()
+        let name = try await server.createDatabase()
         let url = server.url(database: name)
 
         let copied = await (try StoreMigrateCommand.parse(["--state", directory.path, "--to", url])).outcome()
         #expect(copied.exitCode == 0, "\(copied.output)")
         #expect(copied.output.contains("feed entries"))
         #expect(copied.output.contains("checked"))
-        let subjects = try server.sql("SELECT kind || ':' || subject FROM revocations", database: name)
+        let subjects = try await server.sql("SELECT kind || ':' || subject FROM revocations", database: name)
         #expect(subjects.trimmingCharacters(in: .whitespacesAndNewlines) == "user:mallory")
-        #expect(try server.sql("SELECT COUNT(*) FROM audit", database: name).contains("2"))
+        #expect(try await server.sql("SELECT COUNT(*) FROM audit", database: name).contains("2"))
 
         let again = await (try StoreMigrateCommand.parse(["--state", directory.path, "--to", url])).outcome()
         #expect(again.exitCode == 1)
@@ -56,8 +56,8 @@ struct OperatorOnPostgreSQLTests {
         "operators are made, listed and revoked in the configured database; one at another schema is refused untouched"
     )
     func operators() async throws {
-        let server = try CLIPostgreSQL.server.get()
-        let name = try server.createDatabase()
+        let server = try await PostgreSQLServer.shared()
+        let name = try await server.createDatabase()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cfg-\(UUID().uuidString).yaml")
         try "development: true\nstore: \(server.url(database: name))\n".write(
             to: file,
@@ -71,7 +71,9 @@ struct OperatorOnPostgreSQLTests {
         #expect(early.exitCode == 2)
         #expect(early.output.contains("writ serve"))
         #expect(
-            try server.sql("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'tasks'", database: name).contains("0")
+            try await server.sql("SELECT COUNT(*) FROM pg_tables WHERE tablename = 'tasks'", database: name).contains(
+                "0"
+            )
         )
 
         let database = try await PostgresDatabase(try PostgresLocation(url: server.url(database: name)))
@@ -79,21 +81,22 @@ struct OperatorOnPostgreSQLTests {
         let created = await (try CreateOperatorCommand.parse(["scraper", "--role", "metrics", "--config", file.path]))
             .outcome()
         #expect(created.exitCode == 0, "\(created.output)")
-        let row = try server.sql("SELECT name || ':' || role FROM operators", database: name)
+        let row = try await server.sql("SELECT name || ':' || role FROM operators", database: name)
         #expect(row.trimmingCharacters(in: .whitespacesAndNewlines) == "scraper:metrics")
         let listed = await (try ListOperatorsCommand.parse(["--config", file.path])).outcome()
         #expect(listed.output.contains("scraper"))
         let revoked = await (try RevokeOperatorCommand.parse(["scraper", "--config", file.path])).outcome()
         #expect(revoked.exitCode == 0, "\(revoked.output)")
         #expect(
-            try server.sql("SELECT COUNT(*) FROM operators WHERE revoked_at IS NOT NULL", database: name).contains("1")
+            try await server.sql("SELECT COUNT(*) FROM operators WHERE revoked_at IS NOT NULL", database: name)
+                .contains("1")
         )
     }
 
     @Test("audit verify --config walks the configured database's chain on the host and names a tampered entry")
     func auditVerify() async throws {
-        let server = try CLIPostgreSQL.server.get()
-        let name = try server.createDatabase()
+        let server = try await PostgreSQLServer.shared()
+        let name = try await server.createDatabase()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("writ-cfg-\(UUID().uuidString).yaml")
         try "development: true\nstore: \(server.url(database: name))\n".write(
             to: file,
@@ -110,15 +113,9 @@ struct OperatorOnPostgreSQLTests {
         let intact = await (try AuditVerifyCommand.parse(["--config", file.path, "--json"])).outcome()
         #expect(intact.exitCode == 0, "\(intact.output)")
         #expect(intact.output.contains("\"entries\":4"), "\(intact.output)")
-        _ = try server.sql("UPDATE audit SET subject = 'forged' WHERE seq = 3", database: name)
+        _ = try await server.sql("UPDATE audit SET subject = 'forged' WHERE seq = 3", database: name)
         let broken = await (try AuditVerifyCommand.parse(["--config", file.path, "--json"])).outcome()
         #expect(broken.exitCode == 1, "\(broken.output)")
         #expect(broken.output.contains("3"), "\(broken.output)")
     }
-}
-
-/// One PostgreSQL server for the CLI's tests, each on a database of its own: starting a server blocks a thread
-/// for seconds, which the rest of the suite, running at the same time, would wait on.
-enum CLIPostgreSQL {
-    static let server = Result { try PostgreSQLServer() }
 }

@@ -139,6 +139,10 @@ public final class KeyService: Sendable {
         let due = Self.due(records, now: now)
         if retiring, !due.isEmpty {
             records = try await context.store("retire keys") { try await store.retire(due, at: now) }
+        } else {
+            // Due keys are published by no broker, whether or not the leader has recorded their retirement yet:
+            // every broker of a cluster publishes the same keys once it has read the same records.
+            records.removeAll { due.contains($0.id) }
         }
         let keys = current
         let activeNow = records.last(where: { $0.signs(at: now) })?.id

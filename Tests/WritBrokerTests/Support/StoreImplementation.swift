@@ -30,17 +30,24 @@ struct StoreImplementation: Sendable, CustomTestStringConvertible {
         }
     )
 
-    /// The PostgreSQL stores, each run on a new database of the tests' own server, dropped afterwards.
+    /// The PostgreSQL stores, each run on a new database of the tests' server, dropped afterwards. A few at a
+    /// time: each holds a pool of connections, and many at once on two cores only make all of them slow.
     static let postgres = StoreImplementation(
         name: "PostgreSQL",
         open: {
-            let server = try TestPostgreSQL.server.get()
-            let name = try server.createDatabase()
-            let location = try PostgresLocation(url: server.url(database: name) + "&pool=4")
-            let database = try await PostgresDatabase(location)
-            return OpenedStores(stores: .postgres(database)) {
-                database.close()
-                try? server.dropDatabase(name)
+            await TestPostgreSQL.stores.enter()
+            do {
+                let server = try await PostgreSQLServer.shared()
+                let name = try await server.createDatabase(template: try await TestPostgreSQL.schemaTemplate())
+                let database = try await TestPostgreSQL.open(name, pool: 4)
+                return OpenedStores(stores: .postgres(database)) {
+                    database.close()
+                    try? await server.dropDatabase(name)
+                    await TestPostgreSQL.stores.leave()
+                }
+            } catch {
+                await TestPostgreSQL.stores.leave()
+                throw error
             }
         }
     )
@@ -68,8 +75,78 @@ struct OpenedStores: Sendable {
     let discard: @Sendable () async -> Void
 }
 
-/// The one PostgreSQL server of this test process, started when a test first needs it. It stops when the
-/// process ends, however it ends (see `PostgreSQLServer`).
+/// The broker's databases on the tests' shared PostgreSQL server.
 enum TestPostgreSQL {
-    static let server = Result { try PostgreSQLServer() }
+    /// How many conformance tests hold PostgreSQL stores at once.
+    static let stores = Gate(limit: 4)
+
+    /// Opens the broker's store on `database`, with time to spare for a machine busy with the other tests.
+    static func open(_ database: String, pool: Int? = nil) async throws -> PostgresDatabase {
+        let server = try await PostgreSQLServer.shared()
+        let url = server.url(database: database) + (pool.map { "&pool=\($0)" } ?? "")
+        return try await PostgresDatabase(try PostgresLocation(url: url), timeout: .seconds(120))
+    }
+
+    /// A database with the broker's current schema, which new databases copy instead of each migrating.
+    static func schemaTemplate() async throws -> String { try await SchemaTemplate.instance.name() }
+
+    /// Runs `body` on a new database of the shared server, with the broker's schema unless `migrated` is false,
+    /// and drops it afterwards.
+    static func withDatabase<Result: Sendable>(
+        migrated: Bool = true,
+        _ body: (PostgreSQLServer, String) async throws -> Result
+    ) async throws -> Result {
+        let server = try await PostgreSQLServer.shared()
+        let template = migrated ? try await schemaTemplate() : nil
+        return try await server.withDatabase(template: template) { try await body(server, $0) }
+    }
+}
+
+/// The migrated template, made once per test process.
+private actor SchemaTemplate {
+    static let instance = SchemaTemplate()
+    private var made: Task<String, any Error>?
+
+    func name() async throws -> String {
+        if let made { return try await made.value }
+        let making = Task {
+            let server = try await PostgreSQLServer.shared()
+            let name = try await server.createDatabase("writ_schema_template")
+            let database = try await TestPostgreSQL.open(name)
+            database.close()
+            // Copying needs a database nobody is connected to.
+            try await server.sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)'; "
+                    + "ALTER DATABASE \(name) WITH IS_TEMPLATE true ALLOW_CONNECTIONS false"
+            )
+            return name
+        }
+        made = making
+        return try await making.value
+    }
+}
+
+/// At most `limit` holders at a time; the others wait their turn in order.
+actor Gate {
+    private let limit: Int
+    private var holders = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    func enter() async {
+        if holders < limit {
+            holders += 1
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    func leave() {
+        if waiting.isEmpty {
+            holders -= 1
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 }
