@@ -23,16 +23,19 @@ public final class PostgreSQLServer: Sendable {
     public let directory: URL
     private let binaries: String
     private let asRoot: Bool
+    /// The server's command-line options (port, socket directory, durability).
+    private let options: String
     private let stopped = Mutex(false)
 
     /// The user every test connects as.
     public static let user = "writ"
 
-    private init(port: Int, directory: URL, binaries: String, asRoot: Bool) {
+    private init(port: Int, directory: URL, binaries: String, asRoot: Bool, options: String) {
         self.port = port
         self.directory = directory
         self.binaries = binaries
         self.asRoot = asRoot
+        self.options = options
     }
 
     /// The server every test of this process shares, started when a test first asks for it. It stops when the
@@ -76,14 +79,16 @@ public final class PostgreSQLServer: Sendable {
             let options =
                 "-p \(port) -k \(directory.path) -c listen_addresses=127.0.0.1 -c fsync=\(durable ? "on" : "off") "
                 + "-c max_connections=500"
+            let started = PostgreSQLServer(
+                port: port,
+                directory: directory,
+                binaries: binaries,
+                asRoot: asRoot,
+                options: options
+            )
             do {
-                try await Self.run(
-                    server + [
-                        binaries + "/pg_ctl", "start", "-w", "-t", "60", "-D", data, "-l",
-                        directory.appendingPathComponent("server.log").path, "-o", options,
-                    ]
-                )
-                return PostgreSQLServer(port: port, directory: directory, binaries: binaries, asRoot: asRoot)
+                try await started.restart()
+                return started
             } catch {
                 lastError = error
             }
@@ -130,6 +135,23 @@ public final class PostgreSQLServer: Sendable {
             [
                 Self.psql(), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port),
                 "-U", Self.user, "-d", database, "-c", statement,
+            ]
+        )
+    }
+
+    /// Stops the server as a crash would (immediate shutdown: no checkpoint, every session cut); ``restart()``
+    /// then recovers from the write-ahead log.
+    public func crash() async throws {
+        let data = directory.appendingPathComponent("data").path
+        try await Self.run(Self.asServerUser(asRoot) + [binaries + "/pg_ctl", "stop", "-D", data, "-m", "immediate"])
+    }
+
+    /// Starts the server again on its port, after ``crash()``; returns once it accepts connections.
+    public func restart() async throws {
+        try await Self.run(
+            Self.asServerUser(asRoot) + [
+                binaries + "/pg_ctl", "start", "-w", "-t", "60", "-D", directory.appendingPathComponent("data").path,
+                "-l", directory.appendingPathComponent("server.log").path, "-o", options,
             ]
         )
     }

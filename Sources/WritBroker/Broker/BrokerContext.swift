@@ -63,12 +63,7 @@ public final class BrokerContext: Sendable {
             throw error
         } catch let error as PostgresStoreError where error.unavailable {
             logger.warning("the database is unavailable", metadata: ["operation": "\(what)", "error": "\(error)"])
-            throw BrokerError(
-                .unavailable,
-                "the broker's database cannot be reached now; retry shortly (a change asked for may or may not "
-                    + "have been made)",
-                retryAfter: 1
-            )
+            throw .databaseUnavailable
         } catch let error as PostgresStoreError where error.code == "22021" {
             // PostgreSQL keeps no NUL in text; the request bodies refuse one, so this is text from elsewhere
             // (an identity's claims): the caller's input, not the store's failure.

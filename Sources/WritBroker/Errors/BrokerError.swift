@@ -115,6 +115,16 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         self.line = line
     }
 
+    /// The broker's database cannot be reached now (503, retry after a second).
+    public static var databaseUnavailable: BrokerError {
+        BrokerError(
+            .unavailable,
+            "the broker's database cannot be reached now; retry shortly (a change asked for may or may not have been "
+                + "made)",
+            retryAfter: 1
+        )
+    }
+
     public var description: String { "\(code.rawValue): \(message)" }
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }

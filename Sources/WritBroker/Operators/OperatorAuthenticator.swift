@@ -82,6 +82,13 @@ public final class OperatorAuthenticator: Sendable {
         return record
     }
 
+    /// The operator store could not be read: 503 while the database cannot be reached (the check is retried),
+    /// 500 otherwise; refused either way.
+    static func unreadable(_ error: any Error) -> BrokerError {
+        if let error = error as? PostgresStoreError, error.unavailable { return .databaseUnavailable }
+        return BrokerError(.internalError, "the operator store is unreadable")
+    }
+
     /// Checks a presented token; nil when it is not a valid, unrevoked operator token.
     /// Throws ``BrokerError/Code/unavailable`` when too many checks are already running.
     public func authenticate(_ token: String, now: Date) async throws(BrokerError) -> OperatorIdentity? {
@@ -94,7 +101,7 @@ public final class OperatorAuthenticator: Sendable {
             do {
                 revoked = try await store.isRevoked(id: cached.identity.id)
             } catch {
-                throw BrokerError(.internalError, "the operator store is unreadable")
+                throw Self.unreadable(error)
             }
             guard !revoked else {
                 cache.withLock { _ = $0.removeValue(forKey: digest) }
@@ -110,7 +117,7 @@ public final class OperatorAuthenticator: Sendable {
         do {
             record = try await store.fetch(id: id)
         } catch {
-            throw BrokerError(.internalError, "the operator store is unreadable")
+            throw Self.unreadable(error)
         }
         guard let record, record.revokedAt == nil else { return nil }
         let outcome: Bool?

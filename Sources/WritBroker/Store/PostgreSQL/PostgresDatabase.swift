@@ -54,43 +54,117 @@ public final class PostgresDatabase: Sendable {
     /// Runs `work` (the start: connecting, migrating), or throws once `timeout` has passed without waiting for `work` to notice (a connection
     /// attempt may take longer to give up); the caller then closes the pool, which ends it.
     static func within(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> Void) async throws {
-        let once = ResumeOnce()
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            once.hold(continuation)
-            let attempt = Task {
-                do {
-                    try await work()
-                    once.resume(with: .success(()))
-                } catch {
-                    once.resume(with: .failure(error))
-                }
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                attempt.cancel()
-                once.resume(
-                    with: .failure(
-                        PostgresStoreError(
-                            code: nil,
-                            description: "PostgreSQL did not answer within \(timeout)",
-                            unavailable: true
-                        )
+        try await firstOf(work) { once in
+            try? await Task.sleep(for: timeout)
+            once.resume(
+                with: .failure(
+                    PostgresStoreError(
+                        code: nil,
+                        description: "PostgreSQL did not answer within \(timeout)",
+                        unavailable: true
                     )
                 )
+            )
+        }
+    }
+
+    /// Runs `work` on `connection`, or fails as unavailable once the connection has closed: a query in flight
+    /// when the server goes away (an immediate shutdown) may never return, and a write that never returns would
+    /// hold every later write of this broker behind it. Whether a write cut off in its `COMMIT` committed cannot
+    /// be known; the error says so.
+    static func whileOpen<T: Sendable>(
+        _ connection: PostgresConnection,
+        _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await firstOf(work) { once in
+            while !once.isDone {
+                if connection.isClosed {
+                    once.resume(
+                        with: .failure(
+                            PostgresStoreError(
+                                code: nil,
+                                description: "PostgreSQL closed the connection before the transaction ended; a "
+                                    + "change asked for may or may not have been made",
+                                unavailable: true
+                            )
+                        )
+                    )
+                    once.cancel()
+                    return
+                }
+                try? await Task.sleep(for: .milliseconds(100))
             }
         }
     }
 
-    /// A continuation resumed by whichever of several tasks finishes first.
-    private final class ResumeOnce: Sendable {
-        private let pending = Mutex<CheckedContinuation<Void, any Error>?>(nil)
+    /// The outcome of `work`, or what `watch` decides first; `watch` stops once `work` is done, and cancelling
+    /// the caller cancels both. Neither waits for the other: a `work` that never returns is left behind.
+    private static func firstOf<T: Sendable>(
+        _ work: @escaping @Sendable () async throws -> T,
+        watch: @escaping @Sendable (ResumeOnce<T>) async -> Void
+    ) async throws -> T {
+        let once = ResumeOnce<T>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+                once.hold(continuation)
+                let watcher = Task { await watch(once) }
+                let attempt = Task {
+                    defer { watcher.cancel() }
+                    do {
+                        once.resume(with: .success(try await work()))
+                    } catch {
+                        once.resume(with: .failure(error))
+                    }
+                }
+                once.attach([watcher, attempt])
+            }
+        } onCancel: {
+            once.cancel()
+        }
+    }
 
-        func hold(_ continuation: CheckedContinuation<Void, any Error>) { pending.withLock { $0 = continuation } }
+    /// A continuation resumed by whichever of several tasks finishes first, and those tasks, cancelled together.
+    final class ResumeOnce<T: Sendable>: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<T, any Error>?
+            var done = false
+            var tasks: [Task<Void, Never>] = []
+            var cancelled = false
+        }
 
-        func resume(with result: Result<Void, any Error>) {
-            let continuation = pending.withLock { pending in
-                defer { pending = nil }
-                return pending
+        private let state = Mutex(State())
+
+        func hold(_ continuation: CheckedContinuation<T, any Error>) {
+            state.withLock { $0.continuation = continuation }
+        }
+
+        /// The tasks to cancel with the caller (at once, if it is already cancelled).
+        func attach(_ tasks: [Task<Void, Never>]) {
+            let cancelled = state.withLock { state in
+                state.tasks = tasks
+                return state.cancelled
+            }
+            if cancelled { for task in tasks { task.cancel() } }
+        }
+
+        func cancel() {
+            let tasks = state.withLock { state in
+                state.cancelled = true
+                return state.tasks
+            }
+            for task in tasks { task.cancel() }
+        }
+
+        /// Whether it has been resumed.
+        var isDone: Bool { state.withLock { $0.done } }
+
+        func resume(with result: Result<T, any Error>) {
+            let continuation = state.withLock { state in
+                defer {
+                    state.continuation = nil
+                    state.done = true
+                }
+                return state.continuation
             }
             continuation?.resume(with: result)
         }
@@ -128,33 +202,42 @@ public final class PostgresDatabase: Sendable {
         logger: Logger
     ) async throws -> [(any Error)?] {
         try await client.withConnection { connection in
-            let session = PostgresSession(connection: connection, logger: logger)
-            try await session.run("BEGIN ISOLATION LEVEL READ COMMITTED")
-            do {
-                try await session.execute("SELECT pg_advisory_xact_lock(\(writeLock))")
-                var failures = [(any Error)?](repeating: nil, count: batch.count)
-                for (index, work) in batch.enumerated() {
-                    try await session.run("SAVEPOINT write")
-                    do {
-                        try await work(session)
-                        try await session.run("RELEASE SAVEPOINT write")
-                    } catch {
-                        failures[index] = error
-                        try await session.run("ROLLBACK TO SAVEPOINT write")
-                        try await session.run("RELEASE SAVEPOINT write")
-                    }
-                }
-                try await session.run("COMMIT")
-                return failures
-            } catch {
-                try? await session.run("ROLLBACK")
-                throw error
+            try await whileOpen(connection) {
+                try await commit(batch, on: PostgresSession(connection: connection, logger: logger))
             }
         }
     }
 
+    /// The batch's transaction on one connection.
+    private static func commit(
+        _ batch: [@Sendable (PostgresSession) async throws -> Void],
+        on session: PostgresSession
+    ) async throws -> [(any Error)?] {
+        try await session.run("BEGIN ISOLATION LEVEL READ COMMITTED")
+        do {
+            try await session.execute("SELECT pg_advisory_xact_lock(\(writeLock))")
+            var failures = [(any Error)?](repeating: nil, count: batch.count)
+            for (index, work) in batch.enumerated() {
+                try await session.run("SAVEPOINT write")
+                do {
+                    try await work(session)
+                    try await session.run("RELEASE SAVEPOINT write")
+                } catch {
+                    failures[index] = error
+                    try await session.run("ROLLBACK TO SAVEPOINT write")
+                    try await session.run("RELEASE SAVEPOINT write")
+                }
+            }
+            try await session.run("COMMIT")
+            return failures
+        } catch {
+            try? await session.run("ROLLBACK")
+            throw error
+        }
+    }
+
     /// Runs `body` in a read-only transaction that sees one snapshot.
-    func read<T: Sendable>(_ body: (PostgresSession) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (PostgresSession) async throws -> T) async throws -> T {
         try await transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lock: nil, body)
     }
 
@@ -162,21 +245,23 @@ public final class PostgresDatabase: Sendable {
     func transaction<T: Sendable>(
         begin: String,
         lock: Int64?,
-        _ body: (PostgresSession) async throws -> T
+        _ body: @escaping @Sendable (PostgresSession) async throws -> T
     ) async throws -> T {
         let logger = self.logger
         do {
             return try await client.withConnection { connection in
-                let session = PostgresSession(connection: connection, logger: logger)
-                try await session.run(begin)
-                do {
-                    if let lock { try await session.execute("SELECT pg_advisory_xact_lock(\(lock))") }
-                    let value = try await body(session)
-                    try await session.run("COMMIT")
-                    return value
-                } catch {
-                    try? await session.run("ROLLBACK")
-                    throw error
+                try await Self.whileOpen(connection) {
+                    let session = PostgresSession(connection: connection, logger: logger)
+                    try await session.run(begin)
+                    do {
+                        if let lock { try await session.execute("SELECT pg_advisory_xact_lock(\(lock))") }
+                        let value = try await body(session)
+                        try await session.run("COMMIT")
+                        return value
+                    } catch {
+                        try? await session.run("ROLLBACK")
+                        throw error
+                    }
                 }
             }
         } catch let error as PSQLError {

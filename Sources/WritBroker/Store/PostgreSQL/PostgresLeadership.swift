@@ -24,7 +24,9 @@ final class PostgresLeadership: ClusterLeadership {
         while !Task.isCancelled {
             do {
                 try await database.client.withConnection { connection in
-                    try await hold(on: connection)
+                    // A check in flight when PostgreSQL goes away may never return: leadership ends with the
+                    // connection, whether or not the check notices.
+                    try await PostgresDatabase.whileOpen(connection) { try await self.hold(on: connection) }
                 }
             } catch {
                 if !Task.isCancelled {
