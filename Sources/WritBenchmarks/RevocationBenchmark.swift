@@ -15,8 +15,10 @@ import WritVerifier
 /// moment each view refuses a covered token is recorded. Verification throughput is measured with the feed
 /// idle and again while revocations stream in, interleaved, same process.
 public struct RevocationBenchmark: Sendable {
-    /// The broker's base URL.
-    public let broker: String
+    /// The brokers' base URLs: revocations are made at the first; verifiers follow each in turn.
+    public let brokers: [String]
+    /// The broker revocations are made at.
+    var broker: String { brokers[0] }
     /// An admin operator token.
     public let operatorToken: String
     /// Verifiers following the feed.
@@ -30,14 +32,14 @@ public struct RevocationBenchmark: Sendable {
 
     /// A benchmark.
     public init(
-        broker: String,
+        brokers: [String],
         operatorToken: String,
         verifiers: Int,
         rounds: Int,
         seconds: Double,
         keyRounds: Int = 20
     ) {
-        self.broker = broker
+        self.brokers = brokers
         self.operatorToken = operatorToken
         self.verifiers = verifiers
         self.rounds = rounds
@@ -57,10 +59,20 @@ public struct RevocationBenchmark: Sendable {
         var quiet = Logger(label: "writ.bench.feed")
         quiet.logLevel = .critical
         let views = (0..<verifiers).map { _ in InMemoryRevocationView(maximumStaleness: 30) }
-        var feedConfiguration = RevocationFeedClient.Configuration(broker: broker)
-        feedConfiguration.credential = .token(operatorToken)
-        let followers = views.map { view in
-            RevocationFeedClient(configuration: feedConfiguration, view: view, client: http, logger: quiet)
+        let feedConfigurations = brokers.map { broker in
+            var configuration = RevocationFeedClient.Configuration(broker: broker)
+            configuration.credential = .token(operatorToken)
+            return configuration
+        }
+        let feedConfiguration = feedConfigurations[0]
+        // Verifier i follows broker i modulo the number of brokers.
+        let followers = views.indices.map { index in
+            RevocationFeedClient(
+                configuration: feedConfigurations[index % brokers.count],
+                view: views[index],
+                client: http,
+                logger: quiet
+            )
         }
         do {
             let report = try await withThrowingTaskGroup(of: String?.self) { group in
@@ -118,6 +130,8 @@ public struct RevocationBenchmark: Sendable {
             try await Task.sleep(for: .milliseconds(20))
         }
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        // The same, for verifiers following a broker other than the one that acknowledged.
+        var elsewhere = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var slowest: [UInt64] = []
         for round in 0..<rounds {
             let user = "bench-revocation-\(UUID().uuidString.prefix(8))-\(round)"
@@ -147,6 +161,7 @@ public struct RevocationBenchmark: Sendable {
                             )
                         )
                         _ = latency.record(micros)
+                        if index % brokers.count != 0 { _ = elsewhere.record(micros) }
                         worst = max(worst, micros)
                         pending.remove(index)
                     }
@@ -162,11 +177,24 @@ public struct RevocationBenchmark: Sendable {
         func ms(_ micros: UInt64) -> String { String(format: "%.2f", Double(micros) / 1000) }
         let sortedWorst = slowest.sorted()
         let keys = try await measureKeyRetirement(views: views, http: http)
+        func summary(_ histogram: Histogram<UInt64>) -> String {
+            "p50 \(ms(histogram.valueAtPercentile(50))) ms, p90 \(ms(histogram.valueAtPercentile(90))) ms, "
+                + "p99 \(ms(histogram.valueAtPercentile(99))) ms, max \(ms(histogram.max)) ms"
+        }
+        let following =
+            brokers.count == 1
+            ? "following \(broker)" : "spread over \(brokers.count) brokers (revocations made at \(broker))"
+        let crossBroker =
+            brokers.count == 1
+            ? ""
+            : """
+
+                verifiers following another broker (\(elsewhere.totalCount) samples): \(summary(elsewhere))
+            """
         return """
-            revocation reach: \(verifiers) verifiers following \(broker), \(rounds) revocations
+            revocation reach: \(verifiers) verifiers \(following), \(rounds) revocations
               from the broker's acknowledgement to each verifier refusing (\(latency.totalCount) samples):
-                p50 \(ms(latency.valueAtPercentile(50))) ms, p90 \(ms(latency.valueAtPercentile(90))) ms, \
-            p99 \(ms(latency.valueAtPercentile(99))) ms, max \(ms(latency.max)) ms
+                \(summary(latency))\(crossBroker)
               the last verifier of each revocation: median \(ms(sortedWorst[sortedWorst.count / 2])) ms, \
             worst \(ms(sortedWorst.last ?? 0)) ms
             key retirement reach: \(keyRounds) immediate rotations (`writ keys rotate --immediately`)

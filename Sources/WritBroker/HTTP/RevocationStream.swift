@@ -49,7 +49,8 @@ struct RevocationStream {
         )
     }
 
-    /// Sends every stored entry after `sequence`; returns the last sequence sent.
+    /// Sends every entry after `sequence`, from the feed's shared tail of encoded events, or from the store
+    /// when the subscriber is further behind; returns the last sequence sent.
     private static func send(
         after sequence: UInt64,
         broker: Broker,
@@ -59,16 +60,18 @@ struct RevocationStream {
     {
         var last = sequence
         while true {
-            let after = last
-            let page = try await broker.stores.revocations.list(after: after, limit: 500)
+            if let (events, through) = broker.feed.events(after: last) {
+                if events.readableBytes > 0 { try await writer.write(events) }
+                return through
+            }
+            let page = try await broker.stores.revocations.list(after: last, limit: 500)
             guard !page.isEmpty else { return last }
-            var text = ""
+            var buffer = ByteBuffer()
             for entry in page {
-                text += "id: \(entry.sequence)\nevent: revocation\ndata: \(JSONWriter.string(entry.json))\n\n"
+                buffer.writeImmutableBuffer(RevocationFeed.streamEvent(entry))
                 last = entry.sequence
             }
-            try await writer.write(ByteBuffer(string: text))
-            if page.count < 500 { return last }
+            try await writer.write(buffer)
         }
     }
 

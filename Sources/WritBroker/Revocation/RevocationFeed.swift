@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import NIOCore
 import Prometheus
 import Synchronization
 public import WritToken
@@ -10,8 +11,9 @@ public import WritVerifier
 ///
 /// The store is the feed's only source of truth. After each revocation commits, ``catchUp()`` reads
 /// every entry after the view's last sequence number, so entries reach the view in order and without gaps
-/// however many writers committed at once; subscribers are told the new last number and read the entries
-/// themselves from the store.
+/// however many writers committed at once. Each new entry is encoded once, as its stream event, into a tail
+/// of recent events that every subscriber shares; subscribers are told the new last number and take the
+/// events after their own from that tail, or read them from the store when they are further behind.
 public final class RevocationFeed: Sendable {
     /// Every retained entry, applied in order.
     public let view: InMemoryRevocationView
@@ -19,6 +21,7 @@ public final class RevocationFeed: Sendable {
     private let subscribers = Mutex<[Int: Subscriber]>([:])
     private let nextSubscriber = Atomic<Int>(0)
     private let metrics: BrokerMetrics
+    private let recent: Mutex<RecentEvents>
 
     /// A feed over a store, from what the store held at start. At start it loads only the retained entries that can refuse a token not yet
     /// issued — workload, user, issued-before, key and lift entries — so a restart does not grow with the
@@ -34,6 +37,7 @@ public final class RevocationFeed: Sendable {
         view.apply(standing)
         view.skip(through: last)
         view.prune(now: now)
+        recent = Mutex(RecentEvents(through: last))
     }
 
     /// Brings the view up to the store and wakes every stream subscriber, logging (not throwing) a failure:
@@ -76,11 +80,24 @@ public final class RevocationFeed: Sendable {
             // their tokens have all expired, so the view skips them rather than wait for them forever.
             if let first = page.first, first > after + 1 { view.skip(through: first - 1) }
             view.apply(page.entries)
+            let events = page.entries.map { ($0.sequence, Self.streamEvent($0)) }
+            recent.withLock { $0.append(events, after: after) }
             if page.entries.count < 1000 { break }
         }
         let last = view.lastSequence
         let continuations = subscribers.withLock { $0.values.map(\.continuation) }
         for continuation in continuations { continuation.yield(last) }
+    }
+
+    /// The stream events of every entry after `sequence`, as one buffer, and the number they reach; nil when
+    /// `sequence` is older than the shared tail of recent events (the caller reads the store instead).
+    public func events(after sequence: UInt64) -> (events: ByteBuffer, through: UInt64)? {
+        recent.withLock { $0.events(after: sequence) }
+    }
+
+    /// An entry as a Server-Sent Event: its number as the event id, its JSON as the data.
+    public static func streamEvent(_ entry: Revocation) -> ByteBuffer {
+        ByteBuffer(string: "id: \(entry.sequence)\nevent: revocation\ndata: \(JSONWriter.string(entry.json))\n\n")
     }
 
     /// The entry that would make a verifier following the feed refuse a token with these claims, if any.
@@ -148,4 +165,64 @@ public final class RevocationFeed: Sendable {
 
     /// Forgets entries whose tokens have all expired.
     public func prune(now: Date) { view.prune(now: now) }
+}
+
+/// The newest stream events, each encoded once. It holds every entry numbered in `(floor, ceiling]` (numbers
+/// pruned away have no entry), at most ``capacity`` of them; older ones are read from the store.
+struct RecentEvents {
+    static let capacity = 4096
+    private(set) var floor: UInt64
+    private(set) var ceiling: UInt64
+    private var held: [(sequence: UInt64, event: ByteBuffer)] = []
+    /// Where the held events start in `held` (dropped ones are removed in batches).
+    private var start = 0
+
+    init(through last: UInt64) {
+        floor = last
+        ceiling = last
+    }
+
+    /// Adds a page of entries read from the store after `after`. A page that does not join the tail (read
+    /// while another catch-up was between its read and its append) starts a new tail at `after`.
+    mutating func append(_ events: [(UInt64, ByteBuffer)], after: UInt64) {
+        guard !events.isEmpty else { return }
+        if after > ceiling {
+            held.removeAll(keepingCapacity: true)
+            start = 0
+            floor = after
+            ceiling = after
+        }
+        for (sequence, event) in events where sequence > ceiling {
+            held.append((sequence, event))
+            ceiling = sequence
+        }
+        let excess = held.count - start - Self.capacity
+        if excess > 0 {
+            start += excess
+            floor = held[start - 1].sequence
+            if start >= Self.capacity {
+                held.removeFirst(start)
+                start = 0
+            }
+        }
+    }
+
+    /// The events after `sequence` in one buffer, and the number they reach; nil when `sequence` is outside
+    /// the tail.
+    func events(after sequence: UInt64) -> (events: ByteBuffer, through: UInt64)? {
+        guard sequence >= floor, sequence <= ceiling else { return nil }
+        // The first held event after `sequence` (numbers ascend).
+        var low = start
+        var high = held.count
+        while low < high {
+            let middle = (low + high) / 2
+            if held[middle].sequence <= sequence { low = middle + 1 } else { high = middle }
+        }
+        if low == held.count { return (ByteBuffer(), ceiling) }
+        if low == held.count - 1 { return (held[low].event, ceiling) }
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(held[low...].reduce(0) { $0 + $1.event.readableBytes })
+        for index in low..<held.count { buffer.writeImmutableBuffer(held[index].event) }
+        return (buffer, ceiling)
+    }
 }

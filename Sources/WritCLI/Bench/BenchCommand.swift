@@ -138,7 +138,12 @@ public struct RevocationBenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The broker's URL.")
+    @Option(
+        help: """
+            The broker's URL; several brokers of one cluster comma-separated: revocations are made at the first, \
+            verifiers follow each in turn.
+            """
+    )
     var broker = "http://127.0.0.1:8080"
 
     @Option(help: "The broker's state directory (for the operator token).")
@@ -160,8 +165,12 @@ public struct RevocationBenchCommand: AsyncParsableCommand {
         guard let token = try? String(contentsOf: directory.operatorToken, encoding: .utf8) else {
             throw CLIError("no operator token at \(directory.operatorToken.path)")
         }
+        let brokers = broker.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !brokers.isEmpty, brokers.allSatisfy({ URL(string: $0)?.host != nil }) else {
+            throw CLIError("--broker takes one broker URL or several, comma-separated")
+        }
         let benchmark = RevocationBenchmark(
-            broker: broker,
+            brokers: brokers,
             operatorToken: token.trimmingCharacters(in: .whitespacesAndNewlines),
             verifiers: verifiers,
             rounds: rounds,
