@@ -219,12 +219,15 @@ public final class PostgreSQLServer: Sendable {
 
     /// `command`, to be started in a subshell that first closes every descriptor above 2: a process started from here
     /// would otherwise inherit this process's sockets and pipes, and a server would keep them open. The outer
-    /// shell keeps its own (Foundation learns that a process ended when its descriptor closes) and waits.
+    /// shell keeps its own (Foundation learns that a process ended when its descriptor closes), waits, and passes
+    /// SIGTERM on to the command (a deadline's stop).
     private static func process(_ command: [String], output: FileHandle) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         let closer =
-            #"(for fd in /proc/$BASHPID/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@")"#
+            #"(for fd in /proc/$BASHPID/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$@") & "#
+            + #"c=$!; trap 'kill -TERM $c 2>/dev/null' TERM; wait $c; s=$?; "#
+            + #"while kill -0 $c 2>/dev/null; do wait $c; s=$?; done; exit $s"#
         process.arguments = ["-c", closer, "writ-pg"] + command
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output

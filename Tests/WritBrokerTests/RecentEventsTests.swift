@@ -8,15 +8,15 @@ import Testing
 struct RecentEventsTests {
     static func event(_ sequence: UInt64) -> (UInt64, ByteBuffer) { (sequence, ByteBuffer(string: "<\(sequence)>")) }
 
-    static func text(_ result: (events: ByteBuffer, through: UInt64)?) -> String? {
-        result.map { String(buffer: $0.events) + "@\($0.through)" }
+    static func text(_ result: (events: ArraySlice<ByteBuffer>, through: UInt64)?) -> String? {
+        result.map { $0.events.map { String(buffer: $0) }.joined() + "@\($0.through)" }
     }
 
     @Test("events after any number in the tail come as one buffer; older or newer numbers are the store's")
     func serves() {
         var tail = RecentEvents(through: 10)
         #expect(Self.text(tail.events(after: 10)) == "@10", "nothing new yet")
-        tail.append([Self.event(11), Self.event(12), Self.event(14)], after: 10)  // 13 was pruned
+        tail.append([Self.event(11), Self.event(12), Self.event(14)], after: 10)  // no entry numbered 13
         #expect(Self.text(tail.events(after: 10)) == "<11><12><14>@14")
         #expect(Self.text(tail.events(after: 12)) == "<14>@14")
         #expect(Self.text(tail.events(after: 13)) == "<14>@14")
@@ -48,6 +48,6 @@ struct RecentEventsTests {
         #expect(tail.floor == oldest)
         #expect(tail.events(after: oldest - 1) == nil)
         #expect(Self.text(tail.events(after: total - 2)) == "<\(total - 1)><\(total)>@\(total)")
-        #expect(tail.events(after: oldest).map { String(buffer: $0.events).hasPrefix("<\(oldest + 1)>") } == true)
+        #expect(tail.events(after: oldest)?.events.first.map { String(buffer: $0) } == "<\(oldest + 1)>")
     }
 }

@@ -92,7 +92,13 @@ public final class RevocationFeed: Sendable {
     /// The stream events of every entry after `sequence`, as one buffer, and the number they reach; nil when
     /// `sequence` is older than the shared tail of recent events (the caller reads the store instead).
     public func events(after sequence: UInt64) -> (events: ByteBuffer, through: UInt64)? {
-        recent.withLock { $0.events(after: sequence) }
+        // The events are taken under the lock (references to shared buffers), joined outside it.
+        guard let (events, through) = recent.withLock({ $0.events(after: sequence) }) else { return nil }
+        guard events.count > 1 else { return (events.first ?? ByteBuffer(), through) }
+        var joined = ByteBuffer()
+        joined.reserveCapacity(events.reduce(0) { $0 + $1.readableBytes })
+        for event in events { joined.writeImmutableBuffer(event) }
+        return (joined, through)
     }
 
     /// An entry as a Server-Sent Event: its number as the event id, its JSON as the data.
@@ -207,9 +213,8 @@ struct RecentEvents {
         }
     }
 
-    /// The events after `sequence` in one buffer, and the number they reach; nil when `sequence` is outside
-    /// the tail.
-    func events(after sequence: UInt64) -> (events: ByteBuffer, through: UInt64)? {
+    /// The events after `sequence`, and the number they reach; nil when `sequence` is outside the tail.
+    func events(after sequence: UInt64) -> (events: ArraySlice<ByteBuffer>, through: UInt64)? {
         guard sequence >= floor, sequence <= ceiling else { return nil }
         // The first held event after `sequence` (numbers ascend).
         var low = start
@@ -218,11 +223,6 @@ struct RecentEvents {
             let middle = (low + high) / 2
             if held[middle].sequence <= sequence { low = middle + 1 } else { high = middle }
         }
-        if low == held.count { return (ByteBuffer(), ceiling) }
-        if low == held.count - 1 { return (held[low].event, ceiling) }
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(held[low...].reduce(0) { $0 + $1.event.readableBytes })
-        for index in low..<held.count { buffer.writeImmutableBuffer(held[index].event) }
-        return (buffer, ceiling)
+        return (ArraySlice(held[low...].map(\.event)), ceiling)
     }
 }

@@ -68,10 +68,12 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    /// Runs `work` on `connection`, or fails as unavailable once the connection has closed: a query in flight
-    /// when the server goes away (an immediate shutdown) may never return, and a write that never returns would
-    /// hold every later write of this broker behind it. Whether a write cut off in its `COMMIT` committed cannot
-    /// be known; the error says so.
+    /// Runs `work` on `connection`, or fails as unavailable once the connection has closed. A query in flight
+    /// when the server went away (an immediate shutdown) was seen never to return, though its connection had
+    /// closed; a write that never returns would hold every later write of this broker behind it. The connection
+    /// is checked every 100 ms (a callback on its close would stay registered for as long as it lives). Whether a
+    /// write cut off in its `COMMIT` committed cannot be known; the error says so. A connection that stays open
+    /// to a peer that no longer answers is not caught here: TCP keepalives and the server's own timeouts end it.
     static func whileOpen<T: Sendable>(
         _ connection: PostgresConnection,
         _ work: @escaping @Sendable () async throws -> T
@@ -89,7 +91,7 @@ public final class PostgresDatabase: Sendable {
                             )
                         )
                     )
-                    once.cancel()
+                    once.cancelWork()
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(100))
@@ -97,8 +99,9 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    /// The outcome of `work`, or what `watch` decides first; `watch` stops once `work` is done, and cancelling
-    /// the caller cancels both. Neither waits for the other: a `work` that never returns is left behind.
+    /// The outcome of `work`, or what `watch` decides first; `watch` stops once `work` is done. Cancelling the
+    /// caller cancels `work` (and `watch` goes on until `work` ends or decides). Neither waits for the other: a
+    /// `work` that never returns is left behind.
     private static func firstOf<T: Sendable>(
         _ work: @escaping @Sendable () async throws -> T,
         watch: @escaping @Sendable (ResumeOnce<T>) async -> Void
@@ -116,19 +119,20 @@ public final class PostgresDatabase: Sendable {
                         once.resume(with: .failure(error))
                     }
                 }
-                once.attach([watcher, attempt])
+                once.attach(attempt)
             }
         } onCancel: {
-            once.cancel()
+            once.cancelWork()
         }
     }
 
-    /// A continuation resumed by whichever of several tasks finishes first, and those tasks, cancelled together.
-    final class ResumeOnce<T: Sendable>: Sendable {
+    /// A continuation resumed by whichever of two tasks finishes first, and the task doing the work, cancelled
+    /// with the caller.
+    private final class ResumeOnce<T: Sendable>: Sendable {
         private struct State {
             var continuation: CheckedContinuation<T, any Error>?
             var done = false
-            var tasks: [Task<Void, Never>] = []
+            var work: Task<Void, Never>?
             var cancelled = false
         }
 
@@ -138,21 +142,21 @@ public final class PostgresDatabase: Sendable {
             state.withLock { $0.continuation = continuation }
         }
 
-        /// The tasks to cancel with the caller (at once, if it is already cancelled).
-        func attach(_ tasks: [Task<Void, Never>]) {
+        /// The task to cancel with the caller (at once, if it is already cancelled).
+        func attach(_ work: Task<Void, Never>) {
             let cancelled = state.withLock { state in
-                state.tasks = tasks
+                state.work = work
                 return state.cancelled
             }
-            if cancelled { for task in tasks { task.cancel() } }
+            if cancelled { work.cancel() }
         }
 
-        func cancel() {
-            let tasks = state.withLock { state in
+        func cancelWork() {
+            let work = state.withLock { state in
                 state.cancelled = true
-                return state.tasks
+                return state.work
             }
-            for task in tasks { task.cancel() }
+            work?.cancel()
         }
 
         /// Whether it has been resumed.
