@@ -109,7 +109,7 @@ struct AdminAndFeedRouteTests {
         }
     }
 
-    @Test("the feed pages after a sequence number and says whether more follow")
+    @Test("the feed pages after a sequence number, says whether more follow, and refuses one it never reached")
     func feedPaging() async throws {
         let harness = try await BrokerHarness.make()
         defer { harness.close() }
@@ -127,6 +127,22 @@ struct AdminAndFeedRouteTests {
                     .string
                     == "invalid_request"
             )
+            #expect(
+                try await client.json(.get, "/v1/revocations?after=5", bearer: harness.operatorToken).status == 200,
+                "resuming at the last entry"
+            )
+            // A resume point this feed never reached (a verifier that followed a restored or another database) is
+            // refused, on the page and on the stream, rather than skipping this feed's entries up to it.
+            let beyond = try await client.json(.get, "/v1/revocations?after=6", bearer: harness.operatorToken)
+            #expect(beyond.status == 400)
+            #expect(beyond.body["error_description"]?.string?.contains("start again from 0") == true, "\(beyond.body)")
+            let stream = try await client.execute(
+                uri: "/v1/revocations/stream",
+                method: .get,
+                headers: [HTTPField.Name("Last-Event-ID")!: "9", .authorization: "Bearer \(harness.operatorToken)"]
+            )
+            #expect(stream.status == .badRequest)
+            #expect(harness.broker.feed.subscriberCount == 0)
         }
     }
 

@@ -17,9 +17,11 @@ import WritToken
 struct RevocationStream {
     let broker: Broker
 
-    func response(for request: Request, caller: Caller) throws(BrokerError) -> Response {
+    func response(for request: Request, caller: Caller) async throws(BrokerError) -> Response {
         let start = try BrokerRoutes.resumePoint(request)
         let broker = self.broker
+        // A resume point this feed never reached is refused before the stream opens.
+        _ = try await broker.revocations.page(after: start, limit: 1)
         let perCaller = broker.settings.limits.streamsPerCaller
         guard let (id, updates) = broker.feed.subscribe(owner: caller.auditName, limit: perCaller) else {
             throw BrokerError(

@@ -25,7 +25,7 @@ enum RevocationRoutes {
     }
 
     static func stream(_ call: RouteCall) async throws -> Response {
-        try RevocationStream(broker: call.broker).response(for: call.request, caller: call.caller)
+        try await RevocationStream(broker: call.broker).response(for: call.request, caller: call.caller)
     }
 
     static func revoke(_ call: RouteCall) async throws -> Response {

@@ -131,8 +131,19 @@ public final class RevocationService: Sendable {
     }
 
     /// A page of the feed.
+    /// Refuses a resume point beyond the last sequence this feed ever gave: the caller followed another feed (a
+    /// database restored from an older backup, another deployment), and resuming would silently skip this feed's
+    /// entries up to its number. It must drop what it holds and start again from 0.
     public func page(after sequence: UInt64, limit: Int) async throws(BrokerError) -> RevocationPage {
-        try await context.store("revocation page") { try await store.page(after: sequence, limit: limit) }
+        let page = try await context.store("revocation page") { try await store.page(after: sequence, limit: limit) }
+        guard sequence <= page.last else {
+            throw BrokerError(
+                .invalidRequest,
+                "entry \(sequence) is beyond this feed's last (\(page.last)): this is not the feed you followed (a "
+                    + "restored or another database); drop the revocations you hold and start again from 0"
+            )
+        }
+        return page
     }
 
     /// The name of an entry's kind, as metrics and messages use it.
