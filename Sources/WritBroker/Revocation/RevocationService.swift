@@ -130,8 +130,7 @@ public final class RevocationService: Sendable {
         }
     }
 
-    /// A page of the feed.
-    /// Refuses a resume point beyond the last sequence this feed ever gave: the caller followed another feed (a
+    /// A page of the feed. Refuses a resume point beyond the last sequence this feed ever gave: the caller followed another feed (a
     /// database restored from an older backup, another deployment), and resuming would silently skip this feed's
     /// entries up to its number. It must drop what it holds and start again from 0.
     public func page(after sequence: UInt64, limit: Int) async throws(BrokerError) -> RevocationPage {
