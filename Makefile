@@ -1,7 +1,7 @@
 # Writ — build, test, fuzz and benchmark.
 SHELL := /bin/bash
 SWIFT ?= swift
-DEB_PACKAGES := libsqlite3-dev libargon2-dev graphviz openssl curl postgresql
+DEB_PACKAGES := libsqlite3-dev libargon2-dev zlib1g-dev graphviz openssl curl postgresql
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET ?= all
 BENCH_SECONDS ?= 2

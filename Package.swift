@@ -45,10 +45,17 @@ let package = Package(
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
-        // The token profile: claims, authorization details, JWS, keys, JWKS, DPoP, SPIFFE IDs.
+        // zlib from the system (Debian's zlib1g-dev), for Token Status Lists (ZLIB/DEFLATE, RFC 1950/1951).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // The token profile: claims, authorization details, JWS, keys, JWKS, DPoP, SPIFFE IDs, status lists.
         .target(
             name: "WritToken",
             dependencies: [
+                "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
             ],

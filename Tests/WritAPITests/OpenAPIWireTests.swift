@@ -69,6 +69,7 @@ struct OpenAPIWireTests {
                 switch body {
                 case .json?: #expect(content["application/json"] != nil, "\(name) \(status): not JSON")
                 case .text?: #expect(content["text/plain"] != nil, "\(name) \(status): not text")
+                case .signedJWT(let type)?: #expect(content[type] != nil, "\(name) \(status): not \(type)")
                 case .events?: #expect(content["text/event-stream"] != nil, "\(name) \(status): not events")
                 case .empty?: #expect(content.isEmpty, "\(name) \(status): has a body")
                 default: break

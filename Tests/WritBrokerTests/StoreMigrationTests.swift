@@ -18,9 +18,15 @@ struct StoreMigrationTests {
         let child = try R.task("tsk_child", workload: R.summarizer, parent: root)
         let other = try R.task("tsk_other", workload: R.coder)
         try await R.insert([root, child, other], into: stores)
-        try await R.record([R.token("jti_1", of: root), R.token("jti_2", of: child)], into: stores)
+        let block = try await stores.statusLists.reserve(keyID: "k2", count: 8, size: 64, at: R.now)
+        func token(_ id: String, of task: BrokerTask, slot: Int) -> IssuedToken {
+            var token = R.token(id, of: task)
+            token.status = StatusSlot(list: block.list, index: slot)
+            return token
+        }
+        try await R.record([token("jti_1", of: root, slot: 0), token("jti_2", of: child, slot: 1)], into: stores)
         let proof = UsedProof(keyThumbprint: "thumb", id: "proof-1", expiresAt: R.at(60))
-        _ = try await R.record(R.token("jti_3", of: other), into: stores, proof: proof)
+        _ = try await R.record(token("jti_3", of: other, slot: 2), into: stores, proof: proof)
         _ = try await R.close("tsk_root", .complete, at: R.at(10), in: stores)
         _ = try await stores.revocations.revoke(.user("mallory"), actor: "op", at: R.at(20), retention: 600)
         _ = try await stores.revocations.revoke(.token("jti_3"), actor: "op", at: R.at(21), retention: 600)
@@ -91,6 +97,11 @@ struct StoreMigrationTests {
             }
             #expect(try await copy.tasks.fetchTree(id: "tsk_root") == source.tasks.fetchTree(id: "tsk_root"))
             #expect(try await copy.tokens.fetch(id: "jti_2") == source.tokens.fetch(id: "jti_2"))
+            // Revoked statuses arrive set, and the list goes on after the last index the source handed out.
+            #expect(try await source.statusLists.revokedIndices(list: "k2.0") == [0, 1, 2])
+            #expect(try await copy.statusLists.revokedIndices(list: "k2.0") == [0, 1, 2])
+            #expect(try await copy.statusLists.fetch(list: "k2.0") == source.statusLists.fetch(list: "k2.0"))
+            #expect(try await copy.statusLists.reserve(keyID: "k2", count: 1, size: 64, at: R.at(50)).indices == 8..<9)
             #expect(try await copy.keys.list() == source.keys.list())
             #expect(try await copy.operators.list() == source.operators.list())
             // The spent proof stays spent, and new entries continue both numberings.

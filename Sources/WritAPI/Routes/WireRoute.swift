@@ -13,6 +13,8 @@ public struct WireRoute: Sendable {
         case query(any WireParameters.Type)
         /// Text that is not JSON (Prometheus exposition).
         case text
+        /// A compact JWS served as its own media type (a Token Status List's `application/statuslist+jwt`).
+        case signedJWT(mediaType: String)
         /// Server-Sent Events, by event name, each event's data a JSON value of its type.
         case events([String: any WireValue.Type])
     }

@@ -16,6 +16,11 @@ public enum WireRoutes {
         WireRoute("GET", "/.well-known/spiffe-bundle", responses: [200: .json(SPIFFEBundleDocument.self)]),
         WireRoute("GET", "/v1/authorize", responses: [:]),
         WireRoute(
+            "GET",
+            "/v1/status-lists/{id}",
+            responses: [200: .signedJWT(mediaType: StatusListToken.mediaType), 304: .empty]
+        ),
+        WireRoute(
             "POST",
             "/v1/token",
             request: .form(TokenEndpointForm.self),

@@ -28,6 +28,8 @@ public final class Broker: Sendable {
     public let keys: KeyService
     /// The audit log.
     public let audit: AuditService
+    /// Token Status Lists.
+    public let statusLists: StatusListService
 
     /// A broker over opened stores: loads the feed's standing entries, then composes the services.
     public init(
@@ -52,7 +54,7 @@ public final class Broker: Sendable {
         )
         let snapshot = try await stores.revocations.snapshot(now: clock.now)
         let feed = RevocationFeed(store: stores.revocations, snapshot: snapshot, metrics: metrics, now: clock.now)
-        let (tasks, keys, tokens) = Self.services(context, stores, identities, feed, signingKeys)
+        let (tasks, keys, tokens, statusLists) = Self.services(context, stores, identities, feed, signingKeys)
         self.context = context
         self.stores = stores
         self.identities = identities
@@ -82,6 +84,7 @@ public final class Broker: Sendable {
             ownTokens: { token, now in tokens.verifyOwnToken(token, now: now) }
         )
         self.audit = AuditService(context: context, store: stores.audit)
+        self.statusLists = statusLists
     }
 
     /// The services that depend on one another: tokens need tasks (and their grants) and keys.
@@ -91,7 +94,7 @@ public final class Broker: Sendable {
         _ identities: IdentityRegistry,
         _ feed: RevocationFeed,
         _ signingKeys: SigningKeys
-    ) -> (TaskService, KeyService, TokenService) {
+    ) -> (TaskService, KeyService, TokenService, StatusListService) {
         let tasks = TaskService(
             context: context,
             store: stores.tasks,
@@ -101,15 +104,24 @@ public final class Broker: Sendable {
             caching: stores.leadership == nil
         )
         let keys = KeyService(context: context, store: stores.keys, feed: feed, keys: signingKeys)
+        // Brokers sharing a database reserve smaller blocks, so fewer indices go unused when one stops.
+        let statusLists = StatusListService(
+            context: context,
+            store: stores.statusLists,
+            keys: keys,
+            feed: feed,
+            blockSize: stores.leadership == nil ? 1024 : 256
+        )
         let tokens = TokenService(
             context: context,
             store: stores.tokens,
             tasks: tasks,
             keys: keys,
             identities: identities,
-            feed: feed
+            feed: feed,
+            statusLists: statusLists
         )
-        return (tasks, keys, tokens)
+        return (tasks, keys, tokens, statusLists)
     }
 
     /// The settings.

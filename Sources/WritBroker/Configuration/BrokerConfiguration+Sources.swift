@@ -69,6 +69,12 @@ extension BrokerConfiguration {
             }
             tokens.keyPublishLead = seconds
         }
+        if let value = environment["WRIT_STATUS_LIST_TTL"] {
+            guard let seconds = Int(value), (1...3600).contains(seconds) else {
+                throw Problem(code: "invalid_value", message: "WRIT_STATUS_LIST_TTL must be 1 to 3600 seconds")
+            }
+            tokens.statusListTTL = seconds
+        }
         if let value = environment["WRIT_OPEN_TASKS"] {
             guard let count = Int(value), count > 0 else {
                 throw Problem(code: "invalid_value", message: "WRIT_OPEN_TASKS must be a positive integer")

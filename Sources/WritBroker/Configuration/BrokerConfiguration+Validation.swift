@@ -106,6 +106,9 @@ extension BrokerConfiguration {
         guard tokens.defaultLifetime > 0, tokens.maximumLifetime >= tokens.defaultLifetime else {
             throw Problem(code: "invalid_value", message: "tokens: 0 < default_lifetime <= maximum_lifetime")
         }
+        guard (1...3600).contains(tokens.statusListTTL) else {
+            throw Problem(code: "invalid_value", message: "tokens.status_list_ttl must be 1 to 3600 seconds")
+        }
         guard tokens.keyPublishLead >= 0 else {
             throw Problem(code: "invalid_value", message: "tokens.key_publish_lead must not be negative")
         }

@@ -142,10 +142,14 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         /// How long a rotated-in signing key is published before it signs; longer than verifiers' JWKS refresh
         /// interval (300 s by default in `WritVerifier`).
         public var keyPublishLead = 600
+        /// Seconds a relying party may cache a Token Status List (its `ttl`): the longest a revoked token can
+        /// still pass at a server that checks only the list.
+        public var statusListTTL = 30
         enum CodingKeys: String, CodingKey {
             case defaultLifetime = "default_lifetime"
             case maximumLifetime = "maximum_lifetime"
             case keyPublishLead = "key_publish_lead"
+            case statusListTTL = "status_list_ttl"
         }
     }
 

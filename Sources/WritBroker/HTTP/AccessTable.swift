@@ -52,6 +52,7 @@ public enum AccessTable {
         AccessRule(.get, "/.well-known/oauth-authorization-server", .anyone, DiscoveryRoutes.serverMetadata),
         AccessRule(.get, "/.well-known/spiffe-bundle", .anyone, KeyRoutes.spiffeBundle),
         AccessRule(.get, "/v1/authorize", .anyone, DiscoveryRoutes.authorize),
+        AccessRule(.get, "/v1/status-lists/{id}", .anyone, StatusRoutes.list),
         AccessRule(.post, "/v1/token", .tokenClient, TokenRoutes.token),
         AccessRule(.get, "/v1/revocations", .resourceServerOrOperator([.admin, .introspect]), RevocationRoutes.page),
         AccessRule(

@@ -13,6 +13,8 @@ public struct BrokerStores: Sendable {
     public let audit: any AuditStore
     /// Operators.
     public let operators: any OperatorStore
+    /// Token Status Lists.
+    public let statusLists: any StatusListStore
     /// Wake-ups for entries other brokers commit, where several brokers share the database.
     public var feedNotifier: (any FeedNotifier)?
     /// Who does the cluster's background work, where several brokers share the database; nil: this broker.
@@ -35,7 +37,8 @@ public struct BrokerStores: Sendable {
         revocations: any RevocationStore,
         keys: any KeyStore,
         audit: any AuditStore,
-        operators: any OperatorStore
+        operators: any OperatorStore,
+        statusLists: any StatusListStore
     ) {
         self.tasks = tasks
         self.tokens = tokens
@@ -43,6 +46,7 @@ public struct BrokerStores: Sendable {
         self.keys = keys
         self.audit = audit
         self.operators = operators
+        self.statusLists = statusLists
     }
 
     /// The SQLite stores over one database file.
@@ -53,7 +57,8 @@ public struct BrokerStores: Sendable {
             revocations: SQLiteRevocationStore(database),
             keys: SQLiteKeyStore(database),
             audit: SQLiteAuditStore(database),
-            operators: SQLiteOperatorStore(database)
+            operators: SQLiteOperatorStore(database),
+            statusLists: SQLiteStatusListStore(database)
         )
     }
 
@@ -66,7 +71,8 @@ public struct BrokerStores: Sendable {
             revocations: PostgresRevocationStore(database),
             keys: PostgresKeyStore(database),
             audit: PostgresAuditStore(database),
-            operators: PostgresOperatorStore(database)
+            operators: PostgresOperatorStore(database),
+            statusLists: PostgresStatusListStore(database)
         )
         stores.feedNotifier = PostgresFeedNotifier(database)
         stores.leadership = PostgresLeadership(database)

@@ -22,13 +22,17 @@ public struct StoreDump: Sendable {
     var operators: [OperatorRecord] = []
     /// Spent DPoP proofs: expiry (milliseconds) and digest.
     var proofs: [(expiresAt: Int64, digest: String)] = []
+    /// Token Status Lists, with the next index each hands out (so no index is handed out twice after the move).
+    var statusLists: [StatusListRecord] = []
+    /// The tokens whose status is revoked.
+    var revokedTokens: [String] = []
 
     /// How many of each the dump holds.
     public var counts: [(String, Int)] {
         [
             ("tasks", tasks.count), ("tokens", tokens.count), ("feed entries", revocations.count),
             ("audit entries", audit.count), ("signing keys", keys.count), ("operators", operators.count),
-            ("spent DPoP proofs", proofs.count),
+            ("spent DPoP proofs", proofs.count), ("status lists", statusLists.count),
         ]
     }
 }

@@ -19,6 +19,8 @@ public struct IssuedToken: Sendable, Hashable {
     public var expiresAt: Date
     /// `bearer`, `dpop:JKT` or `mtls:X5T`.
     public var binding: String
+    /// Where its status is kept (its `status` claim's list and index), when it has one.
+    public var status: StatusSlot?
 
     /// A record.
     public init(
@@ -29,7 +31,8 @@ public struct IssuedToken: Sendable, Hashable {
         audience: String,
         issuedAt: Date,
         expiresAt: Date,
-        binding: String
+        binding: String,
+        status: StatusSlot? = nil
     ) {
         self.id = id
         self.taskID = taskID
@@ -39,5 +42,20 @@ public struct IssuedToken: Sendable, Hashable {
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
         self.binding = binding
+        self.status = status
+    }
+}
+
+/// A token's place in a Token Status List: the list's id and the token's index in it.
+public struct StatusSlot: Sendable, Hashable {
+    /// The list, `KID.EPOCH`.
+    public var list: String
+    /// The token's index in it.
+    public var index: Int
+
+    /// A slot.
+    public init(list: String, index: Int) {
+        self.list = list
+        self.index = index
     }
 }

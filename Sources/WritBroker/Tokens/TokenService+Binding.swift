@@ -37,7 +37,7 @@ struct TokenBinding: Sendable {
 
 extension IssuedToken {
     /// The record of a token about to be issued.
-    init(_ claims: AccessTokenClaims, binding: TokenBinding) {
+    init(_ claims: AccessTokenClaims, binding: TokenBinding, status: StatusSlot?) {
         self.init(
             id: claims.tokenID,
             taskID: claims.taskID,
@@ -46,7 +46,8 @@ extension IssuedToken {
             audience: claims.audience,
             issuedAt: claims.issuedAt,
             expiresAt: claims.expiresAt,
-            binding: binding.stored
+            binding: binding.stored,
+            status: status
         )
     }
 }

@@ -13,6 +13,7 @@ public final class TokenService: Sendable {
     let keys: KeyService
     let identities: IdentityRegistry
     let feed: RevocationFeed
+    let statusLists: StatusListService
     let proofReplays = DPoPReplayCache(capacity: 250_000, perKeyCapacity: 20_000)
     /// The DPoP nonces handed out.
     public let dpopNonces: DPoPNonces
@@ -23,9 +24,11 @@ public final class TokenService: Sendable {
         tasks: TaskService,
         keys: KeyService,
         identities: IdentityRegistry,
-        feed: RevocationFeed
+        feed: RevocationFeed,
+        statusLists: StatusListService
     ) {
         self.context = context
+        self.statusLists = statusLists
         self.dpopNonces = DPoPNonces(secret: context.settings.dpopNonceSecret)
         self.store = store
         self.tasks = tasks
@@ -93,9 +96,13 @@ public final class TokenService: Sendable {
         binding: TokenBinding,
         now: Date
     ) async throws(BrokerError) -> IssuedAccessToken {
-        let claims = try mint(task, audience: request.audience, details: details, binding: binding, now: now)
-        let token = try sign(claims)
-        let record = try await record(claims, task: task, binding: binding, now: now)
+        // One key for the token and its status list, even if a rotation lands meanwhile.
+        let key = keys.current.active
+        let (status, slot) = try await statusLists.allocate(keyID: key.id)
+        var claims = try mint(task, audience: request.audience, details: details, binding: binding, now: now)
+        claims.status = status
+        let token = try sign(claims, with: key)
+        let record = try await record(claims, slot: slot, task: task, binding: binding, now: now)
         let scope: String? =
             if case .scope = request.requested {
                 context.policies.audiences[request.audience]?.scope(for: details.entries)
@@ -329,9 +336,9 @@ public final class TokenService: Sendable {
     }
 
     /// The token, signed with the active key.
-    private func sign(_ claims: AccessTokenClaims) throws(BrokerError) -> String {
+    private func sign(_ claims: AccessTokenClaims, with key: SigningKey) throws(BrokerError) -> String {
         do {
-            return try AccessToken.sign(claims, with: keys.current.active)
+            return try AccessToken.sign(claims, with: key)
         } catch {
             context.logger.error("signing failed", metadata: ["error": "\(error.code)"])
             throw BrokerError(.internalError, "the token could not be signed")
@@ -343,11 +350,12 @@ public final class TokenService: Sendable {
     /// restart, or at another broker on the same store).
     private func record(
         _ claims: AccessTokenClaims,
+        slot: StatusSlot,
         task: BrokerTask,
         binding: TokenBinding,
         now: Date
     ) async throws(BrokerError) -> IssuedToken {
-        let record = IssuedToken(claims, binding: binding)
+        let record = IssuedToken(claims, binding: binding, status: slot)
         let event = AuditEvent(
             "token.issued",
             actor: record.workload,

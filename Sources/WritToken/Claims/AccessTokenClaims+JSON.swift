@@ -21,6 +21,7 @@ extension AccessTokenClaims {
         if let notBefore { members["nbf"] = .integer(notBefore.numericDate) }
         if let purpose { members["purp"] = .string(purpose) }
         if let confirmation { members["cnf"] = confirmation.json }
+        if let status { members["status"] = status.json }
         // RFC 8693 §4.1: the current actor outermost, earlier actors nested inside.
         var actor: JSONValue?
         for workload in actorChain.reversed() {

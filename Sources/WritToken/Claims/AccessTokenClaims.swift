@@ -29,6 +29,8 @@ public struct AccessTokenClaims: Sendable, Hashable {
     public var authorizationDetails: [AuthorizationDetail]
     /// `cnf`: the key the presenter must prove, when the token is sender-constrained.
     public var confirmation: Confirmation?
+    /// `status`: where a Token Status List keeps this token's status, when it has one.
+    public var status: StatusListReference?
 
     /// Creates a claim set.
     public init(
@@ -44,7 +46,8 @@ public struct AccessTokenClaims: Sendable, Hashable {
         taskID: String,
         purpose: String? = nil,
         authorizationDetails: [AuthorizationDetail],
-        confirmation: Confirmation? = nil
+        confirmation: Confirmation? = nil,
+        status: StatusListReference? = nil
     ) {
         self.issuer = issuer
         self.subject = subject
@@ -59,6 +62,7 @@ public struct AccessTokenClaims: Sendable, Hashable {
         self.purpose = purpose
         self.authorizationDetails = authorizationDetails
         self.confirmation = confirmation
+        self.status = status
     }
 
     /// A fresh `jti`: 128 random bits from the system's CSPRNG, base64url.

@@ -26,6 +26,7 @@ struct ClaimsDecoder {
     private var purpose: String?
     private var details: [AuthorizationDetail]?
     private var confirmation: Confirmation?
+    private var status: StatusListReference?
     private var seen: UInt32 = 0
     private var seenOther: Set<String> = []
 
@@ -98,6 +99,7 @@ struct ClaimsDecoder {
         case .confirmation: confirmation = try Confirmation(json: cursor.parseValue(depth: 1))
         case .actor: actorChain = try actors(level: 0, depth: 2)
         case .authorizationDetails: details = try readDetails()
+        case .status: status = try readStatus()
         }
     }
 
@@ -125,7 +127,8 @@ struct ClaimsDecoder {
             taskID: taskID,
             purpose: purpose.take(),
             authorizationDetails: details,
-            confirmation: confirmation.take()
+            confirmation: confirmation.take(),
+            status: status.take()
         )
     }
 
@@ -231,6 +234,21 @@ struct ClaimsDecoder {
         }
         guard let actor = try? SPIFFEID(cursor.parseString()) else { throw refusal }
         return actor
+    }
+
+    /// `status`: an object whose `status_list` member, when present, holds a non-negative integer `idx` and a
+    /// non-empty string `uri` (draft-ietf-oauth-status-list §6.1); other status mechanisms are parsed and
+    /// ignored.
+    private mutating func readStatus() throws -> StatusListReference? {
+        let value = try cursor.parseValue(depth: 1)
+        guard let members = value.objectValue else { throw VerificationError.malformed("status must be an object") }
+        guard let reference = members["status_list"] else { return nil }
+        guard let list = reference.objectValue, let index = list["idx"]?.integerValue, index >= 0,
+            let uri = list["uri"]?.stringValue, !uri.isEmpty
+        else {
+            throw VerificationError.malformed("status.status_list needs a non-negative integer idx and a string uri")
+        }
+        return StatusListReference(index: Int(index), uri: uri)
     }
 
     /// `authorization_details`: an array of RFC 9396 entries.
@@ -393,7 +411,7 @@ private struct PackedName {
 /// The claims this profile reads.
 private enum Claim: UInt32 {
     case issuer, subject, audience, expiresAt, issuedAt, notBefore, tokenID, clientID, taskID, purpose, scope
-    case confirmation, actor, authorizationDetails
+    case confirmation, actor, authorizationDetails, status
 
     init?(_ name: PackedName) {
         switch (name.count, name.head) {
@@ -410,6 +428,7 @@ private enum Claim: UInt32 {
         case (5, 0x65_706F_6373): self = .scope  // scope
         case (3, 0x66_6E63): self = .confirmation  // cnf
         case (3, 0x74_6361): self = .actor  // act
+        case (6, 0x7375_7461_7473): self = .status  // status
         case (21, 0x7A69_726F_6874_7561) where name.tail(is: "ation_details"): self = .authorizationDetails
         default: return nil
         }

@@ -71,6 +71,7 @@ extension PostgresDatabase {
                 "INSERT INTO dpop_proofs (expires_at, proof) VALUES (\(proof.expiresAt), \(proof.digest))"
             )
         }
+        try await PostgresStatusRows.insert(session, copying: dump.statusLists, revoked: dump.revokedTokens)
         try await session.execute(
             "UPDATE writ_sequences SET last = \(Int64(dump.revocationsLast)) WHERE name = 'revocations'"
         )
@@ -84,12 +85,19 @@ extension PostgresDatabase {
             let tables = [
                 ("tasks", dump.tasks.count), ("tokens", dump.tokens.count), ("revocations", dump.revocations.count),
                 ("audit", dump.audit.count), ("signing_keys", dump.keys.count), ("operators", dump.operators.count),
-                ("dpop_proofs", dump.proofs.count),
+                ("dpop_proofs", dump.proofs.count), ("status_lists", dump.statusLists.count),
             ]
             for (table, expected) in tables {
                 let stored = try await session.integer(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)")) ?? 0
                 if stored != expected { problems.append("\(table): \(stored) stored, \(expected) in the source") }
             }
+            if try await PostgresStatusRows.all(session) != dump.statusLists {
+                problems.append("the status lists differ from the source's")
+            }
+            let revoked = try await session.strings(
+                "SELECT jti FROM tokens WHERE status = 1 ORDER BY jti COLLATE \"C\""
+            )
+            if revoked != dump.revokedTokens { problems.append("the revoked tokens differ from the source's") }
             let feed = try await PostgresRevocationRows.list(session, after: 0, limit: Int.max / 2)
             if feed != dump.revocations.map(\.entry) { problems.append("the feed differs from the source's") }
             if try await PostgresRevocationRows.lastSequence(session) != dump.revocationsLast {

@@ -50,6 +50,7 @@ struct PostgresKeyStore: KeyStore {
             if immediately {
                 // A compromised key travels like a revocation: verifiers following the feed drop it at once.
                 for retired in records {
+                    try await PostgresStatusRows.markRevoked(session, signedBy: retired.id)
                     entries.append(
                         try await PostgresRevocationRows.insert(
                             session,

@@ -62,6 +62,7 @@ struct PostgresRevocationStore: RevocationStore {
                 }
                 retain = max(record.expiresAt, now)
                 tokens = try await PostgresTokenRows.countLive(session, id: id, now: now)
+                try await PostgresStatusRows.markRevoked(session, tokenID: id)
             case .workload(let workload):
                 // Its open tasks close with every sub-task below them.
                 var open: [String] = []
@@ -90,6 +91,12 @@ struct PostgresRevocationStore: RevocationStore {
                 guard cutoff <= now.addingTimeInterval(60) else { return .futureCutoff }
                 retain = Revocation.cutoff(cutoff).addingTimeInterval(retention)
                 tokens = try await PostgresTokenRows.countLive(
+                    session,
+                    issuedBefore: Revocation.cutoff(cutoff),
+                    scope: scope,
+                    now: now
+                )
+                try await PostgresStatusRows.markRevoked(
                     session,
                     issuedBefore: Revocation.cutoff(cutoff),
                     scope: scope,

@@ -5,7 +5,7 @@ import PostgresNIO
 /// schema is a new one at the end. Times are INTEGER milliseconds since 1970, as on SQLite.
 enum PostgresSchema {
     /// The migrations in order; the index plus one is the version a database records.
-    static let migrations: [[String]] = [version1, version2, version3]
+    static let migrations: [[String]] = [version1, version2, version3, version4]
 
     /// Applies the migrations a database has not had, in one transaction under the migration lock, so brokers
     /// starting together migrate once. A database newer than this writ is refused.
@@ -57,6 +57,26 @@ enum PostgresSchema {
 
     /// Cluster membership: the brokers alive now, among whom the rate limits are shared.
     static let version3 = ["CREATE TABLE writ_brokers (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"]
+
+    /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the
+    /// revoking commit), and the lists with the next index each hands out.
+    static let version4 = [
+        "ALTER TABLE tokens ADD COLUMN status_list TEXT",
+        "ALTER TABLE tokens ADD COLUMN status_index INTEGER",
+        "ALTER TABLE tokens ADD COLUMN status SMALLINT NOT NULL DEFAULT 0",
+        "CREATE INDEX tokens_revoked_by_list ON tokens(status_list, status_index) WHERE status = 1",
+        """
+        CREATE TABLE status_lists (
+            id TEXT PRIMARY KEY,
+            key_id TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            next_index INTEGER NOT NULL,
+            created_at BIGINT NOT NULL,
+            UNIQUE (key_id, epoch)
+        )
+        """,
+    ]
 
     static let version1 = [
         """

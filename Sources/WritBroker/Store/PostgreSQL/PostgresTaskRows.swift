@@ -101,6 +101,7 @@ enum PostgresTaskRows {
             )
             if changed == 1 { closed.append(id) }
         }
+        try await PostgresStatusRows.markRevoked(session, taskIDs: closed)
         return closed
     }
 

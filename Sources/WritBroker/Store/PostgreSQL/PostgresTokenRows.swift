@@ -8,10 +8,12 @@ enum PostgresTokenRows {
     static func insert(_ session: PostgresSession, _ token: IssuedToken) async throws {
         try await session.execute(
             """
-            INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding)
+            INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding,
+                status_list, status_index)
             VALUES (\(token.id), \(token.taskID), \(token.workload), \(token.subject), \(token.audience),
                 \(StoredTime.milliseconds(token.issuedAt.wholeSeconds)),
-                \(StoredTime.milliseconds(token.expiresAt.wholeSeconds)), \(token.binding))
+                \(StoredTime.milliseconds(token.expiresAt.wholeSeconds)), \(token.binding), \(token.status?.list),
+                \(token.status.map { Int32($0.index) }))
             """
         )
     }
@@ -25,7 +27,9 @@ enum PostgresTokenRows {
     }
 
     private static func record(_ row: PostgresRandomAccessRow) throws -> IssuedToken {
-        IssuedToken(
+        let list = try row.optionalString("status_list")
+        let index = try row["status_index"].decode(Int32?.self)
+        return IssuedToken(
             id: try row.string("jti"),
             taskID: try row.string("task_id"),
             workload: try row.string("workload"),
@@ -33,7 +37,8 @@ enum PostgresTokenRows {
             audience: try row.string("audience"),
             issuedAt: try row.date("issued_at"),
             expiresAt: try row.date("expires_at"),
-            binding: try row.string("binding")
+            binding: try row.string("binding"),
+            status: list.flatMap { list in index.map { StatusSlot(list: list, index: Int($0)) } }
         )
     }
 

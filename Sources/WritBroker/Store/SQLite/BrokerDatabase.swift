@@ -137,12 +137,35 @@ public struct BrokerDatabase: Sendable {
         migrator.registerMigration("v6") { db in
             for statement in Schema.version6 { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v7") { db in
+            for statement in Schema.version7 { try db.execute(sql: statement) }
+        }
         return migrator
     }
 }
 
 /// The statements of each schema version.
 enum Schema {
+    /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the
+    /// revoking commit), and the lists with the next index each hands out.
+    static let version7 = [
+        "ALTER TABLE tokens ADD COLUMN status_list TEXT",
+        "ALTER TABLE tokens ADD COLUMN status_index INTEGER",
+        "ALTER TABLE tokens ADD COLUMN status INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX tokens_revoked_by_list ON tokens(status_list, status_index) WHERE status = 1",
+        """
+        CREATE TABLE status_lists (
+            id TEXT PRIMARY KEY NOT NULL,
+            key_id TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            next_index INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            UNIQUE (key_id, epoch)
+        ) WITHOUT ROWID
+        """,
+    ]
+
     /// Implicit tasks: made by the token endpoint for one token.
     static let version6 = ["ALTER TABLE tasks ADD COLUMN implicit INTEGER NOT NULL DEFAULT 0"]
 

@@ -45,6 +45,8 @@ extension StoreDump {
             dump.proofs = try Row.fetchAll(db, sql: "SELECT expires_at, proof FROM dpop_proofs").map {
                 ($0["expires_at"], $0["proof"])
             }
+            dump.statusLists = try StatusRows.all(db)
+            dump.revokedTokens = try String.fetchAll(db, sql: "SELECT jti FROM tokens WHERE status = 1 ORDER BY jti")
             return dump
         }
     }

@@ -47,6 +47,7 @@ struct SQLiteKeyStore: KeyStore {
                 // A compromised key travels like a revocation: verifiers following the feed drop it at once
                 // instead of at their next key refresh.
                 for retired in records {
+                    try StatusRows.markRevoked(db, signedBy: retired.id)
                     entries.append(
                         try RevocationRows.insert(
                             db,

@@ -57,6 +57,7 @@ struct SQLiteRevocationStore: RevocationStore {
                 }
                 retain = max(record.expiresAt, now)
                 tokens = try TokenRows.countLive(db, id: id, now: now)
+                try StatusRows.markRevoked(db, tokenID: id)
             case .workload(let workload):
                 // Its open tasks close with every sub-task below them (delegates' tasks carry the workload in
                 // `act`, so the one entry covers their tokens too). Tokens of closed tasks were revoked with
@@ -77,6 +78,7 @@ struct SQLiteRevocationStore: RevocationStore {
                 // all expire within `retention` of it.
                 retain = Revocation.cutoff(cutoff).addingTimeInterval(retention)
                 tokens = try TokenRows.countLive(db, issuedBefore: Revocation.cutoff(cutoff), scope: scope, now: now)
+                try StatusRows.markRevoked(db, issuedBefore: Revocation.cutoff(cutoff), scope: scope, now: now)
             case .task, .key, .lift: return .notThisWay
             }
             let revocation = try RevocationRows.insert(db, subject, revokedAt: now, retainUntil: retain, actor: actor)

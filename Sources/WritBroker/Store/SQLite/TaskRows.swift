@@ -115,6 +115,7 @@ enum TaskRows {
             )
             if db.changesCount == 1 { closed.append(id) }
         }
+        try StatusRows.markRevoked(db, taskIDs: closed)
         return closed
     }
 

@@ -8,14 +8,16 @@ enum TokenRows {
     static func insert(_ db: Database, _ token: IssuedToken) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding,
+                    status_list, status_index)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
                 token.id, token.taskID, token.workload, token.subject, token.audience,
                 StoredTime.milliseconds(token.issuedAt.wholeSeconds),
-                StoredTime.milliseconds(token.expiresAt.wholeSeconds), token.binding,
+                StoredTime.milliseconds(token.expiresAt.wholeSeconds), token.binding, token.status?.list,
+                token.status?.index,
             ]
         )
     }
@@ -34,7 +36,9 @@ enum TokenRows {
     }
 
     static func record(_ row: Row) -> IssuedToken {
-        IssuedToken(
+        let list: String? = row["status_list"]
+        let index: Int? = row["status_index"]
+        return IssuedToken(
             id: row["jti"],
             taskID: row["task_id"],
             workload: row["workload"],
@@ -42,7 +46,8 @@ enum TokenRows {
             audience: row["audience"],
             issuedAt: StoredTime.date(row["issued_at"]),
             expiresAt: StoredTime.date(row["expires_at"]),
-            binding: row["binding"]
+            binding: row["binding"],
+            status: list.flatMap { list in index.map { StatusSlot(list: list, index: $0) } }
         )
     }
 
