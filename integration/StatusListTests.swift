@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+import WritTestSupport
+import WritToken
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Token Status Lists read by software nobody here wrote: a resource server in Python (PyJWT, and a status-list
+/// check written from the draft) stops accepting a token once its task completes, within the list's `ttl`.
+@Suite("Token Status Lists from Python", .serialized, .timeLimit(.minutes(3)))
+struct StatusListTests {
+    static let agentID = "spiffe://example.org/agents/support-agent"
+    static let audience = "http://127.0.0.1:8092/mcp"
+    static let ttl = 2
+
+    @Test("a Python resource server refuses a completed task's bearer token within the status list's ttl")
+    func pythonRefusesCompletedTask() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        try await broker.start(environment: ["WRIT_STATUS_LIST_TTL": String(Self.ttl)])
+        let client = BrokerClient(baseURL: broker.baseURL)
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
+        var server: StandardClientsTests.Script?
+        do {
+            let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
+            let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
+            let agent = try broker.workloadAssertion(Self.agentID)
+            let task = try await client.send(
+                .POST,
+                "/v1/tasks",
+                bearer: agent,
+                json: """
+                    {"type": "call-tools", "purpose": "answer a support ticket", "bearer": true,
+                     "authorization_details": [{"type": "tool", "identifier": "search", "actions": ["call"],
+                       "locations": ["\(Self.audience)"]}]}
+                    """
+            )
+            let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
+            let issued = try await client.send(
+                .POST,
+                "/v1/token",
+                form: [
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
+                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
+                    ("audience", Self.audience),
+                ]
+            )
+            #expect(issued.body.objectValue?["token_type"]?.stringValue == "Bearer", "\(issued.body)")
+            let token = try #require(issued.body.objectValue?["access_token"]?.stringValue)
+
+            let port = try LoopbackPort.free()
+            let script = try StandardClientsTests.Script(
+                "status_list_server.py",
+                [issuer, Self.audience, String(port)],
+                in: broker.stateDirectory
+            )
+            server = script
+            try await script.wait(forStep: "listening")
+            func ask() async throws -> (UInt, String) {
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/tools")
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                let response = try await http.execute(request, timeout: .seconds(10))
+                let body = String(buffer: try await response.body.collect(upTo: 1 << 16))
+                return (response.status.code, body)
+            }
+            let before = try await ask()
+            #expect(before.0 == 200, "\(before.1) \(script.text)")
+
+            let completed = try await client.send(.POST, "/v1/tasks/\(taskID)/complete", bearer: agent)
+            #expect(completed.status == 200)
+            let acknowledged = ContinuousClock.now
+            var refusal: (UInt, String)?
+            while ContinuousClock.now - acknowledged < .seconds(Self.ttl + 5) {
+                let answer = try await ask()
+                if answer.0 != 200 {
+                    refusal = answer
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let elapsed = ContinuousClock.now - acknowledged
+            let refused = try #require(refusal, "still accepted \(elapsed) after completion: \(script.text)")
+            #expect(refused.0 == 401 && refused.1.contains("\"revoked\""), "\(refused.1)")
+            // The server may have fetched the list just before the completion: it sees the bit at its next fetch.
+            #expect(elapsed < .seconds(Self.ttl) + .milliseconds(1500), "refused only after \(elapsed)")
+            #expect(script.lines.contains { $0["step"]?.stringValue == "fetched" && $0["ttl"]?.integerValue == 2 })
+        } catch {
+            await Self.stop(server, client, http, broker)
+            throw error
+        }
+        await Self.stop(server, client, http, broker)
+    }
+
+    static func stop(
+        _ server: StandardClientsTests.Script?,
+        _ client: BrokerClient,
+        _ http: HTTPClient,
+        _ broker: BrokerProcess
+    ) async {
+        if let server, server.process.isRunning {
+            kill(server.process.processIdentifier, SIGKILL)
+            while server.process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        }
+        try? await http.shutdown()
+        await client.shutdown()
+        _ = try? await broker.stop()
+    }
+}
