@@ -16,6 +16,7 @@ public struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             IssueBenchCommand.self, RevocationBenchCommand.self, StartupBenchCommand.self, FloodBenchCommand.self,
+            StatusListBenchCommand.self,
         ]
     )
 
