@@ -87,6 +87,7 @@ struct ReadmeWalkthroughTests {
         #expect(text.contains("\"access_token\""), "no token was issued:\n\(text)")
         #expect(text.contains("not_covered") || text.contains("\"reasons\""), "the forbidden task was not refused")
         #expect(text.contains("\"kind\":\"task\""), "the feed does not show the completed task")
+        #expect(text.contains("status list: revoked"), "the status list does not show the token revoked:\n\(text)")
         #expect(text.contains("x509-svid"), "the mutual-TLS task was not created:\n\(text)")
         #expect(text.contains("lifted entry"), "the revocation was not lifted:\n\(text)")
     }
