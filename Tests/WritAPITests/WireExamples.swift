@@ -178,9 +178,82 @@ enum WireExamples {
         return .object(members)
     }()
 
+    static let sessionRevoked = "https://schemas.openid.net/secevent/caep/event-type/session-revoked"
+
+    static let stream = StreamConfiguration(
+        streamID: "ssf_1",
+        issuer: "https://broker.example",
+        audience: "spiffe://example.org/services/documents",
+        eventsSupported: [sessionRevoked],
+        eventsRequested: [sessionRevoked],
+        eventsDelivered: [sessionRevoked],
+        delivery: StreamDelivery(method: "urn:ietf:rfc:8936", endpointURL: "https://broker.example/v1/ssf/poll/ssf_1"),
+        minimumVerificationInterval: 0,
+        description: "documents service"
+    )
+
+    static let streamWithoutDescription: StreamConfiguration = {
+        var copy = stream
+        copy.description = nil
+        return copy
+    }()
+
     /// Examples of each type: the first with every optional member set, the last with none.
     static let byType: [(any WireValue.Type, [any WireValue])] = [
         (HealthResponse.self, [HealthResponse()]),
+        (
+            TransmitterConfiguration.self,
+            [
+                TransmitterConfiguration(
+                    issuer: "https://broker.example",
+                    jwksURI: "https://broker.example/.well-known/jwks.json",
+                    deliveryMethods: ["urn:ietf:rfc:8936"],
+                    configurationEndpoint: "https://broker.example/v1/ssf/streams",
+                    statusEndpoint: "https://broker.example/v1/ssf/status",
+                    verificationEndpoint: "https://broker.example/v1/ssf/verify",
+                    authorizationSchemes: ["urn:ietf:rfc:6750"]
+                )
+            ]
+        ),
+        (
+            StreamConfigurationRequest.self,
+            [
+                StreamConfigurationRequest(
+                    streamID: "ssf_1",
+                    eventsRequested: [sessionRevoked],
+                    delivery: StreamDelivery(method: "urn:ietf:rfc:8936", endpointURL: "https://broker.example/p"),
+                    description: "documents service"
+                ),
+                StreamConfigurationRequest(),
+            ]
+        ),
+        (StreamConfiguration.self, [stream, streamWithoutDescription]),
+        (StreamList.self, [StreamList([stream]), StreamList([])]),
+        (StreamDelivery.self, [StreamDelivery(method: "urn:ietf:rfc:8936", endpointURL: "https://broker.example/p")]),
+        (
+            StreamStatus.self,
+            [
+                StreamStatus(streamID: "ssf_1", status: "paused", reason: "maintenance"),
+                StreamStatus(streamID: "ssf_1", status: "enabled"),
+            ]
+        ),
+        (
+            StreamVerificationRequest.self,
+            [StreamVerificationRequest(streamID: "ssf_1", state: "abc"), StreamVerificationRequest(streamID: "ssf_1")]
+        ),
+        (
+            PollRequest.self,
+            [
+                PollRequest(
+                    acknowledged: ["ssf_1.4"],
+                    maximumEvents: 10,
+                    returnImmediately: true,
+                    errors: .object(["ssf_1.5": .object(["err": .string("invalid_key"), "description": .string("x")])])
+                ),
+                PollRequest(),
+            ]
+        ),
+        (PollResponse.self, [PollResponse(events: ["ssf_1.6": "eyJ.e.s"], moreAvailable: false)]),
         (KeySetDocument.self, [KeySetDocument(keys: [jwk])]),
         (SPIFFEBundleDocument.self, [SPIFFEBundleDocument(keys: [bundleKey], spiffeRefreshHint: 300)]),
         (AuthorizationServerMetadata.self, [mutualTLSMetadata, metadata]),
@@ -408,6 +481,7 @@ enum ParameterExamples {
             limit: 10
         ),
         KeyRotationQuery(immediately: true),
+        StreamQuery(streamID: "ssf_1"),
         AuditPageQuery(after: 1, limit: 10, last: 5),
         AuditVerificationQuery(anchorSeq: 3, anchorHash: String(repeating: "a", count: 64)),
     ]

@@ -41,6 +41,7 @@ struct OpenAPIDocumentTests {
         case .workload: return "workload"
         case .workloadOrAdmin: return "workload-or-admin"
         case .operator(let roles): return "operator(\(roles.map(\.rawValue).joined(separator: ",")))"
+        case .resourceServer: return "resource-server"
         case .resourceServerOrOperator(let roles):
             return "resource-server-or-operator(\(roles.map(\.rawValue).joined(separator: ",")))"
         }

@@ -98,3 +98,55 @@ extension StoreConformanceTests {
         }
     }
 }
+
+extension StoreConformanceTests {
+    @Test(
+        "signal streams: at most the limit per receiver, read back whole, changed, moved forward only, deleted",
+        arguments: implementations
+    )
+    func signalStreams(_ implementation: StoreImplementation) async throws {
+        try await implementation.withStores { stores in
+            let signals = stores.signals
+            func stream(_ id: String, receiver: String = "spiffe://example.org/services/documents") -> SignalStream {
+                SignalStream(
+                    id: id,
+                    receiver: receiver,
+                    description: "documents",
+                    eventsRequested: [SignalService.sessionRevoked],
+                    delivery: .poll,
+                    endpoint: "https://broker.test/v1/ssf/poll/\(id)",
+                    authorization: nil,
+                    status: .enabled,
+                    statusReason: nil,
+                    cursor: 7,
+                    createdAt: R.at(Double(id.count))
+                )
+            }
+            #expect(try await signals.insert(stream("s1"), limit: 2))
+            #expect(try await signals.insert(stream("s22"), limit: 2))
+            #expect(try await !signals.insert(stream("s333"), limit: 2))
+            #expect(try await signals.insert(stream("s4", receiver: "spiffe://example.org/other"), limit: 2))
+            #expect(try await signals.fetch(id: "s1") == stream("s1"))
+            #expect(
+                try await signals.list(receiver: "spiffe://example.org/services/documents").map(\.id) == ["s1", "s22"]
+            )
+            var changed = stream("s1")
+            changed.description = nil
+            changed.status = .paused
+            changed.statusReason = "maintenance"
+            changed.cursor = 99
+            #expect(try await signals.update(changed))
+            let read = try #require(try await signals.fetch(id: "s1"))
+            #expect(read.status == .paused && read.statusReason == "maintenance" && read.description == nil)
+            #expect(read.cursor == 7, "update never moves the cursor")
+            #expect(try await signals.advance(id: "s1", to: 12))
+            #expect(try await signals.advance(id: "s1", to: 9))
+            #expect(try await signals.fetch(id: "s1")?.cursor == 12)
+            #expect(try await signals.delete(id: "s1"))
+            #expect(try await !signals.delete(id: "s1"))
+            #expect(try await signals.fetch(id: "s1") == nil)
+            #expect(try await !signals.advance(id: "s1", to: 20))
+            #expect(try await !signals.update(changed))
+        }
+    }
+}

@@ -17,6 +17,55 @@ public enum WireRoutes {
         WireRoute("GET", "/v1/authorize", responses: [:]),
         WireRoute(
             "GET",
+            "/.well-known/ssf-configuration",
+            responses: [200: .json(TransmitterConfiguration.self)]
+        ),
+        WireRoute(
+            "POST",
+            "/v1/ssf/streams",
+            request: .json(StreamConfigurationRequest.self),
+            responses: [201: .json(StreamConfiguration.self)]
+        ),
+        WireRoute(
+            "GET",
+            "/v1/ssf/streams",
+            request: .query(StreamQuery.self),
+            responses: [200: .json(StreamList.self)]
+        ),
+        WireRoute(
+            "PATCH",
+            "/v1/ssf/streams",
+            request: .json(StreamConfigurationRequest.self),
+            responses: [200: .json(StreamConfiguration.self)]
+        ),
+        WireRoute(
+            "PUT",
+            "/v1/ssf/streams",
+            request: .json(StreamConfigurationRequest.self),
+            responses: [200: .json(StreamConfiguration.self)]
+        ),
+        WireRoute("DELETE", "/v1/ssf/streams", request: .query(StreamQuery.self), responses: [204: .empty]),
+        WireRoute(
+            "GET",
+            "/v1/ssf/status",
+            request: .query(StreamQuery.self),
+            responses: [200: .json(StreamStatus.self)]
+        ),
+        WireRoute(
+            "POST",
+            "/v1/ssf/status",
+            request: .json(StreamStatus.self),
+            responses: [200: .json(StreamStatus.self)]
+        ),
+        WireRoute("POST", "/v1/ssf/verify", request: .json(StreamVerificationRequest.self), responses: [204: .empty]),
+        WireRoute(
+            "POST",
+            "/v1/ssf/poll/{id}",
+            request: .json(PollRequest.self),
+            responses: [200: .json(PollResponse.self)]
+        ),
+        WireRoute(
+            "GET",
             "/v1/status-lists/{id}",
             responses: [200: .signedJWT(mediaType: StatusListToken.mediaType), 304: .empty]
         ),

@@ -30,6 +30,8 @@ public final class Broker: Sendable {
     public let audit: AuditService
     /// Token Status Lists.
     public let statusLists: StatusListService
+    /// The Shared Signals transmitter.
+    public let signals: SignalService
 
     /// A broker over opened stores: loads the feed's standing entries, then composes the services.
     public init(
@@ -85,6 +87,14 @@ public final class Broker: Sendable {
         )
         self.audit = AuditService(context: context, store: stores.audit)
         self.statusLists = statusLists
+        self.signals = SignalService(
+            context: context,
+            store: stores.signals,
+            revocations: stores.revocations,
+            tokens: stores.tokens,
+            feed: feed,
+            keys: keys
+        )
     }
 
     /// The services that depend on one another: tokens need tasks (and their grants) and keys.

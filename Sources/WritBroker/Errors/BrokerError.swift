@@ -58,6 +58,10 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let taskClosed = Code("task_closed", .conflict)
         /// The audit anchor given is older than what has been pruned, so it cannot be checked.
         public static let anchorPruned = Code("anchor_pruned", .conflict)
+        /// The receiver holds as many Shared Signals streams as allowed; delete one first.
+        public static let tooManyStreams = Code("too_many_streams", .conflict)
+        /// The Shared Signals stream is paused or disabled; enable it first.
+        public static let streamNotEnabled = Code("stream_not_enabled", .conflict)
         /// A signing key is already waiting to take over; rotate again once it signs.
         public static let rotationPending = Code("rotation_pending", .conflict)
         /// Too many requests from this workload; retry after the `Retry-After` seconds.
@@ -77,7 +81,8 @@ public struct BrokerError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let all: [Code] = [
             .invalidRequest, .invalidGrant, .invalidTarget, .unsupportedGrantType, .invalidClient, .invalidScope,
             .invalidAuthorizationDetails, .unsupportedResponseType, .invalidDPoPProof, .useDPoPNonce, .accessDenied,
-            .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .rotationPending,
+            .unauthenticated, .forbidden, .revoked, .notFound, .methodNotAllowed, .taskClosed, .tooManyStreams,
+            .streamNotEnabled, .rotationPending,
             .anchorPruned, .rateLimited,
             .tooManyOpenTasks, .payloadTooLarge, .unsupportedMediaType, .unavailable, .internalError,
         ]

@@ -14,6 +14,8 @@ public enum Access: Sendable, Hashable {
     case workloadOrAdmin
     /// An operator with one of these roles.
     case `operator`([OperatorRole])
+    /// A registered resource server, by its workload identity (a Shared Signals receiver).
+    case resourceServer
     /// A registered resource server (by its workload identity), or an operator with one of these roles.
     case resourceServerOrOperator([OperatorRole])
 }
@@ -53,6 +55,16 @@ public enum AccessTable {
         AccessRule(.get, "/.well-known/spiffe-bundle", .anyone, KeyRoutes.spiffeBundle),
         AccessRule(.get, "/v1/authorize", .anyone, DiscoveryRoutes.authorize),
         AccessRule(.get, "/v1/status-lists/{id}", .anyone, StatusRoutes.list),
+        AccessRule(.get, "/.well-known/ssf-configuration", .anyone, SignalRoutes.configuration),
+        AccessRule(.post, "/v1/ssf/streams", .resourceServer, SignalRoutes.create),
+        AccessRule(.get, "/v1/ssf/streams", .resourceServer, SignalRoutes.read),
+        AccessRule(.patch, "/v1/ssf/streams", .resourceServer, SignalRoutes.patch),
+        AccessRule(.put, "/v1/ssf/streams", .resourceServer, SignalRoutes.replace),
+        AccessRule(.delete, "/v1/ssf/streams", .resourceServer, SignalRoutes.delete),
+        AccessRule(.get, "/v1/ssf/status", .resourceServer, SignalRoutes.status),
+        AccessRule(.post, "/v1/ssf/status", .resourceServer, SignalRoutes.setStatus),
+        AccessRule(.post, "/v1/ssf/verify", .resourceServer, SignalRoutes.verify),
+        AccessRule(.post, "/v1/ssf/poll/{id}", .resourceServer, SignalRoutes.poll),
         AccessRule(.post, "/v1/token", .tokenClient, TokenRoutes.token),
         AccessRule(.get, "/v1/revocations", .resourceServerOrOperator([.admin, .introspect]), RevocationRoutes.page),
         AccessRule(

@@ -215,7 +215,7 @@ struct CallerAuthentication: Sendable {
     func admit(_ identity: WorkloadIdentity, to access: Access) throws(BrokerError) -> Caller {
         switch access {
         case .workload, .workloadOrAdmin: return .workload(identity)
-        case .resourceServerOrOperator:
+        case .resourceServer, .resourceServerOrOperator:
             let audiences = broker.settings.resourceServers.audiences(servedBy: identity.id)
             guard !audiences.isEmpty else {
                 throw BrokerError(

@@ -15,6 +15,8 @@ public struct BrokerStores: Sendable {
     public let operators: any OperatorStore
     /// Token Status Lists.
     public let statusLists: any StatusListStore
+    /// Shared Signals streams.
+    public let signals: any SignalStreamStore
     /// Wake-ups for entries other brokers commit, where several brokers share the database.
     public var feedNotifier: (any FeedNotifier)?
     /// Who does the cluster's background work, where several brokers share the database; nil: this broker.
@@ -38,7 +40,8 @@ public struct BrokerStores: Sendable {
         keys: any KeyStore,
         audit: any AuditStore,
         operators: any OperatorStore,
-        statusLists: any StatusListStore
+        statusLists: any StatusListStore,
+        signals: any SignalStreamStore
     ) {
         self.tasks = tasks
         self.tokens = tokens
@@ -47,6 +50,7 @@ public struct BrokerStores: Sendable {
         self.audit = audit
         self.operators = operators
         self.statusLists = statusLists
+        self.signals = signals
     }
 
     /// The SQLite stores over one database file.
@@ -58,7 +62,8 @@ public struct BrokerStores: Sendable {
             keys: SQLiteKeyStore(database),
             audit: SQLiteAuditStore(database),
             operators: SQLiteOperatorStore(database),
-            statusLists: SQLiteStatusListStore(database)
+            statusLists: SQLiteStatusListStore(database),
+            signals: SQLiteSignalStreamStore(database)
         )
     }
 
@@ -72,7 +77,8 @@ public struct BrokerStores: Sendable {
             keys: PostgresKeyStore(database),
             audit: PostgresAuditStore(database),
             operators: PostgresOperatorStore(database),
-            statusLists: PostgresStatusListStore(database)
+            statusLists: PostgresStatusListStore(database),
+            signals: PostgresSignalStreamStore(database)
         )
         stores.feedNotifier = PostgresFeedNotifier(database)
         stores.leadership = PostgresLeadership(database)

@@ -39,6 +39,8 @@ public protocol TokenStore: Sendable {
         -> TokenRecording
     /// A recorded token; nil when there is none (never issued, or pruned after it expired).
     func fetch(id: String) async throws -> IssuedToken?
+    /// The audiences a task's recorded tokens were issued for, sorted.
+    func audiences(taskID: String) async throws -> [String]
     /// Whether a token is recorded and no task or token entry in the store covers it.
     func isLive(id: String, taskID: String) async throws -> Bool
     /// Removes up to `limit` tokens, and up to `limit` remembered proofs, that expired before `cutoff`.

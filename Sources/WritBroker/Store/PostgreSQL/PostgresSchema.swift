@@ -59,7 +59,7 @@ enum PostgresSchema {
     static let version3 = ["CREATE TABLE writ_brokers (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"]
 
     /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the
-    /// revoking commit), and the lists with the next index each hands out.
+    /// revoking commit), and the lists with the next index each hands out. Shared Signals streams.
     static let version4 = [
         "ALTER TABLE tokens ADD COLUMN status_list TEXT",
         "ALTER TABLE tokens ADD COLUMN status_index INTEGER",
@@ -76,6 +76,22 @@ enum PostgresSchema {
             UNIQUE (key_id, epoch)
         )
         """,
+        """
+        CREATE TABLE ssf_streams (
+            id TEXT PRIMARY KEY,
+            receiver TEXT NOT NULL,
+            description TEXT,
+            events_requested TEXT NOT NULL,
+            delivery TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            push_authorization TEXT,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            feed_cursor BIGINT NOT NULL,
+            created_at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX ssf_streams_by_receiver ON ssf_streams(receiver, created_at)",
     ]
 
     static let version1 = [

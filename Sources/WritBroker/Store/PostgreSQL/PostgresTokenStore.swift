@@ -32,6 +32,14 @@ struct PostgresTokenStore: TokenStore {
         try await database.read { session in try await PostgresTokenRows.fetch(session, id: id) }
     }
 
+    func audiences(taskID: String) async throws -> [String] {
+        try await database.read { session in
+            try await session.strings(
+                "SELECT DISTINCT audience FROM tokens WHERE task_id = \(taskID) ORDER BY audience COLLATE \"C\""
+            )
+        }
+    }
+
     func isLive(id: String, taskID: String) async throws -> Bool {
         try await database.read { session in
             guard try await PostgresTokenRows.fetch(session, id: id) != nil else { return false }

@@ -147,7 +147,7 @@ public struct BrokerDatabase: Sendable {
 /// The statements of each schema version.
 enum Schema {
     /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the
-    /// revoking commit), and the lists with the next index each hands out.
+    /// revoking commit), and the lists with the next index each hands out. Shared Signals streams.
     static let version7 = [
         "ALTER TABLE tokens ADD COLUMN status_list TEXT",
         "ALTER TABLE tokens ADD COLUMN status_index INTEGER",
@@ -164,6 +164,22 @@ enum Schema {
             UNIQUE (key_id, epoch)
         ) WITHOUT ROWID
         """,
+        """
+        CREATE TABLE ssf_streams (
+            id TEXT PRIMARY KEY NOT NULL,
+            receiver TEXT NOT NULL,
+            description TEXT,
+            events_requested TEXT NOT NULL,
+            delivery TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            push_authorization TEXT,
+            status TEXT NOT NULL,
+            status_reason TEXT,
+            feed_cursor INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX ssf_streams_by_receiver ON ssf_streams(receiver, created_at)",
     ]
 
     /// Implicit tasks: made by the token endpoint for one token.

@@ -40,6 +40,15 @@ struct SQLiteTokenStore: TokenStore {
         try await database.read { db in try TokenRows.fetch(db, id: id) }
     }
 
+    func audiences(taskID: String) async throws -> [String] {
+        try await database.read { db in
+            try String.fetchAll(
+                db.cachedStatement(sql: "SELECT DISTINCT audience FROM tokens WHERE task_id = ? ORDER BY audience"),
+                arguments: [taskID]
+            )
+        }
+    }
+
     func isLive(id: String, taskID: String) async throws -> Bool {
         try await database.read { db in
             try TokenRows.fetch(db, id: id) != nil
