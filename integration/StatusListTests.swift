@@ -11,9 +11,11 @@ import WritToken
 import Glibc
 #endif
 
-/// Token Status Lists read by software nobody here wrote: a resource server in Python (PyJWT, and a status-list
-/// check written from the draft) stops accepting a token once its task completes, within the list's `ttl`.
-@Suite("Token Status Lists from Python", .serialized, .timeLimit(.minutes(3)))
+/// Revocation signals read by software nobody here wrote: a resource server in Python (PyJWT, and a status-list
+/// check written from the draft) stops accepting a token once its task completes, within the list's `ttl`; a
+/// Shared Signals poll receiver in Python gets the completed task's session-revoked event, and none for a task
+/// of another audience.
+@Suite("Standard signals from Python", .serialized, .timeLimit(.minutes(3)))
 struct StatusListTests {
     static let agentID = "spiffe://example.org/agents/support-agent"
     static let audience = "http://127.0.0.1:8092/mcp"
@@ -95,6 +97,92 @@ struct StatusListTests {
             throw error
         }
         await Self.stop(server, client, http, broker)
+    }
+
+    @Test("a Python SSF poll receiver gets a signed session-revoked event for a completed task of its audience only")
+    func pythonPollReceiver() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        let receiver = "spiffe://example.org/services/tools"
+        try await broker.start(
+            configuration: """
+                development: true
+                resource_servers:
+                  - audience: \(Self.audience)
+                    workloads: [\(receiver)]
+                """
+        )
+        let client = BrokerClient(baseURL: broker.baseURL)
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
+        var script: StandardClientsTests.Script?
+        do {
+            let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
+            let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
+            let credential = broker.stateDirectory.appendingPathComponent("tools.jwt")
+            try broker.workloadAssertion(receiver).write(to: credential, atomically: true, encoding: .utf8)
+            let running = try StandardClientsTests.Script(
+                "ssf_poll_receiver.py",
+                [issuer, credential.path, receiver],
+                in: broker.stateDirectory
+            )
+            script = running
+            try await running.wait(forStep: "stream")
+            let stream = try #require(running.lines.first { $0["step"]?.stringValue == "stream" }, "\(running.text)")
+            #expect(stream["anonymous"]?.integerValue == 401)
+
+            // A task of another audience completes first: no event for this receiver.
+            let coder = try broker.workloadAssertion("spiffe://example.org/agents/coding-agent")
+            let other = try await client.send(
+                .POST,
+                "/v1/tasks",
+                bearer: coder,
+                json: """
+                    {"type": "implement-change", "authorization_details": [{"type": "repository",
+                     "locations": ["https://git.example.org"], "identifier": "example-org/writ-demo",
+                     "actions": ["read"]}]}
+                    """
+            )
+            let otherID = try #require(other.body.objectValue?["id"]?.stringValue, "\(other.body)")
+            #expect(try await client.token(task: otherID, actor: coder).status == 200)
+            #expect(try await client.send(.POST, "/v1/tasks/\(otherID)/complete", bearer: coder).status == 200)
+
+            let agent = try broker.workloadAssertion(Self.agentID)
+            let task = try await client.send(
+                .POST,
+                "/v1/tasks",
+                bearer: agent,
+                json: """
+                    {"type": "call-tools", "bearer": true, "authorization_details": [{"type": "tool",
+                     "identifier": "search", "actions": ["call"], "locations": ["\(Self.audience)"]}]}
+                    """
+            )
+            let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
+            let issued = try await client.send(
+                .POST,
+                "/v1/token",
+                form: [
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
+                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
+                    ("audience", Self.audience),
+                ]
+            )
+            #expect(issued.status == 200, "\(issued.body)")
+            #expect(try await client.send(.POST, "/v1/tasks/\(taskID)/complete", bearer: agent).status == 200)
+
+            #expect(try await running.finish() == 0, "\(running.text)")
+            let outcome = try #require(running.lines.last { $0["step"]?.stringValue == "events" }, "\(running.text)")
+            let events = try #require(outcome["events"]?.arrayValue)
+            #expect(events.count == 1, "only the tools task concerns this receiver: \(running.text)")
+            let event = try #require(events.first?.objectValue)
+            #expect(event["txn"]?.stringValue == taskID)
+            #expect(event["type"]?.stringValue == "https://schemas.openid.net/secevent/caep/event-type/session-revoked")
+            #expect(event["sub_id"]?.objectValue?["session"]?.objectValue?["id"]?.stringValue == taskID)
+            #expect(outcome["left"]?.integerValue == 0, "acknowledged events are not sent again")
+        } catch {
+            await Self.stop(script, client, http, broker)
+            throw error
+        }
+        await Self.stop(script, client, http, broker)
     }
 
     static func stop(
