@@ -14,6 +14,8 @@ struct AccessTableTests {
         if rule.path == "/v1/authorize" { return 400 }
         // A status list is served to anyone, but the placeholder id names none: its handler's own 404.
         if rule.path == "/v1/status-lists/{id}" { return 404 }
+        // Anyone may post a security event, but it must be one: an empty body has no media type.
+        if rule.path == "/v1/ssf/events" { return 415 }
         switch rule.access {
         case .anyone: return 200
         case .tokenClient: return 415

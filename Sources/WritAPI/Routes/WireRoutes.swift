@@ -60,6 +60,12 @@ public enum WireRoutes {
         WireRoute("POST", "/v1/ssf/verify", request: .json(StreamVerificationRequest.self), responses: [204: .empty]),
         WireRoute(
             "POST",
+            "/v1/ssf/events",
+            request: .signedJWT(mediaType: "application/secevent+jwt"),
+            responses: [202: .empty]
+        ),
+        WireRoute(
+            "POST",
             "/v1/ssf/poll/{id}",
             request: .json(PollRequest.self),
             responses: [200: .json(PollResponse.self)]

@@ -32,6 +32,8 @@ public final class Broker: Sendable {
     public let statusLists: StatusListService
     /// The Shared Signals transmitter.
     public let signals: SignalService
+    /// The Shared Signals receiver.
+    public let signalReceiver: SignalReceiver
 
     /// A broker over opened stores: loads the feed's standing entries, then composes the services.
     public init(
@@ -87,6 +89,12 @@ public final class Broker: Sendable {
         )
         self.audit = AuditService(context: context, store: stores.audit)
         self.statusLists = statusLists
+        self.signalReceiver = SignalReceiver(
+            context: context,
+            identities: identities,
+            revocations: revocations,
+            audit: stores.audit
+        )
         self.signals = SignalService(
             context: context,
             store: stores.signals,

@@ -172,7 +172,9 @@ extension BrokerConfiguration {
 
     private func validateIssuers() throws(Problem) {
         for (index, issuer) in workloadIssuers.enumerated() {
-            guard let kind = issuer.kind, let parsed = IdentityIssuer.Kind(rawValue: kind), parsed != .user else {
+            guard let kind = issuer.kind, let parsed = IdentityIssuer.Kind(rawValue: kind), parsed != .user,
+                parsed != .signals
+            else {
                 throw Problem(
                     code: "invalid_value",
                     message: "workload_issuers[\(index)].kind must be jwt-svid, kubernetes or oidc"
@@ -206,6 +208,18 @@ extension BrokerConfiguration {
                 )
             }
             try Self.checkKeyURL(issuer.jwksURL, at: "user_issuers[\(index)]")
+        }
+        for (index, transmitter) in signalTransmitters.enumerated() {
+            guard let issuer = transmitter.issuer, !issuer.isEmpty else {
+                throw Problem(code: "invalid_value", message: "signal_transmitters[\(index)].issuer is required")
+            }
+            guard (transmitter.jwksFile == nil) != (transmitter.jwksURL == nil) else {
+                throw Problem(
+                    code: "invalid_value",
+                    message: "signal_transmitters[\(index)]: exactly one of jwks_file, jwks_url"
+                )
+            }
+            try Self.checkKeyURL(transmitter.jwksURL, at: "signal_transmitters[\(index)]")
         }
         guard development || !workloadIssuers.isEmpty else {
             throw Problem(

@@ -55,6 +55,9 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
     /// (`spiffe://DEVELOPMENT_TRUST_DOMAIN/services/documents` for `https://docs.example.org`) and the example MCP
     /// server (`spiffe://DEVELOPMENT_TRUST_DOMAIN/services/tools` for `http://127.0.0.1:8092/mcp`).
     public var resourceServers: [ResourceServerEntry] = []
+    /// Shared Signals transmitters whose events revoke users and workloads (`issuer`, `jwks_file` or
+    /// `jwks_url`, and the `audience` their events name, the broker's issuer URL by default).
+    public var signalTransmitters: [Issuer] = []
     /// Whether the development identities may be served on an address other than loopback. Off by default:
     /// anyone who can reach such a listener could use the development trust domain's well-known setup.
     public var allowPublicDevelopment = false
@@ -222,6 +225,7 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         case dpopNonces = "dpop_nonces"
         case allowPublicDevelopment = "allow_public_development"
         case resourceServers = "resource_servers"
+        case signalTransmitters = "signal_transmitters"
     }
 
     /// The embedded defaults.

@@ -65,6 +65,7 @@ public enum AccessTable {
         AccessRule(.post, "/v1/ssf/status", .resourceServer, SignalRoutes.setStatus),
         AccessRule(.post, "/v1/ssf/verify", .resourceServer, SignalRoutes.verify),
         AccessRule(.post, "/v1/ssf/poll/{id}", .resourceServer, SignalRoutes.poll),
+        AccessRule(.post, "/v1/ssf/events", .anyone, SignalRoutes.receive),
         AccessRule(.post, "/v1/token", .tokenClient, TokenRoutes.token),
         AccessRule(.get, "/v1/revocations", .resourceServerOrOperator([.admin, .introspect]), RevocationRoutes.page),
         AccessRule(

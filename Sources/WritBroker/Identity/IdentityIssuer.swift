@@ -15,6 +15,9 @@ public struct IdentityIssuer: Sendable {
         case oidc
         /// A user identity provider: ID tokens naming the human a task is for.
         case user
+        /// A Shared Signals transmitter (an identity provider, an EDR): its security events revoke users and
+        /// workloads.
+        case signals
     }
 
     /// A name for logs and metrics (the trust domain, or the issuer URL).
@@ -65,6 +68,8 @@ public struct IdentityIssuer: Sendable {
             return id
         case .user:
             throw .wrongIssuer("a user identity provider does not vouch for workloads")
+        case .signals:
+            throw .wrongIssuer("a Shared Signals transmitter does not vouch for workloads")
         }
     }
 }

@@ -14,6 +14,8 @@ public final class IdentityRegistry: Sendable {
     public let workloadIssuers: [IdentityIssuer]
     /// Issuers that vouch for users.
     public let userIssuers: [IdentityIssuer]
+    /// The Shared Signals transmitters whose events the broker accepts.
+    public let signalTransmitters: [IdentityIssuer]
     /// The most verified assertions remembered.
     public static let cacheCapacity = 16_384
 
@@ -26,9 +28,14 @@ public final class IdentityRegistry: Sendable {
     private let cache = Mutex<[String: Cached]>([:])
 
     /// A registry; keys are loaded by ``refresh(client:logger:)``.
-    public init(workloadIssuers: [IdentityIssuer], userIssuers: [IdentityIssuer]) {
+    public init(
+        workloadIssuers: [IdentityIssuer],
+        userIssuers: [IdentityIssuer],
+        signalTransmitters: [IdentityIssuer] = []
+    ) {
         self.workloadIssuers = workloadIssuers
         self.userIssuers = userIssuers
+        self.signalTransmitters = signalTransmitters
     }
 
     /// Installs a key set directly (for tests and for keys the broker generated itself).
@@ -41,7 +48,7 @@ public final class IdentityRegistry: Sendable {
     @discardableResult
     public func refresh(client: HTTPClient, logger: Logger, onlyFiles: Bool = false) async -> [String] {
         var failed: [String] = []
-        for issuer in workloadIssuers + userIssuers {
+        for issuer in workloadIssuers + userIssuers + signalTransmitters {
             let fingerprint = issuer.keySource.fileFingerprint
             if onlyFiles, fingerprint == nil { continue }
             if let fingerprint, fingerprints.withLock({ $0[issuer.name] }) == fingerprint { continue }
@@ -85,6 +92,9 @@ public final class IdentityRegistry: Sendable {
     }
 
     /// Verifies a user assertion (an ID token) and returns its claims for the policy.
+    /// The keys of a transmitter, when loaded.
+    func keys(of issuer: IdentityIssuer) -> IdentityKeySet? { keySets.withLock { $0[issuer.name] } }
+
     public func verifyUser(_ token: String, now: Date) throws(VerificationError) -> UserClaims {
         guard let routing = AssertionVerifier.unverifiedRouting(token) else {
             throw .malformed("the user assertion is not a JWT")

@@ -55,6 +55,29 @@ public final class RevocationService: Sendable {
         let written = try await context.store("revoke") {
             try await store.revoke(subject, actor: actor, at: now, retention: retention)
         }
+        return try await applied(written, subject)
+    }
+
+    /// Revokes a workload or user once for a received event (a Shared Signals event's transmitter and `jti`):
+    /// nil when that event was processed before, and nothing is written again.
+    public func revoke(
+        _ subject: RevocationSubject,
+        by actor: String,
+        once event: UsedProof
+    ) async throws(BrokerError) -> RevocationOutcome? {
+        let now = context.clock.now
+        let retention = context.settings.maximumTokenLifetime
+        let written = try await context.store("revoke") {
+            try await store.revoke(subject, actor: actor, at: now, retention: retention, once: event)
+        }
+        if case .replayed = written { return nil }
+        return try await applied(written, subject)
+    }
+
+    private func applied(
+        _ written: RevocationWrite,
+        _ subject: RevocationSubject
+    ) async throws(BrokerError) -> RevocationOutcome {
         switch written {
         case .revoked(let outcome):
             tasks.forget(outcome.closedTasks)
@@ -71,6 +94,8 @@ public final class RevocationService: Sendable {
                 .invalidRequest,
                 "keys are retired by an immediate rotation, and entries lifted with their own route"
             )
+        case .replayed:
+            throw BrokerError(.internalError, "the revocation was refused as a replay")
         }
     }
 

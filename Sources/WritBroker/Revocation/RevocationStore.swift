@@ -46,6 +46,8 @@ public enum RevocationWrite: Sendable, Hashable {
     case futureCutoff
     /// Task, key and lift entries are written by their own operations (closing a task, rotating keys, lifting).
     case notThisWay
+    /// The received event that asked for it was processed before: nothing was written.
+    case replayed
 }
 
 /// What lifting an entry did.
@@ -79,6 +81,17 @@ public protocol RevocationStore: Sendable {
         actor: String,
         at date: Date,
         retention: TimeInterval
+    ) async throws
+        -> RevocationWrite
+    /// As ``revoke(_:actor:at:retention:)``, once per received event: the event (a Shared Signals
+    /// transmitter's issuer, as the key, and the event's `jti`) is remembered in the same commit until its
+    /// `expiresAt`, and an event seen before is ``RevocationWrite/replayed`` with nothing written.
+    func revoke(
+        _ subject: RevocationSubject,
+        actor: String,
+        at date: Date,
+        retention: TimeInterval,
+        once event: UsedProof
     ) async throws
         -> RevocationWrite
     /// Lifts a workload or user entry from `date` on (a `lift` entry, audited with `reason`).

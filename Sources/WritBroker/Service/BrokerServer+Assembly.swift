@@ -71,7 +71,13 @@ extension BrokerServer {
                 )
             )
         }
-        return IdentityRegistry(workloadIssuers: workloadIssuers, userIssuers: userIssuers)
+        return IdentityRegistry(
+            workloadIssuers: workloadIssuers,
+            userIssuers: userIssuers,
+            signalTransmitters: try configuration.signalTransmitters.map {
+                try signalTransmitter($0, configuration: configuration)
+            }
+        )
     }
 
     /// The X.509 trust bundles' sources, and the mutual-TLS listener's TLS context when it has one: the

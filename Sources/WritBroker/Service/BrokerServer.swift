@@ -177,6 +177,22 @@ public struct BrokerServer: Sendable {
         )
     }
 
+    /// A Shared Signals transmitter: its events must name the broker's issuer URL (or the configured
+    /// `audience`) in `aud`.
+    static func signalTransmitter(
+        _ entry: BrokerConfiguration.Issuer,
+        configuration: BrokerConfiguration
+    ) throws(BrokerConfiguration.Problem) -> IdentityIssuer {
+        IdentityIssuer(
+            name: "signals:" + (entry.issuer ?? "transmitter"),
+            kind: .signals,
+            trustDomain: nil,
+            issuer: entry.issuer,
+            audience: entry.audience ?? configuration.issuerURL,
+            keys: try source(entry)
+        )
+    }
+
     private static func source(_ entry: BrokerConfiguration.Issuer) throws(BrokerConfiguration.Problem) -> KeySource {
         if let file = entry.jwksFile { return .file(file) }
         if let url = entry.jwksURL { return .url(url) }

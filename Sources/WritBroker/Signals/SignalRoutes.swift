@@ -79,6 +79,23 @@ enum SignalRoutes {
         return JSONResponse.make(answer.json)
     }
 
+    /// RFC 8935: a configured transmitter posts one Security Event Token (its signature authenticates it).
+    /// Accepted events are answered 202 with no body; a refused one 400 with RFC 8935's `err` and
+    /// `description` beside the broker's own `error` and `error_description`.
+    static func receive(_ call: RouteCall) async throws -> Response {
+        let body = try await call.body(mediaType: "application/secevent+jwt")
+        do {
+            _ = try await call.broker.signalReceiver.receive(String(decoding: body, as: UTF8.self))
+            return Response(status: .accepted, headers: [.cacheControl: "no-store"])
+        } catch let refusal as SignalReceiver.Refusal {
+            let error = BrokerError(.invalidRequest, refusal.description)
+            guard case .object(var members) = error.wire.json else { return JSONResponse.make(error) }
+            members["err"] = .string(refusal.code)
+            members["description"] = .string(refusal.description)
+            return JSONResponse.make(.object(members), status: .badRequest, headers: [.contentLanguage: "en"])
+        }
+    }
+
     private static func status(of stream: SignalStream) -> StreamStatus {
         StreamStatus(streamID: stream.id, status: stream.status.rawValue, reason: stream.statusReason)
     }

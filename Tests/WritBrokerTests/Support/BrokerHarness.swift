@@ -40,6 +40,7 @@ struct BrokerHarness: Sendable {
     static func make(
         in existing: URL? = nil,
         clock existingClock: AdjustableClock? = nil,
+        signalTransmitters: [(IdentityIssuer, IdentityKeySet)] = [],
         adjust: (inout Broker.Settings) -> Void = { _ in }
     ) async throws -> BrokerHarness {
         let directory =
@@ -76,8 +77,10 @@ struct BrokerHarness: Sendable {
                     audience: audience,
                     keys: .file("/nonexistent")
                 )
-            ]
+            ],
+            signalTransmitters: signalTransmitters.map(\.0)
         )
+        for (transmitter, keys) in signalTransmitters { identities.install(keys, for: transmitter.name) }
         identities.install(
             IdentityKeySet(keys: [workloadKey.id: .standard(workloadKey.verificationKey.publicKey)]),
             for: "dev"

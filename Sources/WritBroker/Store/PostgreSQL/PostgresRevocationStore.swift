@@ -50,72 +50,97 @@ struct PostgresRevocationStore: RevocationStore {
         -> RevocationWrite
     {
         try await database.write { session in
-            var retain = now.addingTimeInterval(retention)
-            var closed: [String] = []
-            var tokens = 0
-            switch subject {
-            case .token(let id):
-                guard let record = try await PostgresTokenRows.fetch(session, id: id) else { return .unknownToken }
-                // Revoking a token twice is answered with the entry made the first time.
-                if let earlier = try await PostgresRevocationRows.fetchFirst(session, kind: "token", subject: id) {
-                    return .revoked(RevocationOutcome(revocations: [earlier], closedTasks: [], tokens: 0))
-                }
-                retain = max(record.expiresAt, now)
-                tokens = try await PostgresTokenRows.countLive(session, id: id, now: now)
-                try await PostgresStatusRows.markRevoked(session, tokenID: id)
-            case .workload(let workload):
-                // Its open tasks close with every sub-task below them.
-                var open: [String] = []
-                for id in try await PostgresTaskRows.listOpen(session, workload: workload) where !open.contains(id) {
-                    open += try await PostgresTaskRows.openSubtree(session, root: id).filter { !open.contains($0) }
-                }
-                tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
-                closed = try await PostgresTaskRows.close(
-                    session,
-                    ids: open,
-                    state: .aborted,
-                    reason: "workload revoked",
-                    at: now
-                )
-            case .user(let user):
-                let open = try await PostgresTaskRows.listOpen(session, user: user)
-                tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
-                closed = try await PostgresTaskRows.close(
-                    session,
-                    ids: open,
-                    state: .aborted,
-                    reason: "user revoked",
-                    at: now
-                )
-            case .issuedBefore(let cutoff, let scope):
-                guard cutoff <= now.addingTimeInterval(60) else { return .futureCutoff }
-                retain = Revocation.cutoff(cutoff).addingTimeInterval(retention)
-                tokens = try await PostgresTokenRows.countLive(
-                    session,
-                    issuedBefore: Revocation.cutoff(cutoff),
-                    scope: scope,
-                    now: now
-                )
-                try await PostgresStatusRows.markRevoked(
-                    session,
-                    issuedBefore: Revocation.cutoff(cutoff),
-                    scope: scope,
-                    now: now
-                )
-            case .task, .key, .lift: return .notThisWay
-            }
-            let revocation = try await PostgresRevocationRows.insert(
-                session,
-                subject,
-                revokedAt: now,
-                retainUntil: retain,
-                actor: actor
-            )
-            for event in RevocationOutcome.auditEvents(revocation, closing: closed, actor: actor) {
-                try await PostgresAuditRows.append(session, event, at: now)
-            }
-            return .revoked(RevocationOutcome(revocations: [revocation], closedTasks: closed, tokens: tokens))
+            try await Self.revoke(session, subject, actor: actor, at: now, retention: retention)
         }
+    }
+
+    func revoke(
+        _ subject: RevocationSubject,
+        actor: String,
+        at now: Date,
+        retention: TimeInterval,
+        once event: UsedProof
+    ) async throws
+        -> RevocationWrite
+    {
+        try await database.write { session in
+            guard try await PostgresTokenRows.insertProof(session, event) else { return .replayed }
+            return try await Self.revoke(session, subject, actor: actor, at: now, retention: retention)
+        }
+    }
+
+    private static func revoke(
+        _ session: PostgresSession,
+        _ subject: RevocationSubject,
+        actor: String,
+        at now: Date,
+        retention: TimeInterval
+    ) async throws -> RevocationWrite {
+        var retain = now.addingTimeInterval(retention)
+        var closed: [String] = []
+        var tokens = 0
+        switch subject {
+        case .token(let id):
+            guard let record = try await PostgresTokenRows.fetch(session, id: id) else { return .unknownToken }
+            // Revoking a token twice is answered with the entry made the first time.
+            if let earlier = try await PostgresRevocationRows.fetchFirst(session, kind: "token", subject: id) {
+                return .revoked(RevocationOutcome(revocations: [earlier], closedTasks: [], tokens: 0))
+            }
+            retain = max(record.expiresAt, now)
+            tokens = try await PostgresTokenRows.countLive(session, id: id, now: now)
+            try await PostgresStatusRows.markRevoked(session, tokenID: id)
+        case .workload(let workload):
+            // Its open tasks close with every sub-task below them.
+            var open: [String] = []
+            for id in try await PostgresTaskRows.listOpen(session, workload: workload) where !open.contains(id) {
+                open += try await PostgresTaskRows.openSubtree(session, root: id).filter { !open.contains($0) }
+            }
+            tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
+            closed = try await PostgresTaskRows.close(
+                session,
+                ids: open,
+                state: .aborted,
+                reason: "workload revoked",
+                at: now
+            )
+        case .user(let user):
+            let open = try await PostgresTaskRows.listOpen(session, user: user)
+            tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
+            closed = try await PostgresTaskRows.close(
+                session,
+                ids: open,
+                state: .aborted,
+                reason: "user revoked",
+                at: now
+            )
+        case .issuedBefore(let cutoff, let scope):
+            guard cutoff <= now.addingTimeInterval(60) else { return .futureCutoff }
+            retain = Revocation.cutoff(cutoff).addingTimeInterval(retention)
+            tokens = try await PostgresTokenRows.countLive(
+                session,
+                issuedBefore: Revocation.cutoff(cutoff),
+                scope: scope,
+                now: now
+            )
+            try await PostgresStatusRows.markRevoked(
+                session,
+                issuedBefore: Revocation.cutoff(cutoff),
+                scope: scope,
+                now: now
+            )
+        case .task, .key, .lift: return .notThisWay
+        }
+        let revocation = try await PostgresRevocationRows.insert(
+            session,
+            subject,
+            revokedAt: now,
+            retainUntil: retain,
+            actor: actor
+        )
+        for event in RevocationOutcome.auditEvents(revocation, closing: closed, actor: actor) {
+            try await PostgresAuditRows.append(session, event, at: now)
+        }
+        return .revoked(RevocationOutcome(revocations: [revocation], closedTasks: closed, tokens: tokens))
     }
 
     func lift(_ sequence: UInt64, reason: String, actor: String, at now: Date) async throws -> LiftWrite {
