@@ -185,6 +185,74 @@ struct StatusListTests {
         await Self.stop(script, client, http, broker)
     }
 
+    @Test(
+        "a Python SSF push receiver gets the completed task's session-revoked event, retried after a 503, with its Authorization header"
+    )
+    func pythonPushReceiver() async throws {
+        let broker = try BrokerProcess()
+        defer { broker.remove() }
+        let receiver = "spiffe://example.org/services/tools"
+        try await broker.start(
+            configuration: """
+                development: true
+                resource_servers:
+                  - audience: \(Self.audience)
+                    workloads: [\(receiver)]
+                """
+        )
+        let client = BrokerClient(baseURL: broker.baseURL)
+        let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
+        var script: StandardClientsTests.Script?
+        do {
+            let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
+            let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
+            let credential = broker.stateDirectory.appendingPathComponent("tools.jwt")
+            try broker.workloadAssertion(receiver).write(to: credential, atomically: true, encoding: .utf8)
+            let running = try StandardClientsTests.Script(
+                "ssf_push_receiver.py",
+                [issuer, credential.path, receiver, String(try LoopbackPort.free())],
+                in: broker.stateDirectory
+            )
+            script = running
+            try await running.wait(forStep: "stream")
+            let agent = try broker.workloadAssertion(Self.agentID)
+            let task = try await client.send(
+                .POST,
+                "/v1/tasks",
+                bearer: agent,
+                json: """
+                    {"type": "call-tools", "bearer": true, "authorization_details": [{"type": "tool",
+                     "identifier": "search", "actions": ["call"], "locations": ["\(Self.audience)"]}]}
+                    """
+            )
+            let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
+            let issued = try await client.send(
+                .POST,
+                "/v1/token",
+                form: [
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
+                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
+                    ("audience", Self.audience),
+                ]
+            )
+            #expect(issued.status == 200, "\(issued.body)")
+            #expect(try await client.send(.POST, "/v1/tasks/\(taskID)/complete", bearer: agent).status == 200)
+            #expect(try await running.finish() == 0, "\(running.text)")
+            let outcome = try #require(running.lines.last { $0["step"]?.stringValue == "events" }, "\(running.text)")
+            let events = try #require(outcome["events"]?.arrayValue)
+            #expect(events.count == 1, "\(running.text)")
+            #expect(events.first?.objectValue?["txn"]?.stringValue == taskID)
+            #expect(outcome["attempts"]?.integerValue == 2, "refused once with 503, then accepted: \(running.text)")
+            if case .double(let after)? = outcome["retried_after"] {
+                #expect(after >= 0.9, "retried after a second, not at once")
+            }
+        } catch {
+            await Self.stop(script, client, http, broker)
+            throw error
+        }
+        await Self.stop(script, client, http, broker)
+    }
+
     static func stop(
         _ server: StandardClientsTests.Script?,
         _ client: BrokerClient,

@@ -221,7 +221,11 @@ enum WireExamples {
                 StreamConfigurationRequest(
                     streamID: "ssf_1",
                     eventsRequested: [sessionRevoked],
-                    delivery: StreamDelivery(method: "urn:ietf:rfc:8936", endpointURL: "https://broker.example/p"),
+                    delivery: StreamDelivery(
+                        method: "urn:ietf:rfc:8935",
+                        endpointURL: "https://rs.example/events",
+                        authorizationHeader: "Bearer s3cret"
+                    ),
                     description: "documents service"
                 ),
                 StreamConfigurationRequest(),

@@ -23,7 +23,7 @@ struct SignalRouteTests {
             #expect(metadata.status == 200)
             let configuration = try TransmitterConfiguration(json: metadata.body, mode: .response)
             #expect(configuration.issuer == BrokerHarness.issuer && configuration.specVersion == "1_0")
-            #expect(configuration.deliveryMethods == ["urn:ietf:rfc:8936"])
+            #expect(configuration.deliveryMethods == ["urn:ietf:rfc:8936", "urn:ietf:rfc:8935"])
             #expect(configuration.configurationEndpoint == BrokerHarness.issuer + "/v1/ssf/streams")
             let anonymous = try await client.json(.post, "/v1/ssf/streams", body: "{}")
             #expect(anonymous.status == 401)
@@ -63,6 +63,7 @@ struct SignalRouteTests {
             #expect(stream.eventsDelivered == [Self.sessionRevoked])
             let listed = try await client.json(.get, "/v1/ssf/streams", bearer: service)
             #expect(try StreamList(json: listed.body, mode: .response).streams.map(\.streamID) == [stream.streamID])
+
             let one = try await client.json(.get, "/v1/ssf/streams?stream_id=\(stream.streamID)", bearer: service)
             #expect(one.status == 200 && one.body["stream_id"]?.string == stream.streamID)
             let patched = try await client.json(
@@ -73,13 +74,33 @@ struct SignalRouteTests {
             )
             #expect(patched.body["description"]?.string == "renamed")
             #expect(patched.body["events_requested"] == .array([.string(Self.sessionRevoked)]))
+            // Push goes over https (or plain http on this machine) and never shows its Authorization header again.
             let push = try await client.json(
                 .post,
                 "/v1/ssf/streams",
                 bearer: service,
-                body: #"{"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://rs.example/e"}}"#
+                body:
+                    #"{"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://rs.example/e", "authorization_header": "Bearer s3cret"}}"#
             )
-            #expect(push.status == 400 && push.body["error"]?.string == "invalid_request")
+            #expect(push.status == 201 && push.body["delivery"]?["endpoint_url"]?.string == "https://rs.example/e")
+            #expect(!JSONWriter.string(push.body).contains("s3cret"))
+            let pushID = try #require(push.body["stream_id"]?.string)
+            let polled = try await client.json(.post, "/v1/ssf/poll/\(pushID)", bearer: service, body: "{}")
+            #expect(polled.status == 400, "a push stream is not polled")
+            for delivery in [
+                #"{"method": "urn:ietf:rfc:8935", "endpoint_url": "http://rs.example/e"}"#,
+                #"{"method": "urn:ietf:rfc:8935"}"#,
+                #"{"method": "urn:example:carrier-pigeon"}"#,
+                #"{"method": "urn:ietf:rfc:8936", "endpoint_url": "https://rs.example/p"}"#,
+            ] {
+                let refused = try await client.json(
+                    .post,
+                    "/v1/ssf/streams",
+                    bearer: service,
+                    body: #"{"delivery": \#(delivery)}"#
+                )
+                #expect(refused.status == 400 && refused.body["error"]?.string == "invalid_request", "\(delivery)")
+            }
             let unknown = try await client.json(.post, "/v1/ssf/streams", bearer: service, body: #"{"nope": 1}"#)
             #expect(unknown.status == 400)
 

@@ -83,23 +83,29 @@ public struct StreamDelivery: WireMessage {
     public var method: String
     /// `endpoint_url`: the poll endpoint (the broker's), or the receiver's push endpoint.
     public var endpointURL: String?
+    /// `authorization_header`: for push, the Authorization header the broker sends with every event. The
+    /// receiver sends it; the broker never shows it again.
+    public var authorizationHeader: String?
 
     /// A delivery.
-    public init(method: String, endpointURL: String? = nil) {
+    public init(method: String, endpointURL: String? = nil, authorizationHeader: String? = nil) {
         self.method = method
         self.endpointURL = endpointURL
+        self.authorizationHeader = authorizationHeader
     }
 
     /// Reads a delivery.
     public init(from object: WireObject) throws(WireError) {
         method = try object.string("method")
         endpointURL = try object.optionalString("endpoint_url")
+        authorizationHeader = try object.optionalString("authorization_header")
     }
 
     /// The delivery as JSON.
     public var json: JSONValue {
         var members: [String: JSONValue] = ["method": .string(method)]
         if let endpointURL { members["endpoint_url"] = .string(endpointURL) }
+        if let authorizationHeader { members["authorization_header"] = .string(authorizationHeader) }
         return .object(members)
     }
 }

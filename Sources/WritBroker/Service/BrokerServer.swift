@@ -81,6 +81,7 @@ public struct BrokerServer: Sendable {
                     logger: logger
                 ),
                 PolicyWatcher(broker: broker, directory: policyDirectory, logger: logger),
+                SignalPusher(broker: broker, logger: logger),
             ] + (stores.feedNotifier.map { [FeedFollower(broker: broker, notifier: $0)] } ?? [])
             + (stores.leadership.map { [LeadershipService(leadership: $0)] } ?? [])
             + (stores.membership.map { [MembershipService(broker: broker, membership: $0)] } ?? [])

@@ -3,6 +3,14 @@ import Logging
 public import WritAPI
 import WritToken
 
+/// An event waiting for a receiver: its `jti`, the feed entry it was made from (nil for a verification event),
+/// and the signed event.
+struct PendingEvent: Sendable, Hashable {
+    let jti: String
+    let sequence: UInt64?
+    let token: String
+}
+
 /// The broker as an OpenID Shared Signals transmitter (SSF 1.0, CAEP 1.0): registered resource servers open
 /// streams and poll them (RFC 8936) for Security Event Tokens (RFC 8417) saying which tasks, tokens, workloads
 /// and users were revoked.
@@ -59,7 +67,7 @@ public actor SignalService {
         return TransmitterConfiguration(
             issuer: issuer,
             jwksURI: issuer + "/.well-known/jwks.json",
-            deliveryMethods: [SignalStream.Delivery.poll.rawValue],
+            deliveryMethods: [SignalStream.Delivery.poll.rawValue, SignalStream.Delivery.push.rawValue],
             configurationEndpoint: issuer + "/v1/ssf/streams",
             statusEndpoint: issuer + "/v1/ssf/status",
             verificationEndpoint: issuer + "/v1/ssf/verify",
@@ -93,14 +101,15 @@ public actor SignalService {
             throw BrokerError(.invalidRequest, "stream_id is the broker's to give: leave it out to create a stream")
         }
         let id = "ssf_" + Base64URL.encode(SecureRandom.bytes(12))
+        let delivery = try Self.delivery(request.delivery)
         let stream = SignalStream(
             id: id,
             receiver: receiver,
             description: try Self.description(request.description),
             eventsRequested: try Self.events(request.eventsRequested ?? Self.eventsSupported),
-            delivery: try Self.delivery(request.delivery),
-            endpoint: context.settings.issuer + "/v1/ssf/poll/" + id,
-            authorization: nil,
+            delivery: delivery.method,
+            endpoint: delivery.endpoint ?? context.settings.issuer + "/v1/ssf/poll/" + id,
+            authorization: delivery.authorization,
             status: .enabled,
             statusReason: nil,
             cursor: feed.lastSequence,
@@ -139,7 +148,12 @@ public actor SignalService {
         if replacing || request.eventsRequested != nil {
             stream.eventsRequested = try Self.events(request.eventsRequested ?? Self.eventsSupported)
         }
-        if replacing || request.delivery != nil { stream.delivery = try Self.delivery(request.delivery) }
+        if replacing || request.delivery != nil {
+            let delivery = try Self.delivery(request.delivery)
+            stream.delivery = delivery.method
+            stream.endpoint = delivery.endpoint ?? context.settings.issuer + "/v1/ssf/poll/" + stream.id
+            stream.authorization = delivery.authorization
+        }
         if replacing || request.description != nil { stream.description = try Self.description(request.description) }
         try await save(stream)
         return stream
@@ -208,6 +222,9 @@ public actor SignalService {
         audiences: [String]
     ) async throws(BrokerError) -> PollResponse {
         let stream = try await stream(id, receiver: receiver)
+        guard stream.delivery == .poll else {
+            throw BrokerError(.invalidRequest, "this stream pushes its events: poll a poll stream")
+        }
         let limit = Int(min(max(request.maximumEvents ?? Int64(Self.maximumEventsPerPoll), 0), 100))
         try await acknowledge(request.acknowledged, on: stream, audiences: audiences)
         guard stream.status == .enabled, limit > 0 else { return PollResponse(events: [:], moreAvailable: false) }
@@ -257,13 +274,19 @@ public actor SignalService {
         _ = try await db("acknowledge signal events") { try await store.advance(id: stream.id, to: moved) }
     }
 
-    /// The events waiting for a stream after its cursor. Entries before the first event concern the receiver
-    /// not at all, so the cursor moves past them and the next poll does not read them again.
-    private func pending(_ id: String, audiences: [String], limit: Int) async throws(BrokerError) -> PollResponse {
+    /// The events waiting for a stream after its cursor, oldest first, with whether more wait. Entries before
+    /// the first event concern the receiver not at all, so the cursor moves past them and the next poll does
+    /// not read them again.
+    func waiting(
+        _ id: String,
+        audiences: [String],
+        limit: Int
+    ) async throws(BrokerError) -> (events: [PendingEvent], more: Bool) {
         let stream = try await db("read signal stream") { try await store.fetch(id: id) }
         guard let stream else { throw BrokerError(.notFound, "no such stream") }
-        var events: [String: String] = [:]
-        for (jti, event) in (verifications[id] ?? []).prefix(limit) { events[jti] = event }
+        var events = (verifications[id] ?? []).prefix(limit).map {
+            PendingEvent(jti: $0.jti, sequence: nil, token: $0.event)
+        }
         var cursor = stream.cursor
         var skipped = stream.cursor
         var found = false
@@ -282,14 +305,30 @@ public actor SignalService {
                     more = true
                     break scan
                 }
-                events[event.jti] = event.token
+                events.append(PendingEvent(jti: event.jti, sequence: entry.sequence, token: event.token))
             }
         }
         if skipped > stream.cursor {
             let through = skipped
             _ = try await db("skip signal events") { try await store.advance(id: id, to: through) }
         }
-        return PollResponse(events: events, moreAvailable: more)
+        return (events, more)
+    }
+
+    private func pending(_ id: String, audiences: [String], limit: Int) async throws(BrokerError) -> PollResponse {
+        let (events, more) = try await waiting(id, audiences: audiences, limit: limit)
+        var sets: [String: String] = [:]
+        for event in events { sets[event.jti] = event.token }
+        return PollResponse(events: sets, moreAvailable: more)
+    }
+
+    /// A pushed event was taken by its receiver (or refused for good): the stream is done with it.
+    func delivered(_ event: PendingEvent, on id: String) async throws(BrokerError) {
+        guard let sequence = event.sequence else {
+            verifications[id]?.removeAll { $0.jti == event.jti }
+            return
+        }
+        _ = try await db("acknowledge signal events") { try await store.advance(id: id, to: sequence) }
     }
 
     private func entries(after cursor: UInt64, limit: Int) async throws(BrokerError) -> [Revocation] {
@@ -415,18 +454,43 @@ public actor SignalService {
         return requested
     }
 
-    static func delivery(_ delivery: StreamDelivery?) throws(BrokerError) -> SignalStream.Delivery {
-        guard let delivery else { return .poll }
-        guard delivery.method == SignalStream.Delivery.poll.rawValue else {
+    /// How a stream delivers: poll at the broker's endpoint (the default), or push to the receiver's endpoint
+    /// (https, or plain http on this machine) with its Authorization header.
+    static func delivery(
+        _ delivery: StreamDelivery?
+    ) throws(BrokerError) -> (method: SignalStream.Delivery, endpoint: String?, authorization: String?) {
+        guard let delivery else { return (.poll, nil, nil) }
+        switch SignalStream.Delivery(rawValue: delivery.method) {
+        case .poll?:
+            guard delivery.endpointURL == nil, delivery.authorizationHeader == nil else {
+                throw BrokerError(.invalidRequest, "delivery.endpoint_url of a poll stream is the broker's to give")
+            }
+            return (.poll, nil, nil)
+        case .push?:
+            guard let endpoint = delivery.endpointURL, endpoint.utf8.count <= 2048 else {
+                throw BrokerError(.invalidRequest, "a push stream needs delivery.endpoint_url, the receiver's URL")
+            }
+            switch PlainHTTPPolicy.verdict(for: endpoint) {
+            case .encrypted, .loopback: break
+            case .plainToOtherHost, .refused:
+                throw BrokerError(
+                    .invalidRequest,
+                    "delivery.endpoint_url must be https (or plain http on this machine), with no userinfo"
+                )
+            }
+            if let header = delivery.authorizationHeader,
+                header.isEmpty || header.utf8.count > 4096 || header.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F })
+            {
+                throw BrokerError(.invalidRequest, "delivery.authorization_header must be 1 to 4,096 visible bytes")
+            }
+            return (.push, endpoint, delivery.authorizationHeader)
+        case nil:
             throw BrokerError(
                 .invalidRequest,
-                "delivery method \(delivery.method.prefix(64)) is not supported: use urn:ietf:rfc:8936 (poll)"
+                "delivery method \(delivery.method.prefix(64)) is not supported: urn:ietf:rfc:8936 (poll) or "
+                    + "urn:ietf:rfc:8935 (push)"
             )
         }
-        guard delivery.endpointURL == nil else {
-            throw BrokerError(.invalidRequest, "delivery.endpoint_url of a poll stream is the broker's to give")
-        }
-        return .poll
     }
 
     static func description(_ text: String?) throws(BrokerError) -> String? {

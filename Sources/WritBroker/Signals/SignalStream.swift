@@ -81,6 +81,8 @@ public protocol SignalStreamStore: Sendable {
     func fetch(id: String) async throws -> SignalStream?
     /// A receiver's streams, oldest first.
     func list(receiver: String) async throws -> [SignalStream]
+    /// Every stream delivered by `delivery`, oldest first.
+    func list(delivery: SignalStream.Delivery) async throws -> [SignalStream]
     /// Replaces a stream's configuration and status (not its cursor); false when it is gone.
     func update(_ stream: SignalStream) async throws -> Bool
     /// Moves a stream's cursor forward (never back); false when it is gone.

@@ -41,6 +41,16 @@ struct PostgresSignalStreamStore: SignalStreamStore {
         }
     }
 
+    func list(delivery: SignalStream.Delivery) async throws -> [SignalStream] {
+        try await database.read { session in
+            try await session.rows(
+                """
+                SELECT * FROM ssf_streams WHERE delivery = \(delivery.rawValue) ORDER BY created_at, id COLLATE "C"
+                """
+            ).map(Self.stream)
+        }
+    }
+
     func update(_ stream: SignalStream) async throws -> Bool {
         try await database.write { session in
             try await session.execute(

@@ -49,6 +49,15 @@ struct SQLiteSignalStreamStore: SignalStreamStore {
         }
     }
 
+    func list(delivery: SignalStream.Delivery) async throws -> [SignalStream] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM ssf_streams WHERE delivery = ? ORDER BY created_at, id"),
+                arguments: [delivery.rawValue]
+            ).map(Self.stream)
+        }
+    }
+
     func update(_ stream: SignalStream) async throws -> Bool {
         try await database.write { db in
             try db.cachedStatement(
