@@ -100,10 +100,12 @@ struct MigrationTests {
         let tables = try Self.columns(at: path)
         #expect(tables.values.joined().filter { $0.type == "REAL" }.isEmpty)
         #expect(tables["tasks"]?.first { $0.name == "heartbeat_interval" }?.type == "INTEGER")
-        // The v5 rebuild keeps every index; v7 adds the one status lists are read by.
+        // The v5 rebuild keeps every index; v7 adds the one status lists are read by, and signal streams'.
         var indexesAfter = indexesBefore
         indexesAfter["tokens_revoked_by_list"] =
             "CREATE INDEX tokens_revoked_by_list ON tokens(status_list, status_index) WHERE status = 1"
+        indexesAfter["ssf_streams_by_receiver"] =
+            "CREATE INDEX ssf_streams_by_receiver ON ssf_streams(receiver, created_at)"
         #expect(try Self.indexes(at: path) == indexesAfter)
         let check = try DatabaseQueue(path: path)
         defer { try? check.close() }
@@ -208,7 +210,7 @@ struct MigrationTests {
         let timeColumns = tables.flatMap { table, columns in
             columns.filter { times.contains($0.name) }.map { (table, $0) }
         }
-        #expect(timeColumns.count == 19)
+        #expect(timeColumns.count == 20)
         for (table, column) in timeColumns {
             #expect(column.type == "INTEGER", "\(table).\(column.name)")
         }
