@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import ServiceLifecycle
 import WritToken
 
@@ -10,7 +11,7 @@ import WritToken
 /// `application/secevent+jwt`, with the stream's Authorization header, in feed order. A `202` (any 2xx) or a
 /// `400` with an RFC 8935 error (the receiver refuses that event for good, logged) moves the stream on; any other
 /// answer, or none, is retried after 1 s, doubling to a minute, from the same event. Streams are served
-/// concurrently (at most 32 at once), each in order.
+/// concurrently (at most 128 at once), each in order; redirects are not followed.
 ///
 /// The events are read from the revocation feed after the stream's cursor, 50 at a time: the queue of a stream
 /// is the feed itself, bounded by its retention and never held in memory whole. Where several brokers share a
@@ -18,18 +19,24 @@ import WritToken
 struct SignalPusher: Service {
     let broker: Broker
     let logger: Logger
-    var client: HTTPClient = .shared
 
     static let batch = 50
-    static let concurrency = 32
+    static let concurrency = 128
     static let firstRetry: Duration = .seconds(1)
     static let longestRetry: Duration = .seconds(60)
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await loop() }
+        // A client of its own: receivers may share a host, so more connections per host than the shared
+        // client's eight.
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+        configuration.redirectConfiguration = .disallow
+        let client = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: configuration)
+        await cancelWhenGracefulShutdown { await loop(client) }
+        try? await client.shutdown()
     }
 
-    private func loop() async {
+    private func loop(_ client: HTTPClient) async {
         let retries = Retries()
         var seen = UInt64.max
         var lastPass = ContinuousClock.now - .seconds(10)
@@ -39,14 +46,15 @@ struct SignalPusher: Service {
             if moved || due, broker.stores.leadership?.isLeader ?? true {
                 seen = broker.feed.lastSequence
                 lastPass = ContinuousClock.now
-                await pass(retries)
+                await pass(retries, client)
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            // Comparing the feed's last number is all a quiet loop costs.
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
     /// One pass over every enabled push stream.
-    func pass(_ retries: Retries) async {
+    func pass(_ retries: Retries, _ client: HTTPClient) async {
         let streams: [SignalStream]
         do {
             streams = try await broker.stores.signals.list(delivery: .push).filter { $0.status == .enabled }
@@ -61,14 +69,14 @@ struct SignalPusher: Service {
                     await group.next()
                     running -= 1
                 }
-                group.addTask { await deliver(stream, retries) }
+                group.addTask { await deliver(stream, retries, client) }
                 running += 1
             }
         }
     }
 
     /// Delivers a stream's waiting events in order until none is left or one cannot be delivered now.
-    private func deliver(_ stream: SignalStream, _ retries: Retries) async {
+    private func deliver(_ stream: SignalStream, _ retries: Retries, _ client: HTTPClient) async {
         let audiences = (try? SPIFFEID(stream.receiver)).map { broker.settings.resourceServers.audiences(servedBy: $0) }
         do {
             while true {
@@ -78,7 +86,7 @@ struct SignalPusher: Service {
                     limit: Self.batch
                 )
                 for event in events {
-                    switch await post(event.token, to: stream) {
+                    switch await post(event.token, to: stream, client) {
                     case .accepted:
                         break
                     case .refused(let code):
@@ -112,7 +120,7 @@ struct SignalPusher: Service {
     }
 
     /// Posts one event (RFC 8935 §2).
-    func post(_ event: String, to stream: SignalStream) async -> Delivery {
+    func post(_ event: String, to stream: SignalStream, _ client: HTTPClient) async -> Delivery {
         var request = HTTPClientRequest(url: stream.endpoint)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/secevent+jwt")

@@ -1,5 +1,6 @@
 public import Foundation
 import Logging
+import Synchronization
 public import WritAPI
 import WritToken
 
@@ -42,6 +43,7 @@ public actor SignalService {
     private let feed: RevocationFeed
     private let keys: KeyService
     private var verifications: [String: [(jti: String, event: String)]] = [:]
+    private let taskAudiences = Mutex<[UInt64: [String]]>([:])
 
     init(
         context: BrokerContext,
@@ -277,14 +279,14 @@ public actor SignalService {
     /// The events waiting for a stream after its cursor, oldest first, with whether more wait. Entries before
     /// the first event concern the receiver not at all, so the cursor moves past them and the next poll does
     /// not read them again.
-    func waiting(
+    nonisolated func waiting(
         _ id: String,
         audiences: [String],
         limit: Int
     ) async throws(BrokerError) -> (events: [PendingEvent], more: Bool) {
         let stream = try await db("read signal stream") { try await store.fetch(id: id) }
         guard let stream else { throw BrokerError(.notFound, "no such stream") }
-        var events = (verifications[id] ?? []).prefix(limit).map {
+        var events = await pendingVerifications(id).prefix(limit).map {
             PendingEvent(jti: $0.jti, sequence: nil, token: $0.event)
         }
         var cursor = stream.cursor
@@ -315,6 +317,8 @@ public actor SignalService {
         return (events, more)
     }
 
+    private func pendingVerifications(_ id: String) -> [(jti: String, event: String)] { verifications[id] ?? [] }
+
     private func pending(_ id: String, audiences: [String], limit: Int) async throws(BrokerError) -> PollResponse {
         let (events, more) = try await waiting(id, audiences: audiences, limit: limit)
         var sets: [String: String] = [:]
@@ -331,7 +335,7 @@ public actor SignalService {
         _ = try await db("acknowledge signal events") { try await store.advance(id: id, to: sequence) }
     }
 
-    private func entries(after cursor: UInt64, limit: Int) async throws(BrokerError) -> [Revocation] {
+    nonisolated private func entries(after cursor: UInt64, limit: Int) async throws(BrokerError) -> [Revocation] {
         try await db("read the feed") { try await revocations.list(after: cursor, limit: limit) }
     }
 
@@ -340,7 +344,7 @@ public actor SignalService {
     /// The event a feed entry makes for a receiver, or nil when it concerns none of the receiver's audiences
     /// (task and token entries for tokens issued elsewhere) or has no event (key, issued-before and lift
     /// entries; docs/signals.md).
-    private func event(
+    nonisolated private func event(
         for entry: Revocation,
         on stream: SignalStream,
         audiences: [String]
@@ -352,7 +356,7 @@ public actor SignalService {
         var initiator = "admin"
         switch entry.subject {
         case .task(let id):
-            let issuedTo = try await db("read task audiences") { try await tokens.audiences(taskID: id) }
+            let issuedTo = try await self.audiences(ofClosedTask: id, entry: entry.sequence)
             guard issuedTo.contains(where: audiences.contains) else { return nil }
             subject = .object([
                 "format": .string("complex"), "session": .object(["format": .string("opaque"), "id": .string(id)]),
@@ -402,7 +406,7 @@ public actor SignalService {
 
     /// A Security Event Token: `typ: secevent+jwt`, `iss`, `aud` (the receiver), `iat`, `jti`, `sub_id`, one
     /// event, and `txn` (the task) where there is one; never `sub` or `exp` (SSF 1.0 §4).
-    private func sign(
+    nonisolated private func sign(
         jti: String,
         stream: SignalStream,
         subject: JSONValue,
@@ -430,6 +434,18 @@ public actor SignalService {
             context.logger.error("signing a security event failed", metadata: ["error": "\(error.code)"])
             throw BrokerError(.internalError, "the event could not be signed")
         }
+    }
+
+    /// The audiences a closed task's tokens went to, remembered by feed entry: a task gets no token once closed,
+    /// so the answer never changes, and every stream reading the entry asks it.
+    nonisolated private func audiences(ofClosedTask id: String, entry: UInt64) async throws(BrokerError) -> [String] {
+        if let known = taskAudiences.withLock({ $0[entry] }) { return known }
+        let found = try await db("read task audiences") { try await tokens.audiences(taskID: id) }
+        taskAudiences.withLock { cache in
+            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
+            cache[entry] = found
+        }
+        return found
     }
 
     /// A store call, off the actor (stores are their own synchronisation).

@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritBenchmarks
 import WritBroker
 import WritToken
 
@@ -13,6 +14,12 @@ public struct StatusListBenchCommand: AsyncParsableCommand {
             with ZLIB at the highest level, signs it as a statuslist+jwt, and reads it back as a relying party
             does (signature, inflate, one bit). Medians of --rounds rounds:
               .build/release/writ bench status-list --tokens 1048576 --revoked 0.01 --rounds 7
+            Then times what setting the bits costs the revoking commit: a SQLite database of this broker's schema
+            with --tokens token rows, and --commit-rounds closes of a task of four tokens. With --broker, first
+            times a polling verifier's refusals against a broker started with the benchmark policies:
+              WRIT_STATUS_LIST_TTL=5 WRIT_POLICIES=benchmarks/policies WRIT_RATE_LIMIT=1000000 \\
+                WRIT_OPEN_TASKS=1000000 .build/release/writ serve &
+              .build/release/writ bench status-list --broker http://127.0.0.1:8080 --tasks 100
             """
     )
 
@@ -24,6 +31,27 @@ public struct StatusListBenchCommand: AsyncParsableCommand {
 
     @Option(help: "Rounds; the median is reported.")
     var rounds = 7
+
+    @Option(help: "Task closes timed in a SQLite database of --tokens token rows (0: skip).")
+    var commitRounds = 200
+
+    @Option(help: "A running broker (benchmark policies) to time a polling verifier's refusals against.")
+    var broker: String?
+
+    @Option(help: "That broker's state directory (for the development workload key).")
+    var state = ".writ"
+
+    @Option(help: "Tasks completed against --broker.")
+    var tasks = 100
+
+    @Option(
+        help:
+            "Push receivers to time against --broker: resource servers spiffe://example.org/bench/receiver-0… of https://bench.example.org (0: skip)."
+    )
+    var pushReceivers = 0
+
+    @Option(help: "Events pushed to every receiver.")
+    var pushRounds = 20
 
     public init() {}
 
@@ -77,6 +105,61 @@ public struct StatusListBenchCommand: AsyncParsableCommand {
         print("signed statuslist+jwt:    \(Self.kibibytes(token.utf8.count))")
         print("build (bits, compress, sign), median:  \(Self.format(Self.median(build))) ms")
         print("read (verify, inflate, one bit), median: \(Self.format(Self.median(read))) ms")
+        if let broker {
+            let key = try StateDirectory(path: state).developmentKey(named: DevelopmentIdentity.workloadKeyName)
+            let assertion = try DevelopmentIdentity.workloadAssertion(
+                for: try SPIFFEID("spiffe://example.org/bench/load-generator"),
+                audience: "writ",
+                key: key,
+                now: Date(),
+                lifetime: 3600
+            )
+            let reach = StatusListReachBenchmark(broker: broker, workloadAssertion: assertion, tasks: tasks)
+            print(try await reach.run())
+            if pushReceivers > 0 {
+                let receivers = try (0..<pushReceivers).map { index in
+                    try DevelopmentIdentity.workloadAssertion(
+                        for: try SPIFFEID("spiffe://example.org/bench/receiver-\(index)"),
+                        audience: "writ",
+                        key: key,
+                        now: Date(),
+                        lifetime: 3600
+                    )
+                }
+                let push = SignalPushBenchmark(
+                    broker: broker,
+                    workloadAssertion: assertion,
+                    receiverAssertions: receivers,
+                    rounds: pushRounds
+                )
+                print(try await push.run())
+            }
+        }
+        guard commitRounds > 0 else { return }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("writ-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let result = try await StatusMarkingBenchmark.run(
+            path: directory.appendingPathComponent("writ.sqlite").path,
+            tokens: tokens,
+            rounds: commitRounds
+        )
+        print("the revoking commit, SQLite, \(tokens) token rows, a task of 4 tokens closed, \(commitRounds) rounds:")
+        print("  filling the database:                \(Self.format(result.fill)) ms")
+        print(
+            "  status update (the statement):       median \(Self.format(Self.median(result.update))) ms, "
+                + "p99 \(Self.format(Self.percentile(result.update, 0.99))) ms"
+        )
+        print(
+            "  whole close commit (store call):     median \(Self.format(Self.median(result.close))) ms, "
+                + "p99 \(Self.format(Self.percentile(result.close, 0.99))) ms"
+        )
+    }
+
+    static func percentile(_ values: [Double], _ fraction: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * fraction).rounded(.up)) - 1)]
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -1,0 +1,192 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import WritToken
+
+/// How long a Shared Signals event takes to reach push receivers (RFC 8935): `receivers` registered resource
+/// servers each create a push stream to an endpoint of this process; each round a task with a token for their
+/// audience completes, and the time from the broker's acknowledgement to each receiver's arrival is recorded.
+public struct SignalPushBenchmark: Sendable {
+    /// The broker's base URL.
+    public let broker: String
+    /// The load generator's assertion (it owns the tasks).
+    public let workloadAssertion: String
+    /// Each receiver's assertion (a resource server of `https://bench.example.org`).
+    public let receiverAssertions: [String]
+    /// Tasks completed.
+    public let rounds: Int
+
+    /// A benchmark.
+    public init(broker: String, workloadAssertion: String, receiverAssertions: [String], rounds: Int) {
+        self.broker = broker
+        self.workloadAssertion = workloadAssertion
+        self.receiverAssertions = receiverAssertions
+        self.rounds = rounds
+    }
+
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Arrivals: per event `txn`, the moments receivers got it.
+    final class Arrivals: Sendable {
+        let times = Mutex<[String: [ContinuousClock.Instant]]>([:])
+
+        func record(_ body: String) {
+            let now = ContinuousClock.now
+            guard let jws = try? CompactJWS(body, maximumLength: 1 << 16),
+                let txn = try? jws.payload().objectValue?["txn"]?.stringValue
+            else { return }
+            times.withLock { $0[txn, default: []].append(now) }
+        }
+
+        func count(_ txn: String) -> Int { times.withLock { $0[txn]?.count ?? 0 } }
+        func of(_ txn: String) -> [ContinuousClock.Instant] { times.withLock { $0[txn] ?? [] } }
+    }
+
+    /// Runs it and returns the report.
+    public func run() async throws -> String {
+        let arrivals = Arrivals()
+        let group = MultiThreadedEventLoopGroup.singleton
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(Receiver(arrivals: arrivals))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
+        let http = HTTPClient(eventLoopGroup: group, configuration: configuration)
+        do {
+            let port = server.localAddress?.port ?? 0
+            var streams: [(assertion: String, id: String)] = []
+            for (index, assertion) in receiverAssertions.enumerated() {
+                let created = try await send(
+                    http,
+                    "/v1/ssf/streams",
+                    bearer: assertion,
+                    json: """
+                        {"delivery": {"method": "urn:ietf:rfc:8935", \
+                        "endpoint_url": "http://127.0.0.1:\(port)/receiver/\(index)"}}
+                        """
+                )
+                guard let id = created["stream_id"]?.stringValue else { throw Failed(description: "\(created)") }
+                streams.append((assertion, id))
+            }
+            var samples: [Double] = []
+            for _ in 0..<rounds {
+                let task = try await send(
+                    http,
+                    "/v1/tasks",
+                    bearer: workloadAssertion,
+                    json: StatusListReachBenchmark.taskBody
+                )
+                guard let id = task["id"]?.stringValue else { throw Failed(description: "no task: \(task)") }
+                _ = try await send(
+                    http,
+                    "/v1/token",
+                    form: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
+                        + "&audience=https%3A%2F%2Fbench.example.org&task_id=\(id)"
+                        + "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
+                        + "&actor_token=\(workloadAssertion)"
+                )
+                let started = ContinuousClock.now
+                _ = try await send(http, "/v1/tasks/\(id)/complete", bearer: workloadAssertion)
+                let acknowledged = ContinuousClock.now
+                while arrivals.count(id) < streams.count {
+                    guard ContinuousClock.now - acknowledged < .seconds(30) else {
+                        throw Failed(description: "\(arrivals.count(id)) of \(streams.count) receivers got the event")
+                    }
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+                _ = started
+                samples += arrivals.of(id).map { StatusListReachBenchmark.milliseconds($0 - acknowledged) }
+            }
+            for stream in streams {
+                _ = try? await send(
+                    http,
+                    "/v1/ssf/streams?stream_id=\(stream.id)",
+                    method: .DELETE,
+                    bearer: stream.assertion
+                )
+            }
+            try await http.shutdown()
+            try await server.close()
+            samples.sort()
+            func at(_ fraction: Double) -> Double {
+                samples[min(samples.count - 1, Int(Double(samples.count) * fraction))]
+            }
+            return String(
+                format:
+                    "push to %d receivers, %d events each: acknowledgement -> arrival  p50 %.1f ms   p99 %.1f ms   max %.1f ms   (target p99 <= 50 ms)",
+                streams.count,
+                rounds,
+                at(0.5),
+                at(0.99),
+                samples.last ?? 0
+            )
+        } catch {
+            try? await http.shutdown()
+            try? await server.close()
+            throw error
+        }
+    }
+
+    private func send(
+        _ http: HTTPClient,
+        _ path: String,
+        method: HTTPMethod = .POST,
+        bearer: String? = nil,
+        json: String? = nil,
+        form: String? = nil
+    ) async throws -> [String: JSONValue] {
+        var request = HTTPClientRequest(url: broker + path)
+        request.method = method
+        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        } else if let form {
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+            request.body = .bytes(ByteBuffer(string: form))
+        }
+        let response = try await http.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard (200..<300).contains(response.status.code) else {
+            throw Failed(description: "\(path) answered \(response.status.code): \(String(buffer: body).prefix(300))")
+        }
+        return (try? StrictJSON().parse(String(buffer: body)).objectValue) ?? [:]
+    }
+
+    /// A push endpoint: records each event's arrival, answers 202.
+    final class Receiver: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let arrivals: Arrivals
+        let body = Mutex<ByteBuffer>(ByteBuffer())
+
+        init(arrivals: Arrivals) { self.arrivals = arrivals }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head: body.withLock { $0.clear() }
+            case .body(var chunk): body.withLock { $0.writeBuffer(&chunk) }
+            case .end:
+                arrivals.record(body.withLock { String(buffer: $0) })
+                let head = HTTPResponseHead(
+                    version: .http1_1,
+                    status: .accepted,
+                    headers: ["Content-Length": "0"]
+                )
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        }
+    }
+}
