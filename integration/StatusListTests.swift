@@ -192,12 +192,14 @@ struct StatusListTests {
         let broker = try BrokerProcess()
         defer { broker.remove() }
         let receiver = "spiffe://example.org/services/tools"
+        let port = try LoopbackPort.free()
         try await broker.start(
             configuration: """
                 development: true
                 resource_servers:
                   - audience: \(Self.audience)
                     workloads: [\(receiver)]
+                    push_endpoints: [http://127.0.0.1:\(port)/]
                 """
         )
         let client = BrokerClient(baseURL: broker.baseURL)
@@ -210,7 +212,7 @@ struct StatusListTests {
             try broker.workloadAssertion(receiver).write(to: credential, atomically: true, encoding: .utf8)
             let running = try StandardClientsTests.Script(
                 "ssf_push_receiver.py",
-                [issuer, credential.path, receiver, String(try LoopbackPort.free())],
+                [issuer, credential.path, receiver, String(port)],
                 in: broker.stateDirectory
             )
             script = running

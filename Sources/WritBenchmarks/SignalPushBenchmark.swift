@@ -18,13 +18,16 @@ public struct SignalPushBenchmark: Sendable {
     public let receiverAssertions: [String]
     /// Tasks completed.
     public let rounds: Int
+    /// The loopback port the receivers listen on (the broker's configuration allows pushes there).
+    public let port: Int
 
     /// A benchmark.
-    public init(broker: String, workloadAssertion: String, receiverAssertions: [String], rounds: Int) {
+    public init(broker: String, workloadAssertion: String, receiverAssertions: [String], rounds: Int, port: Int) {
         self.broker = broker
         self.workloadAssertion = workloadAssertion
         self.receiverAssertions = receiverAssertions
         self.rounds = rounds
+        self.port = port
     }
 
     struct Failed: Error, CustomStringConvertible {
@@ -59,12 +62,11 @@ public struct SignalPushBenchmark: Sendable {
                     channel.pipeline.addHandler(Receiver(arrivals: arrivals))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
+            .bind(host: "127.0.0.1", port: port).get()
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         let http = HTTPClient(eventLoopGroup: group, configuration: configuration)
         do {
-            let port = server.localAddress?.port ?? 0
             var streams: [(assertion: String, id: String)] = []
             for (index, assertion) in receiverAssertions.enumerated() {
                 let created = try await send(

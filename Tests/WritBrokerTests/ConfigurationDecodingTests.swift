@@ -186,3 +186,42 @@ struct ConfigurationDecodingTests {
         #expect(configuration.workloadIssuers.count == 3 && configuration.limits.maxConnections == 10000)
     }
 }
+
+@Suite("Shared Signals transmitters in the configuration")
+struct SignalTransmitterConfigurationTests {
+    @Test(
+        "a transmitter needs an issuer and exactly one key source, fetched over https or on this machine",
+        arguments: [
+            ("signal_transmitters:\n  - { jwks_file: /k.json }", "signal_transmitters[0].issuer is required"),
+            (
+                "signal_transmitters:\n  - { issuer: https://idp.example, jwks_file: /k.json, jwks_url: https://idp.example/k }",
+                "exactly one of jwks_file, jwks_url"
+            ),
+            ("signal_transmitters:\n  - { issuer: https://idp.example }", "exactly one of jwks_file, jwks_url"),
+            (
+                "signal_transmitters:\n  - { issuer: https://idp.example, jwks_url: http://idp.example/k }",
+                "signal_transmitters[0]"
+            ),
+        ]
+    )
+    func refused(_ yaml: String, _ message: String) throws {
+        let configuration = try BrokerConfiguration.parse(yaml: "development: true\n" + yaml)
+        do {
+            try configuration.validate()
+            Issue.record("accepted: \(yaml)")
+        } catch {
+            #expect(error.code == "invalid_value")
+            #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test("a transmitter with a key file is read, its audience the broker's issuer URL unless given")
+    func accepted() throws {
+        let configuration = try BrokerConfiguration.parse(
+            yaml: "development: true\nsignal_transmitters:\n  - { issuer: https://idp.example, jwks_file: /k.json }"
+        )
+        try configuration.validate()
+        #expect(configuration.signalTransmitters.first?.issuer == "https://idp.example")
+        #expect(configuration.signalTransmitters.first?.jwksFile == "/k.json")
+    }
+}

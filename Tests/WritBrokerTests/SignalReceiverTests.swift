@@ -14,11 +14,11 @@ struct SignalReceiverTests {
     static let sessionRevoked = SignalService.sessionRevoked
     let key = SigningKey.generate(.es256)
 
-    func harness() async throws -> BrokerHarness {
+    func harness(trustDomain: String? = "example.org") async throws -> BrokerHarness {
         let transmitter = IdentityIssuer(
             name: "signals:" + Self.transmitterIssuer,
             kind: .signals,
-            trustDomain: nil,
+            trustDomain: trustDomain,
             issuer: Self.transmitterIssuer,
             audience: BrokerHarness.issuer,
             keys: .file("/nonexistent")
@@ -94,7 +94,8 @@ struct SignalReceiverTests {
             let user = JSONValue.object([
                 "format": .string("complex"),
                 "user": .object([
-                    "format": .string("iss_sub"), "iss": .string("https://idp.example.org"), "sub": .string("alice"),
+                    "format": .string("iss_sub"), "iss": .string(DevelopmentIdentity.userIssuer),
+                    "sub": .string("alice"),
                 ]),
             ])
             let disabled = try event(SignalReceiver.accountDisabled, subject: user)
@@ -110,10 +111,33 @@ struct SignalReceiverTests {
             #expect(try await Self.post(client, other).status == 202)
             let email = try event(subject: .object(["format": .string("email"), "email": .string("a@b.c")]))
             #expect(try await Self.post(client, email).status == 202)
+            // A user of an identity provider the broker does not know, and a workload of another trust domain.
+            let stranger = try event(
+                subject: .object([
+                    "format": .string("iss_sub"), "iss": .string("https://other.example"), "sub": .string("bob"),
+                ])
+            )
+            #expect(try await Self.post(client, stranger).status == 202)
+            let foreign = try event(
+                subject: .object(["format": .string("uri"), "uri": .string("spiffe://other.example/agents/x")])
+            )
+            #expect(try await Self.post(client, foreign).status == 202)
             let after = try await client.json(.get, "/v1/revocations?after=0", bearer: harness.operatorToken)
             #expect(after.body["revocations"]?.arrayValue?.count == 1, "ignored events revoke nothing")
             let audit = try await client.json(.get, "/v1/admin/audit?limit=100", bearer: harness.operatorToken)
             #expect(JSONWriter.string(audit.body).contains("signal.ignored"))
+        }
+    }
+
+    @Test("a transmitter without a trust domain revokes no workload")
+    func noTrustDomainNoWorkloads() async throws {
+        let harness = try await harness(trustDomain: nil)
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let token = try event(subject: .object(["format": .string("uri"), "uri": .string(BrokerHarness.coder)]))
+            #expect(try await Self.post(client, token).status == 202)
+            let feed = try await client.json(.get, "/v1/revocations?after=0", bearer: harness.operatorToken)
+            #expect(feed.body["revocations"]?.arrayValue?.isEmpty == true)
         }
     }
 

@@ -41,7 +41,8 @@ struct SignalRouteTests {
             settings.resourceServers = ResourceServerRegistry([
                 ResourceServer(
                     audience: BrokerHarness.documentsAudience,
-                    workloads: [try! SPIFFEID(BrokerHarness.documentsService)]
+                    workloads: [try! SPIFFEID(BrokerHarness.documentsService)],
+                    pushEndpoints: ["https://rs.example/"]
                 ),
                 ResourceServer(audience: TokenRouteTests.git, workloads: [try! SPIFFEID(BrokerHarness.summarizer)]),
             ])
@@ -85,6 +86,27 @@ struct SignalRouteTests {
             #expect(push.status == 201 && push.body["delivery"]?["endpoint_url"]?.string == "https://rs.example/e")
             #expect(!JSONWriter.string(push.body).contains("s3cret"))
             let pushID = try #require(push.body["stream_id"]?.string)
+            // Only where the operator allowed this resource server to receive.
+            for endpoint in ["https://rs.example.evil.test/e", "https://internal.example/e", "http://127.0.0.1:9/e"] {
+                let elsewhere = try await client.json(
+                    .post,
+                    "/v1/ssf/streams",
+                    bearer: service,
+                    body: #"{"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "\#(endpoint)"}}"#
+                )
+                #expect(elsewhere.status == 403, "\(endpoint)")
+            }
+            // A PATCH of the endpoint alone keeps the header; the header is still never shown.
+            let moved = try await client.json(
+                .patch,
+                "/v1/ssf/streams",
+                bearer: service,
+                body:
+                    #"{"stream_id": "\#(pushID)", "delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://rs.example/f"}}"#
+            )
+            #expect(moved.status == 200 && !JSONWriter.string(moved.body).contains("s3cret"))
+            let kept = try await harness.broker.signals.stream(pushID, receiver: BrokerHarness.documentsService)
+            #expect(kept.authorization == "Bearer s3cret" && kept.endpoint == "https://rs.example/f")
             let polled = try await client.json(.post, "/v1/ssf/poll/\(pushID)", bearer: service, body: "{}")
             #expect(polled.status == 400, "a push stream is not polled")
             for delivery in [

@@ -50,6 +50,8 @@ struct StatusListRevocationsTests {
             #expect(revocations.status(of: claims, now: now()) == .stale(lastHeard: nil))
             await revocations.refresh()
             #expect(revocations.status(of: claims, now: now()) == .notRevoked)
+            // The list must be one of the key that signed the token.
+            #expect(revocations.status(of: claims, signedBy: "another-key", now: now()) == .stale(lastHeard: nil))
             let verifier = TokenVerifier(
                 configuration: .init(issuer: BrokerHarness.issuer, audience: TokenRouteTests.git),
                 keys: keys,

@@ -63,6 +63,26 @@ struct StatusListRouteTests {
             #expect(revoked.list.status(at: reference.index) == 1)
             #expect(revoked.list.status(at: reference.index + 1) == 1)
             #expect(revoked.list.status(at: try #require(other.status).index) == 0)
+            // Revoking the key (an immediate rotation) revokes its whole list, indices never handed out included.
+            let rotated = try await client.json(
+                .post,
+                "/v1/admin/keys/rotate?immediately=true",
+                bearer: harness.operatorToken
+            )
+            #expect(rotated.status == 201)
+            let newJWKS = try await client.json(.get, "/.well-known/jwks.json")
+            let newKeys = try JSONWebKeySet(jsonBytes: Array(JSONWriter.bytes(newJWKS.body)))
+            let response = try await client.execute(uri: path, method: .get, headers: [:], body: nil)
+            let gone = try StatusListToken.verified(
+                String(buffer: response.body),
+                uri: reference.uri,
+                issuer: BrokerHarness.issuer,
+                now: harness.clock.now,
+                lookup: { newKeys.key(id: $0) }
+            )
+            for index in [try #require(other.status).index, reference.index + 500, StatusListService.listSize - 1] {
+                #expect(gone.list.status(at: index) == 1, "index \(index)")
+            }
             let missing = try await client.json(.get, "/v1/status-lists/nothing.0")
             #expect(missing.status == 404 && missing.body["error"]?.string == "not_found")
         }

@@ -95,6 +95,23 @@ extension StoreConformanceTests {
             #expect(try await revoked() == [0, 1, 2, 3, 5, 6])
             // Another list is untouched.
             #expect(try await stores.statusLists.revokedIndices(list: "k.1") == [])
+            // A token minted before an issued-before revocation but recorded after it is recorded revoked.
+            let late = try R.task("late", workload: R.orchestrator, at: R.at(1))
+            try await R.insert([late], into: stores)
+            _ = try await stores.revocations.revoke(
+                .issuedBefore(R.at(40), workload: nil),
+                actor: "t",
+                at: R.at(40),
+                retention: 600
+            )
+            #expect(try await revoked() == [0, 1, 2, 3, 4, 5, 6])
+            var raced = token("raced", of: late, issued: 39)
+            raced.status = StatusSlot(list: "k.0", index: 9)
+            try await R.record([raced], into: stores)
+            var after = token("after", of: late, issued: 41)
+            after.status = StatusSlot(list: "k.0", index: 10)
+            try await R.record([after], into: stores)
+            #expect(try await revoked() == [0, 1, 2, 3, 4, 5, 6, 9])
         }
     }
 }

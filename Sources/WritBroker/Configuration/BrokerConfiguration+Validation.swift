@@ -165,7 +165,24 @@ extension BrokerConfiguration {
                 }
                 workloads.append(id)
             }
-            servers.append(ResourceServer(audience: entry.audience, workloads: workloads))
+            let pushEndpoints = entry.pushEndpoints ?? []
+            for prefix in pushEndpoints {
+                let place = "resource_servers[\(index)].push_endpoints"
+                guard URL(string: prefix)?.host != nil, prefix.hasSuffix("/") else {
+                    throw Problem(code: "invalid_value", message: "\(place): \(prefix) must be a URL ending in /")
+                }
+                switch PlainHTTPPolicy.verdict(for: prefix) {
+                case .encrypted, .loopback: break
+                case .plainToOtherHost, .refused:
+                    throw Problem(
+                        code: "invalid_value",
+                        message: "\(place): \(prefix) must be https (plain http only to this machine), no userinfo"
+                    )
+                }
+            }
+            servers.append(
+                ResourceServer(audience: entry.audience, workloads: workloads, pushEndpoints: pushEndpoints)
+            )
         }
         return ResourceServerRegistry(servers)
     }

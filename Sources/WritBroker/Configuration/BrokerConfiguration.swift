@@ -98,7 +98,13 @@ public struct BrokerConfiguration: Sendable, Hashable, Codable {
         public var audience: String
         /// Its workloads' SPIFFE IDs.
         public var workloads: [String]
-        enum CodingKeys: String, CodingKey { case audience, workloads }
+        /// URL prefixes its Shared Signals push streams may deliver to (https, or http on this machine); none:
+        /// poll only.
+        public var pushEndpoints: [String]?
+        enum CodingKeys: String, CodingKey {
+            case audience, workloads
+            case pushEndpoints = "push_endpoints"
+        }
     }
 
     /// A TLS-terminating proxy's forwarded client certificate.

@@ -187,7 +187,7 @@ public struct BrokerServer: Sendable {
         IdentityIssuer(
             name: "signals:" + (entry.issuer ?? "transmitter"),
             kind: .signals,
-            trustDomain: nil,
+            trustDomain: entry.trustDomain,
             issuer: entry.issuer,
             audience: entry.audience ?? configuration.issuerURL,
             keys: try source(entry)

@@ -56,18 +56,19 @@ public struct SignalReceiver: Sendable {
         guard let subject = Self.subject(subjectClaim) else {
             return try await ignore(jti, actor: actor, "a subject the broker cannot map to a user or workload")
         }
+        if let refusal = scope(subject, of: transmitter) { return try await ignore(jti, actor: actor, refusal) }
         let once = UsedProof(
             keyThumbprint: "signals:" + issuer,
             id: jti,
             expiresAt: now.addingTimeInterval(Self.maximumAge + Self.clockSkew)
         )
-        let outcome = try await revocations.revoke(subject, by: "\(actor) \(type) \(jti.prefix(64))", once: once)
+        let outcome = try await revocations.revoke(subject.0, by: "\(actor) \(type) \(jti.prefix(64))", once: once)
         guard outcome != nil else { return .replayed }
         context.logger.notice(
             "revoked on a received security event",
             metadata: ["transmitter": "\(issuer)", "event": "\(type)", "jti": "\(jti.prefix(64))"]
         )
-        return .revoked(subject)
+        return .revoked(subject.0)
     }
 
     private func ignore(_ jti: String, actor: String, _ reason: String) async throws -> Outcome {
@@ -78,22 +79,43 @@ public struct SignalReceiver: Sendable {
         return .ignored(reason)
     }
 
+    /// Why a transmitter may not revoke this subject, or nil when it may: a workload only in the trust domain
+    /// configured for the transmitter (none configured: no workload), a user named by `iss_sub` only when `iss`
+    /// is one of the broker's user identity providers.
+    func scope(_ subject: (RevocationSubject, userIssuer: String?), of transmitter: IdentityIssuer) -> String? {
+        switch subject.0 {
+        case .workload(let id):
+            guard let domain = transmitter.trustDomain else {
+                return "the transmitter has no trust_domain configured, so it revokes no workload"
+            }
+            return id.trustDomain == domain ? nil : "the workload is outside the transmitter's trust domain \(domain)"
+        case .user:
+            guard let issuer = subject.userIssuer else { return nil }
+            return identities.userIssuers.contains { $0.verifier.issuer == issuer }
+                ? nil : "the user's iss is none of the broker's user identity providers"
+        default:
+            return "not a user or workload"
+        }
+    }
+
     /// The user or workload a subject identifier names: a SPIFFE ID as a `uri`, or a user as `opaque` or
     /// `iss_sub`, alone or as the `user` of a `complex` subject (SSF 1.0 §3, RFC 9493).
-    static func subject(_ value: JSONValue?) -> RevocationSubject? {
+    static func subject(_ value: JSONValue?) -> (RevocationSubject, userIssuer: String?)? {
         guard let members = value?.objectValue, let format = members["format"]?.stringValue else { return nil }
         switch format {
         case "uri":
             guard let uri = members["uri"]?.stringValue, uri.hasPrefix("spiffe://"), let id = try? SPIFFEID(uri) else {
                 return nil
             }
-            return .workload(id)
+            return (.workload(id), nil)
         case "opaque":
             guard let id = members["id"]?.stringValue, !id.isEmpty, id.utf8.count <= 1024 else { return nil }
-            return .user(id)
+            return (.user(id), nil)
         case "iss_sub":
-            guard let sub = members["sub"]?.stringValue, !sub.isEmpty, sub.utf8.count <= 1024 else { return nil }
-            return .user(sub)
+            guard let sub = members["sub"]?.stringValue, !sub.isEmpty, sub.utf8.count <= 1024,
+                let issuer = members["iss"]?.stringValue
+            else { return nil }
+            return (.user(sub), issuer)
         case "complex":
             return subject(members["user"])
         default:

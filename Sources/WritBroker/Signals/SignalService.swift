@@ -103,7 +103,7 @@ public actor SignalService {
             throw BrokerError(.invalidRequest, "stream_id is the broker's to give: leave it out to create a stream")
         }
         let id = "ssf_" + Base64URL.encode(SecureRandom.bytes(12))
-        let delivery = try Self.delivery(request.delivery)
+        let delivery = try self.delivery(request.delivery, receiver: receiver)
         let stream = SignalStream(
             id: id,
             receiver: receiver,
@@ -151,10 +151,12 @@ public actor SignalService {
             stream.eventsRequested = try Self.events(request.eventsRequested ?? Self.eventsSupported)
         }
         if replacing || request.delivery != nil {
-            let delivery = try Self.delivery(request.delivery)
+            let delivery = try self.delivery(request.delivery, receiver: receiver)
+            // A PATCH that leaves the header out keeps it: the receiver cannot read it back to send it again.
+            let keeps = !replacing && delivery.method == stream.delivery && request.delivery?.authorizationHeader == nil
+            stream.authorization = keeps ? stream.authorization : delivery.authorization
             stream.delivery = delivery.method
             stream.endpoint = delivery.endpoint ?? context.settings.issuer + "/v1/ssf/poll/" + stream.id
-            stream.authorization = delivery.authorization
         }
         if replacing || request.description != nil { stream.description = try Self.description(request.description) }
         try await save(stream)
@@ -175,16 +177,17 @@ public actor SignalService {
             throw BrokerError(.invalidRequest, "status must be enabled, paused or disabled")
         }
         var stream = try await stream(status.streamID, receiver: receiver)
-        let wasDisabled = stream.status == .disabled
-        stream.status = next
-        stream.statusReason = try Self.description(status.reason)
-        try await save(stream)
-        if wasDisabled, next != .disabled {
+        let reason = try Self.description(status.reason)
+        if stream.status == .disabled, next != .disabled {
+            // Moved while still disabled, so no delivery can send what happened meanwhile.
             let present = feed.lastSequence
             let id = stream.id
             _ = try await db("move signal stream") { try await store.advance(id: id, to: present) }
             stream.cursor = max(stream.cursor, present)
         }
+        stream.status = next
+        stream.statusReason = reason
+        try await save(stream)
         return stream
     }
 
@@ -472,8 +475,9 @@ public actor SignalService {
 
     /// How a stream delivers: poll at the broker's endpoint (the default), or push to the receiver's endpoint
     /// (https, or plain http on this machine) with its Authorization header.
-    static func delivery(
-        _ delivery: StreamDelivery?
+    nonisolated func delivery(
+        _ delivery: StreamDelivery?,
+        receiver: String
     ) throws(BrokerError) -> (method: SignalStream.Delivery, endpoint: String?, authorization: String?) {
         guard let delivery else { return (.poll, nil, nil) }
         switch SignalStream.Delivery(rawValue: delivery.method) {
@@ -492,6 +496,16 @@ public actor SignalService {
                 throw BrokerError(
                     .invalidRequest,
                     "delivery.endpoint_url must be https (or plain http on this machine), with no userinfo"
+                )
+            }
+            // The broker posts only where the operator allowed this resource server to receive.
+            guard let id = try? SPIFFEID(receiver),
+                context.settings.resourceServers.allowsPush(to: endpoint, by: id)
+            else {
+                throw BrokerError(
+                    .forbidden,
+                    "delivery.endpoint_url is not under this resource server's push_endpoints in the broker's "
+                        + "configuration: ask its operator to allow it, or poll"
                 )
             }
             if let header = delivery.authorizationHeader,

@@ -104,7 +104,13 @@ public actor StatusListService {
         {
             return cached
         }
-        guard let (record, revoked) = try await read(id) else { return nil }
+        guard let (record, recorded) = try await read(id) else { return nil }
+        // A key no longer published (retired, or revoked with every other key by an immediate rotation) has all
+        // of its lists revoked: any token of it, recorded or forged with a stolen key at an index never handed
+        // out, is refused by a list that is up to date.
+        let keyGone = keys.current.published.key(id: record.keyID) == nil
+        // -1 stands for every index, so a cached list of a gone key compares equal to the next build of it.
+        let revoked = keyGone ? [-1] : recorded
         if let cached = served[id], cached.revoked == revoked, cached.keyID == signing.id,
             now.timeIntervalSince(cached.issuedAt) < Self.validity / 2
         {
@@ -114,7 +120,11 @@ public actor StatusListService {
             return unchanged
         }
         var bits = StatusList(count: record.size)
-        for index in revoked where index < record.size { bits.set(StatusList.Status.invalid.rawValue, at: index) }
+        if keyGone {
+            bits.setAll(StatusList.Status.invalid.rawValue)
+        } else {
+            for index in revoked where index < record.size { bits.set(StatusList.Status.invalid.rawValue, at: index) }
+        }
         let ttl = context.settings.tokens.statusListTTL
         let content = StatusListToken(
             uri: uri(of: id),

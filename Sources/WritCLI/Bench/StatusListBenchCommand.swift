@@ -53,6 +53,9 @@ public struct StatusListBenchCommand: AsyncParsableCommand {
     @Option(help: "Events pushed to every receiver.")
     var pushRounds = 20
 
+    @Option(help: "The loopback port the push receivers listen on (the broker must allow http://127.0.0.1:PORT/).")
+    var pushPort = 18200
+
     public init() {}
 
     public func run() async throws {
@@ -130,7 +133,8 @@ public struct StatusListBenchCommand: AsyncParsableCommand {
                     broker: broker,
                     workloadAssertion: assertion,
                     receiverAssertions: receivers,
-                    rounds: pushRounds
+                    rounds: pushRounds,
+                    port: pushPort
                 )
                 print(try await push.run())
             }

@@ -59,6 +59,14 @@ public struct StatusList: Sendable, Hashable {
         bytes[bit / 8] = (bytes[bit / 8] & ~(mask << shift)) | ((status & mask) << shift)
     }
 
+    /// Sets every status in the list.
+    public mutating func setAll(_ status: UInt8) {
+        let mask = UInt8(truncatingIfNeeded: (1 << bits) - 1)
+        var byte: UInt8 = 0
+        for shift in stride(from: 0, to: 8, by: bits) { byte |= (status & mask) << UInt8(shift) }
+        bytes = [UInt8](repeating: byte, count: bytes.count)
+    }
+
     /// The packed bytes ZLIB-compressed at the highest level, as the draft recommends.
     public func compressed() -> [UInt8] {
         var destinationLength = compressBound(uLong(bytes.count))

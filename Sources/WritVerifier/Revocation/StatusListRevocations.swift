@@ -39,6 +39,7 @@ public final class StatusListRevocations: RevocationView, Service {
         var list: StatusList
         var fetchedAt: Date
         var timeToLive: TimeInterval
+        var expiresAt: Date
         var entityTag: String?
 
         var refreshAt: Date { fetchedAt.addingTimeInterval(timeToLive) }
@@ -49,7 +50,8 @@ public final class StatusListRevocations: RevocationView, Service {
     private let fetch: Fetch
     private let clock: any WritClock
     private let lists = Mutex<[String: Held]>([:])
-    private let wanted = Mutex<Set<String>>([])
+    /// The lists tokens named, with when one last did: a list no token named for an hour is dropped.
+    private let wanted = Mutex<[String: Date]>([:])
 
     /// A source of revocations over the broker's status lists, verified with `keys` (the broker's JWKS).
     public init(
@@ -78,13 +80,20 @@ public final class StatusListRevocations: RevocationView, Service {
 
     // MARK: - RevocationView
 
-    public func status(of claims: AccessTokenClaims, now: Date) -> RevocationStatus {
-        guard let reference = claims.status, isBrokerList(reference.uri) else { return .stale(lastHeard: nil) }
-        guard let held = lists.withLock({ $0[reference.uri] }) else {
-            wanted.withLock { _ = $0.insert(reference.uri) }
+    /// A token's status in the list it names, which must be a list of the key that signed it (the broker keeps
+    /// lists per signing key, and revokes all of a key's list when it revokes the key).
+    public func status(of claims: AccessTokenClaims, signedBy kid: String, now: Date) -> RevocationStatus {
+        guard let reference = claims.status, reference.uri.hasPrefix(listPrefix + kid + ".") else {
             return .stale(lastHeard: nil)
         }
-        guard now.timeIntervalSince(held.fetchedAt) <= configuration.maximumStaleness else {
+        return status(of: claims, now: now)
+    }
+
+    public func status(of claims: AccessTokenClaims, now: Date) -> RevocationStatus {
+        guard let reference = claims.status, isBrokerList(reference.uri) else { return .stale(lastHeard: nil) }
+        wanted.withLock { $0[reference.uri] = now }
+        guard let held = lists.withLock({ $0[reference.uri] }) else { return .stale(lastHeard: nil) }
+        guard now.timeIntervalSince(held.fetchedAt) <= configuration.maximumStaleness, now < held.expiresAt else {
             return .stale(lastHeard: held.fetchedAt)
         }
         switch held.list.status(at: reference.index) {
@@ -103,8 +112,10 @@ public final class StatusListRevocations: RevocationView, Service {
     }
 
     /// Whether a URI is one of the broker's lists: `ISSUER/v1/status-lists/ID`, one plain segment.
+    var listPrefix: String { configuration.issuer + "/v1/status-lists/" }
+
     func isBrokerList(_ uri: String) -> Bool {
-        let prefix = configuration.issuer + "/v1/status-lists/"
+        let prefix = listPrefix
         guard uri.hasPrefix(prefix), uri.utf8.count <= prefix.utf8.count + 128 else { return false }
         let id = uri.dropFirst(prefix.count)
         return !id.isEmpty && id.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) }
@@ -125,9 +136,14 @@ public final class StatusListRevocations: RevocationView, Service {
     /// Fetches every list a token named that is missing or due, now.
     public func refresh() async {
         let now = clock.now
-        let due = wanted.withLock { wanted in
-            wanted.filter { uri in lists.withLock { $0[uri].map { $0.refreshAt <= now } ?? true } }
+        let forgotten = wanted.withLock { wanted in
+            let old = wanted.filter { now.timeIntervalSince($0.value) > 3600 }.map(\.key)
+            for uri in old { wanted[uri] = nil }
+            return old
         }
+        lists.withLock { lists in for uri in forgotten { lists[uri] = nil } }
+        let asked = wanted.withLock { Array($0.keys) }
+        let due = asked.filter { uri in lists.withLock { $0[uri].map { $0.refreshAt <= now } ?? true } }
         for uri in due { await load(uri, now: now) }
     }
 
@@ -161,6 +177,7 @@ public final class StatusListRevocations: RevocationView, Service {
             list: token.list,
             fetchedAt: now,
             timeToLive: TimeInterval(max(token.timeToLive, 1)),
+            expiresAt: token.expiresAt,
             entityTag: answer.entityTag
         )
         lists.withLock { $0[uri] = held }

@@ -75,6 +75,17 @@ enum PostgresStatusRows {
         )
     }
 
+    /// Marks a token just recorded revoked when an entry already covers it (an issued-before revocation committed
+    /// between the token's minting and its recording).
+    static func markIfCovered(_ session: PostgresSession, tokenID: String) async throws {
+        _ = try await session.execute(
+            """
+            UPDATE tokens AS k SET status = 1 WHERE k.jti = \(tokenID)
+                AND \(unescaped: PostgresTokenRows.revokedCondition)
+            """
+        )
+    }
+
     static func markRevoked(_ session: PostgresSession, tokenID: String) async throws {
         _ = try await session.execute("UPDATE tokens SET status = 1 WHERE jti = \(tokenID)")
     }

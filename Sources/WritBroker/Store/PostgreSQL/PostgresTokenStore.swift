@@ -23,6 +23,7 @@ struct PostgresTokenStore: TokenStore {
             guard try await PostgresTaskRows.state(session, id: token.taskID) == .open else { return .taskClosed }
             if let proof, try await !PostgresTokenRows.insertProof(session, proof) { return .proofReplayed }
             try await PostgresTokenRows.insert(session, token)
+            try await PostgresStatusRows.markIfCovered(session, tokenID: token.id)
             try await PostgresAuditRows.append(session, audit, at: date)
             return .recorded
         }

@@ -31,6 +31,7 @@ struct SQLiteTokenStore: TokenStore {
                 return .proofReplayed
             }
             try TokenRows.insert(db, token)
+            try StatusRows.markIfCovered(db, tokenID: token.id)
             try AuditRows.append(db, audit, at: date)
             return .recorded
         }

@@ -62,6 +62,14 @@ enum StatusRows {
         }
     }
 
+    /// Marks a token just recorded revoked when an entry already covers it: an issued-before revocation
+    /// committed between the token's minting (checked against the broker's view) and its recording.
+    static func markIfCovered(_ db: Database, tokenID: String) throws {
+        try db.cachedStatement(
+            sql: "UPDATE tokens AS k SET status = 1 WHERE k.jti = ? AND \(TokenRows.revokedCondition)"
+        ).execute(arguments: [tokenID])
+    }
+
     /// Marks one token revoked.
     static func markRevoked(_ db: Database, tokenID: String) throws {
         try db.cachedStatement(sql: "UPDATE tokens SET status = 1 WHERE jti = ?").execute(arguments: [tokenID])
