@@ -28,6 +28,20 @@ struct StoreMigrationTests {
         let proof = UsedProof(keyThumbprint: "thumb", id: "proof-1", expiresAt: R.at(60))
         _ = try await R.record(token("jti_3", of: other, slot: 2), into: stores, proof: proof)
         _ = try await R.close("tsk_root", .complete, at: R.at(10), in: stores)
+        let stream = SignalStream(
+            id: "ssf_1",
+            receiver: "spiffe://example.org/services/documents",
+            description: "documents",
+            eventsRequested: [SignalService.sessionRevoked],
+            delivery: .push,
+            endpoint: "https://rs.example/events",
+            authorization: "Bearer s3cret",
+            status: .paused,
+            statusReason: "maintenance",
+            cursor: 1,
+            createdAt: R.at(11)
+        )
+        _ = try await stores.signals.insert(stream, limit: 16)
         _ = try await stores.revocations.revoke(.user("mallory"), actor: "op", at: R.at(20), retention: 600)
         _ = try await stores.revocations.revoke(.token("jti_3"), actor: "op", at: R.at(21), retention: 600)
         let workload = try await stores.revocations.revoke(
@@ -101,6 +115,8 @@ struct StoreMigrationTests {
             #expect(try await source.statusLists.revokedIndices(list: "k2.0") == [0, 1, 2])
             #expect(try await copy.statusLists.revokedIndices(list: "k2.0") == [0, 1, 2])
             #expect(try await copy.statusLists.fetch(list: "k2.0") == source.statusLists.fetch(list: "k2.0"))
+            #expect(try await copy.signals.fetch(id: "ssf_1") == source.signals.fetch(id: "ssf_1"))
+            #expect(try await copy.signals.fetch(id: "ssf_1") != nil)
             #expect(try await copy.statusLists.reserve(keyID: "k2", count: 1, size: 64, at: R.at(50)).indices == 8..<9)
             #expect(try await copy.keys.list() == source.keys.list())
             #expect(try await copy.operators.list() == source.operators.list())

@@ -91,10 +91,10 @@ public final class IdentityRegistry: Sendable {
         return identity
     }
 
-    /// Verifies a user assertion (an ID token) and returns its claims for the policy.
     /// The keys of a transmitter, when loaded.
     func keys(of issuer: IdentityIssuer) -> IdentityKeySet? { keySets.withLock { $0[issuer.name] } }
 
+    /// Verifies a user assertion (an ID token) and returns its claims for the policy.
     public func verifyUser(_ token: String, now: Date) throws(VerificationError) -> UserClaims {
         guard let routing = AssertionVerifier.unverifiedRouting(token) else {
             throw .malformed("the user assertion is not a JWT")

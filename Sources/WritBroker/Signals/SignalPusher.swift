@@ -11,7 +11,8 @@ import WritToken
 /// `application/secevent+jwt`, with the stream's Authorization header, in feed order. A `202` (any 2xx) or a
 /// `400` with an RFC 8935 error (the receiver refuses that event for good, logged) moves the stream on; any other
 /// answer, or none, is retried after 1 s, doubling to a minute, from the same event. Streams are served
-/// concurrently (at most 128 at once), each in order; redirects are not followed.
+/// concurrently, each by a task of its own and in order, so a slow receiver holds up only its own stream; redirects
+/// are not followed.
 ///
 /// The events are read from the revocation feed after the stream's cursor, 50 at a time: the queue of a stream
 /// is the feed itself, bounded by its retention and never held in memory whole. Where several brokers share a
@@ -21,7 +22,6 @@ struct SignalPusher: Service {
     let logger: Logger
 
     static let batch = 50
-    static let concurrency = 128
     static let firstRetry: Duration = .seconds(1)
     static let longestRetry: Duration = .seconds(60)
 
@@ -40,38 +40,43 @@ struct SignalPusher: Service {
         let retries = Retries()
         var seen = UInt64.max
         var lastPass = ContinuousClock.now - .seconds(10)
-        while !Task.isCancelled {
-            let moved = broker.feed.lastSequence != seen
-            let due = ContinuousClock.now - lastPass >= .seconds(1) || retries.anyDue
-            if moved || due, broker.stores.leadership?.isLeader ?? true {
-                seen = broker.feed.lastSequence
-                lastPass = ContinuousClock.now
-                await pass(retries, client)
+        // The push streams are read from the store at most once a second; a feed entry wakes only those known.
+        var known: [SignalStream] = []
+        var listed = ContinuousClock.now - .seconds(10)
+        // Each stream is delivered by a task of its own that the loop does not wait for, so a slow receiver holds
+        // up only its own stream; a stream still being delivered is not started again.
+        await withDiscardingTaskGroup { group in
+            while !Task.isCancelled {
+                let moved = broker.feed.lastSequence != seen
+                let due = ContinuousClock.now - lastPass >= .seconds(1) || retries.anyDue
+                if moved || due, broker.stores.leadership?.isLeader ?? true {
+                    seen = broker.feed.lastSequence
+                    lastPass = ContinuousClock.now
+                    if ContinuousClock.now - listed >= .seconds(1) {
+                        known = await streams()
+                        listed = ContinuousClock.now
+                    }
+                    for stream in known where retries.isDue(stream.id) && retries.start(stream.id) {
+                        group.addTask {
+                            await deliver(stream, retries, client)
+                            retries.finished(stream.id)
+                        }
+                    }
+                }
+                // Comparing the feed's last number is all a quiet loop costs.
+                try? await Task.sleep(for: .milliseconds(5))
             }
-            // Comparing the feed's last number is all a quiet loop costs.
-            try? await Task.sleep(for: .milliseconds(5))
+            group.cancelAll()
         }
     }
 
-    /// One pass over every enabled push stream.
-    func pass(_ retries: Retries, _ client: HTTPClient) async {
-        let streams: [SignalStream]
+    /// The enabled push streams.
+    private func streams() async -> [SignalStream] {
         do {
-            streams = try await broker.stores.signals.list(delivery: .push).filter { $0.status == .enabled }
+            return try await broker.stores.signals.list(delivery: .push).filter { $0.status == .enabled }
         } catch {
             logger.warning("push streams not read", metadata: ["error": "\(error)"])
-            return
-        }
-        await withTaskGroup(of: Void.self) { group in
-            var running = 0
-            for stream in streams where retries.isDue(stream.id) {
-                if running >= Self.concurrency {
-                    await group.next()
-                    running -= 1
-                }
-                group.addTask { await deliver(stream, retries, client) }
-                running += 1
-            }
+            return []
         }
     }
 
@@ -142,10 +147,16 @@ struct SignalPusher: Service {
         }
     }
 
-    /// When each failing stream may be tried again.
+    /// When each failing stream may be tried again, and which streams are being delivered.
     final class Retries: @unchecked Sendable {
         private let lock = NSLock()
         private var waits: [String: (until: ContinuousClock.Instant, delay: Duration)] = [:]
+        private var running: Set<String> = []
+
+        /// Marks a stream as being delivered; false when it already is.
+        func start(_ id: String) -> Bool { lock.withLock { running.insert(id).inserted } }
+
+        func finished(_ id: String) { lock.withLock { _ = running.remove(id) } }
 
         var anyDue: Bool {
             lock.withLock { waits.values.contains { $0.until <= .now } }

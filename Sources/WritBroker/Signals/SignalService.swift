@@ -35,6 +35,8 @@ public actor SignalService {
     public static let longPoll: Duration = .seconds(10)
     /// Verification events waiting for a receiver, per stream.
     static let verificationBacklog = 16
+    /// Feed entries read per poll or push at most.
+    static let maximumScan = 2000
 
     private let context: BrokerContext
     private let store: any SignalStreamStore
@@ -43,7 +45,7 @@ public actor SignalService {
     private let feed: RevocationFeed
     private let keys: KeyService
     private var verifications: [String: [(jti: String, event: String)]] = [:]
-    private let taskAudiences = Mutex<[UInt64: [String]]>([:])
+    private let taskAudiences = Mutex<(current: [UInt64: [String]], previous: [UInt64: [String]])>(([:], [:]))
 
     init(
         context: BrokerContext,
@@ -234,6 +236,10 @@ public actor SignalService {
         try await acknowledge(request.acknowledged, on: stream, audiences: audiences)
         guard stream.status == .enabled, limit > 0 else { return PollResponse(events: [:], moreAvailable: false) }
         var answer = try await pending(stream.id, audiences: audiences, limit: limit)
+        // A long tail of entries for other audiences is read a bounded stretch at a time.
+        for _ in 0..<8 where answer.events.isEmpty && answer.moreAvailable {
+            answer = try await pending(stream.id, audiences: audiences, limit: limit)
+        }
         if answer.events.isEmpty, request.returnImmediately != true {
             let deadline = ContinuousClock.now + Self.longPoll
             var seen = feed.lastSequence
@@ -296,23 +302,29 @@ public actor SignalService {
         var skipped = stream.cursor
         var found = false
         var more = false
-        scan: while true {
+        var scanned = 0
+        // At most `maximumScan` entries are read per call: past them, or once `limit` events are found, the
+        // answer says more may wait (the next call goes on from the cursor, which has moved past every entry
+        // that concerns the receiver not at all).
+        scan: while events.count < limit {
             let entries = try await entries(after: cursor, limit: 200)
             guard !entries.isEmpty else { break }
             for entry in entries {
+                guard events.count < limit, scanned < Self.maximumScan else {
+                    more = true
+                    break scan
+                }
+                scanned += 1
                 cursor = entry.sequence
                 guard let event = try await event(for: entry, on: stream, audiences: audiences) else {
                     if !found { skipped = entry.sequence }
                     continue
                 }
                 found = true
-                guard events.count < limit else {
-                    more = true
-                    break scan
-                }
                 events.append(PendingEvent(jti: event.jti, sequence: entry.sequence, token: event.token))
             }
         }
+        if events.count >= limit { more = true }
         if skipped > stream.cursor {
             let through = skipped
             _ = try await db("skip signal events") { try await store.advance(id: id, to: through) }
@@ -442,11 +454,12 @@ public actor SignalService {
     /// The audiences a closed task's tokens went to, remembered by feed entry: a task gets no token once closed,
     /// so the answer never changes, and every stream reading the entry asks it.
     nonisolated private func audiences(ofClosedTask id: String, entry: UInt64) async throws(BrokerError) -> [String] {
-        if let known = taskAudiences.withLock({ $0[entry] }) { return known }
+        if let known = taskAudiences.withLock({ $0.current[entry] ?? $0.previous[entry] }) { return known }
         let found = try await db("read task audiences") { try await tokens.audiences(taskID: id) }
         taskAudiences.withLock { cache in
-            if cache.count >= 4096 { cache.removeAll(keepingCapacity: true) }
-            cache[entry] = found
+            // Two generations: when the newer is full it becomes the older, so recent entries stay.
+            if cache.current.count >= 4096 { cache = (current: [:], previous: cache.current) }
+            cache.current[entry] = found
         }
         return found
     }

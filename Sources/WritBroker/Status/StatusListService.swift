@@ -6,11 +6,12 @@ import WritToken
 /// Token Status Lists (draft-ietf-oauth-status-list): every token gets an index in a list of its signing key,
 /// its bit set in the commit of whatever revokes it, and the lists are served signed, from memory.
 ///
-/// Indices are reserved from the store in blocks, so issuing a token costs no extra write most of the time; a
-/// block left unused when a broker stops is never handed out again. A list is rebuilt from the store only when
-/// the revocation feed has moved since it was built (every revocation that sets a bit also appends to the
-/// feed, in the same commit) or when half its validity has passed.
-public actor StatusListService {
+/// Indices are reserved from the store in blocks, one reservation at a time per key, so issuing a token costs no
+/// extra write most of the time; a block left unused when a broker stops is never handed out again. A list is
+/// rebuilt from the store only when the revocation feed has moved since it was built (every revocation that sets
+/// a bit also appends to the feed, in the same commit) or when half its validity has passed; one build at a time
+/// per list, off the path that hands out indices.
+public final class StatusListService: Sendable {
     /// Indices a list holds: 2^20, one million tokens in 128 KiB before compression.
     public static let listSize = 1 << 20
     /// How long a served list is valid (`exp - iat`); it is re-signed when half of it has passed.
@@ -23,8 +24,8 @@ public actor StatusListService {
     private let keys: KeyService
     private let feed: RevocationFeed
     private let blockSize: Int
-    private var blocks: [String: StatusBlock] = [:]
-    private var served: [String: ServedList] = [:]
+    private let allocator = Allocator()
+    private let cache = Cache()
 
     /// A list as served: the signed token, its entity tag, and what it was built from.
     public struct ServedList: Sendable {
@@ -37,6 +38,7 @@ public actor StatusListService {
         let feedSequence: UInt64
         let keyID: String
         let issuedAt: Date
+        /// The revoked indices it was built from; `[-1]` when its key is gone and every index is revoked.
         let revoked: [Int]
 
         func seen(through sequence: UInt64) -> ServedList {
@@ -50,6 +52,11 @@ public actor StatusListService {
                 revoked: revoked
             )
         }
+
+        /// Whether it may be served again as it is.
+        func isCurrent(signedBy key: String, at now: Date) -> Bool {
+            keyID == key && now.timeIntervalSince(issuedAt) < StatusListService.validity / 2
+        }
     }
 
     init(context: BrokerContext, store: any StatusListStore, keys: KeyService, feed: RevocationFeed, blockSize: Int) {
@@ -62,36 +69,27 @@ public actor StatusListService {
 
     /// The `status` claim of a new token signed by `keyID`, with the slot its record keeps.
     func allocate(keyID: String) async throws(BrokerError) -> (StatusListReference, StatusSlot) {
-        if let block = blocks[keyID], !block.indices.isEmpty {
-            blocks[keyID] = StatusBlock(list: block.list, indices: block.indices.dropFirst())
-            return reference(StatusSlot(list: block.list, index: block.indices.lowerBound))
+        let count = blockSize
+        let slot: StatusSlot
+        do {
+            slot = try await allocator.next(keyID: keyID) { try await self.reserve(keyID: keyID, count: count) }
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.internalError, "no status index could be reserved")
         }
-        let block = try await reserve(keyID: keyID, count: blockSize)
-        // Another call may have refilled the block while this one waited; both blocks are good, keep the new one.
-        blocks[keyID] = StatusBlock(list: block.list, indices: block.indices.dropFirst())
-        return reference(StatusSlot(list: block.list, index: block.indices.lowerBound))
+        return (StatusListReference(index: slot.index, uri: uri(of: slot.list)), slot)
     }
 
-    nonisolated private func reserve(keyID: String, count: Int) async throws(BrokerError) -> StatusBlock {
+    private func reserve(keyID: String, count: Int) async throws(BrokerError) -> StatusBlock {
         let now = context.clock.now
         return try await context.store("reserve status indices") {
             try await store.reserve(keyID: keyID, count: count, size: Self.listSize, at: now)
         }
     }
 
-    nonisolated private func read(_ id: String) async throws(BrokerError) -> (StatusListRecord, [Int])? {
-        try await context.store("read status list") {
-            guard let record = try await store.fetch(list: id) else { return nil }
-            return (record, try await store.revokedIndices(list: id))
-        }
-    }
-
-    private func reference(_ slot: StatusSlot) -> (StatusListReference, StatusSlot) {
-        (StatusListReference(index: slot.index, uri: uri(of: slot.list)), slot)
-    }
-
     /// Where a list is served.
-    nonisolated func uri(of list: String) -> String { context.settings.issuer + Self.path + "/" + list }
+    func uri(of list: String) -> String { context.settings.issuer + Self.path + "/" + list }
 
     /// The list `id` as served now; nil when there is no such list.
     public func list(_ id: String) async throws(BrokerError) -> ServedList? {
@@ -99,25 +97,44 @@ public actor StatusListService {
         let sequence = feed.lastSequence
         let signing = keys.current.active
         let now = context.clock.now
-        if let cached = served[id], cached.feedSequence == sequence, cached.keyID == signing.id,
-            now.timeIntervalSince(cached.issuedAt) < Self.validity / 2
+        if let cached = await cache.served(id), cached.feedSequence == sequence,
+            cached.isCurrent(signedBy: signing.id, at: now)
         {
             return cached
         }
-        guard let (record, recorded) = try await read(id) else { return nil }
+        do {
+            return try await cache.single(id) {
+                try await self.build(id, sequence: sequence, signing: signing, now: now)
+            }
+        } catch let error as BrokerError {
+            throw error
+        } catch {
+            throw BrokerError(.internalError, "the status list could not be built")
+        }
+    }
+
+    /// Reads a list's revoked indices and signs it, unless the copy held has the same bits.
+    private func build(
+        _ id: String,
+        sequence: UInt64,
+        signing: SigningKey,
+        now: Date
+    ) async throws(BrokerError) -> ServedList? {
+        let found = try await context.store("read status list") { () async throws -> (StatusListRecord, [Int])? in
+            guard let record = try await store.fetch(list: id) else { return nil }
+            return (record, try await store.revokedIndices(list: id))
+        }
+        guard let (record, recorded) = found else { return nil }
         // A key no longer published (retired, or revoked with every other key by an immediate rotation) has all
         // of its lists revoked: any token of it, recorded or forged with a stolen key at an index never handed
         // out, is refused by a list that is up to date.
         let keyGone = keys.current.published.key(id: record.keyID) == nil
-        // -1 stands for every index, so a cached list of a gone key compares equal to the next build of it.
         let revoked = keyGone ? [-1] : recorded
-        if let cached = served[id], cached.revoked == revoked, cached.keyID == signing.id,
-            now.timeIntervalSince(cached.issuedAt) < Self.validity / 2
+        if let cached = await cache.served(id), cached.revoked == revoked,
+            cached.isCurrent(signedBy: signing.id, at: now)
         {
             // The feed moved but no bit of this list did: the same token, so conditional requests still match.
-            let unchanged = cached.seen(through: sequence)
-            served[id] = unchanged
-            return unchanged
+            return cached.seen(through: sequence)
         }
         var bits = StatusList(count: record.size)
         if keyGone {
@@ -142,17 +159,71 @@ public actor StatusListService {
             throw BrokerError(.internalError, "the status list could not be signed")
         }
         let digest = SHA256.hash(data: Array(token.utf8))
-        let tag = "\"" + Base64URL.encode(Array(digest.prefix(16))) + "\""
-        let list = ServedList(
+        return ServedList(
             token: token,
-            entityTag: tag,
+            entityTag: "\"" + Base64URL.encode(Array(digest.prefix(16))) + "\"",
             timeToLive: ttl,
             feedSequence: sequence,
             keyID: signing.id,
             issuedAt: now,
             revoked: revoked
         )
-        served[id] = list
-        return list
+    }
+
+    /// The blocks of indices being handed out, one per key, refilled by one reservation at a time: a caller that
+    /// finds a refill under way waits for it instead of reserving a block of its own.
+    private actor Allocator {
+        private var blocks: [String: StatusBlock] = [:]
+        private var waiting: [String: [CheckedContinuation<Void, any Error>]] = [:]
+
+        func next(keyID: String, reserve: @escaping @Sendable () async throws -> StatusBlock) async throws -> StatusSlot
+        {
+            while true {
+                if let block = blocks[keyID], let index = block.indices.first {
+                    blocks[keyID] = StatusBlock(list: block.list, indices: block.indices.dropFirst())
+                    return StatusSlot(list: block.list, index: index)
+                }
+                if waiting[keyID] != nil {
+                    try await withCheckedThrowingContinuation { waiting[keyID]?.append($0) }
+                    continue
+                }
+                waiting[keyID] = []
+                let result: Result<StatusBlock, any Error>
+                do { result = .success(try await reserve()) } catch { result = .failure(error) }
+                let waiters = waiting.removeValue(forKey: keyID) ?? []
+                switch result {
+                case .success(let block):
+                    blocks[keyID] = block
+                    for waiter in waiters { waiter.resume() }
+                case .failure(let error):
+                    for waiter in waiters { waiter.resume(throwing: error) }
+                    throw error
+                }
+            }
+        }
+    }
+
+    /// The lists served, and the builds under way, one per list: a request that finds a build under way waits for
+    /// its list instead of building one of its own.
+    private actor Cache {
+        private var lists: [String: ServedList] = [:]
+        private var waiting: [String: [CheckedContinuation<ServedList?, any Error>]] = [:]
+
+        func served(_ id: String) -> ServedList? { lists[id] }
+
+        func single(
+            _ id: String,
+            _ work: @escaping @Sendable () async throws -> ServedList?
+        ) async throws -> ServedList? {
+            if waiting[id] != nil {
+                return try await withCheckedThrowingContinuation { waiting[id]?.append($0) }
+            }
+            waiting[id] = []
+            let result: Result<ServedList?, any Error>
+            do { result = .success(try await work()) } catch { result = .failure(error) }
+            if case .success(let list?) = result { lists[id] = list }
+            for waiter in waiting.removeValue(forKey: id) ?? [] { waiter.resume(with: result) }
+            return try result.get()
+        }
     }
 }

@@ -26,6 +26,8 @@ public struct StoreDump: Sendable {
     var statusLists: [StatusListRecord] = []
     /// The tokens whose status is revoked.
     var revokedTokens: [String] = []
+    /// Shared Signals streams, with their cursors.
+    var signalStreams: [SignalStream] = []
 
     /// How many of each the dump holds.
     public var counts: [(String, Int)] {
@@ -33,6 +35,7 @@ public struct StoreDump: Sendable {
             ("tasks", tasks.count), ("tokens", tokens.count), ("feed entries", revocations.count),
             ("audit entries", audit.count), ("signing keys", keys.count), ("operators", operators.count),
             ("spent DPoP proofs", proofs.count), ("status lists", statusLists.count),
+            ("signal streams", signalStreams.count),
         ]
     }
 }

@@ -72,6 +72,7 @@ extension PostgresDatabase {
             )
         }
         try await PostgresStatusRows.insert(session, copying: dump.statusLists, revoked: dump.revokedTokens)
+        for stream in dump.signalStreams { try await PostgresSignalStreamStore.insert(session, stream) }
         try await session.execute(
             "UPDATE writ_sequences SET last = \(Int64(dump.revocationsLast)) WHERE name = 'revocations'"
         )
@@ -86,6 +87,7 @@ extension PostgresDatabase {
                 ("tasks", dump.tasks.count), ("tokens", dump.tokens.count), ("revocations", dump.revocations.count),
                 ("audit", dump.audit.count), ("signing_keys", dump.keys.count), ("operators", dump.operators.count),
                 ("dpop_proofs", dump.proofs.count), ("status_lists", dump.statusLists.count),
+                ("ssf_streams", dump.signalStreams.count),
             ]
             for (table, expected) in tables {
                 let stored = try await session.integer(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)")) ?? 0

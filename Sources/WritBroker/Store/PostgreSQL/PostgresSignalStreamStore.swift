@@ -13,18 +13,23 @@ struct PostgresSignalStreamStore: SignalStreamStore {
             let count =
                 try await session.integer("SELECT COUNT(*) FROM ssf_streams WHERE receiver = \(stream.receiver)") ?? 0
             guard count < Int64(limit) else { return false }
-            _ = try await session.execute(
-                """
-                INSERT INTO ssf_streams (id, receiver, description, events_requested, delivery, endpoint,
-                    push_authorization, status, status_reason, feed_cursor, created_at)
-                VALUES (\(stream.id), \(stream.receiver), \(stream.description), \(SignalStreamRows.events(stream)),
-                    \(stream.delivery.rawValue), \(stream.endpoint), \(stream.authorization),
-                    \(stream.status.rawValue), \(stream.statusReason), \(Int64(clamping: stream.cursor)),
-                    \(StoredTime.milliseconds(stream.createdAt)))
-                """
-            )
+            try await Self.insert(session, stream)
             return true
         }
+    }
+
+    /// Writes a stream as it is, cursor included (also what `writ store migrate` copies).
+    static func insert(_ session: PostgresSession, _ stream: SignalStream) async throws {
+        _ = try await session.execute(
+            """
+            INSERT INTO ssf_streams (id, receiver, description, events_requested, delivery, endpoint,
+                push_authorization, status, status_reason, feed_cursor, created_at)
+            VALUES (\(stream.id), \(stream.receiver), \(stream.description), \(SignalStreamRows.events(stream)),
+                \(stream.delivery.rawValue), \(stream.endpoint), \(stream.authorization),
+                \(stream.status.rawValue), \(stream.statusReason), \(Int64(clamping: stream.cursor)),
+                \(StoredTime.milliseconds(stream.createdAt)))
+            """
+        )
     }
 
     func fetch(id: String) async throws -> SignalStream? {

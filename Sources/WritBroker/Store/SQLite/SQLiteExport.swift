@@ -47,6 +47,9 @@ extension StoreDump {
             }
             dump.statusLists = try StatusRows.all(db)
             dump.revokedTokens = try String.fetchAll(db, sql: "SELECT jti FROM tokens WHERE status = 1 ORDER BY jti")
+            dump.signalStreams = try Row.fetchAll(db, sql: "SELECT * FROM ssf_streams ORDER BY created_at, id").map(
+                SQLiteSignalStreamStore.stream
+            )
             return dump
         }
     }
