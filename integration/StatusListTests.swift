@@ -33,26 +33,7 @@ struct StatusListTests {
             let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
             let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
             let agent = try broker.workloadAssertion(Self.agentID)
-            let task = try await client.send(
-                .POST,
-                "/v1/tasks",
-                bearer: agent,
-                json: """
-                    {"type": "call-tools", "purpose": "answer a support ticket", "bearer": true,
-                     "authorization_details": [{"type": "tool", "identifier": "search", "actions": ["call"],
-                       "locations": ["\(Self.audience)"]}]}
-                    """
-            )
-            let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
-            let issued = try await client.send(
-                .POST,
-                "/v1/token",
-                form: [
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
-                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
-                    ("audience", Self.audience),
-                ]
-            )
+            let (taskID, issued) = try await Self.toolsTask(client, agent: agent)
             #expect(issued.body.objectValue?["token_type"]?.stringValue == "Bearer", "\(issued.body)")
             let token = try #require(issued.body.objectValue?["access_token"]?.stringValue)
 
@@ -147,25 +128,7 @@ struct StatusListTests {
             #expect(try await client.send(.POST, "/v1/tasks/\(otherID)/complete", bearer: coder).status == 200)
 
             let agent = try broker.workloadAssertion(Self.agentID)
-            let task = try await client.send(
-                .POST,
-                "/v1/tasks",
-                bearer: agent,
-                json: """
-                    {"type": "call-tools", "bearer": true, "authorization_details": [{"type": "tool",
-                     "identifier": "search", "actions": ["call"], "locations": ["\(Self.audience)"]}]}
-                    """
-            )
-            let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
-            let issued = try await client.send(
-                .POST,
-                "/v1/token",
-                form: [
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
-                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
-                    ("audience", Self.audience),
-                ]
-            )
+            let (taskID, issued) = try await Self.toolsTask(client, agent: agent)
             #expect(issued.status == 200, "\(issued.body)")
             #expect(try await client.send(.POST, "/v1/tasks/\(taskID)/complete", bearer: agent).status == 200)
 
@@ -218,25 +181,7 @@ struct StatusListTests {
             script = running
             try await running.wait(forStep: "stream")
             let agent = try broker.workloadAssertion(Self.agentID)
-            let task = try await client.send(
-                .POST,
-                "/v1/tasks",
-                bearer: agent,
-                json: """
-                    {"type": "call-tools", "bearer": true, "authorization_details": [{"type": "tool",
-                     "identifier": "search", "actions": ["call"], "locations": ["\(Self.audience)"]}]}
-                    """
-            )
-            let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
-            let issued = try await client.send(
-                .POST,
-                "/v1/token",
-                form: [
-                    ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
-                    ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
-                    ("audience", Self.audience),
-                ]
-            )
+            let (taskID, issued) = try await Self.toolsTask(client, agent: agent)
             #expect(issued.status == 200, "\(issued.body)")
             #expect(try await client.send(.POST, "/v1/tasks/\(taskID)/complete", bearer: agent).status == 200)
             #expect(try await running.finish() == 0, "\(running.text)")
@@ -253,6 +198,31 @@ struct StatusListTests {
             throw error
         }
         await Self.stop(script, client, http, broker)
+    }
+
+    /// A task of the support agent with a bearer token for the tools audience: the task's id and the token answer.
+    static func toolsTask(_ client: BrokerClient, agent: String) async throws -> (String, BrokerClient.Reply) {
+        let task = try await client.send(
+            .POST,
+            "/v1/tasks",
+            bearer: agent,
+            json: """
+                {"type": "call-tools", "purpose": "answer a support ticket", "bearer": true,
+                 "authorization_details": [{"type": "tool", "identifier": "search", "actions": ["call"],
+                   "locations": ["\(audience)"]}]}
+                """
+        )
+        let taskID = try #require(task.body.objectValue?["id"]?.stringValue, "\(task.body)")
+        let issued = try await client.send(
+            .POST,
+            "/v1/token",
+            form: [
+                ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"), ("actor_token", agent),
+                ("actor_token_type", "urn:ietf:params:oauth:token-type:jwt"), ("task_id", taskID),
+                ("audience", audience),
+            ]
+        )
+        return (taskID, issued)
     }
 
     static func stop(

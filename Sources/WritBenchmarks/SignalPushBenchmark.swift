@@ -67,11 +67,11 @@ public struct SignalPushBenchmark: Sendable {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 32
         let http = HTTPClient(eventLoopGroup: group, configuration: configuration)
+        let broker = BenchmarkBroker(base: self.broker, http: http)
         do {
             var streams: [(assertion: String, id: String)] = []
             for (index, assertion) in receiverAssertions.enumerated() {
-                let created = try await send(
-                    http,
+                let created = try await broker.send(
                     "/v1/ssf/streams",
                     bearer: assertion,
                     json: """
@@ -86,22 +86,8 @@ public struct SignalPushBenchmark: Sendable {
             // One round first, not counted: the broker's pusher reads the list of push streams once a second, so a
             // stream just made may wait that long for its first event.
             for round in 0...rounds {
-                let task = try await send(
-                    http,
-                    "/v1/tasks",
-                    bearer: workloadAssertion,
-                    json: StatusListReachBenchmark.taskBody
-                )
-                guard let id = task["id"]?.stringValue else { throw Failed(description: "no task: \(task)") }
-                _ = try await send(
-                    http,
-                    "/v1/token",
-                    form: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
-                        + "&audience=https%3A%2F%2Fbench.example.org&task_id=\(id)"
-                        + "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt"
-                        + "&actor_token=\(workloadAssertion)"
-                )
-                _ = try await send(http, "/v1/tasks/\(id)/complete", bearer: workloadAssertion)
+                let (id, _) = try await broker.taskWithToken(workloadAssertion)
+                _ = try await broker.send("/v1/tasks/\(id)/complete", bearer: workloadAssertion)
                 let acknowledged = ContinuousClock.now
                 while arrivals.count(id) < streams.count {
                     guard ContinuousClock.now - acknowledged < .seconds(30) else {
@@ -114,8 +100,7 @@ public struct SignalPushBenchmark: Sendable {
                 }
             }
             for stream in streams {
-                _ = try? await send(
-                    http,
+                _ = try? await broker.send(
                     "/v1/ssf/streams?stream_id=\(stream.id)",
                     method: .DELETE,
                     bearer: stream.assertion
@@ -141,32 +126,6 @@ public struct SignalPushBenchmark: Sendable {
             try? await server.close()
             throw error
         }
-    }
-
-    private func send(
-        _ http: HTTPClient,
-        _ path: String,
-        method: HTTPMethod = .POST,
-        bearer: String? = nil,
-        json: String? = nil,
-        form: String? = nil
-    ) async throws -> [String: JSONValue] {
-        var request = HTTPClientRequest(url: broker + path)
-        request.method = method
-        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        } else if let form {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: form))
-        }
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(response.status.code) else {
-            throw Failed(description: "\(path) answered \(response.status.code): \(String(buffer: body).prefix(300))")
-        }
-        return (try? StrictJSON().parse(String(buffer: body)).objectValue) ?? [:]
     }
 
     /// A push endpoint: records each event's arrival, answers 202.

@@ -54,21 +54,11 @@ public struct StatusListReachBenchmark: Sendable {
             keys: keys,
             fetch: StatusListRevocations.http(client: http)
         )
+        let broker = BenchmarkBroker(base: self.broker, http: http)
         var issued: [(task: String, claims: AccessTokenClaims)] = []
         for _ in 0..<tasks {
-            let task = try await send(http, "/v1/tasks", bearer: workloadAssertion, json: Self.taskBody)
-            guard let id = task["id"]?.stringValue else { throw Failed(description: "no task: \(task)") }
-            let token = try await send(
-                http,
-                "/v1/token",
-                form: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange"
-                    + "&audience=https%3A%2F%2Fbench.example.org&task_id=\(id)"
-                    + "&actor_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&actor_token=\(workloadAssertion)"
-            )
-            guard let access = token["access_token"]?.stringValue else {
-                throw Failed(description: "no token: \(token)")
-            }
-            issued.append((id, try AccessToken.unverifiedClaims(access)))
+            let (task, token) = try await broker.taskWithToken(workloadAssertion)
+            issued.append((task, try AccessToken.unverifiedClaims(token)))
         }
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await view.run() }
@@ -86,7 +76,7 @@ public struct StatusListReachBenchmark: Sendable {
                 for (task, claims) in issued {
                     rounds.addTask {
                         try await Task.sleep(for: .milliseconds(Int.random(in: 0...(ttl * 2000))))
-                        _ = try await send(http, "/v1/tasks/\(task)/complete", bearer: workloadAssertion)
+                        _ = try await broker.send("/v1/tasks/\(task)/complete", bearer: workloadAssertion)
                         let acknowledged = ContinuousClock.now
                         while true {
                             if case .revoked = view.status(of: claims, now: Date()) {
@@ -113,11 +103,6 @@ public struct StatusListReachBenchmark: Sendable {
         }
     }
 
-    static let taskBody = """
-        {"type":"load-test","bearer":true,"authorization_details":[{"type":"fixture","locations":\
-        ["https://bench.example.org"],"identifier":"fixtures/one","actions":["read"]}]}
-        """
-
     private func timeToLive(_ http: HTTPClient, _ claims: AccessTokenClaims) async throws -> Int {
         guard let uri = claims.status?.uri else { throw Failed(description: "the token names no status list") }
         let answer = try await http.execute(HTTPClientRequest(url: uri), timeout: .seconds(10))
@@ -127,31 +112,6 @@ public struct StatusListReachBenchmark: Sendable {
             throw Failed(description: "the list has no ttl")
         }
         return Int(ttl)
-    }
-
-    private func send(
-        _ http: HTTPClient,
-        _ path: String,
-        bearer: String? = nil,
-        json: String? = nil,
-        form: String? = nil
-    ) async throws -> [String: JSONValue] {
-        var request = HTTPClientRequest(url: broker + path)
-        request.method = .POST
-        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
-        } else if let form {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: form))
-        }
-        let response = try await http.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 1 << 20)
-        guard (200..<300).contains(response.status.code) else {
-            throw Failed(description: "\(path) answered \(response.status.code): \(String(buffer: body).prefix(300))")
-        }
-        return (try? StrictJSON().parse(String(buffer: body)).objectValue) ?? [:]
     }
 
     static func milliseconds(_ duration: Duration) -> Double {

@@ -32,6 +32,9 @@ struct StatusListRouteTests {
             #expect(path.hasPrefix("/v1/status-lists/"))
             #expect(second.status?.uri == reference.uri && second.status?.index == reference.index + 1)
             let jwks = try await client.json(.get, "/.well-known/jwks.json")
+            // The key set may be cached for the minute its route says; other answers are not cached.
+            #expect(jwks.headers[.cacheControl] == "max-age=60")
+            #expect(try await client.json(.get, "/healthz").headers[.cacheControl] == "no-store")
             let keys = try JSONWebKeySet(jsonBytes: Array(JSONWriter.bytes(jwks.body)))
             func list(ifNoneMatch tag: String? = nil) async throws -> (Int, StatusListToken?, HTTPFields) {
                 var headers: HTTPFields = [.accept: StatusListToken.mediaType]

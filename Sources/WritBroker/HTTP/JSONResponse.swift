@@ -15,7 +15,8 @@ public enum JSONResponse {
     ) -> Response {
         var fields = headers
         fields[.contentType] = "application/json"
-        fields[.cacheControl] = "no-store"
+        // Nothing is cached unless its route says how long (the JWKS and SPIFFE bundle do).
+        if fields[.cacheControl] == nil { fields[.cacheControl] = "no-store" }
         return Response(
             status: status,
             headers: fields,
