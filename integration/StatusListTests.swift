@@ -84,23 +84,13 @@ struct StatusListTests {
     func pythonPollReceiver() async throws {
         let broker = try BrokerProcess()
         defer { broker.remove() }
-        let receiver = "spiffe://example.org/services/tools"
-        try await broker.start(
-            configuration: """
-                development: true
-                resource_servers:
-                  - audience: \(Self.audience)
-                    workloads: [\(receiver)]
-                """
-        )
+        let receiver = Self.receiver
+        try await broker.start(configuration: Self.receiverConfiguration(pushPort: nil))
         let client = BrokerClient(baseURL: broker.baseURL)
         let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
         var script: StandardClientsTests.Script?
         do {
-            let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
-            let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
-            let credential = broker.stateDirectory.appendingPathComponent("tools.jwt")
-            try broker.workloadAssertion(receiver).write(to: credential, atomically: true, encoding: .utf8)
+            let (issuer, credential) = try await Self.receiverCredential(broker, client)
             let running = try StandardClientsTests.Script(
                 "ssf_poll_receiver.py",
                 [issuer, credential.path, receiver],
@@ -154,25 +144,14 @@ struct StatusListTests {
     func pythonPushReceiver() async throws {
         let broker = try BrokerProcess()
         defer { broker.remove() }
-        let receiver = "spiffe://example.org/services/tools"
+        let receiver = Self.receiver
         let port = try LoopbackPort.free()
-        try await broker.start(
-            configuration: """
-                development: true
-                resource_servers:
-                  - audience: \(Self.audience)
-                    workloads: [\(receiver)]
-                    push_endpoints: [http://127.0.0.1:\(port)/]
-                """
-        )
+        try await broker.start(configuration: Self.receiverConfiguration(pushPort: port))
         let client = BrokerClient(baseURL: broker.baseURL)
         let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
         var script: StandardClientsTests.Script?
         do {
-            let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
-            let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
-            let credential = broker.stateDirectory.appendingPathComponent("tools.jwt")
-            try broker.workloadAssertion(receiver).write(to: credential, atomically: true, encoding: .utf8)
+            let (issuer, credential) = try await Self.receiverCredential(broker, client)
             let running = try StandardClientsTests.Script(
                 "ssf_push_receiver.py",
                 [issuer, credential.path, receiver, String(port)],
@@ -198,6 +177,28 @@ struct StatusListTests {
             throw error
         }
         await Self.stop(script, client, http, broker)
+    }
+
+    static let receiver = "spiffe://example.org/services/tools"
+
+    /// A development broker where the tools service is the resource server of the tools audience, allowed to
+    /// receive pushes on `pushPort` when one is given.
+    static func receiverConfiguration(pushPort: Int?) -> String {
+        """
+        development: true
+        resource_servers:
+          - audience: \(audience)
+            workloads: [\(receiver)]
+        """ + (pushPort.map { "\n    push_endpoints: [http://127.0.0.1:\($0)/]" } ?? "")
+    }
+
+    /// The broker's issuer, and a file holding the tools service's credential.
+    static func receiverCredential(_ broker: BrokerProcess, _ client: BrokerClient) async throws -> (String, URL) {
+        let metadata = try await client.send(.GET, "/.well-known/oauth-authorization-server")
+        let issuer = try #require(metadata.body.objectValue?["issuer"]?.stringValue)
+        let credential = broker.stateDirectory.appendingPathComponent("tools.jwt")
+        try broker.workloadAssertion(receiver).write(to: credential, atomically: true, encoding: .utf8)
+        return (issuer, credential)
     }
 
     /// A task of the support agent with a bearer token for the tools audience: the task's id and the token answer.

@@ -48,6 +48,9 @@ struct ClaimsDecodingTests {
         rich.subject = "spiffe://example.org/agents/retrieval"
         sets.append(rich)
         sets.append(TestIdentity.claims(details: []))
+        var listed = TestIdentity.claims()
+        listed.status = StatusListReference(index: 7, uri: "https://broker.writ.test/v1/status-lists/k.0")
+        sets.append(listed)
         return sets
     }()
 
@@ -62,6 +65,11 @@ struct ClaimsDecodingTests {
         .object(["type": .string("t")]), .object(["type": .string("t"), "privileges": .array([])]),
         .array([.object(["type": .string("t"), "actions": .array([.string("a")])])]), .array([.string("t")]),
         nested(depth: 14), nested(depth: 15), nested(depth: 20),
+        .object(["status_list": .object(["idx": .integer(-1), "uri": .string("u")])]),
+        .object(["status_list": .object(["idx": .integer(3), "uri": .string("")])]),
+        .object(["status_list": .object(["idx": .string("3"), "uri": .string("u")])]),
+        .object(["status_list": .object(["idx": .integer(3), "uri": .string("u"), "x": nested(depth: 20)])]),
+        .object(["status_list": .string("x")]), .object(["other": .integer(1)]),
     ]
 
     static func nested(depth: Int) -> JSONValue {

@@ -32,6 +32,7 @@ enum ReferenceClaimsDecoder {
         var purpose: String?
         var details: [AuthorizationDetail]?
         var confirmation: Confirmation?
+        var status: StatusListReference?
 
         mutating func accept(_ name: String, _ value: JSONValue) throws(VerificationError) {
             switch name {
@@ -53,6 +54,7 @@ enum ReferenceClaimsDecoder {
             case "purp": purpose = try Self.string(name, value)
             case "scope": guard value.stringValue != nil else { throw .malformed("scope must be a string") }
             case "cnf": confirmation = try Confirmation(json: value)
+            case "status": status = try Self.status(value)
             case "act": actorChain = try Self.actors(value)
             case "authorization_details":
                 guard let entries = value.arrayValue else { throw .malformed("authorization_details must be an array") }
@@ -80,8 +82,20 @@ enum ReferenceClaimsDecoder {
                 taskID: taskID,
                 purpose: purpose,
                 authorizationDetails: details,
-                confirmation: confirmation
+                confirmation: confirmation,
+                status: status
             )
+        }
+
+        /// `status`: an object; its `status_list`, when present, an object with a non-negative integer `idx` and a
+        /// non-empty string `uri`.
+        static func status(_ value: JSONValue) throws(VerificationError) -> StatusListReference? {
+            guard let members = value.objectValue else { throw .malformed("status must be an object") }
+            guard let reference = members["status_list"] else { return nil }
+            guard let list = reference.objectValue, let index = list["idx"]?.integerValue, index >= 0,
+                let uri = list["uri"]?.stringValue, !uri.isEmpty
+            else { throw .malformed("status.status_list needs a non-negative integer idx and a string uri") }
+            return StatusListReference(index: Int(index), uri: uri)
         }
 
         static func string(_ name: String, _ value: JSONValue) throws(VerificationError) -> String {

@@ -240,14 +240,68 @@ struct ClaimsDecoder {
     /// non-empty string `uri` (draft-ietf-oauth-status-list §6.1); other status mechanisms are parsed and
     /// ignored.
     private mutating func readStatus() throws -> StatusListReference? {
-        let value = try cursor.parseValue(depth: 1)
-        guard let members = value.objectValue else { throw VerificationError.malformed("status must be an object") }
-        guard let reference = members["status_list"] else { return nil }
-        guard let list = reference.objectValue, let index = list["idx"]?.integerValue, index >= 0,
-            let uri = list["uri"]?.stringValue, !uri.isEmpty
-        else {
-            throw VerificationError.malformed("status.status_list needs a non-negative integer idx and a string uri")
+        guard cursor.peek == Byte.openBrace else {
+            _ = try cursor.parseValue(depth: 1)
+            throw VerificationError.malformed("status must be an object")
         }
+        var reference: StatusListReference?
+        var sawList = false
+        var others: Set<String> = []
+        if try enter(depth: 2, closing: Byte.closeBrace) {
+            repeat {
+                let text = try memberName().text
+                if text == "status_list" {
+                    guard !sawList else { throw VerificationError.malformed("duplicate member \"status_list\"") }
+                    sawList = true
+                    reference = try readStatusList(depth: 3)
+                } else {
+                    guard others.insert(text).inserted else {
+                        throw VerificationError.malformed("duplicate member \"\(text.prefix(32))\"")
+                    }
+                    _ = try cursor.parseValue(depth: 2)
+                }
+            } while try nextMember(closing: Byte.closeBrace)
+        }
+        return reference
+    }
+
+    /// `status.status_list`, read in place: a non-negative integer `idx` and a non-empty string `uri`; other
+    /// members are parsed and ignored.
+    private mutating func readStatusList(depth: Int) throws -> StatusListReference {
+        let refusal = VerificationError.malformed(
+            "status.status_list needs a non-negative integer idx and a string uri"
+        )
+        guard cursor.peek == Byte.openBrace else {
+            _ = try cursor.parseValue(depth: depth - 1)
+            throw refusal
+        }
+        var index: Int64?
+        var uri: String?
+        var others: Set<String> = []
+        if try enter(depth: depth, closing: Byte.closeBrace) {
+            repeat {
+                let text = try memberName().text
+                switch text {
+                case "idx":
+                    guard index == nil else { throw VerificationError.malformed("duplicate member \"idx\"") }
+                    guard case .integer(let value) = try cursor.parseValue(depth: depth) else { throw refusal }
+                    index = value
+                case "uri":
+                    guard uri == nil else { throw VerificationError.malformed("duplicate member \"uri\"") }
+                    guard cursor.peek == Byte.quote else {
+                        _ = try cursor.parseValue(depth: depth)
+                        throw refusal
+                    }
+                    uri = try cursor.parseString()
+                default:
+                    guard others.insert(text).inserted else {
+                        throw VerificationError.malformed("duplicate member \"\(text.prefix(32))\"")
+                    }
+                    _ = try cursor.parseValue(depth: depth)
+                }
+            } while try nextMember(closing: Byte.closeBrace)
+        }
+        guard let index, index >= 0, let uri, !uri.isEmpty else { throw refusal }
         return StatusListReference(index: Int(index), uri: uri)
     }
 
