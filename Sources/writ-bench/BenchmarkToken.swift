@@ -2,7 +2,7 @@ import Foundation
 import WritToken
 
 /// The token every verify measurement uses: a typical grant of two authorization details, a delegating
-/// actor and a purpose, valid for an hour from now.
+/// actor, a purpose and a status list reference (as every token the broker issues), valid for an hour from now.
 enum BenchmarkToken {
     static let issuer = "https://broker.writ.test"
     static let audience = "https://docs.writ.test"
@@ -22,7 +22,8 @@ enum BenchmarkToken {
             authorizationDetails: [
                 AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/handbook"),
                 AuthorizationDetail(type: "document", actions: ["read"], identifier: "hr/dept-42/policies/*"),
-            ]
+            ],
+            status: StatusListReference(index: 48_213, uri: issuer + "/v1/status-lists/bench-1.0")
         )
     }
 }

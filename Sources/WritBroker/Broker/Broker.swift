@@ -89,13 +89,19 @@ public final class Broker: Sendable {
         )
         self.audit = AuditService(context: context, store: stores.audit)
         self.statusLists = statusLists
-        self.signalReceiver = SignalReceiver(
-            context: context,
-            identities: identities,
-            revocations: revocations,
-            audit: stores.audit
-        )
-        self.signals = SignalService(
+        (self.signals, self.signalReceiver) = Self.signals(context, stores, identities, revocations, feed, keys)
+    }
+
+    /// The Shared Signals transmitter and receiver.
+    private static func signals(
+        _ context: BrokerContext,
+        _ stores: BrokerStores,
+        _ identities: IdentityRegistry,
+        _ revocations: RevocationService,
+        _ feed: RevocationFeed,
+        _ keys: KeyService
+    ) -> (SignalService, SignalReceiver) {
+        let transmitter = SignalService(
             context: context,
             store: stores.signals,
             revocations: stores.revocations,
@@ -103,6 +109,13 @@ public final class Broker: Sendable {
             feed: feed,
             keys: keys
         )
+        let receiver = SignalReceiver(
+            context: context,
+            identities: identities,
+            revocations: revocations,
+            audit: stores.audit
+        )
+        return (transmitter, receiver)
     }
 
     /// The services that depend on one another: tokens need tasks (and their grants) and keys.

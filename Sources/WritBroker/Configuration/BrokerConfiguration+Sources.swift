@@ -56,6 +56,11 @@ extension BrokerConfiguration {
             allowPublicDevelopment = flag
             origins["allow_public_development"] = "WRIT_ALLOW_PUBLIC_DEVELOPMENT"
         }
+        try applyLimits(environment: environment)
+    }
+
+    /// Applies the numeric `WRIT_*` overrides: limits, lifetimes and lead times.
+    private mutating func applyLimits(environment: [String: String]) throws(Problem) {
         if let value = environment["WRIT_RATE_LIMIT"] {
             guard let rate = Double(value), rate > 0 else {
                 throw Problem(code: "invalid_value", message: "WRIT_RATE_LIMIT must be a positive number")

@@ -89,7 +89,7 @@ public final class TokenService: Sendable {
     }
 
     /// Mints, signs and records the token for a task whose grant and binding are settled.
-    private func issue(
+    func issue(
         _ request: TokenRequest,
         for task: BrokerTask,
         details: (grant: Grant, entries: [AuthorizationDetail]),
@@ -117,134 +117,9 @@ public final class TokenService: Sendable {
         )
     }
 
-    /// The authorization details a request asks for at its audience: `authorization_details` as sent (an entry
-    /// without `locations` is at the audience; one naming another resource server is refused), or what the
-    /// policy files map its `scope` values to there. Nil when it asks for none.
-    private func requestedDetails(_ request: TokenRequest) throws(BrokerError) -> [AuthorizationDetail]? {
-        switch request.requested {
-        case nil: return nil
-        case .scope(let scope):
-            guard let audience = context.policies.audiences[request.audience] else {
-                context.metrics.denied(BrokerError.Code.invalidScope.rawValue)
-                throw BrokerError(
-                    .invalidScope,
-                    "no scope is declared for \(request.audience.prefix(256)): declare its scopes under 'audiences' in "
-                        + "the policy files, or send authorization_details"
-                )
-            }
-            do {
-                return try audience.details(forScope: scope)
-            } catch {
-                context.metrics.denied(BrokerError.Code.invalidScope.rawValue)
-                throw BrokerError(
-                    .invalidScope,
-                    "scope '\(error.value)' means nothing at \(request.audience.prefix(256))"
-                )
-            }
-        case .details(let entries):
-            return try entries.enumerated().map { (index, entry) throws(BrokerError) in
-                var entry = entry
-                if entry.locations.isEmpty { entry.locations = [request.audience] }
-                guard entry.locations.count == 1, bytesEqual(entry.locations[0], request.audience) else {
-                    throw BrokerError(
-                        .invalidAuthorizationDetails,
-                        "authorization_details[\(index)] names another resource server: a token is for its resource only"
-                    )
-                }
-                return entry
-            }
-        }
-    }
-
-    /// The subset of the grant's entries a request asks for (RFC 9396 §6), or `invalid_authorization_details`.
-    private func narrow(
-        _ granted: [AuthorizationDetail],
-        to requested: [AuthorizationDetail],
-        byScope: Bool
-    ) throws(BrokerError) -> [AuthorizationDetail] {
-        for (index, entry) in requested.enumerated() where !entry.isWithin(granted) {
-            let code: BrokerError.Code = byScope ? .invalidScope : .invalidAuthorizationDetails
-            context.metrics.denied(code.rawValue)
-            throw BrokerError(
-                code,
-                byScope
-                    ? "scope asks for \(entry.type.prefix(64)) beyond what the task's grant holds here"
-                    : "authorization_details[\(index)] (\(entry.type.prefix(64))) asks for more than the task's grant holds here"
-            )
-        }
-        return requested
-    }
-
-    /// A new implicit task for one token: its type and purpose from the request or the audience's declaration
-    /// in the policy files, its details those asked for, its life the token's. The policy decides it exactly as
-    /// any task.
-    private func openImplicitTask(
-        _ request: TokenRequest,
-        details: [AuthorizationDetail],
-        bound: Bool,
-        by caller: WorkloadIdentity
-    ) async throws(BrokerError) -> BrokerTask {
-        let audience = context.policies.audiences[request.audience]
-        guard let type = request.taskType ?? audience?.implicitTaskType else {
-            throw BrokerError(
-                .invalidRequest,
-                "an implicit task needs a type: send task_type, or declare implicit_task for "
-                    + "\(request.audience.prefix(256)) under 'audiences' in the policy files"
-            )
-        }
-        let settings = context.settings
-        var descriptor = TaskDescriptor(
-            implicitType: type,
-            purpose: request.purpose ?? audience?.implicitPurpose,
-            authorizationDetails: details,
-            lifetime: min(settings.defaultTokenLifetime, settings.maximumTokenLifetime),
-            userAssertion: request.userAssertion,
-            bearer: !bound
-        )
-        do {
-            return try await tasks.create(descriptor, by: caller)
-        } catch {
-            // RFC 6749 §3.3: the server may issue a narrower scope than asked for, and says which in the
-            // response. Scope values the policy refuses one by one are dropped (the denial is audited); a
-            // refusal of the request as a whole (no permit, a ceiling, bearer tokens) stands.
-            guard case .scope = request.requested, error.code == .accessDenied, let reasons = error.reasons,
-                !reasons.isEmpty, reasons.allSatisfy({ $0.entry != nil })
-            else { throw Self.tokenEndpointError(error, request) }
-            let refused = Set(reasons.compactMap(\.entry))
-            let kept = details.indices.filter { !refused.contains($0) }.map { details[$0] }
-            guard !kept.isEmpty else { throw Self.tokenEndpointError(error, request) }
-            descriptor.authorizationDetails = kept
-            do {
-                return try await tasks.create(descriptor, by: caller)
-            } catch {
-                throw Self.tokenEndpointError(error, request)
-            }
-        }
-    }
-
-    /// A refusal of an implicit task in the token endpoint's terms (RFC 6749 §5.2, RFC 9396 §6): the policy's
-    /// denial is `invalid_scope` or `invalid_authorization_details`, with its reasons; a revoked workload or
-    /// user is `invalid_grant`. Other errors (limits, the store) are as the task API answers them.
-    static func tokenEndpointError(_ error: BrokerError, _ request: TokenRequest) -> BrokerError {
-        switch error.code {
-        case .accessDenied where error.reasons?.allSatisfy({ $0.code == .bearerNotAllowed }) == true:
-            return BrokerError(
-                .invalidDPoPProof,
-                "this resource server's tokens must be bound: send a DPoP proof, or ask over mutual TLS",
-                reasons: error.reasons
-            )
-        case .accessDenied:
-            let code: BrokerError.Code =
-                if case .scope = request.requested { .invalidScope } else { .invalidAuthorizationDetails }
-            return BrokerError(code, "the policy refuses it: " + error.message, reasons: error.reasons)
-        case .revoked: return BrokerError(.invalidGrant, error.message)
-        default: return error
-        }
-    }
-
     /// The caller's task, open and before its deadline, attested as it was granted, for the user the request
     /// names (when it names one).
-    private func openTask(
+    func openTask(
         _ request: TokenRequest,
         of caller: WorkloadIdentity,
         now: Date
@@ -283,7 +158,7 @@ public final class TokenService: Sendable {
 
     /// The grant in force now and its entries for the audience (continuous verification: the policy in force
     /// decides, not the one the task was opened under).
-    private func grantedDetails(
+    func grantedDetails(
         for task: BrokerTask,
         audience: String,
         now: Date
@@ -300,7 +175,7 @@ public final class TokenService: Sendable {
     }
 
     /// The claims of the new token, refused when a revocation in the view would cover them at birth.
-    private func mint(
+    func mint(
         _ task: BrokerTask,
         audience: String,
         details: (grant: Grant, entries: [AuthorizationDetail]),
@@ -336,7 +211,7 @@ public final class TokenService: Sendable {
     }
 
     /// The token, signed with the active key.
-    private func sign(_ claims: AccessTokenClaims, with key: SigningKey) throws(BrokerError) -> String {
+    func sign(_ claims: AccessTokenClaims, with key: SigningKey) throws(BrokerError) -> String {
         do {
             return try AccessToken.sign(claims, with: key)
         } catch {
@@ -348,7 +223,7 @@ public final class TokenService: Sendable {
     /// Records the token with its proof and audit entry in one commit, and returns the record; refused if the task closed meanwhile or
     /// the proof was used before (the memory caught replays to this process; the store catches them after a
     /// restart, or at another broker on the same store).
-    private func record(
+    func record(
         _ claims: AccessTokenClaims,
         slot: StatusSlot,
         task: BrokerTask,

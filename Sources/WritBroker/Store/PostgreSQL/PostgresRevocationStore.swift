@@ -69,6 +69,18 @@ struct PostgresRevocationStore: RevocationStore {
         }
     }
 
+    /// Aborts open tasks: the ids closed and how many live tokens they held.
+    private static func abort(
+        _ session: PostgresSession,
+        _ open: [String],
+        reason: String,
+        at now: Date
+    ) async throws -> (closed: [String], tokens: Int) {
+        let tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
+        let closed = try await PostgresTaskRows.close(session, ids: open, state: .aborted, reason: reason, at: now)
+        return (closed, tokens)
+    }
+
     private static func revoke(
         _ session: PostgresSession,
         _ subject: RevocationSubject,
@@ -95,24 +107,10 @@ struct PostgresRevocationStore: RevocationStore {
             for id in try await PostgresTaskRows.listOpen(session, workload: workload) where !open.contains(id) {
                 open += try await PostgresTaskRows.openSubtree(session, root: id).filter { !open.contains($0) }
             }
-            tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
-            closed = try await PostgresTaskRows.close(
-                session,
-                ids: open,
-                state: .aborted,
-                reason: "workload revoked",
-                at: now
-            )
+            (closed, tokens) = try await abort(session, open, reason: "workload revoked", at: now)
         case .user(let user):
             let open = try await PostgresTaskRows.listOpen(session, user: user)
-            tokens = try await PostgresTokenRows.countLive(session, taskIDs: open, now: now)
-            closed = try await PostgresTaskRows.close(
-                session,
-                ids: open,
-                state: .aborted,
-                reason: "user revoked",
-                at: now
-            )
+            (closed, tokens) = try await abort(session, open, reason: "user revoked", at: now)
         case .issuedBefore(let cutoff, let scope):
             guard cutoff <= now.addingTimeInterval(60) else { return .futureCutoff }
             retain = Revocation.cutoff(cutoff).addingTimeInterval(retention)

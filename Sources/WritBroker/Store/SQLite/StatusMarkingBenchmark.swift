@@ -20,70 +20,15 @@ package enum StatusMarkingBenchmark {
         let stores = BrokerStores.sqlite(database)
         let now = Date()
         let filling = ContinuousClock.now
-        try await database.write { db in
-            let statement = try db.makeStatement(
-                sql: """
-                    INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding,
-                        status_list, status_index)
-                    VALUES (?, ?, 'spiffe://example.org/agents/bench', 'spiffe://example.org/agents/bench',
-                        'https://docs.example.org', ?, ?, 'bearer', 'bench.0', ?)
-                    """
-            )
-            let issued = StoredTime.milliseconds(now.wholeSeconds)
-            let expires = StoredTime.milliseconds(now.addingTimeInterval(3600).wholeSeconds)
-            for index in 0..<tokens {
-                try statement.execute(arguments: ["tok-\(index)", "other-\(index / 4)", issued, expires, index])
-            }
-        }
+        try await fill(database, tokens: tokens, now: now)
         let fill = milliseconds(ContinuousClock.now - filling)
-        let grant = Grant(
-            authorizationDetails: [AuthorizationDetail(type: "document", actions: ["read"])],
-            taskDuration: 3600,
-            tokenLifetime: 300,
-            delegationDepth: 0,
-            bearerTokensAllowed: true
-        )
-        let descriptor = try TaskDescriptor(
-            json: .object([
-                "type": .string("bench"),
-                "authorization_details": .array([grant.authorizationDetails[0].json]),
-            ])
-        )
-        let workload = try SPIFFEID("spiffe://example.org/agents/bench")
         var update: [Double] = []
         var close: [Double] = []
         for round in 0..<rounds {
             for kind in ["update", "close"] {
                 let id = "bench-\(kind)-\(round)"
-                let task = BrokerTask(
-                    opening: descriptor,
-                    id: id,
-                    acting: WorkloadIdentity(id: workload, attestation: .jwtSVID),
-                    createdBy: workload,
-                    user: nil,
-                    grant: grant,
-                    parent: nil,
-                    now: now
-                )
-                try await database.write { db in
-                    try TaskRows.insert(db, task)
-                    for slot in 0..<4 {
-                        try TokenRows.insert(
-                            db,
-                            IssuedToken(
-                                id: "\(id)-\(slot)",
-                                taskID: id,
-                                workload: workload.description,
-                                subject: workload.description,
-                                audience: "https://docs.example.org",
-                                issuedAt: now,
-                                expiresAt: now.addingTimeInterval(300),
-                                binding: "bearer",
-                                status: StatusSlot(list: "bench.1", index: round * 8 + slot)
-                            )
-                        )
-                    }
-                }
+                let task = try benchTask(id)
+                try await insert(task, into: database, slots: round * 8, now: now)
                 let started = ContinuousClock.now
                 if kind == "update" {
                     // The statement alone, timed inside its transaction.
@@ -108,6 +53,83 @@ package enum StatusMarkingBenchmark {
             }
         }
         return Result(fill: fill, update: update, close: close)
+    }
+
+    /// An open task with a grant for documents.
+    private static func benchTask(_ id: String) throws -> BrokerTask {
+        let grant = Grant(
+            authorizationDetails: [AuthorizationDetail(type: "document", actions: ["read"])],
+            taskDuration: 3600,
+            tokenLifetime: 300,
+            delegationDepth: 0,
+            bearerTokensAllowed: true
+        )
+        let descriptor = try TaskDescriptor(
+            json: .object([
+                "type": .string("bench"),
+                "authorization_details": .array([grant.authorizationDetails[0].json]),
+            ])
+        )
+        let workload = try SPIFFEID("spiffe://example.org/agents/bench")
+        return BrokerTask(
+            opening: descriptor,
+            id: id,
+            acting: WorkloadIdentity(id: workload, attestation: .jwtSVID),
+            createdBy: workload,
+            user: nil,
+            grant: grant,
+            parent: nil,
+            now: Date()
+        )
+    }
+
+    /// `tokens` rows of another task's tokens, so the statement runs against a full table.
+    private static func fill(_ database: BrokerDatabase, tokens: Int, now: Date) async throws {
+        try await database.write { db in
+            let statement = try db.makeStatement(
+                sql: """
+                    INSERT INTO tokens (jti, task_id, workload, subject, audience, issued_at, expires_at, binding,
+                        status_list, status_index)
+                    VALUES (?, ?, 'spiffe://example.org/agents/bench', 'spiffe://example.org/agents/bench',
+                        'https://docs.example.org', ?, ?, 'bearer', 'bench.0', ?)
+                    """
+            )
+            let issued = StoredTime.milliseconds(now.wholeSeconds)
+            let expires = StoredTime.milliseconds(now.addingTimeInterval(3600).wholeSeconds)
+            for index in 0..<tokens {
+                try statement.execute(arguments: ["tok-\(index)", "other-\(index / 4)", issued, expires, index])
+            }
+        }
+    }
+
+    /// A task with four tokens, holding status indices from `firstIndex`.
+    private static func insert(
+        _ task: BrokerTask,
+        into database: BrokerDatabase,
+        slots firstIndex: Int,
+        now: Date
+    )
+        async throws
+    {
+        try await database.write { db in
+            try TaskRows.insert(db, task)
+            for slot in 0..<4 {
+                try TokenRows.insert(
+                    db,
+                    IssuedToken(
+                        id: "\(task.id)-\(slot)",
+                        taskID: task.id,
+                        workload: task.workload.description,
+                        subject: task.workload.description,
+                        audience: "https://docs.example.org",
+                        issuedAt: now,
+                        expiresAt: now.addingTimeInterval(300),
+                        binding: "bearer",
+                        status: StatusSlot(list: "bench.1", index: firstIndex + slot)
+                    )
+                )
+            }
+        }
     }
 
     private static func milliseconds(_ duration: Duration) -> Double {
