@@ -27,6 +27,7 @@ public struct TokenForge: Sendable {
     /// A verifier at ``TestIdentity/now`` for ``TestIdentity/audience``.
     public func verifier(
         revocations: any RevocationView = InMemoryRevocationView(),
+        usage: UsageRecorder? = nil,
         configure: (inout TokenVerifier.Configuration) -> Void = { _ in }
     ) -> TokenVerifier {
         var configuration = TokenVerifier.Configuration(issuer: TestIdentity.issuer, audience: TestIdentity.audience)
@@ -35,7 +36,8 @@ public struct TokenForge: Sendable {
             configuration: configuration,
             keys: keySet,
             revocations: revocations,
-            clock: FixedClock(TestIdentity.now)
+            clock: FixedClock(TestIdentity.now),
+            usage: usage
         )
     }
 

@@ -61,6 +61,8 @@ public struct TokenVerifier: Sendable {
     public let clock: any WritClock
     /// Tokens already verified, when the configuration enables the cache.
     public let cache: VerifiedTokenCache?
+    /// Where allowed uses and refusals are counted for the broker, when usage reporting is on.
+    public let usage: UsageRecorder?
 
     /// Creates a verifier.
     public init(
@@ -68,8 +70,10 @@ public struct TokenVerifier: Sendable {
         keys: any KeySetProvider,
         revocations: (any RevocationView)? = nil,
         replayCache: DPoPReplayCache = DPoPReplayCache(),
-        clock: any WritClock = SystemClock()
+        clock: any WritClock = SystemClock(),
+        usage: UsageRecorder? = nil
     ) {
+        self.usage = usage
         self.configuration = configuration
         self.keys = keys
         self.revocations = revocations
@@ -88,6 +92,37 @@ public struct TokenVerifier: Sendable {
     public func verify(
         _ presentation: Presentation,
         trail: inout VerificationTrail
+    ) throws(VerificationError) -> VerifiedAccess {
+        try verify(presentation, trail: &trail, attempting: nil)
+    }
+
+    /// Verifies; with usage reporting on, a refusal is recorded with what was known of the token and what it
+    /// was presented for.
+    func verify(
+        _ presentation: Presentation,
+        trail: inout VerificationTrail,
+        attempting attempt: (action: String, resource: Resource)?,
+        unrecorded: VerificationError.Code? = nil
+    ) throws(VerificationError) -> VerifiedAccess {
+        guard let usage else {
+            var unused: AccessTokenClaims?
+            return try check(presentation, trail: &trail, read: &unused)
+        }
+        var read: AccessTokenClaims?
+        do {
+            return try check(presentation, trail: &trail, read: &read)
+        } catch {
+            if error.code != unrecorded {
+                usage.refused(error.code, claims: read, action: attempt?.action, on: attempt?.resource, at: clock.now)
+            }
+            throw error
+        }
+    }
+
+    private func check(
+        _ presentation: Presentation,
+        trail: inout VerificationTrail,
+        read: inout AccessTokenClaims?
     ) throws(VerificationError) -> VerifiedAccess {
         let authorization = try trail.run(.size) { () throws(VerificationError) in
             guard presentation.authorization.utf8.count <= AccessToken.maximumLength + 16 else {
@@ -112,6 +147,7 @@ public struct TokenVerifier: Sendable {
             }
             signedBy = kid
         }
+        if usage != nil { read = claims }
         let now = clock.now
         try trail.run(.issuer) { () throws(VerificationError) in
             guard bytesEqual(claims.issuer, configuration.issuer) else {
@@ -150,28 +186,43 @@ public struct TokenVerifier: Sendable {
     }
 
     /// Verifies, and on an unknown `kid` lets a refreshing key set fetch once (within its rate limit) and
-    /// tries again.
+    /// tries again. `action` and `resource`, when given, are what the token is presented for: with usage
+    /// reporting on, a refusal is recorded with them (authorizing stays the caller's, with ``authorize(_:_:on:)``).
     public func verifyAllowingKeyRefresh(
-        _ presentation: Presentation
-    ) async throws(VerificationError)
-        -> VerifiedAccess
-    {
+        _ presentation: Presentation,
+        for action: String? = nil,
+        on resource: Resource? = nil
+    ) async throws(VerificationError) -> VerifiedAccess {
+        let attempt = action.flatMap { action in resource.map { (action, $0) } }
+        var trail = VerificationTrail.disabled
         do {
-            return try verify(presentation)
+            // An unknown key that a refresh finds is not a refusal: that one is recorded only if it stands.
+            return try verify(presentation, trail: &trail, attempting: attempt, unrecorded: .unknownKey)
         } catch  where error.code == .unknownKey {
-            guard await keys.refreshAfterUnknownKey() else { throw error }
-            return try verify(presentation)
+            guard await keys.refreshAfterUnknownKey() else {
+                usage?.refused(error.code, claims: nil, action: action, on: resource, at: clock.now)
+                throw error
+            }
+            return try verify(presentation, trail: &trail, attempting: attempt)
         }
     }
 
     /// Checks that verified access allows an action on a resource.
     public func authorize(_ access: VerifiedAccess, _ action: String, on resource: Resource) throws(VerificationError) {
         guard access.permits(action, on: resource) else {
+            usage?.refused(
+                .insufficientAuthorization,
+                claims: access.claims,
+                action: action,
+                on: resource,
+                at: clock.now
+            )
             // The resource comes from the request, so naming it tells the caller nothing new, and tells an
             // operator reading the refusal which step strayed.
             let name = resource.identifier.map { " \"\($0.prefix(200))\"" } ?? ""
             throw .insufficientAuthorization("the token does not allow \(action) on \(resource.type)\(name)")
         }
+        usage?.allowed(access, action, on: resource, at: clock.now)
     }
 
     /// Verifies a token and checks it allows an action on a resource, recording every check.
@@ -181,7 +232,7 @@ public struct TokenVerifier: Sendable {
         on resource: Resource,
         trail: inout VerificationTrail
     ) throws(VerificationError) -> VerifiedAccess {
-        let access = try verify(presentation, trail: &trail)
+        let access = try verify(presentation, trail: &trail, attempting: (action, resource))
         try trail.run(.authorization) { () throws(VerificationError) in try authorize(access, action, on: resource) }
         return access
     }

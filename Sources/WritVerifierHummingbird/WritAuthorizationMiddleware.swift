@@ -110,7 +110,11 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
         do {
             // An unknown `kid` may be a key the broker began signing with since the last refresh (an immediate
             // rotation): the key set refetches once, within its rate limit, before the token is refused.
-            access = try await verifier.verifyAllowingKeyRefresh(presentation)
+            access = try await verifier.verifyAllowingKeyRefresh(
+                presentation,
+                for: needed.authorizesAction ? needed.action : nil,
+                on: needed.authorizesAction ? needed.resource : nil
+            )
             if needed.authorizesAction { try verifier.authorize(access, needed.action, on: needed.resource) }
         } catch {
             let status: HTTPResponse.Status = error.code == .insufficientAuthorization ? .forbidden : .unauthorized

@@ -433,7 +433,97 @@ enum WireExamples {
                 AuditVerificationResponse(intact: true, entries: 10, last: 10),
             ]
         ),
+        (UsageReport.self, [usageReport, UsageReport(audience: "https://docs.example.org", records: [])]),
+        (UsageReportResponse.self, [UsageReportResponse(accepted: 2)]),
+        (MonitorResponse.self, [MonitorResponse(alerts: [alert, taskAlert], quarantines: [quarantine])]),
+        (QuarantineListResponse.self, [QuarantineListResponse(quarantines: [quarantine])]),
+        (
+            QuarantineReleaseRequest.self,
+            [QuarantineReleaseRequest(workload: "spiffe://example.org/agents/assistant", reason: "prompt fixed")]
+        ),
+        (
+            QuarantineReleaseResponse.self,
+            [
+                QuarantineReleaseResponse(
+                    workload: "spiffe://example.org/agents/assistant",
+                    lifts: [
+                        RevocationLiftResponse(revocation: lift, lifted: workloadRevocation, sequence: 10, isNew: true)
+                    ]
+                )
+            ]
+        ),
     ]
+
+    static let usageReport = UsageReport(
+        audience: "https://docs.example.org",
+        records: [
+            UsageRecord(
+                task: "tsk_1",
+                token: "tok_1",
+                workload: "spiffe://example.org/agents/assistant",
+                action: "read",
+                resourceType: "document",
+                identifier: "departments/hr/handbook/leave",
+                outcome: UsageRecord.allowed,
+                count: 3,
+                first: 1_800_000_000,
+                last: 1_800_000_004
+            ),
+            UsageRecord(
+                task: "tsk_1",
+                token: "tok_1",
+                workload: "spiffe://example.org/agents/assistant",
+                action: "read",
+                resourceType: "document",
+                identifier: "departments/finance/payroll/2026-11",
+                outcome: "insufficient_authorization",
+                count: 1,
+                first: 1_800_000_005,
+                last: 1_800_000_005
+            ),
+            UsageRecord(outcome: "unknown_key", count: 2, first: 1_800_000_001, last: 1_800_000_002),
+        ],
+        dropped: 4
+    )
+
+    static let alert = MonitoringAlertBody(
+        id: 1,
+        at: 1_800_000_006,
+        rule: "documents-probing",
+        response: "quarantine_workload",
+        workload: "spiffe://example.org/agents/assistant",
+        task: nil,
+        taskType: nil,
+        window: 30,
+        observed: 6,
+        threshold: 5,
+        codes: ["insufficient_authorization"],
+        revocation: 12,
+        explanation: "rule documents-probing: 6 refusals ..."
+    )
+
+    static let taskAlert = MonitoringAlertBody(
+        id: 2,
+        at: 1_800_000_007,
+        rule: "one-task-probing",
+        response: "revoke_task",
+        workload: "spiffe://example.org/agents/assistant",
+        task: "tsk_1",
+        taskType: "answer-question",
+        window: 10,
+        observed: 4,
+        threshold: 3,
+        codes: ["insufficient_authorization", "revoked"],
+        revocation: nil,
+        explanation: "rule one-task-probing: 4 refusals ..."
+    )
+
+    static let quarantine = QuarantineBody(
+        workload: "spiffe://example.org/agents/assistant",
+        since: 1_800_000_006,
+        revocation: 12,
+        alert: alert
+    )
 
     /// The examples of a type.
     static func examples(of type: any WireValue.Type) -> [any WireValue] {
@@ -488,6 +578,7 @@ enum ParameterExamples {
         StreamQuery(streamID: "ssf_1"),
         AuditPageQuery(after: 1, limit: 10, last: 5),
         AuditVerificationQuery(anchorSeq: 3, anchorHash: String(repeating: "a", count: 64)),
+        MonitorQuery(workload: "spiffe://example.org/agents/assistant", limit: 20),
     ]
 
     /// The example of a type.

@@ -33,7 +33,7 @@ struct MigrationTests {
         let applied = try await database.read { db in
             try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
         }
-        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
+        #expect(applied == ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"])
         let keys = try await SigningKeys.loadOrCreate(
             store: BrokerStores.sqlite(database).keys,
             directory: state.keys,
@@ -106,6 +106,9 @@ struct MigrationTests {
             "CREATE INDEX tokens_revoked_by_list ON tokens(status_list, status_index) WHERE status = 1"
         indexesAfter["ssf_streams_by_receiver"] =
             "CREATE INDEX ssf_streams_by_receiver ON ssf_streams(receiver, created_at)"
+        indexesAfter["monitoring_alerts_by_workload"] =
+            "CREATE INDEX monitoring_alerts_by_workload ON monitoring_alerts(workload, id)"
+        indexesAfter["monitoring_alerts_by_time"] = "CREATE INDEX monitoring_alerts_by_time ON monitoring_alerts(at)"
         #expect(try Self.indexes(at: path) == indexesAfter)
         let check = try DatabaseQueue(path: path)
         defer { try? check.close() }
@@ -206,11 +209,12 @@ struct MigrationTests {
         let times = [
             "created_at", "deadline", "heartbeat_interval", "last_heartbeat", "closed_at", "issued_at",
             "expires_at", "before", "revoked_at", "retain_until", "at_ms", "activates_at", "retires_at", "retired_at",
+            "at",
         ]
         let timeColumns = tables.flatMap { table, columns in
             columns.filter { times.contains($0.name) }.map { (table, $0) }
         }
-        #expect(timeColumns.count == 20)
+        #expect(timeColumns.count == 21)
         for (table, column) in timeColumns {
             #expect(column.type == "INTEGER", "\(table).\(column.name)")
         }

@@ -77,6 +77,12 @@ public enum WireRoutes {
         ),
         WireRoute(
             "POST",
+            "/v1/usage",
+            request: .json(UsageReport.self),
+            responses: [200: .json(UsageReportResponse.self)]
+        ),
+        WireRoute(
+            "POST",
             "/v1/token",
             request: .form(TokenEndpointForm.self),
             responses: [200: .json(TokenResponse.self)]
@@ -148,6 +154,19 @@ public enum WireRoutes {
             "/v1/admin/audit/verify",
             request: .query(AuditVerificationQuery.self),
             responses: [200: .json(AuditVerificationResponse.self)]
+        ),
+        WireRoute(
+            "GET",
+            "/v1/admin/monitor",
+            request: .query(MonitorQuery.self),
+            responses: [200: .json(MonitorResponse.self)]
+        ),
+        WireRoute("GET", "/v1/admin/quarantines", responses: [200: .json(QuarantineListResponse.self)]),
+        WireRoute(
+            "POST",
+            "/v1/admin/quarantines/release",
+            request: .json(QuarantineReleaseRequest.self),
+            responses: [200: .json(QuarantineReleaseResponse.self)]
         ),
     ]
 

@@ -34,6 +34,8 @@ public final class Broker: Sendable {
     public let signals: SignalService
     /// The Shared Signals receiver.
     public let signalReceiver: SignalReceiver
+    /// Usage reports, detection rules, alerts and quarantines.
+    public let monitoring: MonitoringService
 
     /// A broker over opened stores: loads the feed's standing entries, then composes the services.
     public init(
@@ -90,6 +92,13 @@ public final class Broker: Sendable {
         self.audit = AuditService(context: context, store: stores.audit)
         self.statusLists = statusLists
         (self.signals, self.signalReceiver) = Self.signals(context, stores, identities, revocations, feed, keys)
+        self.monitoring = MonitoringService(
+            context: context,
+            store: stores.monitoring,
+            tasks: tasks,
+            revocations: revocations,
+            feed: feed
+        )
     }
 
     /// The Shared Signals transmitter and receiver.

@@ -17,6 +17,7 @@ public final class BrokerContext: Sendable {
     public let metrics: BrokerMetrics
     private let limiter: RateLimiter
     private let policyState: Mutex<PolicySet>
+    private let observer = Mutex<(@Sendable (BrokerSignal) -> Void)?>(nil)
 
     /// A context.
     public init(
@@ -39,6 +40,14 @@ public final class BrokerContext: Sendable {
 
     /// Replaces the policies atomically.
     public func install(_ policies: PolicySet) { policyState.withLock { $0 = policies } }
+
+    /// Hands a signal the broker itself saw to the monitoring rules.
+    func observe(_ signal: BrokerSignal) { observer.withLock { $0 }?(signal) }
+
+    /// Where ``observe(_:)`` sends signals.
+    func observeSignals(with handler: @escaping @Sendable (BrokerSignal) -> Void) {
+        observer.withLock { $0 = handler }
+    }
 
     /// Shares the rate limit among the brokers alive on the database.
     func shareRateLimit(among brokers: Int) { limiter.share(among: brokers) }
@@ -80,4 +89,16 @@ public final class BrokerContext: Sendable {
         let now = clock.now
         _ = try await self.store("audit \(event.event)") { try await store.append(event, at: now) }
     }
+}
+
+/// A signal the broker itself saw, counted by the monitoring rules like a verifier's refusal.
+struct BrokerSignal: Sendable {
+    /// The code, one of ``MonitoringRule/brokerSignals``.
+    var code: String
+    /// The workload concerned.
+    var workload: SPIFFEID
+    /// The task, when there is one.
+    var task: String?
+    /// The task's type.
+    var taskType: String?
 }

@@ -66,6 +66,7 @@ public enum AccessTable {
         AccessRule(.post, "/v1/ssf/verify", .resourceServer, SignalRoutes.verify),
         AccessRule(.post, "/v1/ssf/poll/{id}", .resourceServer, SignalRoutes.poll),
         AccessRule(.post, "/v1/ssf/events", .anyone, SignalRoutes.receive),
+        AccessRule(.post, "/v1/usage", .resourceServer, MonitoringRoutes.report),
         AccessRule(.post, "/v1/token", .tokenClient, TokenRoutes.token),
         AccessRule(.get, "/v1/revocations", .resourceServerOrOperator([.admin, .introspect]), RevocationRoutes.page),
         AccessRule(
@@ -90,6 +91,9 @@ public enum AccessTable {
         AccessRule(.post, "/v1/admin/keys/rotate", .operator([.admin]), KeyRoutes.rotate),
         AccessRule(.get, "/v1/admin/audit", .operator([.admin]), AuditRoutes.entries),
         AccessRule(.get, "/v1/admin/audit/verify", .operator([.admin]), AuditRoutes.verify),
+        AccessRule(.get, "/v1/admin/monitor", .operator([.admin]), MonitoringRoutes.monitor),
+        AccessRule(.get, "/v1/admin/quarantines", .operator([.admin]), MonitoringRoutes.quarantines),
+        AccessRule(.post, "/v1/admin/quarantines/release", .operator([.admin]), MonitoringRoutes.release),
     ]
 
     /// The methods served on a concrete path (templates' `{name}` segments match any one segment).

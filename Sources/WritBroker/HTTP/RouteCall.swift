@@ -52,8 +52,8 @@ public struct RouteCall: Sendable {
     }
 
     /// The body as a JSON request of a wire type, read strictly (an unknown member is refused by name).
-    func body<Body: WireMessage>(_ type: Body.Type) async throws -> Body {
-        let bytes = try await body(mediaType: "application/json")
+    func body<Body: WireMessage>(_ type: Body.Type, maximum: Int? = nil) async throws -> Body {
+        let bytes = try await body(mediaType: "application/json", maximum: maximum)
         do {
             return try Body(requestBody: bytes)
         } catch {
@@ -112,8 +112,8 @@ public struct RouteCall: Sendable {
 
     /// The body's bytes, when it has the media type and fits; a JSON body holding a NUL character in a string
     /// (`\u0000`) is refused, as no store keeps one the same way (PostgreSQL refuses it) and no member needs one.
-    func body(mediaType: String) async throws -> [UInt8] {
-        let bytes = try await Self.body(of: request, mediaType: mediaType, maximum: maximumBody)
+    func body(mediaType: String, maximum: Int? = nil) async throws -> [UInt8] {
+        let bytes = try await Self.body(of: request, mediaType: mediaType, maximum: maximum ?? maximumBody)
         if mediaType == "application/json", Self.holdsEscapedNUL(bytes) {
             throw BrokerError(.invalidRequest, "a string in the body holds a NUL character (\\u0000); none may")
         }

@@ -48,6 +48,28 @@ public final class BrokerMetrics: Sendable {
             .increment(by: Int64(count))
     }
 
+    /// Counts usage records taken in from resource servers, and those ignored (naming no task or workload the
+    /// broker knows).
+    public func usageRecords(accepted: Int, ignored: Int) {
+        counter("usage_records", "Usage records from resource servers.", [("outcome", "accepted")])
+            .increment(by: Int64(accepted))
+        if ignored > 0 {
+            counter("usage_records", "Usage records from resource servers.", [("outcome", "ignored")])
+                .increment(by: Int64(ignored))
+        }
+    }
+
+    /// Counts usage records resource servers reported as dropped (their buffer was full).
+    public func usageDropped(_ count: Int) {
+        counter("usage_records_dropped", "Usage records resource servers could not keep.", [])
+            .increment(by: Int64(count))
+    }
+
+    /// Counts monitoring alerts, by rule and response.
+    public func alert(rule: String, response: String) {
+        counter("monitoring_alerts", "Monitoring rules fired.", [("rule", rule), ("response", response)]).increment()
+    }
+
     /// Records a request's latency by route template, method and status.
     public func request(route: String, method: String, status: Int, duration: Duration) {
         registry.makeDurationHistogram(

@@ -58,6 +58,19 @@ public final class RevocationService: Sendable {
         return try await applied(written, subject)
     }
 
+    /// How long a quarantine's workload entry stands unless an operator lifts it: in practice, until released.
+    static let quarantineRetention: TimeInterval = 10 * 365 * 86_400
+
+    /// Quarantines a workload: a workload entry that refuses its new tasks and tokens and revokes every live
+    /// one (its open tasks abort), standing until an operator lifts it rather than lapsing.
+    public func quarantine(_ workload: SPIFFEID, by actor: String) async throws(BrokerError) -> RevocationOutcome {
+        let now = context.clock.now
+        let written = try await context.store("quarantine") {
+            try await store.revoke(.workload(workload), actor: actor, at: now, retention: Self.quarantineRetention)
+        }
+        return try await applied(written, .workload(workload))
+    }
+
     /// Revokes a workload or user once for a received event (a Shared Signals event's transmitter and `jti`):
     /// nil when that event was processed before, and nothing is written again.
     public func revoke(

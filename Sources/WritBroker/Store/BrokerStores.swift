@@ -17,6 +17,8 @@ public struct BrokerStores: Sendable {
     public let statusLists: any StatusListStore
     /// Shared Signals streams.
     public let signals: any SignalStreamStore
+    /// Monitoring alerts.
+    public let monitoring: any MonitoringStore
     /// Wake-ups for entries other brokers commit, where several brokers share the database.
     public var feedNotifier: (any FeedNotifier)?
     /// Who does the cluster's background work, where several brokers share the database; nil: this broker.
@@ -41,7 +43,8 @@ public struct BrokerStores: Sendable {
         audit: any AuditStore,
         operators: any OperatorStore,
         statusLists: any StatusListStore,
-        signals: any SignalStreamStore
+        signals: any SignalStreamStore,
+        monitoring: any MonitoringStore
     ) {
         self.tasks = tasks
         self.tokens = tokens
@@ -51,6 +54,7 @@ public struct BrokerStores: Sendable {
         self.operators = operators
         self.statusLists = statusLists
         self.signals = signals
+        self.monitoring = monitoring
     }
 
     /// The SQLite stores over one database file.
@@ -63,7 +67,8 @@ public struct BrokerStores: Sendable {
             audit: SQLiteAuditStore(database),
             operators: SQLiteOperatorStore(database),
             statusLists: SQLiteStatusListStore(database),
-            signals: SQLiteSignalStreamStore(database)
+            signals: SQLiteSignalStreamStore(database),
+            monitoring: SQLiteMonitoringStore(database)
         )
     }
 
@@ -78,7 +83,8 @@ public struct BrokerStores: Sendable {
             audit: PostgresAuditStore(database),
             operators: PostgresOperatorStore(database),
             statusLists: PostgresStatusListStore(database),
-            signals: PostgresSignalStreamStore(database)
+            signals: PostgresSignalStreamStore(database),
+            monitoring: PostgresMonitoringStore(database)
         )
         stores.feedNotifier = PostgresFeedNotifier(database)
         stores.leadership = PostgresLeadership(database)

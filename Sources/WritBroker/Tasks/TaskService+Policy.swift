@@ -33,6 +33,7 @@ extension TaskService {
         let decision = context.policies.evaluate(request)
         if case .permit(let grant, _) = decision { return grant }
         let reasons = decision.reasons
+        context.observe(BrokerSignal(code: "task_denied", workload: acting.id, taskType: descriptor.type))
         try await recordDenial(
             reasons,
             AuditEvent(
@@ -79,6 +80,7 @@ extension TaskService {
         let decision = context.policies.evaluate(request)
         if case .permit(let grant, _) = decision { return grant }
         let reasons = decision.reasons
+        context.observe(BrokerSignal(code: "task_denied", workload: task.workload, task: task.id, taskType: task.type))
         try await recordDenial(
             reasons,
             AuditEvent(

@@ -10,12 +10,15 @@ public struct PolicySet: Sendable {
     public let rules: [Rule]
     /// The audiences declared, by location: implicit task defaults and scope mappings.
     public let audiences: [String: Audience]
+    /// The detection rules of the `monitoring` sections, sorted by id.
+    public let monitoring: [MonitoringRule]
     private let byExactWorkload: [String: [Int]]
     private let byTrustDomain: [String: [Int]]
     private let unscoped: [Int]
 
     /// Builds a set; rule ids must be unique (the loader reports duplicates with their locations).
-    public init(rules: [Rule], audiences: [Audience] = []) {
+    public init(rules: [Rule], audiences: [Audience] = [], monitoring: [MonitoringRule] = []) {
+        self.monitoring = monitoring.sorted { $0.id < $1.id }
         var byLocation: [String: Audience] = [:]
         for audience in audiences where byLocation[audience.location] == nil {
             byLocation[audience.location] = audience

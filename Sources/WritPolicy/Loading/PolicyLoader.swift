@@ -51,12 +51,14 @@ public enum PolicyLoader {
     public static func load(sources: [(file: String, text: String)]) -> Outcome {
         var rules: [Rule] = []
         var audiences: [Audience] = []
+        var monitoring: [MonitoringRule] = []
         var diagnostics: [PolicyDiagnostic] = []
         for (file, text) in sources {
             var problems = DiagnosticList()
             let document = RuleReader.document(in: text, file: file, problems: &problems)
             rules.append(contentsOf: document.rules)
             audiences.append(contentsOf: document.audiences)
+            monitoring.append(contentsOf: document.monitoring)
             // Reading order is not always line order (a missing key is noticed after the keys present).
             diagnostics += problems.diagnostics.enumerated().sorted { first, second in
                 let (a, b) = (first.element.location, second.element.location)
@@ -64,13 +66,11 @@ public enum PolicyLoader {
             }.map(\.element)
         }
         var seen: [String: SourceLocation] = [:]
-        for rule in rules {
-            if let first = seen[rule.id] {
-                diagnostics.append(
-                    PolicyDiagnostic(rule.location, "duplicate rule id '\(rule.id)'; first defined at \(first)")
-                )
+        for (id, location) in rules.map({ ($0.id, $0.location) }) + monitoring.map({ ($0.id, $0.location) }) {
+            if let first = seen[id] {
+                diagnostics.append(PolicyDiagnostic(location, "duplicate rule id '\(id)'; first defined at \(first)"))
             } else {
-                seen[rule.id] = rule.location
+                seen[id] = location
             }
         }
         var declared: [String: Audience] = [:]
@@ -87,6 +87,6 @@ public enum PolicyLoader {
             }
         }
         guard diagnostics.isEmpty else { return .failure(PolicyErrors(diagnostics: diagnostics)) }
-        return .success(PolicySet(rules: rules, audiences: audiences))
+        return .success(PolicySet(rules: rules, audiences: audiences, monitoring: monitoring))
     }
 }

@@ -18,19 +18,26 @@ enum RuleReader {
         in text: String,
         file: String,
         problems: inout DiagnosticList
-    ) -> (rules: [Rule], audiences: [Audience]) {
+    ) -> (rules: [Rule], audiences: [Audience], monitoring: [MonitoringRule]) {
         // A document that is not valid YAML, or that uses aliases, has no trustworthy structure to read on.
         guard let parsed = problems.check({ () throws(PolicyDiagnostic) in try YAMLNode.parse(text, file: file) }),
             let root = parsed
-        else { return ([], []) }
+        else { return ([], [], []) }
         let start = problems.count
-        guard let top = root.members(allowed: ["rules", "audiences"], what: "a policy file", problems: &problems)
-        else { return ([], []) }
-        if top["rules"] == nil, top["audiences"] == nil {
+        guard
+            let top = root.members(
+                allowed: ["rules", "audiences", "monitoring"],
+                what: "a policy file",
+                problems: &problems
+            )
+        else { return ([], [], []) }
+        if top["rules"] == nil, top["audiences"] == nil, top["monitoring"] == nil {
             if problems.count == start {
-                problems.record(root.error("a policy file needs a 'rules' list (or an 'audiences' list)"))
+                problems.record(
+                    root.error("a policy file needs a 'rules' list (or an 'audiences' or 'monitoring' list)")
+                )
             }
-            return ([], [])
+            return ([], [], [])
         }
         var rules: [Rule] = []
         if let list = top["rules"],
@@ -39,7 +46,8 @@ enum RuleReader {
             rules = items.compactMap { rule($0, problems: &problems) }
         }
         let audiences = top["audiences"].map { AudienceReader.audiences($0, problems: &problems) } ?? []
-        return (rules, audiences)
+        let monitoring = top["monitoring"].map { MonitoringReader.rules($0, problems: &problems) } ?? []
+        return (rules, audiences, monitoring)
     }
 
     /// One rule, or nil when it has a problem (recorded).

@@ -5,7 +5,7 @@ import PostgresNIO
 /// schema is a new one at the end. Times are INTEGER milliseconds since 1970, as on SQLite.
 enum PostgresSchema {
     /// The migrations in order; the index plus one is the version a database records.
-    static let migrations: [[String]] = [version1, version2, version3, version4]
+    static let migrations: [[String]] = [version1, version2, version3, version4, version5]
 
     /// Applies the migrations a database has not had, in one transaction under the migration lock, so brokers
     /// starting together migrate once. A database newer than this writ is refused.
@@ -57,6 +57,28 @@ enum PostgresSchema {
 
     /// Cluster membership: the brokers alive now, among whom the rate limits are shared.
     static let version3 = ["CREATE TABLE writ_brokers (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"]
+
+    /// Monitoring alerts: what a detection rule saw and what the broker did.
+    static let version5 = [
+        """
+        CREATE TABLE monitoring_alerts (
+            id BIGSERIAL PRIMARY KEY,
+            at BIGINT NOT NULL,
+            rule TEXT NOT NULL,
+            response TEXT NOT NULL,
+            workload TEXT NOT NULL,
+            task TEXT,
+            task_type TEXT,
+            window_seconds INTEGER NOT NULL,
+            observed BIGINT NOT NULL,
+            threshold INTEGER NOT NULL,
+            codes TEXT NOT NULL,
+            revocation BIGINT
+        )
+        """,
+        "CREATE INDEX monitoring_alerts_by_workload ON monitoring_alerts(workload, id)",
+        "CREATE INDEX monitoring_alerts_by_time ON monitoring_alerts(at)",
+    ]
 
     /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the
     /// revoking commit), and the lists with the next index each hands out. Shared Signals streams.

@@ -140,6 +140,9 @@ public struct BrokerDatabase: Sendable {
         migrator.registerMigration("v7") { db in
             for statement in Schema.version7 { try db.execute(sql: statement) }
         }
+        migrator.registerMigration("v8") { db in
+            for statement in Schema.version8 { try db.execute(sql: statement) }
+        }
         return migrator
     }
 }

@@ -1,5 +1,27 @@
 /// The statements of each schema version.
 enum Schema {
+    /// Monitoring alerts: what a detection rule saw and what the broker did.
+    static let version8 = [
+        """
+        CREATE TABLE monitoring_alerts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            rule TEXT NOT NULL,
+            response TEXT NOT NULL,
+            workload TEXT NOT NULL,
+            task TEXT,
+            task_type TEXT,
+            window_seconds INTEGER NOT NULL,
+            observed INTEGER NOT NULL,
+            threshold INTEGER NOT NULL,
+            codes TEXT NOT NULL,
+            revocation INTEGER
+        )
+        """,
+        "CREATE INDEX monitoring_alerts_by_workload ON monitoring_alerts(workload, id)",
+        "CREATE INDEX monitoring_alerts_by_time ON monitoring_alerts(at)",
+    ]
+
     /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the
     /// revoking commit), and the lists with the next index each hands out. Shared Signals streams.
     static let version7 = [

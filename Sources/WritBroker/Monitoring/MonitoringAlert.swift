@@ -1,0 +1,85 @@
+public import Foundation
+public import WritAPI
+public import WritPolicy
+public import WritToken
+
+/// What a detection rule saw and what the broker did: the rule, the window, the counts, the threshold they
+/// crossed, and the revocation the response made (a task's, or a workload's quarantine).
+public struct MonitoringAlert: Sendable, Hashable {
+    /// The store's number; 0 before it is stored.
+    public var id: Int64
+    /// When it fired.
+    public var at: Date
+    /// The rule.
+    public var rule: String
+    /// What the broker did.
+    public var response: MonitoringRule.Response
+    /// The workload.
+    public var workload: String
+    /// The task, for a rule counted per task.
+    public var task: String?
+    /// The task's type, when known.
+    public var taskType: String?
+    /// The window counted over, in seconds.
+    public var window: Int
+    /// What was counted in it.
+    public var observed: Int
+    /// The count that had to be exceeded.
+    public var threshold: Int
+    /// The refusal codes counted.
+    public var codes: [String]
+    /// The feed entry the response made, when it revoked something.
+    public var revocation: UInt64?
+
+    /// A sentence an operator reads.
+    public var explanation: String {
+        let subject = task.map { "task \($0) of \(workload)" } ?? workload
+        return "rule \(rule): \(observed) refusals (\(codes.joined(separator: ", "))) for \(subject) within "
+            + "\(window) s, more than the \(threshold) allowed; \(responseText)"
+    }
+
+    private var responseText: String {
+        switch response {
+        case .alert: return "alert only"
+        case .revokeTask: return "task revoked" + (revocation.map { " (feed entry \($0))" } ?? "")
+        case .quarantineWorkload: return "workload quarantined" + (revocation.map { " (feed entry \($0))" } ?? "")
+        }
+    }
+
+    /// The alert on the wire.
+    public var wire: MonitoringAlertBody {
+        MonitoringAlertBody(
+            id: id,
+            at: at.numericDate,
+            rule: rule,
+            response: response.rawValue,
+            workload: workload,
+            task: task,
+            taskType: taskType,
+            window: window,
+            observed: observed,
+            threshold: threshold,
+            codes: codes,
+            revocation: revocation.map { Int64(clamping: $0) },
+            explanation: explanation
+        )
+    }
+
+    /// The facts of its audit entry.
+    var auditDetail: JSONValue {
+        var members: [String: JSONValue] = [
+            "rule": .string(rule),
+            "response": .string(response.rawValue),
+            "workload": .string(workload),
+            "window": .integer(Int64(window)),
+            "observed": .integer(Int64(observed)),
+            "threshold": .integer(Int64(threshold)),
+            "codes": .array(codes.map(JSONValue.string)),
+            "explanation": .string(explanation),
+        ]
+        if let task { members["task"] = .string(task) }
+        if let taskType { members["task_type"] = .string(taskType) }
+        if let revocation { members["revocation"] = .integer(Int64(clamping: revocation)) }
+        return .object(members)
+    }
+}

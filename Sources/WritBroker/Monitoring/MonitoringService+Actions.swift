@@ -1,0 +1,149 @@
+public import Foundation
+import Logging
+import Synchronization
+public import WritPolicy
+public import WritToken
+
+/// A workload in quarantine: the standing feed entry that holds it, and the alert that put it there.
+public struct Quarantine: Sendable, Hashable {
+    /// The workload.
+    public var workload: String
+    /// The feed entry (a workload revocation that stands until lifted).
+    public var revocation: Revocation
+    /// The alert that quarantined it, when it is still kept.
+    public var alert: MonitoringAlert?
+}
+
+extension MonitoringService {
+    /// Acts on rules that fired, one after another: the response, then the alert with its audit entry.
+    func act(on firings: [Firing]) async {
+        for firing in firings {
+            do {
+                try await act(on: firing)
+            } catch {
+                context.logger.error(
+                    "a monitoring rule fired but its response failed",
+                    metadata: ["rule": "\(firing.rule.id)", "error": "\(error)"]
+                )
+            }
+        }
+    }
+
+    private func act(on firing: Firing) async throws(BrokerError) {
+        let now = context.clock.now
+        var alert = MonitoringAlert(
+            id: 0,
+            at: now,
+            rule: firing.rule.id,
+            response: firing.rule.response,
+            workload: firing.workload.description,
+            task: firing.task,
+            taskType: firing.taskType,
+            window: Int(firing.refusals.within),
+            observed: firing.observed,
+            threshold: firing.refusals.moreThan,
+            codes: firing.refusals.codes.sorted(),
+            revocation: nil
+        )
+        let actor = Self.actor(firing.rule.id)
+        switch firing.rule.response {
+        case .alert: break
+        case .revokeTask:
+            guard let task = firing.task else { break }
+            do {
+                alert.revocation = try await revocations.revoke(.task(task), by: actor).revocations.first?.sequence
+            } catch  where error.code == .taskClosed || error.code == .notFound {
+                // Closed meanwhile: nothing left to revoke; the alert still says what was seen.
+            }
+        case .quarantineWorkload:
+            if let standing = try quarantineEntry(of: firing.workload, now: now) {
+                alert.revocation = standing.sequence
+            } else {
+                let outcome = try await revocations.quarantine(firing.workload, by: actor)
+                alert.revocation = outcome.revocations.first?.sequence
+            }
+        }
+        let event = AuditEvent(
+            "monitor.alert",
+            actor: actor,
+            subject: firing.workload.description,
+            detail: alert.auditDetail
+        )
+        let stored = try await context.store("record alert") { try await store.append(alert, audit: event) }
+        context.metrics.alert(rule: stored.rule, response: stored.response.rawValue)
+        context.logger.warning(
+            "monitoring rule fired",
+            metadata: [
+                "rule": "\(stored.rule)", "response": "\(stored.response.rawValue)",
+                "workload": "\(stored.workload)", "explanation": "\(stored.explanation)",
+            ]
+        )
+    }
+
+    // MARK: - Operators
+
+    /// The latest alerts, newest first.
+    public func alerts(limit: Int, workload: String? = nil) async throws(BrokerError) -> [MonitoringAlert] {
+        try await context.store("list alerts") { try await store.alerts(limit: limit, workload: workload) }
+    }
+
+    /// The workloads in quarantine now, most recent first.
+    public func quarantines() async throws(BrokerError) -> [Quarantine] {
+        let now = context.clock.now
+        let recent = try await alerts(limit: 1000).filter { $0.response == .quarantineWorkload }
+        var seen: Set<String> = []
+        var found: [Quarantine] = []
+        for alert in recent where seen.insert(alert.workload).inserted {
+            guard let workload = try? SPIFFEID(alert.workload),
+                let entry = try quarantineEntry(of: workload, now: now)
+            else { continue }
+            found.append(Quarantine(workload: alert.workload, revocation: entry, alert: alert))
+        }
+        return found
+    }
+
+    /// Releases a quarantined workload: lifts the entries that quarantine it (an operator's own workload
+    /// revocation stands; `writ revoke lift` lifts that). Its refusal counts start again.
+    public func release(
+        _ workload: SPIFFEID,
+        reason: String,
+        by actor: String
+    ) async throws(BrokerError) -> [RevocationLift] {
+        var lifts: [RevocationLift] = []
+        // Each lift removes one entry from the view (from the next whole second, so the one just lifted may
+        // still be found); a workload quarantined twice over has two.
+        for _ in 0..<16 {
+            guard let entry = try quarantineEntry(of: workload, now: context.clock.now, skipping: lifts) else { break }
+            lifts.append(try await revocations.lift(entry.sequence, reason: reason, by: actor))
+        }
+        guard !lifts.isEmpty else { throw BrokerError(.notFound, "\(workload) is not in quarantine") }
+        let subject = workload.description
+        state.withLock { state in state.windows.forget(subject: subject) }
+        return lifts
+    }
+
+    /// The standing quarantine entry of a workload: a workload entry kept for the quarantine's retention.
+    func quarantineEntry(
+        of workload: SPIFFEID,
+        now: Date,
+        skipping lifted: [RevocationLift] = []
+    ) throws(BrokerError) -> Revocation? {
+        let probe = AccessTokenClaims(
+            issuer: context.settings.issuer,
+            subject: workload.description,
+            audience: "",
+            expiresAt: now,
+            issuedAt: now,
+            tokenID: "",
+            clientID: workload,
+            actorChain: [],
+            taskID: "",
+            authorizationDetails: []
+        )
+        guard let entry = try feed.covers(probe, now: now), case .workload(let revoked) = entry.subject,
+            revoked == workload, !lifted.contains(where: { $0.lifted.sequence == entry.sequence }),
+            entry.retainUntil.timeIntervalSince(entry.revokedAt) >= RevocationService.quarantineRetention - 1
+        else { return nil }
+        return entry
+    }
+}

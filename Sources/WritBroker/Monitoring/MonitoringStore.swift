@@ -1,0 +1,11 @@
+public import Foundation
+
+/// Where alerts are kept. Every method is one transaction.
+public protocol MonitoringStore: Sendable {
+    /// Records an alert with its audit entry, in one commit; the alert comes back with its number.
+    func append(_ alert: MonitoringAlert, audit: AuditEvent) async throws -> MonitoringAlert
+    /// The latest alerts, newest first, of one workload when given.
+    func alerts(limit: Int, workload: String?) async throws -> [MonitoringAlert]
+    /// Removes alerts older than `cutoff`; how many.
+    func prune(before cutoff: Date) async throws -> Int
+}

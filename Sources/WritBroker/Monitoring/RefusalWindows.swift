@@ -1,0 +1,66 @@
+/// Sliding-window counts of refusals, per rule and per subject (a task or a workload), by the second.
+///
+/// Each count fires once: after a rule fires for a subject, that subject's window starts again empty, so a
+/// second firing needs as many new refusals. Memory is bounded: past `capacity` subjects, the ones idle
+/// longest are dropped.
+struct RefusalWindows {
+    struct Key: Hashable {
+        var rule: String
+        var subject: String
+    }
+
+    private struct Window {
+        var seconds: [(second: Int64, count: Int)] = []
+        var total = 0
+        var lastSeen: Int64 = 0
+    }
+
+    private var windows: [Key: Window] = [:]
+    let capacity: Int
+
+    init(capacity: Int = 100_000) { self.capacity = capacity }
+
+    var count: Int { windows.count }
+
+    /// Adds `count` refusals at `second`; the total within the last `window` seconds when it exceeds
+    /// `threshold` (the window then starts again), nil otherwise.
+    mutating func add(_ count: Int, to key: Key, at second: Int64, window: Int64, threshold: Int) -> Int? {
+        if windows[key] == nil, windows.count >= capacity { evictIdlest(now: second) }
+        var entry = windows[key] ?? Window()
+        if let last = entry.seconds.last, last.second == second {
+            entry.seconds[entry.seconds.count - 1].count += count
+        } else {
+            entry.seconds.append((second, count))
+        }
+        entry.total += count
+        entry.lastSeen = max(entry.lastSeen, second)
+        let oldest = second - window + 1
+        while let first = entry.seconds.first, first.second < oldest {
+            entry.total -= first.count
+            entry.seconds.removeFirst()
+        }
+        guard entry.total > threshold else {
+            windows[key] = entry
+            return nil
+        }
+        let total = entry.total
+        windows[key] = nil
+        return total
+    }
+
+    /// Drops every window of a subject (a released workload starts again).
+    mutating func forget(subject: String) {
+        windows = windows.filter { $0.key.subject != subject }
+    }
+
+    /// Drops windows idle for longer than `idle` seconds.
+    mutating func prune(now: Int64, idle: Int64) {
+        windows = windows.filter { $0.value.lastSeen >= now - idle }
+    }
+
+    private mutating func evictIdlest(now: Int64) {
+        // Drop the idlest tenth at once, so eviction is rare.
+        let sorted = windows.sorted { $0.value.lastSeen < $1.value.lastSeen }
+        for (key, _) in sorted.prefix(max(1, capacity / 10)) { windows[key] = nil }
+    }
+}

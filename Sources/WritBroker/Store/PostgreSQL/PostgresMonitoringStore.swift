@@ -1,0 +1,77 @@
+import Foundation
+import PostgresNIO
+import WritPolicy
+
+/// ``MonitoringStore`` on PostgreSQL: one list of alerts for every broker.
+struct PostgresMonitoringStore: MonitoringStore {
+    let database: PostgresDatabase
+
+    init(_ database: PostgresDatabase) { self.database = database }
+
+    func append(_ alert: MonitoringAlert, audit: AuditEvent) async throws -> MonitoringAlert {
+        try await database.write { session in
+            let codes = alert.codes.joined(separator: " ")
+            let revocation = alert.revocation.map { Int64(clamping: $0) }
+            let window = Int32(clamping: alert.window)
+            let threshold = Int32(clamping: alert.threshold)
+            let id = try await session.integer(
+                """
+                INSERT INTO monitoring_alerts (at, rule, response, workload, task, task_type, window_seconds,
+                    observed, threshold, codes, revocation)
+                VALUES (\(StoredTime.milliseconds(alert.at)), \(alert.rule), \(alert.response.rawValue),
+                    \(alert.workload), \(alert.task), \(alert.taskType), \(window), \(Int64(alert.observed)),
+                    \(threshold), \(codes), \(revocation))
+                RETURNING id
+                """
+            )
+            var stored = alert
+            stored.id = id ?? 0
+            _ = try await PostgresAuditRows.append(session, audit, at: alert.at)
+            return stored
+        }
+    }
+
+    func alerts(limit: Int, workload: String?) async throws -> [MonitoringAlert] {
+        try await database.read { session in
+            let rows: [PostgresRandomAccessRow]
+            if let workload {
+                rows = try await session.rows(
+                    "SELECT * FROM monitoring_alerts WHERE workload = \(workload) ORDER BY id DESC LIMIT \(limit)"
+                )
+            } else {
+                rows = try await session.rows("SELECT * FROM monitoring_alerts ORDER BY id DESC LIMIT \(limit)")
+            }
+            return try rows.map(Self.alert)
+        }
+    }
+
+    func prune(before cutoff: Date) async throws -> Int {
+        try await database.write { session in
+            try await session.execute("DELETE FROM monitoring_alerts WHERE at < \(StoredTime.milliseconds(cutoff))")
+        }
+    }
+
+    static func alert(_ row: PostgresRandomAccessRow) throws -> MonitoringAlert {
+        let response = try row.string("response")
+        guard let known = MonitoringRule.Response(rawValue: response) else {
+            throw PostgresStoreError(
+                code: nil,
+                description: "monitoring_alerts holds an unknown response '\(response)'"
+            )
+        }
+        return MonitoringAlert(
+            id: try row.int64("id"),
+            at: try row.date("at"),
+            rule: try row.string("rule"),
+            response: known,
+            workload: try row.string("workload"),
+            task: try row.optionalString("task"),
+            taskType: try row.optionalString("task_type"),
+            window: Int(try row["window_seconds"].decode(Int32.self)),
+            observed: try row.int("observed"),
+            threshold: Int(try row["threshold"].decode(Int32.self)),
+            codes: try row.string("codes").split(separator: " ").map(String.init),
+            revocation: try row.optionalInt64("revocation").map { UInt64(max($0, 0)) }
+        )
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import GRDB
+import WritPolicy
+
+/// ``MonitoringStore`` over the SQLite database.
+struct SQLiteMonitoringStore: MonitoringStore {
+    let database: BrokerDatabase
+
+    init(_ database: BrokerDatabase) { self.database = database }
+
+    func append(_ alert: MonitoringAlert, audit: AuditEvent) async throws -> MonitoringAlert {
+        try await database.write { db in
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO monitoring_alerts (at, rule, response, workload, task, task_type, window_seconds,
+                        observed, threshold, codes, revocation)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """
+            ).execute(
+                arguments: [
+                    StoredTime.milliseconds(alert.at), alert.rule, alert.response.rawValue, alert.workload, alert.task,
+                    alert.taskType, alert.window, alert.observed, alert.threshold, alert.codes.joined(separator: " "),
+                    alert.revocation.map { Int64(clamping: $0) },
+                ]
+            )
+            var stored = alert
+            stored.id = db.lastInsertedRowID
+            try AuditRows.append(db, audit, at: alert.at)
+            return stored
+        }
+    }
+
+    func alerts(limit: Int, workload: String?) async throws -> [MonitoringAlert] {
+        try await database.read { db in
+            if let workload {
+                return try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT * FROM monitoring_alerts WHERE workload = ? ORDER BY id DESC LIMIT ?"
+                    ),
+                    arguments: [workload, limit]
+                ).map(Self.alert)
+            }
+            return try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM monitoring_alerts ORDER BY id DESC LIMIT ?"),
+                arguments: [limit]
+            ).map(Self.alert)
+        }
+    }
+
+    func prune(before cutoff: Date) async throws -> Int {
+        try await database.write { db in
+            try db.cachedStatement(sql: "DELETE FROM monitoring_alerts WHERE at < ?")
+                .execute(arguments: [StoredTime.milliseconds(cutoff)])
+            return db.changesCount
+        }
+    }
+
+    static func alert(_ row: Row) throws -> MonitoringAlert {
+        let response: String = row["response"]
+        guard let known = MonitoringRule.Response(rawValue: response) else {
+            throw DatabaseError(message: "monitoring_alerts holds an unknown response '\(response)'")
+        }
+        let codes: String = row["codes"]
+        let revocation: Int64? = row["revocation"]
+        return MonitoringAlert(
+            id: row["id"],
+            at: StoredTime.date(row["at"]),
+            rule: row["rule"],
+            response: known,
+            workload: row["workload"],
+            task: row["task"],
+            taskType: row["task_type"],
+            window: row["window_seconds"],
+            observed: row["observed"],
+            threshold: row["threshold"],
+            codes: codes.split(separator: " ").map(String.init),
+            revocation: revocation.map { UInt64(max($0, 0)) }
+        )
+    }
+}

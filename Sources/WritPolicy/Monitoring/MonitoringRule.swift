@@ -1,0 +1,109 @@
+public import Foundation
+public import WritToken
+
+/// A detection rule from the `monitoring` section of a policy file: which tasks it watches, what usage it looks
+/// for, and what the broker does when it sees it. See docs/monitoring.md.
+public struct MonitoringRule: Sendable, Hashable {
+    /// What the broker does when the rule fires.
+    public enum Response: String, Sendable, Hashable, CaseIterable {
+        /// Log, metric, audit entry and an alert in `writ monitor`.
+        case alert
+        /// The alert, and the task (with its sub-tasks) is revoked.
+        case revokeTask = "revoke_task"
+        /// The alert, and the workload is quarantined: no new tasks or tokens, every live token revoked, until
+        /// an operator releases it.
+        case quarantineWorkload = "quarantine_workload"
+    }
+
+    /// What a count is kept for.
+    public enum Scope: String, Sendable, Hashable, CaseIterable {
+        /// Each task (`txn`) on its own.
+        case task
+        /// All of a workload's tasks together; also counts refusals that name no task.
+        case workload
+    }
+
+    /// "More than `moreThan` refusals with one of `codes` within `within` seconds, per task or per workload."
+    public struct Refusals: Sendable, Hashable {
+        /// The refusal codes counted.
+        public var codes: Set<String>
+        /// The count that must be exceeded.
+        public var moreThan: Int
+        /// The sliding window, in seconds.
+        public var within: TimeInterval
+        /// What the count is kept for.
+        public var per: Scope
+
+        /// A refusal-count detection.
+        public init(codes: Set<String>, moreThan: Int, within: TimeInterval, per: Scope) {
+            self.codes = codes
+            self.moreThan = moreThan
+            self.within = within
+            self.per = per
+        }
+    }
+
+    /// What the rule looks for.
+    public enum Detection: Sendable, Hashable {
+        /// Too many refusals of some kinds in a window.
+        case refusals(Refusals)
+    }
+
+    /// The codes a `refusals` detection may count: every verifier refusal, and the broker's own signals.
+    public static let refusalCodes: [String] =
+        VerificationError.Code.all.map(\.rawValue).filter { $0 != "revocation_view_stale" } + brokerSignals
+    /// The broker's own signal: a task, or a token for an open task, refused by policy.
+    public static let brokerSignals = ["task_denied"]
+    /// The codes counted when a rule names none: a token used outside its grant.
+    public static let defaultCodes: Set<String> = ["insufficient_authorization"]
+
+    /// The rule's id, unique across every policy file's rules and monitoring rules.
+    public let id: String
+    /// What it is for.
+    public let description: String?
+    /// The workloads it watches; nil for every workload.
+    public let workloads: [SPIFFEPattern]?
+    /// The task types it watches; nil for every type.
+    public let taskTypes: [String]?
+    /// What it looks for.
+    public let detection: Detection
+    /// What the broker does.
+    public let response: Response
+    /// Where it is written.
+    public let location: SourceLocation
+
+    /// A rule.
+    public init(
+        id: String,
+        description: String? = nil,
+        workloads: [SPIFFEPattern]? = nil,
+        taskTypes: [String]? = nil,
+        detection: Detection,
+        response: Response,
+        location: SourceLocation
+    ) {
+        self.id = id
+        self.description = description
+        self.workloads = workloads
+        self.taskTypes = taskTypes
+        self.detection = detection
+        self.response = response
+        self.location = location
+    }
+
+    /// Whether the rule watches this workload and task type (nil when the usage names no task).
+    public func watches(_ workload: SPIFFEID, taskType: String?) -> Bool {
+        if let workloads, !workloads.contains(where: { $0.matches(workload) }) { return false }
+        if let taskTypes {
+            guard let taskType, taskTypes.contains(taskType) else { return false }
+        }
+        return true
+    }
+
+    /// The refusal detection, when that is what the rule looks for.
+    public var refusals: Refusals? {
+        switch detection {
+        case .refusals(let refusals): return refusals
+        }
+    }
+}

@@ -1,0 +1,155 @@
+public import Foundation
+import Synchronization
+public import WritAPI
+public import WritToken
+
+/// What a verifier allowed and refused, counted per task, token, action, resource and outcome until the next
+/// report takes it. Opt-in: give it to ``TokenVerifier`` and run a ``UsageReporter`` beside it.
+///
+/// Recording never blocks verification on anything but a short lock, and memory is bounded: past
+/// `capacity` distinct records, new ones are counted as dropped (and the count reported) rather than kept.
+/// Nothing of a token's contents is kept beyond its `txn`, `jti` and `client_id`, and never a request's data.
+public final class UsageRecorder: Sendable {
+    /// The longest resource identifier kept; longer ones are cut (and marked with a trailing `…`).
+    public static let maximumIdentifierLength = 256
+
+    struct Key: Hashable {
+        var task: String?
+        var token: String?
+        var workload: String?
+        var action: String?
+        var resourceType: String?
+        var identifier: String?
+        var outcome: String
+    }
+
+    struct Tally {
+        var count: Int
+        var first: Int64
+        var last: Int64
+    }
+
+    struct State {
+        var tallies: [Key: Tally] = [:]
+        var dropped = 0
+    }
+
+    /// The audience the verifier checks tokens for; reports name it.
+    public let audience: String
+    /// The most distinct records kept between two reports.
+    public let capacity: Int
+    private let state = Mutex(State())
+
+    /// A recorder for a verifier of `audience`, keeping at most `capacity` distinct records between reports.
+    public init(audience: String, capacity: Int = 10_000) {
+        self.audience = audience
+        self.capacity = max(1, min(capacity, UsageReport.maximumRecords))
+    }
+
+    /// Records an allowed use.
+    public func allowed(_ access: VerifiedAccess, _ action: String, on resource: Resource, at now: Date) {
+        add(Self.key(access.claims, action, resource, outcome: UsageRecord.allowed), count: 1, at: now)
+    }
+
+    /// Records a refusal, with what is known of the token and of what it was used for.
+    public func refused(
+        _ code: VerificationError.Code,
+        claims: AccessTokenClaims?,
+        action: String? = nil,
+        on resource: Resource? = nil,
+        at now: Date
+    ) {
+        add(Self.key(claims, action, resource, outcome: code.rawValue), count: 1, at: now)
+    }
+
+    /// How many distinct records wait for the next report.
+    public var pending: Int { state.withLock { $0.tallies.count } }
+
+    /// Takes every record and the dropped count, leaving the recorder empty.
+    public func take() -> UsageReport {
+        let taken = state.withLock { state in
+            defer { state = State() }
+            return state
+        }
+        let records = taken.tallies.map { key, tally in
+            UsageRecord(
+                task: key.task,
+                token: key.token,
+                workload: key.workload,
+                action: key.action,
+                resourceType: key.resourceType,
+                identifier: key.identifier,
+                outcome: key.outcome,
+                count: tally.count,
+                first: tally.first,
+                last: tally.last
+            )
+        }
+        return UsageReport(audience: audience, records: records, dropped: taken.dropped)
+    }
+
+    /// Puts a report that could not be sent back, merged with what was recorded since; what no longer fits is
+    /// counted as dropped.
+    public func restore(_ report: UsageReport) {
+        state.withLock { state in
+            state.dropped += report.dropped
+            for record in report.records {
+                let key = Key(
+                    task: record.task,
+                    token: record.token,
+                    workload: record.workload,
+                    action: record.action,
+                    resourceType: record.resourceType,
+                    identifier: record.identifier,
+                    outcome: record.outcome
+                )
+                Self.merge(key, Tally(count: record.count, first: record.first, last: record.last), into: &state)
+            }
+        }
+    }
+
+    private func add(_ key: Key, count: Int, at now: Date) {
+        let second = Int64(now.timeIntervalSince1970.rounded(.down))
+        state.withLock { state in
+            if state.tallies[key] == nil, state.tallies.count >= capacity {
+                state.dropped += count
+                return
+            }
+            Self.merge(key, Tally(count: count, first: second, last: second), into: &state)
+        }
+    }
+
+    private static func merge(_ key: Key, _ tally: Tally, into state: inout State) {
+        if var known = state.tallies[key] {
+            known.count += tally.count
+            known.first = min(known.first, tally.first)
+            known.last = max(known.last, tally.last)
+            state.tallies[key] = known
+        } else {
+            state.tallies[key] = tally
+        }
+    }
+
+    private static func key(
+        _ claims: AccessTokenClaims?,
+        _ action: String?,
+        _ resource: Resource?,
+        outcome: String
+    )
+        -> Key
+    {
+        var identifier = resource?.identifier
+        if let text = identifier, text.utf8.count > maximumIdentifierLength {
+            identifier = String(text.prefix(maximumIdentifierLength - 1)) + "…"
+        }
+        return Key(
+            task: claims?.taskID,
+            token: claims?.tokenID,
+            workload: claims?.clientID.description,
+            action: action,
+            resourceType: resource?.type,
+            identifier: identifier,
+            outcome: outcome
+        )
+    }
+}

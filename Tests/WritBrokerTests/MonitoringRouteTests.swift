@@ -1,0 +1,232 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import WritAPI
+import WritBroker
+import WritTestSupport
+import WritToken
+
+/// Usage reports from resource servers, the rules of the example policies, alerts, quarantine and release.
+@Suite("Monitoring: usage reports, alerts and quarantine")
+struct MonitoringRouteTests {
+    static let leave = "departments/hr/handbook/leave"
+
+    /// Opens a retrieval task for alice in HR; its id.
+    static func openTask(_ harness: BrokerHarness, _ client: any TestClientProtocol) async throws -> String {
+        let assistant = try harness.workload(BrokerHarness.assistant)
+        let alice = try harness.user("alice", department: "hr")
+        let body = """
+            {"type":"answer-question","user_assertion":"\(alice)","authorization_details":[{"type":"document",\
+            "locations":["https://docs.example.org"],"identifier":"\(leave)","actions":["read"]}]}
+            """
+        let created = try await client.json(.post, "/v1/tasks", bearer: assistant, body: body)
+        return try #require(created.body["id"]?.string, "\(created)")
+    }
+
+    /// A report of `count` refusals of `code` (and one allowed read) for a task, as the documents service.
+    static func report(task: String, refusals count: Int, code: String = "insufficient_authorization") -> String {
+        let now = Int64(Date().timeIntervalSince1970)
+        return UsageReport(
+            audience: BrokerHarness.documentsAudience,
+            records: [
+                UsageRecord(
+                    task: task,
+                    token: "tok_1",
+                    workload: BrokerHarness.assistant,
+                    action: "read",
+                    resourceType: "document",
+                    identifier: leave,
+                    outcome: UsageRecord.allowed,
+                    count: 1,
+                    first: now,
+                    last: now
+                ),
+                UsageRecord(
+                    task: task,
+                    token: "tok_1",
+                    workload: BrokerHarness.assistant,
+                    action: "read",
+                    resourceType: "document",
+                    identifier: "departments/finance/payroll/2026-11",
+                    outcome: code,
+                    count: count,
+                    first: now,
+                    last: now
+                ),
+            ]
+        ).bytes.string
+    }
+
+    @Test("only a registered resource server reports, and only for its own audience")
+    func access() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let task = try await Self.openTask(harness, client)
+            let body = Self.report(task: task, refusals: 1)
+            #expect(try await client.json(.post, "/v1/usage", body: body).status == 401)
+            let assistant = try harness.workload(BrokerHarness.assistant)
+            #expect(try await client.json(.post, "/v1/usage", bearer: assistant, body: body).status == 403)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let other = body.replacingOccurrences(of: BrokerHarness.documentsAudience, with: "https://git.example.org")
+            let refused = try await client.json(.post, "/v1/usage", bearer: service, body: other)
+            #expect(refused.status == 403 && refused.body["error"]?.string == "forbidden")
+            let accepted = try await client.json(.post, "/v1/usage", bearer: service, body: body)
+            #expect(accepted.status == 200 && accepted.body["accepted"] == .integer(2))
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: assistant)
+            #expect(monitor.status == 403)
+        }
+    }
+
+    @Test("a record naming a task the broker does not know is ignored; a malformed report is refused by name")
+    func unknownTasks() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let ignored = try await client.json(
+                .post,
+                "/v1/usage",
+                bearer: service,
+                body: Self.report(task: "tsk_nobody_made", refusals: 50)
+            )
+            #expect(ignored.status == 200 && ignored.body["accepted"] == .integer(0))
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            #expect(monitor.body["alerts"] == .array([]) && monitor.body["quarantines"] == .array([]))
+            let malformed = try await client.json(
+                .post,
+                "/v1/usage",
+                bearer: service,
+                body:
+                    #"{"audience":"https://docs.example.org","records":[{"outcome":"allowed","count":0,"first":1,"last":1}]}"#
+            )
+            #expect(malformed.status == 400 && malformed.body["error"]?.string == "invalid_request")
+        }
+    }
+
+    @Test("refusals up to the threshold raise nothing; one more quarantines the workload, refused until released")
+    func quarantine() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let task = try await Self.openTask(harness, client)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let five = try await client.json(
+                .post,
+                "/v1/usage",
+                bearer: service,
+                body: Self.report(task: task, refusals: 5)
+            )
+            #expect(five.status == 200)
+            let quiet = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            #expect(quiet.body["alerts"] == .array([]))
+            // The sixth refusal within the minute crosses the example policy's threshold.
+            _ = try await client.json(.post, "/v1/usage", bearer: service, body: Self.report(task: task, refusals: 1))
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            let view = try MonitorResponse(json: monitor.body, mode: .response)
+            let alert = try #require(view.alerts.first)
+            #expect(alert.rule == "retrieval-probing-outside-grant" && alert.response == "quarantine_workload")
+            #expect(alert.observed == 6 && alert.threshold == 5 && alert.window == 60 && alert.task == task)
+            #expect(alert.taskType == "answer-question" && alert.workload == BrokerHarness.assistant)
+            #expect(alert.explanation.contains("6 refusals") && alert.revocation != nil)
+            #expect(view.quarantines.map(\.workload) == [BrokerHarness.assistant])
+
+            // The task was aborted with the workload, and new tasks are refused while it stands.
+            let tree = try await client.json(.get, "/v1/admin/tasks/\(task)", bearer: harness.operatorToken)
+            #expect(tree.body["tasks"]?.arrayValue?.first?["state"]?.string == "aborted")
+            func newTask() async throws -> (status: Int, body: JSONValue, headers: HTTPFields) {
+                let assistant = try harness.workload(BrokerHarness.assistant)
+                let alice = try harness.user("alice", department: "hr")
+                let body = """
+                    {"type":"answer-question","user_assertion":"\(alice)","authorization_details":[{"type":"document",\
+                    "locations":["https://docs.example.org"],"identifier":"\(Self.leave)","actions":["read"]}]}
+                    """
+                return try await client.json(.post, "/v1/tasks", bearer: assistant, body: body)
+            }
+            let refused = try await newTask()
+            #expect(refused.status == 403 && refused.body["error"]?.string == "revoked")
+
+            // Still in quarantine long after a workload revocation would have lapsed.
+            harness.clock.advance(by: 7200)
+            #expect(try await newTask().body["error"]?.string == "revoked")
+
+            let noReason = try await client.json(
+                .post,
+                "/v1/admin/quarantines/release",
+                bearer: harness.operatorToken,
+                body: #"{"workload":"\#(BrokerHarness.assistant)","reason":" "}"#
+            )
+            #expect(noReason.status == 400)
+            let released = try await client.json(
+                .post,
+                "/v1/admin/quarantines/release",
+                bearer: harness.operatorToken,
+                body: #"{"workload":"\#(BrokerHarness.assistant)","reason":"the injected document is removed"}"#
+            )
+            #expect(released.status == 200)
+            #expect(try QuarantineReleaseResponse(json: released.body, mode: .response).lifts.count == 1)
+            harness.clock.advance(by: 1)
+            #expect(try await newTask().status == 201)
+            let list = try await client.json(.get, "/v1/admin/quarantines", bearer: harness.operatorToken)
+            #expect(list.body["quarantines"] == .array([]))
+            let twice = try await client.json(
+                .post,
+                "/v1/admin/quarantines/release",
+                bearer: harness.operatorToken,
+                body: #"{"workload":"\#(BrokerHarness.assistant)","reason":"again"}"#
+            )
+            #expect(twice.status == 404)
+            let audit = try await client.json(.get, "/v1/admin/audit?last=20", bearer: harness.operatorToken)
+            let events = audit.body["entries"]?.arrayValue?.compactMap { $0["event"]?.string } ?? []
+            #expect(events.contains("monitor.alert"))
+        }
+    }
+
+    @Test("refusals of codes a rule does not count, or of other workloads, raise nothing")
+    func otherCodes() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let task = try await Self.openTask(harness, client)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let body = Self.report(task: task, refusals: 40, code: "proof_replayed")
+            #expect(try await client.json(.post, "/v1/usage", bearer: service, body: body).status == 200)
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            #expect(monitor.body["alerts"] == .array([]))
+        }
+    }
+
+    @Test("tasks refused by policy are the broker's own signal: more than ten raise an alert, nothing more")
+    func brokerSignals() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let assistant = try harness.workload(BrokerHarness.assistant)
+            let alice = try harness.user("alice", department: "hr")
+            let outside = """
+                {"type":"answer-question","user_assertion":"\(alice)","authorization_details":[{"type":"document",\
+                "locations":["https://docs.example.org"],"identifier":"departments/finance/payroll","actions":["read"]}]}
+                """
+            for _ in 0..<11 {
+                #expect(try await client.json(.post, "/v1/tasks", bearer: assistant, body: outside).status == 403)
+            }
+            var alerts: [MonitoringAlertBody] = []
+            for _ in 0..<50 where alerts.isEmpty {
+                let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+                alerts = try MonitorResponse(json: monitor.body, mode: .response).alerts
+                if alerts.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let alert = try #require(alerts.first)
+            #expect(alert.rule == "retrieval-tasks-denied" && alert.response == "alert" && alert.observed == 11)
+            #expect(alert.revocation == nil && alert.task == nil)
+            let quarantines = try await client.json(.get, "/v1/admin/quarantines", bearer: harness.operatorToken)
+            #expect(quarantines.body["quarantines"] == .array([]))
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate var string: String { String(decoding: self, as: UTF8.self) }
+}
