@@ -13,7 +13,9 @@ import WritVerifierHummingbird
 ///
 /// It reads the broker's revocation feed as a resource server, with its own workload identity: a JWT-SVID
 /// for `spiffe://example.org/services/documents` in the file `FEED_CREDENTIAL_FILE` (re-read on every feed
-/// request, as a SPIFFE helper rewrites it).
+/// request, as a SPIFFE helper rewrites it). With the same identity it reports what it allowed and refused to
+/// the broker every `USAGE_INTERVAL` seconds (1 by default; `USAGE_REPORTS=off` turns reporting off), so the
+/// broker's monitoring rules see an agent probing outside its grant.
 ///
 ///     writ dev workload-token spiffe://example.org/services/documents > .writ/dev/documents.jwt
 ///     WRIT_BROKER=http://127.0.0.1:8080 LISTEN=127.0.0.1:9090 FEED_CREDENTIAL_FILE=.writ/dev/documents.jwt \
@@ -67,11 +69,23 @@ struct DocumentsService {
         feedConfiguration.requestTimeout = .seconds(2)
         feedConfiguration.credential = .file(credentialFile)
         let feed = RevocationFeedClient(configuration: feedConfiguration, view: view, logger: logger)
+        let reporting = environment["USAGE_REPORTS"] != "off"
+        let recorder = reporting ? UsageRecorder(audience: audience) : nil
         let verifier = TokenVerifier(
             configuration: .init(issuer: broker, audience: audience, acceptsBearerTokens: false),
             keys: keys,
-            revocations: view
+            revocations: view,
+            usage: recorder
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: keys), .init(service: feed)]
+        if let recorder {
+            var configuration = UsageReporter.Configuration(broker: broker, credential: .file(credentialFile))
+            let interval = Double(environment["USAGE_INTERVAL"] ?? "") ?? 1
+            configuration.interval = .milliseconds(Int(max(interval, 0.05) * 1000))
+            services.append(
+                .init(service: UsageReporter(configuration: configuration, recorder: recorder, logger: logger))
+            )
+        }
         let router = Router(context: Context.self)
         // RFC 9728: clients learn from the service alone which broker issues its tokens; 401s name the document.
         let metadata = ProtectedResourceMetadata(
@@ -111,7 +125,7 @@ struct DocumentsService {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: keys), .init(service: feed), .init(service: application)],
+                services: services + [.init(service: application)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

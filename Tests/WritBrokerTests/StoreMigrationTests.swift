@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WritPolicy
 import WritTestSupport
 import WritToken
 
@@ -42,6 +43,24 @@ struct StoreMigrationTests {
             createdAt: R.at(11)
         )
         _ = try await stores.signals.insert(stream, limit: 16)
+        let alert = MonitoringAlert(
+            id: 0,
+            at: R.at(12),
+            rule: "probing",
+            response: .quarantineWorkload,
+            workload: R.assistant.description,
+            task: "tsk_other",
+            taskType: "answer-question",
+            window: 60,
+            observed: 6,
+            threshold: 5,
+            codes: ["insufficient_authorization", "revoked"],
+            revocation: 4
+        )
+        _ = try await stores.monitoring.append(
+            alert,
+            audit: AuditEvent("monitor.alert", actor: "monitor:probing", subject: "x")
+        )
         _ = try await stores.revocations.revoke(.user("mallory"), actor: "op", at: R.at(20), retention: 600)
         _ = try await stores.revocations.revoke(.token("jti_3"), actor: "op", at: R.at(21), retention: 600)
         let workload = try await stores.revocations.revoke(
@@ -117,6 +136,9 @@ struct StoreMigrationTests {
             #expect(try await copy.statusLists.fetch(list: "k2.0") == source.statusLists.fetch(list: "k2.0"))
             #expect(try await copy.signals.fetch(id: "ssf_1") == source.signals.fetch(id: "ssf_1"))
             #expect(try await copy.signals.fetch(id: "ssf_1") != nil)
+            let alerts = try await source.monitoring.alerts(limit: 10, workload: nil)
+            #expect(alerts.count == 1 && alerts[0].id > 0)
+            #expect(try await copy.monitoring.alerts(limit: 10, workload: nil) == alerts)
             #expect(try await copy.statusLists.reserve(keyID: "k2", count: 1, size: 64, at: R.at(50)).indices == 8..<9)
             #expect(try await copy.keys.list() == source.keys.list())
             #expect(try await copy.operators.list() == source.operators.list())

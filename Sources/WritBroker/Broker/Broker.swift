@@ -64,6 +64,7 @@ public final class Broker: Sendable {
         self.context = context
         self.stores = stores
         self.identities = identities
+        self.feed = feed
         self.certificates = CertificateAuthenticator(
             bundles: bundles,
             sources: bundleSources,
@@ -71,13 +72,7 @@ public final class Broker: Sendable {
             logger: logger,
             metrics: metrics
         )
-        self.feed = feed
-        self.operators = OperatorAuthenticator(
-            store: stores.operators,
-            concurrency: operatorCheckConcurrency,
-            queue: 32,
-            cacheLifetime: 60
-        )
+        self.operators = OperatorAuthenticator(store: stores.operators, concurrency: operatorCheckConcurrency)
         self.tasks = tasks
         self.tokens = tokens
         self.keys = keys
@@ -200,6 +195,8 @@ public final class Broker: Sendable {
             total += removed.reduce(0, +)
             if removed.allSatisfy({ $0 < slice }) { break }
         }
+        // Alerts are kept as long as the audit entries that record them.
+        total += try await context.store("prune alerts") { try await stores.monitoring.prune(before: auditBefore) }
         pruneMemory(now: now)
         return total
     }
@@ -209,5 +206,6 @@ public final class Broker: Sendable {
     public func pruneMemory(now: Date) {
         feed.prune(now: now)
         tasks.trimCache()
+        monitoring.prune(now: now)
     }
 }

@@ -31,6 +31,35 @@ public struct MonitoringAlert: Sendable, Hashable {
     /// The feed entry the response made, when it revoked something.
     public var revocation: UInt64?
 
+    /// An alert.
+    public init(
+        id: Int64,
+        at: Date,
+        rule: String,
+        response: MonitoringRule.Response,
+        workload: String,
+        task: String?,
+        taskType: String?,
+        window: Int,
+        observed: Int,
+        threshold: Int,
+        codes: [String],
+        revocation: UInt64?
+    ) {
+        self.id = id
+        self.at = at
+        self.rule = rule
+        self.response = response
+        self.workload = workload
+        self.task = task
+        self.taskType = taskType
+        self.window = window
+        self.observed = observed
+        self.threshold = threshold
+        self.codes = codes
+        self.revocation = revocation
+    }
+
     /// A sentence an operator reads.
     public var explanation: String {
         let subject = task.map { "task \($0) of \(workload)" } ?? workload

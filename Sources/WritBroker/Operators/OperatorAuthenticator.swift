@@ -34,7 +34,7 @@ public final class OperatorAuthenticator: Sendable {
     private let cache = Mutex<[SHA256Digest: Cached]>([:])
 
     /// An authenticator; `concurrency` Argon2id checks at once, `queue` more waiting.
-    public init(store: any OperatorStore, concurrency: Int, queue: Int, cacheLifetime: TimeInterval) {
+    public init(store: any OperatorStore, concurrency: Int, queue: Int = 32, cacheLifetime: TimeInterval = 60) {
         self.store = store
         self.gate = AdmissionGate(width: concurrency, queue: queue)
         self.cacheLifetime = cacheLifetime

@@ -28,6 +28,8 @@ public struct StoreDump: Sendable {
     var revokedTokens: [String] = []
     /// Shared Signals streams, with their cursors.
     var signalStreams: [SignalStream] = []
+    /// Monitoring alerts, oldest first, with their numbers.
+    var alerts: [MonitoringAlert] = []
 
     /// How many of each the dump holds.
     public var counts: [(String, Int)] {
@@ -35,7 +37,7 @@ public struct StoreDump: Sendable {
             ("tasks", tasks.count), ("tokens", tokens.count), ("feed entries", revocations.count),
             ("audit entries", audit.count), ("signing keys", keys.count), ("operators", operators.count),
             ("spent DPoP proofs", proofs.count), ("status lists", statusLists.count),
-            ("signal streams", signalStreams.count),
+            ("signal streams", signalStreams.count), ("monitoring alerts", alerts.count),
         ]
     }
 }

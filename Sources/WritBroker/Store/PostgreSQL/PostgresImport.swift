@@ -73,6 +73,10 @@ extension PostgresDatabase {
         }
         try await PostgresStatusRows.insert(session, copying: dump.statusLists, revoked: dump.revokedTokens)
         for stream in dump.signalStreams { try await PostgresSignalStreamStore.insert(session, stream) }
+        for alert in dump.alerts { try await PostgresMonitoringStore.insert(session, alert, keepingID: true) }
+        if let last = dump.alerts.last {
+            try await session.execute("SELECT setval('monitoring_alerts_id_seq', \(last.id))")
+        }
         try await session.execute(
             "UPDATE writ_sequences SET last = \(Int64(dump.revocationsLast)) WHERE name = 'revocations'"
         )
@@ -87,7 +91,7 @@ extension PostgresDatabase {
                 ("tasks", dump.tasks.count), ("tokens", dump.tokens.count), ("revocations", dump.revocations.count),
                 ("audit", dump.audit.count), ("signing_keys", dump.keys.count), ("operators", dump.operators.count),
                 ("dpop_proofs", dump.proofs.count), ("status_lists", dump.statusLists.count),
-                ("ssf_streams", dump.signalStreams.count),
+                ("ssf_streams", dump.signalStreams.count), ("monitoring_alerts", dump.alerts.count),
             ]
             for (table, expected) in tables {
                 let stored = try await session.integer(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)")) ?? 0

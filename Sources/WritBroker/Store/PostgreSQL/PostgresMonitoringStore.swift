@@ -10,25 +10,31 @@ struct PostgresMonitoringStore: MonitoringStore {
 
     func append(_ alert: MonitoringAlert, audit: AuditEvent) async throws -> MonitoringAlert {
         try await database.write { session in
-            let codes = alert.codes.joined(separator: " ")
-            let revocation = alert.revocation.map { Int64(clamping: $0) }
-            let window = Int32(clamping: alert.window)
-            let threshold = Int32(clamping: alert.threshold)
-            let id = try await session.integer(
-                """
-                INSERT INTO monitoring_alerts (at, rule, response, workload, task, task_type, window_seconds,
-                    observed, threshold, codes, revocation)
-                VALUES (\(StoredTime.milliseconds(alert.at)), \(alert.rule), \(alert.response.rawValue),
-                    \(alert.workload), \(alert.task), \(alert.taskType), \(window), \(Int64(alert.observed)),
-                    \(threshold), \(codes), \(revocation))
-                RETURNING id
-                """
-            )
             var stored = alert
-            stored.id = id ?? 0
+            stored.id = try await Self.insert(session, alert, keepingID: false)
             _ = try await PostgresAuditRows.append(session, audit, at: alert.at)
             return stored
         }
+    }
+
+    /// Writes an alert; with `keepingID` under its own number (what `writ store migrate` copies). Its number.
+    @discardableResult
+    static func insert(_ session: PostgresSession, _ alert: MonitoringAlert, keepingID: Bool) async throws -> Int64 {
+        let codes = alert.codes.joined(separator: " ")
+        let revocation = alert.revocation.map { Int64(clamping: $0) }
+        let window = Int32(clamping: alert.window)
+        let threshold = Int32(clamping: alert.threshold)
+        let id: Int64? = keepingID ? alert.id : nil
+        return try await session.integer(
+            """
+            INSERT INTO monitoring_alerts (id, at, rule, response, workload, task, task_type, window_seconds,
+                observed, threshold, codes, revocation)
+            VALUES (COALESCE(\(id), nextval('monitoring_alerts_id_seq')), \(StoredTime.milliseconds(alert.at)),
+                \(alert.rule), \(alert.response.rawValue), \(alert.workload), \(alert.task), \(alert.taskType),
+                \(window), \(Int64(alert.observed)), \(threshold), \(codes), \(revocation))
+            RETURNING id
+            """
+        ) ?? 0
     }
 
     func alerts(limit: Int, workload: String?) async throws -> [MonitoringAlert] {
@@ -47,7 +53,9 @@ struct PostgresMonitoringStore: MonitoringStore {
 
     func prune(before cutoff: Date) async throws -> Int {
         try await database.write { session in
-            try await session.execute("DELETE FROM monitoring_alerts WHERE at < \(StoredTime.milliseconds(cutoff))")
+            try await session.execute(
+                "DELETE FROM monitoring_alerts WHERE at < \(StoredTime.milliseconds(cutoff)) RETURNING 1"
+            )
         }
     }
 

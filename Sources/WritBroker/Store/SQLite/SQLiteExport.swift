@@ -50,6 +50,9 @@ extension StoreDump {
             dump.signalStreams = try Row.fetchAll(db, sql: "SELECT * FROM ssf_streams ORDER BY created_at, id").map(
                 SQLiteSignalStreamStore.stream
             )
+            dump.alerts = try Row.fetchAll(db, sql: "SELECT * FROM monitoring_alerts ORDER BY id").map(
+                SQLiteMonitoringStore.alert
+            )
             return dump
         }
     }

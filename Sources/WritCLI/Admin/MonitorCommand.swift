@@ -1,0 +1,176 @@
+public import ArgumentParser
+import Foundation
+import WritAPI
+import WritToken
+
+/// `writ monitor`: what the detection rules saw and did.
+public struct MonitorCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Show the latest alerts of the monitoring rules and the workloads in quarantine (admin API).",
+        discussion: """
+            Each alert names its rule, the window, what was counted and the threshold it crossed, and what the \
+            broker did (alert, revoke_task, quarantine_workload). docs/monitoring.md says how rules are written.
+
+            Examples:
+              writ monitor
+              writ monitor --workload spiffe://example.org/agents/retrieval-assistant --limit 10
+              writ monitor --json
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Only this workload's alerts.")
+    var workload: String?
+
+    @Option(help: "At most this many alerts (up to 1000).")
+    var limit: Int = 20
+
+    public init() {}
+
+    public func run() async throws { try await outcome().finishReportingErrors() }
+
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        if let workload, (try? SPIFFEID(workload)) == nil {
+            return .unusable("--workload takes a SPIFFE ID (spiffe://trust-domain/path)")
+        }
+        guard (1...1000).contains(limit) else { return .unusable("--limit must be between 1 and 1000") }
+        return await connection.run { session throws(CommandOutcome) in
+            let query = MonitorQuery(workload: workload, limit: UInt64(limit))
+            let reply = try await session.get("/v1/admin/monitor", query: query, as: MonitorResponse.self)
+            if connection.json { return .json(reply.json) }
+            let view = reply.value
+            var sections: [String] = []
+            if view.quarantines.isEmpty {
+                sections.append("quarantined: none")
+            } else {
+                sections.append("quarantined:\n" + QuarantineText.table(view.quarantines))
+            }
+            if view.alerts.isEmpty {
+                sections.append("alerts: none")
+            } else {
+                var table = Table("AT", "RULE", "RESPONSE", "WORKLOAD", "TASK", "SEEN", "WINDOW")
+                for alert in view.alerts {
+                    table.add(
+                        Render.time(alert.at),
+                        alert.rule,
+                        alert.response,
+                        alert.workload,
+                        Render.text(alert.task),
+                        "\(alert.observed) > \(alert.threshold)",
+                        "\(alert.window)s"
+                    )
+                }
+                let why = view.alerts.prefix(5).map { "  - " + $0.explanation }.joined(separator: "\n")
+                sections.append("alerts (newest first):\n" + table.text + "\nwhy:\n" + why)
+            }
+            return CommandOutcome(output: sections.joined(separator: "\n\n"), exitCode: 0)
+        }
+    }
+}
+
+/// `writ quarantine`: workloads held by a monitoring rule.
+public struct QuarantineCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "quarantine",
+        abstract: "List quarantined workloads, or release one (admin API).",
+        subcommands: [ListQuarantinesCommand.self, ReleaseQuarantineCommand.self]
+    )
+
+    public init() {}
+}
+
+/// `writ quarantine list`.
+public struct ListQuarantinesCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "List the workloads in quarantine, with the alert that put each there."
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+
+    public init() {}
+
+    public func run() async throws { try await outcome().finishReportingErrors() }
+
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        await connection.run { session throws(CommandOutcome) in
+            let reply = try await session.get("/v1/admin/quarantines", as: QuarantineListResponse.self)
+            if connection.json { return .json(reply.json) }
+            let quarantines = reply.value.quarantines
+            guard !quarantines.isEmpty else {
+                return CommandOutcome(output: "no workload is in quarantine", exitCode: 0)
+            }
+            let why = quarantines.compactMap { $0.alert.map { "  - " + $0.explanation } }.joined(separator: "\n")
+            return CommandOutcome(output: QuarantineText.table(quarantines) + "\nwhy:\n" + why, exitCode: 0)
+        }
+    }
+}
+
+/// `writ quarantine release WORKLOAD --reason TEXT`.
+public struct ReleaseQuarantineCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "release",
+        abstract: "Release a quarantined workload: it may start tasks and get tokens again.",
+        discussion: """
+            Lifts the feed entries that quarantine the workload; from the next second it may start tasks and get \
+            tokens again. Tokens revoked by the quarantine stay revoked. The release is audited with its reason.
+
+            Example:
+              writ quarantine release spiffe://example.org/agents/retrieval-assistant --reason "injected page removed"
+            """
+    )
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "The workload's SPIFFE ID.") var workload: String
+    @Option(help: "Why the workload is released (audited).") var reason: String
+
+    public init() {}
+
+    public func run() async throws { try await outcome().finishReportingErrors() }
+
+    /// What the verb prints and how it exits.
+    public func outcome() async -> CommandOutcome {
+        guard (try? SPIFFEID(workload)) != nil else {
+            return .unusable(
+                "WORKLOAD must be a SPIFFE ID (spiffe://trust-domain/path); `writ quarantine list` shows them"
+            )
+        }
+        guard !reason.trimmingCharacters(in: .whitespaces).isEmpty else {
+            return .unusable("--reason must say why the workload is released")
+        }
+        return await connection.run { session throws(CommandOutcome) in
+            let reply = try await session.post(
+                "/v1/admin/quarantines/release",
+                body: QuarantineReleaseRequest(workload: workload, reason: reason),
+                as: QuarantineReleaseResponse.self
+            )
+            if connection.json { return .json(reply.json) }
+            let entries = reply.value.lifts.map { "\($0.lifted.sequence)" }.joined(separator: ", ")
+            return CommandOutcome(
+                output:
+                    "released \(reply.value.workload) (lifted feed entry \(entries)); new tasks are allowed from the "
+                    + "next second, tokens revoked by the quarantine stay revoked",
+                exitCode: 0
+            )
+        }
+    }
+}
+
+enum QuarantineText {
+    static func table(_ quarantines: [QuarantineBody]) -> String {
+        var table = Table("WORKLOAD", "SINCE", "ENTRY", "RULE")
+        for quarantine in quarantines {
+            table.add(
+                quarantine.workload,
+                Render.time(quarantine.since),
+                String(quarantine.revocation),
+                Render.text(quarantine.alert?.rule)
+            )
+        }
+        return table.text
+    }
+}

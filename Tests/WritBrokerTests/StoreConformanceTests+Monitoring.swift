@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import WritBroker
+import WritPolicy
+import WritToken
+
+private typealias R = StoreRecords
+
+extension StoreConformanceTests {
+    @Test(
+        "alerts are kept with their audit entry, listed newest first (by workload too), and pruned by age",
+        arguments: implementations
+    )
+    func monitoringAlerts(_ implementation: StoreImplementation) async throws {
+        try await implementation.withStores { stores in
+            func alert(_ rule: String, _ workload: SPIFFEID, at seconds: TimeInterval, task: String?) -> MonitoringAlert
+            {
+                MonitoringAlert(
+                    id: 0,
+                    at: R.at(seconds),
+                    rule: rule,
+                    response: task == nil ? .quarantineWorkload : .revokeTask,
+                    workload: workload.description,
+                    task: task,
+                    taskType: task == nil ? nil : "answer-question",
+                    window: 60,
+                    observed: 6,
+                    threshold: 5,
+                    codes: ["insufficient_authorization", "revoked"],
+                    revocation: task == nil ? 9 : nil
+                )
+            }
+            var stored: [MonitoringAlert] = []
+            for (index, item) in [("a", R.assistant, "tsk_1"), ("b", R.coder, nil), ("c", R.assistant, nil)]
+                .enumerated()
+            {
+                let event = AuditEvent("monitor.alert", actor: "monitor:\(item.0)", subject: item.1.description)
+                stored.append(
+                    try await stores.monitoring.append(
+                        alert(item.0, item.1, at: Double(index), task: item.2),
+                        audit: event
+                    )
+                )
+            }
+            #expect(stored.map(\.id) == stored.map(\.id).sorted() && Set(stored.map(\.id)).count == 3)
+            #expect(try await stores.monitoring.alerts(limit: 10, workload: nil) == stored.reversed())
+            #expect(try await stores.monitoring.alerts(limit: 1, workload: nil) == [stored[2]])
+            #expect(
+                try await stores.monitoring.alerts(limit: 10, workload: R.assistant.description) == [
+                    stored[2], stored[0],
+                ]
+            )
+            let audit = try await stores.audit.listLatest(3)
+            #expect(audit.map(\.event) == ["monitor.alert", "monitor.alert", "monitor.alert"])
+            #expect(try await stores.monitoring.prune(before: R.at(1)) == 1)
+            #expect(try await stores.monitoring.alerts(limit: 10, workload: nil).map(\.rule) == ["c", "b"])
+        }
+    }
+}
