@@ -57,7 +57,22 @@ say "4. the operator sees what ran: workloads and their tasks"
 "$BIN/writ" workloads list
 "$BIN/writ" tasks list --limit 5
 
-say "5. while the assistant holds a live token, an operator revokes its workload"
+say "5. a steered task probes documents outside its grant: the documents service reports every refusal,"
+echo "   the policy's monitoring rule fires on the sixth, and the assistant is quarantined"
+# After its strays it keeps reading its own document with its live token, every 100 ms, until it is refused.
+run --read departments/hr/handbook/leave --stray departments/finance/payroll/2026-11 \
+  --stray departments/hr/handbook/expenses --stray public/reports/q3 --stray departments/finance/payroll/2026-10 \
+  --stray departments/legal/contracts --stray departments/hr/salaries --until-refused 20 > "$DIR/probe.out" 2>&1 || true
+echo "$(grep '"step":"stray"' "$DIR/probe.out" | grep -c '"status":"403"') documents outside the grant refused"
+grep '"step":"again"' "$DIR/probe.out" | grep -v '"status":"200"' | grep '"status":"401"' | grep 'revoked' \
+  || { echo "the quarantined assistant's live token was not refused:"; cat "$DIR/probe.out"; exit 1; }
+say "   the operator sees why, and releases it once the injected document is gone"
+"$BIN/writ" monitor
+"$BIN/writ" quarantine release spiffe://example.org/agents/retrieval-assistant --reason "the injected document is removed"
+sleep 1
+run --read departments/hr/handbook/leave
+
+say "6. while the assistant holds a live token, an operator revokes its workload"
 # The assistant begins a task and keeps reading with the same token, every 100 ms, until it is refused.
 run --read departments/hr/handbook/leave --until-refused 30 > "$DIR/live.out" 2>&1 & live=$!
 for _ in $(seq 1 100); do grep -q '"step":"read"' "$DIR/live.out" && break; sleep 0.1; done
@@ -71,7 +86,7 @@ grep '"step":"again"' "$DIR/live.out" | grep -v '"status":"200"' | grep '"status
 say "   and new tasks are refused"
 run --read departments/hr/handbook/leave || true
 
-say "6. and proves afterwards what happened: the audit chain is intact"
+say "7. and proves afterwards what happened: the audit chain is intact"
 "$BIN/writ" audit tail -n 4
 "$BIN/writ" audit verify
 
