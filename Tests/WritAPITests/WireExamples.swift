@@ -490,6 +490,7 @@ enum WireExamples {
         id: 1,
         at: 1_800_000_006,
         rule: "documents-probing",
+        kind: "refusals",
         response: "quarantine_workload",
         workload: "spiffe://example.org/agents/assistant",
         task: nil,
@@ -498,6 +499,7 @@ enum WireExamples {
         observed: 6,
         threshold: 5,
         codes: ["insufficient_authorization"],
+        baseline: nil,
         revocation: 12,
         explanation: "rule documents-probing: 6 refusals ..."
     )
@@ -505,7 +507,8 @@ enum WireExamples {
     static let taskAlert = MonitoringAlertBody(
         id: 2,
         at: 1_800_000_007,
-        rule: "one-task-probing",
+        rule: "one-task-new-resource",
+        kind: "new_resource",
         response: "revoke_task",
         workload: "spiffe://example.org/agents/assistant",
         task: "tsk_1",
@@ -513,9 +516,10 @@ enum WireExamples {
         window: 10,
         observed: 4,
         threshold: 3,
-        codes: ["insufficient_authorization", "revoked"],
+        codes: [],
+        baseline: "read document departments/finance/* at https://docs.example.org (allowed) was never allowed ...",
         revocation: nil,
-        explanation: "rule one-task-probing: 4 refusals ..."
+        explanation: "rule one-task-new-resource: task tsk_1 of ..."
     )
 
     static let quarantine = QuarantineBody(

@@ -209,12 +209,12 @@ struct MigrationTests {
         let times = [
             "created_at", "deadline", "heartbeat_interval", "last_heartbeat", "closed_at", "issued_at",
             "expires_at", "before", "revoked_at", "retain_until", "at_ms", "activates_at", "retires_at", "retired_at",
-            "at",
+            "at", "updated_at",
         ]
         let timeColumns = tables.flatMap { table, columns in
             columns.filter { times.contains($0.name) }.map { (table, $0) }
         }
-        #expect(timeColumns.count == 21)
+        #expect(timeColumns.count == 22)
         for (table, column) in timeColumns {
             #expect(column.type == "INTEGER", "\(table).\(column.name)")
         }

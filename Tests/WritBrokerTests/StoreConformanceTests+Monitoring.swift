@@ -57,3 +57,50 @@ extension StoreConformanceTests {
         }
     }
 }
+
+extension StoreConformanceTests {
+    @Test(
+        "usage baselines are saved whole, replaced by workload and task type, and read back",
+        arguments: implementations
+    )
+    func usageBaselines(_ implementation: StoreImplementation) async throws {
+        try await implementation.withStores { stores in
+            var first = UsageBaseline(
+                workload: R.assistant.description,
+                taskType: "answer-question",
+                now: 1_800_000_000
+            )
+            first.tasks = 3
+            first.record(
+                .init(
+                    audience: "https://docs.example.org",
+                    resourceType: "document",
+                    action: "read",
+                    prefix: "hr/handbook"
+                ),
+                allowed: true,
+                count: 5,
+                at: 1_800_000_001
+            )
+            first.record(
+                .init(
+                    audience: "https://docs.example.org",
+                    resourceType: "document",
+                    action: "read",
+                    prefix: "finance"
+                ),
+                allowed: false,
+                count: 2,
+                at: 1_800_000_002
+            )
+            first.finish(requests: 7, refusals: 2, tokens: 1, at: 1_800_000_003)
+            let second = UsageBaseline(workload: R.coder.description, taskType: "implement-change", now: 1_800_000_000)
+            try await stores.monitoring.save([first, second])
+            #expect(try await stores.monitoring.baselines() == [second, first].sorted { $0.workload < $1.workload })
+            first.tasks = 4
+            try await stores.monitoring.save([first])
+            #expect(try await stores.monitoring.baselines().first { $0.workload == first.workload } == first)
+            #expect(try await stores.monitoring.baselines().count == 2)
+        }
+    }
+}

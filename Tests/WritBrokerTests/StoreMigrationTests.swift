@@ -61,6 +61,14 @@ struct StoreMigrationTests {
             alert,
             audit: AuditEvent("monitor.alert", actor: "monitor:probing", subject: "x")
         )
+        var baseline = UsageBaseline(workload: R.assistant.description, taskType: "answer-question", now: 1_800_000_000)
+        baseline.record(
+            .init(audience: "https://docs.example.org", resourceType: "document", action: "read", prefix: "hr"),
+            allowed: true,
+            count: 3,
+            at: 1_800_000_001
+        )
+        try await stores.monitoring.save([baseline])
         _ = try await stores.revocations.revoke(.user("mallory"), actor: "op", at: R.at(20), retention: 600)
         _ = try await stores.revocations.revoke(.token("jti_3"), actor: "op", at: R.at(21), retention: 600)
         let workload = try await stores.revocations.revoke(
@@ -139,6 +147,8 @@ struct StoreMigrationTests {
             let alerts = try await source.monitoring.alerts(limit: 10, workload: nil)
             #expect(alerts.count == 1 && alerts[0].id > 0)
             #expect(try await copy.monitoring.alerts(limit: 10, workload: nil) == alerts)
+            #expect(try await copy.monitoring.baselines() == source.monitoring.baselines())
+            #expect(try await copy.monitoring.baselines().count == 1)
             #expect(try await copy.statusLists.reserve(keyID: "k2", count: 1, size: 64, at: R.at(50)).indices == 8..<9)
             #expect(try await copy.keys.list() == source.keys.list())
             #expect(try await copy.operators.list() == source.operators.list())

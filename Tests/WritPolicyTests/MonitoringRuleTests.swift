@@ -82,7 +82,11 @@ struct MonitoringRuleTests {
         #expect(found.contains { $0.contains("response must be one of: alert, revoke_task, quarantine_workload") })
         #expect(found.contains { $0.contains("monitoring rule 'c' counts per workload, so it has no one task") })
         #expect(found.contains { $0.contains("'refusals' needs 'more_than'") })
-        #expect(found.contains { $0.contains("monitoring rule 'e' needs what it detects: 'refusals'") })
+        #expect(
+            found.contains {
+                $0.contains("monitoring rule 'e' needs what it detects: 'refusals', 'new_resource' or 'rate'")
+            }
+        )
         #expect(found.contains { $0.contains("unknown key 'tasktype'") })
         #expect(found.contains { $0.contains("workload 'not-spiffe'") })
     }

@@ -6,6 +6,8 @@ public struct MonitoringAlertBody: WireMessage {
     /// When it fired, in seconds since the epoch.
     public var at: Int64
     public var rule: String
+    /// What the rule detects: `refusals`, `new_resource` or `rate`.
+    public var kind: String
     /// `alert`, `revoke_task` or `quarantine_workload`.
     public var response: String
     public var workload: String
@@ -19,6 +21,8 @@ public struct MonitoringAlertBody: WireMessage {
     public var threshold: Int
     /// The refusal codes counted.
     public var codes: [String]
+    /// The baseline compared with, in words (baseline rules).
+    public var baseline: String?
     /// The feed entry the response made.
     public var revocation: Int64?
     /// The same, as a sentence.
@@ -29,6 +33,7 @@ public struct MonitoringAlertBody: WireMessage {
         id: Int64,
         at: Int64,
         rule: String,
+        kind: String,
         response: String,
         workload: String,
         task: String?,
@@ -37,12 +42,14 @@ public struct MonitoringAlertBody: WireMessage {
         observed: Int,
         threshold: Int,
         codes: [String],
+        baseline: String?,
         revocation: Int64?,
         explanation: String
     ) {
         self.id = id
         self.at = at
         self.rule = rule
+        self.kind = kind
         self.response = response
         self.workload = workload
         self.task = task
@@ -51,6 +58,7 @@ public struct MonitoringAlertBody: WireMessage {
         self.observed = observed
         self.threshold = threshold
         self.codes = codes
+        self.baseline = baseline
         self.revocation = revocation
         self.explanation = explanation
     }
@@ -60,6 +68,7 @@ public struct MonitoringAlertBody: WireMessage {
         id = try object.integer("id")
         at = try object.integer("at")
         rule = try object.string("rule")
+        kind = try object.string("kind")
         response = try object.string("response")
         workload = try object.string("workload")
         task = try object.optionalString("task")
@@ -68,6 +77,7 @@ public struct MonitoringAlertBody: WireMessage {
         observed = Int(try object.integer("observed"))
         threshold = Int(try object.integer("threshold"))
         codes = try object.strings("codes")
+        baseline = try object.optionalString("baseline")
         revocation = try object.optionalInteger("revocation")
         explanation = try object.string("explanation")
     }
@@ -78,6 +88,7 @@ public struct MonitoringAlertBody: WireMessage {
             "id": .integer(id),
             "at": .integer(at),
             "rule": .string(rule),
+            "kind": .string(kind),
             "response": .string(response),
             "workload": .string(workload),
             "window": .integer(Int64(window)),
@@ -89,6 +100,7 @@ public struct MonitoringAlertBody: WireMessage {
         if let task { members["task"] = .string(task) }
         if let taskType { members["task_type"] = .string(taskType) }
         if let revocation { members["revocation"] = .integer(revocation) }
+        if let baseline { members["baseline"] = .string(baseline) }
         return .object(members)
     }
 }

@@ -206,6 +206,5 @@ public final class Broker: Sendable {
     public func pruneMemory(now: Date) {
         feed.prune(now: now)
         tasks.trimCache()
-        monitoring.prune(now: now)
     }
 }

@@ -12,6 +12,8 @@ public struct MonitoringAlert: Sendable, Hashable {
     public var at: Date
     /// The rule.
     public var rule: String
+    /// What the rule detects: `refusals`, `new_resource` or `rate`.
+    public var kind: String
     /// What the broker did.
     public var response: MonitoringRule.Response
     /// The workload.
@@ -28,6 +30,8 @@ public struct MonitoringAlert: Sendable, Hashable {
     public var threshold: Int
     /// The refusal codes counted.
     public var codes: [String]
+    /// The baseline compared with, in words (baseline rules).
+    public var baseline: String?
     /// The feed entry the response made, when it revoked something.
     public var revocation: UInt64?
 
@@ -36,6 +40,7 @@ public struct MonitoringAlert: Sendable, Hashable {
         id: Int64,
         at: Date,
         rule: String,
+        kind: String = "refusals",
         response: MonitoringRule.Response,
         workload: String,
         task: String?,
@@ -44,11 +49,13 @@ public struct MonitoringAlert: Sendable, Hashable {
         observed: Int,
         threshold: Int,
         codes: [String],
+        baseline: String? = nil,
         revocation: UInt64?
     ) {
         self.id = id
         self.at = at
         self.rule = rule
+        self.kind = kind
         self.response = response
         self.workload = workload
         self.task = task
@@ -57,14 +64,23 @@ public struct MonitoringAlert: Sendable, Hashable {
         self.observed = observed
         self.threshold = threshold
         self.codes = codes
+        self.baseline = baseline
         self.revocation = revocation
     }
 
     /// A sentence an operator reads.
     public var explanation: String {
         let subject = task.map { "task \($0) of \(workload)" } ?? workload
-        return "rule \(rule): \(observed) refusals (\(codes.joined(separator: ", "))) for \(subject) within "
-            + "\(window) s, more than the \(threshold) allowed; \(responseText)"
+        switch kind {
+        case "new_resource":
+            return "rule \(rule): \(subject): \(baseline ?? "a use never seen before"); \(responseText)"
+        case "rate":
+            return "rule \(rule): \(subject) made \(observed) requests, more than the \(threshold) allowed by the "
+                + "baseline (\(baseline ?? "-")); \(responseText)"
+        default:
+            return "rule \(rule): \(observed) refusals (\(codes.joined(separator: ", "))) for \(subject) within "
+                + "\(window) s, more than the \(threshold) allowed; \(responseText)"
+        }
     }
 
     private var responseText: String {
@@ -81,6 +97,7 @@ public struct MonitoringAlert: Sendable, Hashable {
             id: id,
             at: at.numericDate,
             rule: rule,
+            kind: kind,
             response: response.rawValue,
             workload: workload,
             task: task,
@@ -89,6 +106,7 @@ public struct MonitoringAlert: Sendable, Hashable {
             observed: observed,
             threshold: threshold,
             codes: codes,
+            baseline: baseline,
             revocation: revocation.map { Int64(clamping: $0) },
             explanation: explanation
         )
@@ -98,6 +116,7 @@ public struct MonitoringAlert: Sendable, Hashable {
     var auditDetail: JSONValue {
         var members: [String: JSONValue] = [
             "rule": .string(rule),
+            "kind": .string(kind),
             "response": .string(response.rawValue),
             "workload": .string(workload),
             "window": .integer(Int64(window)),
@@ -109,6 +128,7 @@ public struct MonitoringAlert: Sendable, Hashable {
         if let task { members["task"] = .string(task) }
         if let taskType { members["task_type"] = .string(taskType) }
         if let revocation { members["revocation"] = .integer(Int64(clamping: revocation)) }
+        if let baseline { members["baseline"] = .string(baseline) }
         return .object(members)
     }
 }

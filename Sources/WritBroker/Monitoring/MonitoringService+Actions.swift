@@ -16,7 +16,7 @@ public struct Quarantine: Sendable, Hashable {
 
 extension MonitoringService {
     /// Acts on rules that fired, one after another: the response, then the alert with its audit entry.
-    func act(on firings: [Firing]) async {
+    func act(on firings: [MonitoringFiring]) async {
         for firing in firings {
             do {
                 try await act(on: firing)
@@ -29,20 +29,22 @@ extension MonitoringService {
         }
     }
 
-    private func act(on firing: Firing) async throws(BrokerError) {
+    private func act(on firing: MonitoringFiring) async throws(BrokerError) {
         let now = context.clock.now
         var alert = MonitoringAlert(
             id: 0,
             at: now,
             rule: firing.rule.id,
+            kind: firing.rule.detection.kind,
             response: firing.rule.response,
             workload: firing.workload.description,
             task: firing.task,
             taskType: firing.taskType,
-            window: Int(firing.refusals.within),
+            window: firing.window,
             observed: firing.observed,
-            threshold: firing.refusals.moreThan,
-            codes: firing.refusals.codes.sorted(),
+            threshold: firing.threshold,
+            codes: firing.codes,
+            baseline: firing.baseline,
             revocation: nil
         )
         let actor = Self.actor(firing.rule.id)
@@ -118,7 +120,7 @@ extension MonitoringService {
         }
         guard !lifts.isEmpty else { throw BrokerError(.notFound, "\(workload) is not in quarantine") }
         let subject = workload.description
-        state.withLock { state in state.windows.forget(subject: subject) }
+        state.withLock { state in state.evaluator.forget(subject: subject) }
         return lifts
     }
 

@@ -19,20 +19,16 @@ public final class MonitoringService: Sendable {
         let type: String
     }
 
-    /// A rule that fired, before the broker acts on it.
-    struct Firing: Sendable {
-        let rule: MonitoringRule
-        let refusals: MonitoringRule.Refusals
-        let workload: SPIFFEID
-        let task: String?
-        let taskType: String?
-        let observed: Int
+    struct State {
+        var evaluator = MonitoringEvaluator()
+        var tasks: [String: TaskFacts] = [:]
+        var baselinesLoaded = false
     }
 
-    struct State {
-        var windows = RefusalWindows()
-        var tasks: [String: TaskFacts] = [:]
-    }
+    /// How long a task may report nothing before its figures join its baseline.
+    static let taskIdle: Int64 = 30
+    /// How long a use stays in a baseline without being seen again.
+    static let baselineWindow: Int64 = 30 * 86_400
 
     let context: BrokerContext
     let store: any MonitoringStore
@@ -55,13 +51,14 @@ public final class MonitoringService: Sendable {
         self.feed = feed
         context.observeSignals { [weak self] signal in
             guard let self else { return }
-            let firings = self.count(
-                signal.code,
-                times: 1,
+            let event = UsageEvent(
                 workload: signal.workload,
                 task: signal.task,
-                taskType: signal.taskType
+                taskType: signal.taskType,
+                outcome: signal.code,
+                second: context.clock.now.numericDate
             )
+            let firings = self.count(event)
             guard !firings.isEmpty else { return }
             Task { await self.act(on: firings) }
         }
@@ -83,20 +80,28 @@ public final class MonitoringService: Sendable {
                     + "under resource_servers"
             )
         }
-        var firings: [Firing] = []
+        try await loadBaselines()
+        var firings: [MonitoringFiring] = []
         var accepted = 0
+        let second = context.clock.now.numericDate
         for record in report.records {
             let facts = try await facts(of: record)
             guard let workload = facts.workload else { continue }
             accepted += 1
-            guard record.outcome != UsageRecord.allowed else { continue }
-            firings += count(
-                record.outcome,
-                times: record.count,
+            let event = UsageEvent(
                 workload: workload,
                 task: facts.task,
-                taskType: facts.type
+                taskType: facts.type,
+                token: record.token,
+                audience: report.audience,
+                action: record.action,
+                resourceType: record.resourceType,
+                identifier: record.identifier,
+                outcome: record.outcome,
+                count: record.count,
+                second: second
             )
+            firings += count(event)
         }
         context.metrics.usageRecords(accepted: accepted, ignored: report.records.count - accepted)
         if report.dropped > 0 { context.metrics.usageDropped(report.dropped) }
@@ -129,48 +134,51 @@ public final class MonitoringService: Sendable {
         return facts
     }
 
-    /// Counts refusals against every rule that watches them; the rules that fire.
-    func count(_ code: String, times: Int, workload: SPIFFEID, task: String?, taskType: String?) -> [Firing] {
-        let second = context.clock.now.numericDate
-        var firings: [Firing] = []
-        for rule in context.policies.monitoring {
-            guard let refusals = rule.refusals, refusals.codes.contains(code),
-                rule.watches(workload, taskType: taskType)
-            else { continue }
-            let subject: String
-            switch refusals.per {
-            case .task:
-                guard let task else { continue }
-                subject = task
-            case .workload: subject = workload.description
-            }
-            let observed = state.withLock { state in
-                state.windows.add(
-                    times,
-                    to: .init(rule: rule.id, subject: subject),
-                    at: second,
-                    window: Int64(refusals.within),
-                    threshold: refusals.moreThan
-                )
-            }
-            if let observed {
-                firings.append(
-                    Firing(
-                        rule: rule,
-                        refusals: refusals,
-                        workload: workload,
-                        task: refusals.per == .task ? task : nil,
-                        taskType: taskType,
-                        observed: observed
-                    )
-                )
-            }
-        }
-        return firings
+    /// Counts an event against the rules in force; the rules that fire.
+    func count(_ event: UsageEvent) -> [MonitoringFiring] {
+        let rules = context.policies.monitoring
+        return state.withLock { $0.evaluator.observe(event, rules: rules) }
     }
 
-    /// Drops refusal windows idle for a day.
-    func prune(now: Date) {
-        state.withLock { $0.windows.prune(now: now.numericDate, idle: 86_400) }
+    /// Loads the stored baselines once, before the first report is counted.
+    private func loadBaselines() async throws(BrokerError) {
+        guard !state.withLock({ $0.baselinesLoaded }) else { return }
+        let stored = try await context.store("load baselines") { try await store.baselines() }
+        state.withLock { state in
+            guard !state.baselinesLoaded else { return }
+            for baseline in stored {
+                let key = MonitoringEvaluator.BaselineKey(workload: baseline.workload, taskType: baseline.taskType)
+                if state.evaluator.baselines[key] == nil { state.evaluator.baselines[key] = baseline }
+            }
+            state.baselinesLoaded = true
+        }
+    }
+
+    /// Every prune interval: idle tasks join their baselines, old uses and windows go, changed baselines are
+    /// saved.
+    public func maintain() async {
+        let now = context.clock.now.numericDate
+        let changed: [UsageBaseline] = state.withLock { state in
+            state.evaluator.finishIdleTasks(now: now, idle: Self.taskIdle)
+            state.evaluator.prune(now: now, baselineWindow: Self.baselineWindow)
+            guard state.baselinesLoaded else { return [] }
+            defer { state.evaluator.changed = [] }
+            return state.evaluator.changed.compactMap { state.evaluator.baselines[$0] }
+        }
+        guard !changed.isEmpty else { return }
+        do {
+            try await context.store("save baselines") { try await store.save(changed) }
+        } catch {
+            context.logger.error("saving usage baselines failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The baselines kept now, of one workload when given.
+    public func baselines(workload: String? = nil) async throws(BrokerError) -> [UsageBaseline] {
+        try await loadBaselines()
+        return state.withLock { state in
+            state.evaluator.baselines.values.filter { workload == nil || $0.workload == workload }
+                .sorted { ($0.workload, $0.taskType) < ($1.workload, $1.taskType) }
+        }
     }
 }

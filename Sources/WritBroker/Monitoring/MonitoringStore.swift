@@ -1,4 +1,5 @@
 public import Foundation
+public import WritPolicy
 
 /// Where alerts are kept. Every method is one transaction.
 public protocol MonitoringStore: Sendable {
@@ -8,4 +9,8 @@ public protocol MonitoringStore: Sendable {
     func alerts(limit: Int, workload: String?) async throws -> [MonitoringAlert]
     /// Removes alerts older than `cutoff`; how many.
     func prune(before cutoff: Date) async throws -> Int
+    /// Every usage baseline kept.
+    func baselines() async throws -> [UsageBaseline]
+    /// Writes baselines, each replacing the one of its workload and task type.
+    func save(_ baselines: [UsageBaseline]) async throws
 }

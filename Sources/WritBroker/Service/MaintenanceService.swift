@@ -60,6 +60,10 @@ public struct MaintenanceService: Service {
             } catch {
                 logger.error("advancing signing keys failed", metadata: ["error": "\(error)"])
             }
+            if clock.now - lastPrune >= pruneInterval {
+                // Every broker keeps the baselines of the reports it receives.
+                await broker.monitoring.maintain()
+            }
             if !leads, clock.now - lastPrune >= pruneInterval {
                 lastPrune = clock.now
                 broker.pruneMemory(now: broker.clock.now)

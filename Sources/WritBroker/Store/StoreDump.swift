@@ -1,4 +1,5 @@
 public import Foundation
+import WritPolicy
 import WritToken
 
 /// Everything a store holds, read whole: what `writ store migrate` carries from one engine to another. Numbers
@@ -30,6 +31,8 @@ public struct StoreDump: Sendable {
     var signalStreams: [SignalStream] = []
     /// Monitoring alerts, oldest first, with their numbers.
     var alerts: [MonitoringAlert] = []
+    /// Usage baselines.
+    var baselines: [UsageBaseline] = []
 
     /// How many of each the dump holds.
     public var counts: [(String, Int)] {
@@ -38,6 +41,7 @@ public struct StoreDump: Sendable {
             ("audit entries", audit.count), ("signing keys", keys.count), ("operators", operators.count),
             ("spent DPoP proofs", proofs.count), ("status lists", statusLists.count),
             ("signal streams", signalStreams.count), ("monitoring alerts", alerts.count),
+            ("usage baselines", baselines.count),
         ]
     }
 }

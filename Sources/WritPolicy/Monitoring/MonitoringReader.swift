@@ -2,7 +2,8 @@ import WritToken
 
 /// Reads the `monitoring` section of a policy file into detection rules, reporting every problem.
 enum MonitoringReader {
-    static let ruleKeys = ["id", "description", "when", "refusals", "response"]
+    static let ruleKeys = ["id", "description", "when", "refusals", "new_resource", "rate", "response"]
+    static let detections = ["refusals", "new_resource", "rate"]
     static let whenKeys = ["workload", "task_type"]
     static let refusalKeys = ["codes", "more_than", "within", "per"]
 
@@ -26,9 +27,15 @@ enum MonitoringReader {
             try node.string("description")
         }
         let scope = members["when"].map { when($0, problems: &problems) }
-        let refusals = problems.read(members["refusals"]) { node throws(PolicyDiagnostic) in try self.refusals(node) }
-        if members["refusals"] == nil, keysKnown {
-            problems.record(node.error("\(name) needs what it detects: 'refusals'"))
+        let named = Self.detections.filter { members[$0] != nil }
+        if named.isEmpty, keysKnown {
+            problems.record(node.error("\(name) needs what it detects: 'refusals', 'new_resource' or 'rate'"))
+        }
+        if named.count > 1 {
+            problems.record(node.error("\(name) detects one thing; it names \(named.joined(separator: " and "))"))
+        }
+        let detection = problems.read(named.count == 1 ? members[named[0]] : nil) {
+            node throws(PolicyDiagnostic) in try self.detection(named[0], node)
         }
         let response = problems.read(members["response"]) { node throws(PolicyDiagnostic) in
             let text = try node.string("response")
@@ -41,8 +48,8 @@ enum MonitoringReader {
         if members["response"] == nil, keysKnown {
             problems.record(node.error("\(name) needs a 'response': alert, revoke_task or quarantine_workload"))
         }
-        guard problems.count == start, let id, let refusals, let response else { return nil }
-        if refusals.per == .workload, response == .revokeTask {
+        guard problems.count == start, let id, let detection, let response else { return nil }
+        if case .refusals(let refusals) = detection, refusals.per == .workload, response == .revokeTask {
             problems.record(node.error("\(name) counts per workload, so it has no one task to revoke"))
             return nil
         }
@@ -51,7 +58,7 @@ enum MonitoringReader {
             description: description,
             workloads: scope?.workloads,
             taskTypes: scope?.taskTypes,
-            detection: .refusals(refusals),
+            detection: detection,
             response: response,
             location: node.location
         )
@@ -78,6 +85,27 @@ enum MonitoringReader {
             try node.strings("task_type")
         }
         return (workloads, taskTypes)
+    }
+
+    static func detection(_ kind: String, _ node: YAMLNode) throws(PolicyDiagnostic) -> MonitoringRule.Detection {
+        switch kind {
+        case "refusals": return .refusals(try refusals(node))
+        case "new_resource":
+            let members = try node.mapping(allowed: ["after_tasks"], what: "'new_resource'")
+            return .newResource(.init(afterTasks: try members["after_tasks"]?.integer("after_tasks") ?? 20))
+        default:
+            let members = try node.mapping(allowed: ["above", "after_tasks"], what: "'rate'")
+            guard let above = members["above"] else { throw node.error("'rate' needs 'above': a multiple of the p99") }
+            let multiple = try above.number("above")
+            guard multiple >= 1, multiple <= 1000 else { throw above.error("above must be from 1 to 1000") }
+            let after = try members["after_tasks"]?.integer("after_tasks") ?? 20
+            guard (1...UsageBaseline.recentTasks).contains(after) else {
+                throw (members["after_tasks"] ?? node).error(
+                    "after_tasks must be from 1 to \(UsageBaseline.recentTasks) (the finished tasks a baseline keeps)"
+                )
+            }
+            return .rate(.init(above: multiple, afterTasks: after))
+        }
     }
 
     static func refusals(_ node: YAMLNode) throws(PolicyDiagnostic) -> MonitoringRule.Refusals {

@@ -43,10 +43,48 @@ public struct MonitoringRule: Sendable, Hashable {
         }
     }
 
+    /// "A resource never used by tasks of this type": a use (audience, resource type, action, identifier
+    /// prefix) the baseline of the workload and task type has never seen allowed, once it holds `afterTasks`.
+    public struct NewResource: Sendable, Hashable {
+        /// Tasks the baseline must hold before it judges (what it learns from first).
+        public var afterTasks: Int
+
+        /// A novelty detection.
+        public init(afterTasks: Int) { self.afterTasks = afterTasks }
+    }
+
+    /// "A task's requests above `above` × the baseline's p99 of requests per task", once the baseline holds
+    /// `afterTasks` finished tasks.
+    public struct Rate: Sendable, Hashable {
+        /// The multiple of the baseline's p99.
+        public var above: Double
+        /// Finished tasks the baseline must hold before it judges.
+        public var afterTasks: Int
+
+        /// A rate detection.
+        public init(above: Double, afterTasks: Int) {
+            self.above = above
+            self.afterTasks = afterTasks
+        }
+    }
+
     /// What the rule looks for.
     public enum Detection: Sendable, Hashable {
         /// Too many refusals of some kinds in a window.
         case refusals(Refusals)
+        /// A use the baseline has never seen.
+        case newResource(NewResource)
+        /// A task far busier than the baseline's tasks.
+        case rate(Rate)
+
+        /// The detection's name in policy files and alerts.
+        public var kind: String {
+            switch self {
+            case .refusals: return "refusals"
+            case .newResource: return "new_resource"
+            case .rate: return "rate"
+            }
+        }
     }
 
     /// The codes a `refusals` detection may count: every verifier refusal, and the broker's own signals.
@@ -102,8 +140,10 @@ public struct MonitoringRule: Sendable, Hashable {
 
     /// The refusal detection, when that is what the rule looks for.
     public var refusals: Refusals? {
-        switch detection {
-        case .refusals(let refusals): return refusals
-        }
+        if case .refusals(let refusals) = detection { return refusals }
+        return nil
     }
+
+    /// Whether it counts per task (a rule that judges one task) rather than per workload.
+    public var perTask: Bool { (refusals?.per ?? .task) == .task }
 }

@@ -74,6 +74,7 @@ extension PostgresDatabase {
         try await PostgresStatusRows.insert(session, copying: dump.statusLists, revoked: dump.revokedTokens)
         for stream in dump.signalStreams { try await PostgresSignalStreamStore.insert(session, stream) }
         for alert in dump.alerts { try await PostgresMonitoringStore.insert(session, alert, keepingID: true) }
+        for baseline in dump.baselines { try await PostgresMonitoringStore.save(session, baseline) }
         if let last = dump.alerts.last {
             try await session.execute("SELECT setval('monitoring_alerts_id_seq', \(last.id))")
         }
@@ -92,6 +93,7 @@ extension PostgresDatabase {
                 ("audit", dump.audit.count), ("signing_keys", dump.keys.count), ("operators", dump.operators.count),
                 ("dpop_proofs", dump.proofs.count), ("status_lists", dump.statusLists.count),
                 ("ssf_streams", dump.signalStreams.count), ("monitoring_alerts", dump.alerts.count),
+                ("usage_baselines", dump.baselines.count),
             ]
             for (table, expected) in tables {
                 let stored = try await session.integer(PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)")) ?? 0

@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import WritPolicy
+import WritToken
 
 /// ``MonitoringStore`` on PostgreSQL: one list of alerts for every broker.
 struct PostgresMonitoringStore: MonitoringStore {
@@ -28,10 +29,11 @@ struct PostgresMonitoringStore: MonitoringStore {
         return try await session.integer(
             """
             INSERT INTO monitoring_alerts (id, at, rule, response, workload, task, task_type, window_seconds,
-                observed, threshold, codes, revocation)
+                observed, threshold, codes, kind, baseline, revocation)
             VALUES (COALESCE(\(id), nextval('monitoring_alerts_id_seq')), \(StoredTime.milliseconds(alert.at)),
                 \(alert.rule), \(alert.response.rawValue), \(alert.workload), \(alert.task), \(alert.taskType),
-                \(window), \(Int64(alert.observed)), \(threshold), \(codes), \(revocation))
+                \(window), \(Int64(alert.observed)), \(threshold), \(codes), \(alert.kind), \(alert.baseline),
+                \(revocation))
             RETURNING id
             """
         ) ?? 0
@@ -59,6 +61,36 @@ struct PostgresMonitoringStore: MonitoringStore {
         }
     }
 
+    func baselines() async throws -> [UsageBaseline] {
+        try await database.read { session in
+            try await session.rows("SELECT workload, task_type, body FROM usage_baselines").map {
+                try UsageBaseline.stored(
+                    workload: try $0.string("workload"),
+                    taskType: try $0.string("task_type"),
+                    json: try $0.string("body")
+                )
+            }.sorted { ($0.workload, $0.taskType) < ($1.workload, $1.taskType) }
+        }
+    }
+
+    func save(_ baselines: [UsageBaseline]) async throws {
+        try await database.write { session in
+            for baseline in baselines { try await Self.save(session, baseline) }
+        }
+    }
+
+    /// Writes one baseline, replacing the one of its workload and task type.
+    static func save(_ session: PostgresSession, _ baseline: UsageBaseline) async throws {
+        let updated = StoredTime.milliseconds(seconds: TimeInterval(baseline.updated))
+        try await session.execute(
+            """
+            INSERT INTO usage_baselines (workload, task_type, body, updated_at)
+            VALUES (\(baseline.workload), \(baseline.taskType), \(baseline.storedJSON), \(updated))
+            ON CONFLICT (workload, task_type) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+            """
+        )
+    }
+
     static func alert(_ row: PostgresRandomAccessRow) throws -> MonitoringAlert {
         let response = try row.string("response")
         guard let known = MonitoringRule.Response(rawValue: response) else {
@@ -71,6 +103,7 @@ struct PostgresMonitoringStore: MonitoringStore {
             id: try row.int64("id"),
             at: try row.date("at"),
             rule: try row.string("rule"),
+            kind: try row.string("kind"),
             response: known,
             workload: try row.string("workload"),
             task: try row.optionalString("task"),
@@ -79,6 +112,7 @@ struct PostgresMonitoringStore: MonitoringStore {
             observed: try row.int("observed"),
             threshold: Int(try row["threshold"].decode(Int32.self)),
             codes: try row.string("codes").split(separator: " ").map(String.init),
+            baseline: try row.optionalString("baseline"),
             revocation: try row.optionalInt64("revocation").map { UInt64(max($0, 0)) }
         )
     }

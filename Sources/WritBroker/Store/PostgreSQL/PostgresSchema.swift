@@ -58,7 +58,7 @@ enum PostgresSchema {
     /// Cluster membership: the brokers alive now, among whom the rate limits are shared.
     static let version3 = ["CREATE TABLE writ_brokers (id TEXT PRIMARY KEY, seen_at BIGINT NOT NULL)"]
 
-    /// Monitoring alerts: what a detection rule saw and what the broker did.
+    /// Monitoring alerts (what a detection rule saw and what the broker did) and usage baselines.
     static let version5 = [
         """
         CREATE TABLE monitoring_alerts (
@@ -73,11 +73,22 @@ enum PostgresSchema {
             observed BIGINT NOT NULL,
             threshold INTEGER NOT NULL,
             codes TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            baseline TEXT,
             revocation BIGINT
         )
         """,
         "CREATE INDEX monitoring_alerts_by_workload ON monitoring_alerts(workload, id)",
         "CREATE INDEX monitoring_alerts_by_time ON monitoring_alerts(at)",
+        """
+        CREATE TABLE usage_baselines (
+            workload TEXT NOT NULL,
+            task_type TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            PRIMARY KEY (workload, task_type)
+        )
+        """,
     ]
 
     /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the

@@ -53,6 +53,7 @@ extension StoreDump {
             dump.alerts = try Row.fetchAll(db, sql: "SELECT * FROM monitoring_alerts ORDER BY id").map(
                 SQLiteMonitoringStore.alert
             )
+            dump.baselines = try SQLiteMonitoringStore.baselines(db)
             return dump
         }
     }

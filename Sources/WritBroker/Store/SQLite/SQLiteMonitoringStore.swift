@@ -13,14 +13,14 @@ struct SQLiteMonitoringStore: MonitoringStore {
             try db.cachedStatement(
                 sql: """
                     INSERT INTO monitoring_alerts (at, rule, response, workload, task, task_type, window_seconds,
-                        observed, threshold, codes, revocation)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        observed, threshold, codes, kind, baseline, revocation)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     StoredTime.milliseconds(alert.at), alert.rule, alert.response.rawValue, alert.workload, alert.task,
                     alert.taskType, alert.window, alert.observed, alert.threshold, alert.codes.joined(separator: " "),
-                    alert.revocation.map { Int64(clamping: $0) },
+                    alert.kind, alert.baseline, alert.revocation.map { Int64(clamping: $0) },
                 ]
             )
             var stored = alert
@@ -55,6 +55,34 @@ struct SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
+    func baselines() async throws -> [UsageBaseline] {
+        try await database.read { db in try Self.baselines(db) }
+    }
+
+    static func baselines(_ db: Database) throws -> [UsageBaseline] {
+        try Row.fetchAll(db, sql: "SELECT workload, task_type, body FROM usage_baselines ORDER BY workload, task_type")
+            .map { try UsageBaseline.stored(workload: $0["workload"], taskType: $0["task_type"], json: $0["body"]) }
+    }
+
+    func save(_ baselines: [UsageBaseline]) async throws {
+        try await database.write { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO usage_baselines (workload, task_type, body, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (workload, task_type) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at
+                    """
+            )
+            for baseline in baselines {
+                try statement.execute(
+                    arguments: [
+                        baseline.workload, baseline.taskType, baseline.storedJSON,
+                        StoredTime.milliseconds(seconds: TimeInterval(baseline.updated)),
+                    ]
+                )
+            }
+        }
+    }
+
     static func alert(_ row: Row) throws -> MonitoringAlert {
         let response: String = row["response"]
         guard let known = MonitoringRule.Response(rawValue: response) else {
@@ -66,6 +94,7 @@ struct SQLiteMonitoringStore: MonitoringStore {
             id: row["id"],
             at: StoredTime.date(row["at"]),
             rule: row["rule"],
+            kind: row["kind"],
             response: known,
             workload: row["workload"],
             task: row["task"],
@@ -74,6 +103,7 @@ struct SQLiteMonitoringStore: MonitoringStore {
             observed: row["observed"],
             threshold: row["threshold"],
             codes: codes.split(separator: " ").map(String.init),
+            baseline: row["baseline"],
             revocation: revocation.map { UInt64(max($0, 0)) }
         )
     }

@@ -1,6 +1,6 @@
 /// The statements of each schema version.
 enum Schema {
-    /// Monitoring alerts: what a detection rule saw and what the broker did.
+    /// Monitoring alerts (what a detection rule saw and what the broker did) and usage baselines.
     static let version8 = [
         """
         CREATE TABLE monitoring_alerts (
@@ -15,11 +15,22 @@ enum Schema {
             observed INTEGER NOT NULL,
             threshold INTEGER NOT NULL,
             codes TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            baseline TEXT,
             revocation INTEGER
         )
         """,
         "CREATE INDEX monitoring_alerts_by_workload ON monitoring_alerts(workload, id)",
         "CREATE INDEX monitoring_alerts_by_time ON monitoring_alerts(at)",
+        """
+        CREATE TABLE usage_baselines (
+            workload TEXT NOT NULL,
+            task_type TEXT NOT NULL,
+            body TEXT NOT NULL,
+            updated_at INTEGER NOT NULL,
+            PRIMARY KEY (workload, task_type)
+        )
+        """,
     ]
 
     /// Token Status Lists: each token's list and index, its status (1 once anything revokes it, set in the

@@ -3,28 +3,38 @@
 /// Each count fires once: after a rule fires for a subject, that subject's window starts again empty, so a
 /// second firing needs as many new refusals. Memory is bounded: past `capacity` subjects, the ones idle
 /// longest are dropped.
-struct RefusalWindows {
-    struct Key: Hashable {
-        var rule: String
-        var subject: String
+public struct RefusalWindows: Sendable {
+    /// A rule and the task or workload it counts for.
+    public struct Key: Hashable, Sendable {
+        public var rule: String
+        public var subject: String
+
+        /// A key.
+        public init(rule: String, subject: String) {
+            self.rule = rule
+            self.subject = subject
+        }
     }
 
-    private struct Window {
+    private struct Window: Sendable {
         var seconds: [(second: Int64, count: Int)] = []
         var total = 0
         var lastSeen: Int64 = 0
     }
 
     private var windows: [Key: Window] = [:]
-    let capacity: Int
+    /// The most windows kept.
+    public let capacity: Int
 
-    init(capacity: Int = 100_000) { self.capacity = capacity }
+    /// Empty windows.
+    public init(capacity: Int = 100_000) { self.capacity = capacity }
 
-    var count: Int { windows.count }
+    /// How many windows are kept.
+    public var count: Int { windows.count }
 
     /// Adds `count` refusals at `second`; the total within the last `window` seconds when it exceeds
     /// `threshold` (the window then starts again), nil otherwise.
-    mutating func add(_ count: Int, to key: Key, at second: Int64, window: Int64, threshold: Int) -> Int? {
+    public mutating func add(_ count: Int, to key: Key, at second: Int64, window: Int64, threshold: Int) -> Int? {
         if windows[key] == nil, windows.count >= capacity { evictIdlest(now: second) }
         var entry = windows[key] ?? Window()
         if let last = entry.seconds.last, last.second == second {
@@ -49,12 +59,12 @@ struct RefusalWindows {
     }
 
     /// Drops every window of a subject (a released workload starts again).
-    mutating func forget(subject: String) {
+    public mutating func forget(subject: String) {
         windows = windows.filter { $0.key.subject != subject }
     }
 
     /// Drops windows idle for longer than `idle` seconds.
-    mutating func prune(now: Int64, idle: Int64) {
+    public mutating func prune(now: Int64, idle: Int64) {
         windows = windows.filter { $0.value.lastSeen >= now - idle }
     }
 

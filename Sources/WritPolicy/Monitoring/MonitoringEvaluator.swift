@@ -1,0 +1,281 @@
+public import WritToken
+
+/// One use or refusal at a resource server (or one of the broker's own signals), as the rules see it.
+public struct UsageEvent: Sendable, Hashable {
+    public var workload: SPIFFEID
+    public var task: String?
+    public var taskType: String?
+    public var token: String?
+    /// The resource server's audience.
+    public var audience: String
+    public var action: String?
+    public var resourceType: String?
+    public var identifier: String?
+    /// `allowed`, or the refusal's code.
+    public var outcome: String
+    public var count: Int
+    /// When, in seconds since the epoch.
+    public var second: Int64
+
+    /// The outcome of an allowed use.
+    public static let allowed = "allowed"
+
+    /// An event.
+    public init(
+        workload: SPIFFEID,
+        task: String? = nil,
+        taskType: String? = nil,
+        token: String? = nil,
+        audience: String = "",
+        action: String? = nil,
+        resourceType: String? = nil,
+        identifier: String? = nil,
+        outcome: String,
+        count: Int = 1,
+        second: Int64
+    ) {
+        self.workload = workload
+        self.task = task
+        self.taskType = taskType
+        self.token = token
+        self.audience = audience
+        self.action = action
+        self.resourceType = resourceType
+        self.identifier = identifier
+        self.outcome = outcome
+        self.count = count
+        self.second = second
+    }
+}
+
+/// A rule that fired, with what it counted and what it compared that with.
+public struct MonitoringFiring: Sendable, Hashable {
+    public var rule: MonitoringRule
+    public var workload: SPIFFEID
+    public var task: String?
+    public var taskType: String?
+    /// What was counted: refusals in the window, a task's requests, or uses of the new resource.
+    public var observed: Int
+    /// The count that had to be exceeded.
+    public var threshold: Int
+    /// The window, in seconds (refusal rules).
+    public var window: Int
+    /// The refusal codes counted (refusal rules).
+    public var codes: [String]
+    /// The baseline compared with, in words (baseline rules).
+    public var baseline: String?
+}
+
+/// The monitoring rules' state and judgement: refusal windows, baselines per workload and task type, and the
+/// tasks reporting now. Pure: the broker keeps one behind a lock and feeds it reports; `writ policy test`
+/// feeds it a test's usage.
+public struct MonitoringEvaluator: Sendable {
+    /// A baseline's key.
+    public struct BaselineKey: Hashable, Sendable {
+        public var workload: String
+        public var taskType: String
+
+        /// A key.
+        public init(workload: String, taskType: String) {
+            self.workload = workload
+            self.taskType = taskType
+        }
+    }
+
+    struct LiveTask: Sendable {
+        var key: BaselineKey
+        var requests = 0
+        var refusals = 0
+        var tokens: Set<String> = []
+        var lastSeen: Int64
+        var fired: Set<String> = []
+    }
+
+    /// The most tasks followed at once, and baselines kept.
+    public static let maximumLiveTasks = 50_000
+    public static let maximumBaselines = 10_000
+
+    public var windows = RefusalWindows()
+    /// The baselines, by workload and task type.
+    public var baselines: [BaselineKey: UsageBaseline] = [:]
+    /// Baselines changed since the broker last saved them.
+    public var changed: Set<BaselineKey> = []
+    var live: [String: LiveTask] = [:]
+
+    /// An empty state.
+    public init() {}
+
+    /// How many tasks are followed now.
+    public var liveTasks: Int { live.count }
+
+    /// Counts one event; the rules that fire.
+    public mutating func observe(_ event: UsageEvent, rules: [MonitoringRule]) -> [MonitoringFiring] {
+        var firings: [MonitoringFiring] = []
+        if event.outcome != UsageEvent.allowed {
+            firings += refusals(event, rules: rules)
+        }
+        guard let task = event.task, let taskType = event.taskType else { return firings }
+        let key = BaselineKey(workload: event.workload.description, taskType: taskType)
+        var baseline = baselines[key] ?? UsageBaseline(workload: key.workload, taskType: taskType, now: event.second)
+        var current = live[task] ?? LiveTask(key: key, lastSeen: event.second)
+        if live[task] == nil {
+            if live.count >= Self.maximumLiveTasks { finishIdleTasks(now: event.second, idle: 0, limit: 1000) }
+            baseline.tasks += 1
+        }
+        current.requests += event.count
+        if event.outcome != UsageEvent.allowed { current.refusals += event.count }
+        if let token = event.token, current.tokens.count < 64 { current.tokens.insert(token) }
+        current.lastSeen = max(current.lastSeen, event.second)
+        for rule in rules where rule.watches(event.workload, taskType: taskType) && !current.fired.contains(rule.id) {
+            if let firing = judge(rule, event, task: task, baseline: baseline, current: current) {
+                current.fired.insert(rule.id)
+                firings.append(firing)
+            }
+        }
+        if let type = event.resourceType {
+            let use = UsageBaseline.Use(
+                audience: event.audience,
+                resourceType: type,
+                action: event.action ?? "",
+                prefix: UsageBaseline.Use.prefix(of: event.identifier)
+            )
+            baseline.record(use, allowed: event.outcome == UsageEvent.allowed, count: event.count, at: event.second)
+        }
+        live[task] = current
+        store(baseline, key)
+        return firings
+    }
+
+    private mutating func refusals(_ event: UsageEvent, rules: [MonitoringRule]) -> [MonitoringFiring] {
+        var firings: [MonitoringFiring] = []
+        for rule in rules {
+            guard let refusals = rule.refusals, refusals.codes.contains(event.outcome),
+                rule.watches(event.workload, taskType: event.taskType)
+            else { continue }
+            let subject: String
+            switch refusals.per {
+            case .task:
+                guard let task = event.task else { continue }
+                subject = task
+            case .workload: subject = event.workload.description
+            }
+            let key = RefusalWindows.Key(rule: rule.id, subject: subject)
+            let window = Int64(refusals.within)
+            guard
+                let observed = windows.add(
+                    event.count,
+                    to: key,
+                    at: event.second,
+                    window: window,
+                    threshold: refusals.moreThan
+                )
+            else { continue }
+            firings.append(
+                MonitoringFiring(
+                    rule: rule,
+                    workload: event.workload,
+                    task: refusals.per == .task ? event.task : nil,
+                    taskType: event.taskType,
+                    observed: observed,
+                    threshold: refusals.moreThan,
+                    window: Int(window),
+                    codes: refusals.codes.sorted(),
+                    baseline: nil
+                )
+            )
+        }
+        return firings
+    }
+
+    /// A baseline rule's judgement of a task's event, before the event joins the baseline.
+    private func judge(
+        _ rule: MonitoringRule,
+        _ event: UsageEvent,
+        task: String,
+        baseline: UsageBaseline,
+        current: LiveTask
+    ) -> MonitoringFiring? {
+        let of = "\(baseline.tasks - 1) \(baseline.taskType) tasks of \(baseline.workload)"
+        switch rule.detection {
+        case .refusals: return nil
+        case .newResource(let novelty):
+            guard baseline.tasks - 1 >= novelty.afterTasks, let type = event.resourceType else { return nil }
+            let use = UsageBaseline.Use(
+                audience: event.audience,
+                resourceType: type,
+                action: event.action ?? "",
+                prefix: UsageBaseline.Use.prefix(of: event.identifier)
+            )
+            guard !baseline.knows(use) else { return nil }
+            return MonitoringFiring(
+                rule: rule,
+                workload: event.workload,
+                task: task,
+                taskType: baseline.taskType,
+                observed: event.count,
+                threshold: 0,
+                window: 0,
+                codes: [],
+                baseline: "\(use.text) (\(event.outcome)) was never allowed in the baseline of \(of)"
+            )
+        case .rate(let rate):
+            guard baseline.requestsPerTask.count >= rate.afterTasks, let p99 = baseline.requestsP99 else {
+                return nil
+            }
+            let limit = Int((rate.above * Double(max(p99, 1))).rounded(.down))
+            guard current.requests > limit else { return nil }
+            return MonitoringFiring(
+                rule: rule,
+                workload: event.workload,
+                task: task,
+                taskType: baseline.taskType,
+                observed: current.requests,
+                threshold: limit,
+                window: 0,
+                codes: [],
+                baseline: "p99 \(p99) requests per task over the last \(baseline.requestsPerTask.count) finished "
+                    + "\(baseline.taskType) tasks of \(baseline.workload), × \(rate.above)"
+            )
+        }
+    }
+
+    private mutating func store(_ baseline: UsageBaseline, _ key: BaselineKey) {
+        if baselines[key] == nil, baselines.count >= Self.maximumBaselines,
+            let oldest = baselines.min(by: { $0.value.updated < $1.value.updated })?.key
+        {
+            baselines[oldest] = nil
+        }
+        baselines[key] = baseline
+        changed.insert(key)
+    }
+
+    /// Adds tasks that reported nothing for `idle` seconds to their baselines' per-task figures (at most
+    /// `limit`, longest idle first).
+    public mutating func finishIdleTasks(now: Int64, idle: Int64, limit: Int = .max) {
+        let finished = live.filter { $0.value.lastSeen <= now - idle }.sorted { $0.value.lastSeen < $1.value.lastSeen }
+            .prefix(limit)
+        for (id, task) in finished {
+            live[id] = nil
+            guard var baseline = baselines[task.key] else { continue }
+            baseline.finish(requests: task.requests, refusals: task.refusals, tokens: task.tokens.count, at: now)
+            baselines[task.key] = baseline
+            changed.insert(task.key)
+        }
+    }
+
+    /// Forgets uses not seen within `window` seconds, and refusal windows idle for a day.
+    public mutating func prune(now: Int64, baselineWindow: Int64) {
+        windows.prune(now: now, idle: 86_400)
+        for (key, var baseline) in baselines {
+            let before = baseline.uses.count
+            baseline.forget(before: now - baselineWindow)
+            if baseline.uses.count != before {
+                baselines[key] = baseline
+                changed.insert(key)
+            }
+        }
+    }
+
+    /// Forgets every refusal window of a workload or task (a released workload starts again).
+    public mutating func forget(subject: String) { windows.forget(subject: subject) }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import WritPolicy
+import WritToken
+
+/// The monitoring rules' judgement over synthetic usage: refusal windows, new resources, rates, baselines.
+@Suite("Monitoring rules over usage")
+struct MonitoringEvaluatorTests {
+    static let agent = try! SPIFFEID("spiffe://example.org/agents/retrieval-assistant")
+    static let docs = "https://docs.example.org"
+
+    static func rules(_ text: String) throws -> [MonitoringRule] {
+        try PolicyLoader.load(sources: [("watch.yaml", "monitoring:\n" + text)]).get().monitoring
+    }
+
+    static func use(
+        _ task: String,
+        _ identifier: String,
+        outcome: String = UsageEvent.allowed,
+        count: Int = 1,
+        at second: Int64
+    ) -> UsageEvent {
+        UsageEvent(
+            workload: agent,
+            task: task,
+            taskType: "answer-question",
+            token: "tok-\(task)",
+            audience: docs,
+            action: "read",
+            resourceType: "document",
+            identifier: identifier,
+            outcome: outcome,
+            count: count,
+            second: second
+        )
+    }
+
+    @Test("refusals fire once past the threshold within the window, then count afresh; old ones fall out")
+    func refusals() throws {
+        let rules = try Self.rules(
+            """
+              - id: probing
+                refusals: { more_than: 3, within: 10s }
+                response: alert
+            """
+        )
+        var evaluator = MonitoringEvaluator()
+        let refusal = { (second: Int64) in
+            Self.use("t1", "finance/x", outcome: "insufficient_authorization", at: second)
+        }
+        #expect(evaluator.observe(refusal(0), rules: rules).isEmpty)
+        #expect(evaluator.observe(refusal(1), rules: rules).isEmpty)
+        // Eleven seconds on, the first two have left the window.
+        #expect(evaluator.observe(refusal(11), rules: rules).isEmpty)
+        #expect(evaluator.observe(refusal(12), rules: rules).isEmpty)
+        #expect(evaluator.observe(refusal(12), rules: rules).isEmpty)
+        let fired = evaluator.observe(refusal(13), rules: rules)
+        #expect(fired.map(\.observed) == [4] && fired.first?.task == "t1" && fired.first?.threshold == 3)
+        #expect(evaluator.observe(refusal(14), rules: rules).isEmpty, "the window starts again after firing")
+        // Allowed uses and other codes are not counted.
+        for second in Int64(15)..<25 {
+            #expect(evaluator.observe(Self.use("t1", "hr/a", at: second), rules: rules).isEmpty)
+            #expect(evaluator.observe(Self.use("t1", "hr/a", outcome: "revoked", at: second), rules: rules).isEmpty)
+        }
+    }
+
+    @Test("a new resource is judged only once the baseline holds enough tasks, and only uses it never allowed")
+    func newResource() throws {
+        let rules = try Self.rules(
+            """
+              - id: novel
+                new_resource: { after_tasks: 5 }
+                response: alert
+            """
+        )
+        var evaluator = MonitoringEvaluator()
+        // Learning: five tasks reading HR handbook pages, one of them also a finance page (still learning).
+        for task in 0..<5 {
+            #expect(evaluator.observe(Self.use("t\(task)", "hr/handbook/leave", at: 0), rules: rules).isEmpty)
+        }
+        #expect(evaluator.observe(Self.use("t4", "finance/payroll/2026", at: 1), rules: rules).isEmpty)
+        // Judging: the same prefix, a page never read before under it, and the finance prefix are known.
+        #expect(evaluator.observe(Self.use("t5", "hr/handbook/expenses", at: 2), rules: rules).isEmpty)
+        #expect(evaluator.observe(Self.use("t5", "finance/payroll/2027", at: 2), rules: rules).isEmpty)
+        // A prefix never seen allowed fires, once per task.
+        let fired = evaluator.observe(Self.use("t6", "legal/contracts/acme", at: 3), rules: rules)
+        #expect(fired.count == 1 && fired[0].task == "t6")
+        #expect(fired[0].baseline?.contains("read document legal/contracts/* at https://docs.example.org") == true)
+        #expect(fired[0].baseline?.contains("baseline of 6 answer-question tasks") == true, "\(fired)")
+        #expect(evaluator.observe(Self.use("t6", "legal/other/x", at: 3), rules: rules).isEmpty)
+        // Another workload has a baseline of its own (empty: nothing is judged).
+        var other = Self.use("t7", "legal/contracts/acme", at: 3)
+        other.workload = try SPIFFEID("spiffe://example.org/agents/other")
+        #expect(evaluator.observe(other, rules: rules).isEmpty)
+    }
+
+    @Test("a task far above the baseline's p99 of requests per task fires, once the baseline has finished tasks")
+    func rate() throws {
+        let rules = try Self.rules(
+            """
+              - id: busy
+                rate: { above: 3, after_tasks: 10 }
+                response: revoke_task
+            """
+        )
+        var evaluator = MonitoringEvaluator()
+        var second: Int64 = 0
+        // Ten finished tasks of 2 to 5 requests each.
+        for task in 0..<10 {
+            for _ in 0..<(2 + task % 4) {
+                #expect(evaluator.observe(Self.use("t\(task)", "hr/handbook/leave", at: second), rules: rules).isEmpty)
+            }
+            second += 1
+        }
+        evaluator.finishIdleTasks(now: second + 100, idle: 30)
+        #expect(evaluator.liveTasks == 0)
+        let baseline = try #require(evaluator.baselines.values.first)
+        #expect(baseline.requestsPerTask.count == 10 && baseline.requestsP99 == 5 && baseline.tasks == 10)
+        // Fifteen requests are allowed (3 × 5); the sixteenth fires.
+        for _ in 0..<15 {
+            #expect(evaluator.observe(Self.use("busy", "hr/handbook/leave", at: second + 200), rules: rules).isEmpty)
+        }
+        let fired = evaluator.observe(Self.use("busy", "hr/handbook/leave", at: second + 200), rules: rules)
+        #expect(fired.map(\.observed) == [16] && fired.first?.threshold == 15 && fired.first?.task == "busy")
+    }
+
+    @Test("baselines are bounded, roll, and know prefixes")
+    func baselines() {
+        #expect(UsageBaseline.Use.prefix(of: "departments/hr/handbook/leave") == "departments/hr/handbook")
+        #expect(UsageBaseline.Use.prefix(of: "a/b/c/d/e/f") == "a/b/c/d")
+        #expect(UsageBaseline.Use.prefix(of: "single") == "single" && UsageBaseline.Use.prefix(of: nil) == "")
+        var baseline = UsageBaseline(workload: "w", taskType: "t", now: 0)
+        for index in 0..<(UsageBaseline.maximumEntries + 10) {
+            let use = UsageBaseline.Use(audience: "a", resourceType: "doc", action: "read", prefix: "p\(index)")
+            baseline.record(use, allowed: true, count: 1, at: Int64(index))
+        }
+        #expect(baseline.uses.count == UsageBaseline.maximumEntries)
+        #expect(!baseline.knows(.init(audience: "a", resourceType: "doc", action: "read", prefix: "p0")))
+        baseline.forget(before: 200)
+        #expect(baseline.uses.count == UsageBaseline.maximumEntries + 10 - 200)
+        for value in 0..<300 { baseline.finish(requests: value, refusals: 0, tokens: 1, at: 0) }
+        #expect(baseline.requestsPerTask.count == UsageBaseline.recentTasks && baseline.requestsPerTask.first == 100)
+        #expect(UsageBaseline.percentile(99, of: Array(1...100)) == 99)
+    }
+}
