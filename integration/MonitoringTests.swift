@@ -136,6 +136,32 @@ struct MonitoringTests {
                 return status
             }
             #expect(status == 200, "works again once released")
+            // What was used, set against the policies: the retrieval permit was used, other permits were not.
+            let policies = BrokerProcess.policies.path
+            let suggest = try await writ.run(["policy", "suggest", policies, "--all"])
+            #expect(suggest.status == 1, "there are candidates: \(suggest.stderr)")
+            #expect(
+                suggest.stdout.contains(
+                    "permit retrieval-reads-named-documents-in-own-department: read document departments/{user.department}/** "
+                        + "at https://docs.example.org used"
+                ),
+                "\(suggest.stdout)"
+            )
+            #expect(suggest.stdout.contains("permit coding-agent"), "\(suggest.stdout)")
+            let graph = try await writ.run(["policy", "graph", policies, "--observed"])
+            #expect(graph.status == 0, "\(graph.stderr)")
+            #expect(graph.stdout.contains("never used"), "\(graph.stdout)")
+            #expect(
+                graph.stdout.contains(
+                    #""spiffe://example.org/agents/retrieval-assistant" -> "https://docs.example.org""#
+                ),
+                "\(graph.stdout)"
+            )
+            #expect(graph.stdout.contains("refused"), "\(graph.stdout)")
+            let baselines = try await writ.run(["monitor"])
+            #expect(baselines.stdout.contains("baseline vs now:"), "\(baselines.stdout)")
+            #expect(baselines.stdout.contains("answer-question"), "\(baselines.stdout)")
+
             let after = try await writ.run(["quarantine", "list"])
             #expect(after.stdout.contains("no workload is in quarantine"), "\(after.stdout)")
             await agent.shutdown()

@@ -435,6 +435,50 @@ enum WireExamples {
         ),
         (UsageReport.self, [usageReport, UsageReport(audience: "https://docs.example.org", records: [])]),
         (UsageReportResponse.self, [UsageReportResponse(accepted: 2)]),
+        (
+            UsageResponse.self,
+            [
+                UsageResponse(
+                    baselines: [
+                        UsageBaselineBody(
+                            workload: "spiffe://example.org/agents/assistant",
+                            taskType: "answer-question",
+                            tasks: 24,
+                            finishedTasks: 22,
+                            requestsP99: 9,
+                            refusalsPerThousand: 12,
+                            liveTasks: 2,
+                            liveRequests: 5,
+                            liveRefusals: 1,
+                            uses: [
+                                BaselineUseBody(
+                                    audience: "https://docs.example.org",
+                                    resourceType: "document",
+                                    action: "read",
+                                    prefix: "departments/hr/handbook",
+                                    allowed: 80,
+                                    refused: 1,
+                                    lastSeen: 1_800_000_000
+                                )
+                            ]
+                        ),
+                        UsageBaselineBody(
+                            workload: "spiffe://example.org/agents/new",
+                            taskType: "summarize",
+                            tasks: 1,
+                            finishedTasks: 0,
+                            requestsP99: nil,
+                            refusalsPerThousand: 0,
+                            liveTasks: 1,
+                            liveRequests: 0,
+                            liveRefusals: 0,
+                            uses: []
+                        ),
+                    ],
+                    time: 1_800_000_100
+                )
+            ]
+        ),
         (MonitorResponse.self, [MonitorResponse(alerts: [alert, taskAlert], quarantines: [quarantine])]),
         (QuarantineListResponse.self, [QuarantineListResponse(quarantines: [quarantine])]),
         (
@@ -583,6 +627,7 @@ enum ParameterExamples {
         AuditPageQuery(after: 1, limit: 10, last: 5),
         AuditVerificationQuery(anchorSeq: 3, anchorHash: String(repeating: "a", count: 64)),
         MonitorQuery(workload: "spiffe://example.org/agents/assistant", limit: 20),
+        UsageQuery(workload: "spiffe://example.org/agents/assistant"),
     ]
 
     /// The example of a type.

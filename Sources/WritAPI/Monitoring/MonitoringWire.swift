@@ -251,3 +251,165 @@ public struct MonitorQuery: WireParameters {
         return list
     }
 }
+
+/// One use in a baseline: where, what, which identifier prefix, how often allowed and refused.
+public struct BaselineUseBody: WireMessage {
+    public var audience: String
+    public var resourceType: String
+    public var action: String
+    /// The identifier without its last segment; empty for uses without an identifier.
+    public var prefix: String
+    public var allowed: Int
+    public var refused: Int
+    /// When last seen, in seconds since the epoch.
+    public var lastSeen: Int64
+
+    /// A use.
+    public init(
+        audience: String,
+        resourceType: String,
+        action: String,
+        prefix: String,
+        allowed: Int,
+        refused: Int,
+        lastSeen: Int64
+    ) {
+        self.audience = audience
+        self.resourceType = resourceType
+        self.action = action
+        self.prefix = prefix
+        self.allowed = allowed
+        self.refused = refused
+        self.lastSeen = lastSeen
+    }
+
+    /// Reads a use.
+    public init(from object: WireObject) throws(WireError) {
+        audience = try object.string("audience")
+        resourceType = try object.string("resource_type")
+        action = try object.string("action")
+        prefix = try object.string("prefix")
+        allowed = Int(try object.integer("allowed"))
+        refused = Int(try object.integer("refused"))
+        lastSeen = try object.integer("last_seen")
+    }
+
+    /// The use as JSON.
+    public var json: JSONValue {
+        .object([
+            "audience": .string(audience), "resource_type": .string(resourceType), "action": .string(action),
+            "prefix": .string(prefix), "allowed": .integer(Int64(allowed)), "refused": .integer(Int64(refused)),
+            "last_seen": .integer(lastSeen),
+        ])
+    }
+}
+
+/// A workload's baseline for one task type, and its tasks reporting now.
+public struct UsageBaselineBody: WireMessage {
+    public var workload: String
+    public var taskType: String
+    /// Tasks the baseline has seen.
+    public var tasks: Int
+    /// Finished tasks the per-task figures come from.
+    public var finishedTasks: Int
+    /// The 99th percentile of requests per finished task.
+    public var requestsP99: Int?
+    /// Refusals per thousand uses.
+    public var refusalsPerThousand: Int
+    /// Tasks reporting now, and their requests and refusals so far.
+    public var liveTasks: Int
+    public var liveRequests: Int
+    public var liveRefusals: Int
+    /// The uses, most used first.
+    public var uses: [BaselineUseBody]
+
+    /// A baseline.
+    public init(
+        workload: String,
+        taskType: String,
+        tasks: Int,
+        finishedTasks: Int,
+        requestsP99: Int?,
+        refusalsPerThousand: Int,
+        liveTasks: Int,
+        liveRequests: Int,
+        liveRefusals: Int,
+        uses: [BaselineUseBody]
+    ) {
+        self.workload = workload
+        self.taskType = taskType
+        self.tasks = tasks
+        self.finishedTasks = finishedTasks
+        self.requestsP99 = requestsP99
+        self.refusalsPerThousand = refusalsPerThousand
+        self.liveTasks = liveTasks
+        self.liveRequests = liveRequests
+        self.liveRefusals = liveRefusals
+        self.uses = uses
+    }
+
+    /// Reads a baseline.
+    public init(from object: WireObject) throws(WireError) {
+        workload = try object.string("workload")
+        taskType = try object.string("task_type")
+        tasks = Int(try object.integer("tasks"))
+        finishedTasks = Int(try object.integer("finished_tasks"))
+        requestsP99 = try object.optionalInteger("requests_p99").map { Int($0) }
+        refusalsPerThousand = Int(try object.integer("refusals_per_thousand"))
+        liveTasks = Int(try object.integer("live_tasks"))
+        liveRequests = Int(try object.integer("live_requests"))
+        liveRefusals = Int(try object.integer("live_refusals"))
+        uses = try object.array("uses")
+    }
+
+    /// The baseline as JSON.
+    public var json: JSONValue {
+        var members: [String: JSONValue] = [
+            "workload": .string(workload), "task_type": .string(taskType), "tasks": .integer(Int64(tasks)),
+            "finished_tasks": .integer(Int64(finishedTasks)),
+            "refusals_per_thousand": .integer(Int64(refusalsPerThousand)),
+            "live_tasks": .integer(Int64(liveTasks)), "live_requests": .integer(Int64(liveRequests)),
+            "live_refusals": .integer(Int64(liveRefusals)), "uses": .array(uses.map(\.json)),
+        ]
+        if let requestsP99 { members["requests_p99"] = .integer(Int64(requestsP99)) }
+        return .object(members)
+    }
+}
+
+/// `GET /v1/admin/usage`: the baselines, what `writ monitor`, `writ policy graph --observed` and
+/// `writ policy suggest` read.
+public struct UsageResponse: WireMessage {
+    public var baselines: [UsageBaselineBody]
+    /// The broker's time, in seconds since the epoch.
+    public var time: Int64
+
+    /// A response.
+    public init(baselines: [UsageBaselineBody], time: Int64) {
+        self.baselines = baselines
+        self.time = time
+    }
+
+    /// Reads a response.
+    public init(from object: WireObject) throws(WireError) {
+        baselines = try object.array("baselines")
+        time = try object.integer("time")
+    }
+
+    /// The response as JSON.
+    public var json: JSONValue { .object(["baselines": .array(baselines.map(\.json)), "time": .integer(time)]) }
+}
+
+/// The query of `GET /v1/admin/usage`.
+public struct UsageQuery: WireParameters {
+    /// Only this workload's baselines.
+    public var workload: String?
+
+    /// A query.
+    public init(workload: String? = nil) { self.workload = workload }
+
+    /// Reads the query.
+    public init(parameters: [String: String]) throws(WireError) { workload = parameters["workload"] }
+
+    /// The query's parameters.
+    public var parameters: [(String, String)] { workload.map { [("workload", $0)] } ?? [] }
+}

@@ -161,6 +161,12 @@ public enum WireRoutes {
             request: .query(MonitorQuery.self),
             responses: [200: .json(MonitorResponse.self)]
         ),
+        WireRoute(
+            "GET",
+            "/v1/admin/usage",
+            request: .query(UsageQuery.self),
+            responses: [200: .json(UsageResponse.self)]
+        ),
         WireRoute("GET", "/v1/admin/quarantines", responses: [200: .json(QuarantineListResponse.self)]),
         WireRoute(
             "POST",

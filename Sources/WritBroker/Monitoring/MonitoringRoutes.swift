@@ -28,6 +28,15 @@ enum MonitoringRoutes {
         return JSONResponse.make(response.json)
     }
 
+    static func usage(_ call: RouteCall) async throws -> Response {
+        let query = try call.query(UsageQuery.self)
+        if let workload = query.workload, workload.utf8.count > 2048 {
+            throw BrokerError(.invalidRequest, "workload is longer than 2048 bytes")
+        }
+        let baselines = try await call.broker.monitoring.usage(workload: query.workload)
+        return JSONResponse.make(UsageResponse(baselines: baselines, time: call.broker.clock.now.numericDate).json)
+    }
+
     static func quarantines(_ call: RouteCall) async throws -> Response {
         let quarantines = try await call.broker.monitoring.quarantines()
         return JSONResponse.make(QuarantineListResponse(quarantines: quarantines.map(\.wire)).json)

@@ -173,12 +173,42 @@ public final class MonitoringService: Sendable {
         }
     }
 
-    /// The baselines kept now, of one workload when given.
-    public func baselines(workload: String? = nil) async throws(BrokerError) -> [UsageBaseline] {
+    /// The baselines kept now, of one workload when given, each with its tasks reporting now.
+    public func usage(workload: String? = nil) async throws(BrokerError) -> [UsageBaselineBody] {
         try await loadBaselines()
-        return state.withLock { state in
-            state.evaluator.baselines.values.filter { workload == nil || $0.workload == workload }
-                .sorted { ($0.workload, $0.taskType) < ($1.workload, $1.taskType) }
+        let (baselines, live) = state.withLock { state in
+            (
+                state.evaluator.baselines.values.filter { workload == nil || $0.workload == workload },
+                state.evaluator.liveSummary
+            )
+        }
+        return baselines.sorted { ($0.workload, $0.taskType) < ($1.workload, $1.taskType) }.map { baseline in
+            let now = live[.init(workload: baseline.workload, taskType: baseline.taskType)] ?? (0, 0, 0)
+            let uses = baseline.uses.sorted {
+                ($1.value.allowed + $1.value.refused, $0.key) < ($0.value.allowed + $0.value.refused, $1.key)
+            }
+            return UsageBaselineBody(
+                workload: baseline.workload,
+                taskType: baseline.taskType,
+                tasks: baseline.tasks,
+                finishedTasks: baseline.requestsPerTask.count,
+                requestsP99: baseline.requestsP99,
+                refusalsPerThousand: Int((baseline.refusalRate * 1000).rounded()),
+                liveTasks: now.tasks,
+                liveRequests: now.requests,
+                liveRefusals: now.refusals,
+                uses: uses.map { use, seen in
+                    BaselineUseBody(
+                        audience: use.audience,
+                        resourceType: use.resourceType,
+                        action: use.action,
+                        prefix: use.prefix,
+                        allowed: seen.allowed,
+                        refused: seen.refused,
+                        lastSeen: seen.lastSeen
+                    )
+                }
+            )
         }
     }
 }

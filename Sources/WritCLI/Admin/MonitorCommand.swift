@@ -10,7 +10,9 @@ public struct MonitorCommand: AsyncParsableCommand {
         abstract: "Show the latest alerts of the monitoring rules and the workloads in quarantine (admin API).",
         discussion: """
             Each alert names its rule, the window, what was counted and the threshold it crossed, and what the \
-            broker did (alert, revoke_task, quarantine_workload). docs/monitoring.md says how rules are written.
+            broker did (alert, revoke_task, quarantine_workload). Then, per workload and task type, the baseline \
+            (tasks seen, p99 requests per task, refusals per thousand uses, uses known) against the tasks \
+            reporting now. docs/monitoring.md says how rules are written.
 
             Examples:
               writ monitor
@@ -66,8 +68,46 @@ public struct MonitorCommand: AsyncParsableCommand {
                 let why = view.alerts.prefix(5).map { "  - " + $0.explanation }.joined(separator: "\n")
                 sections.append("alerts (newest first):\n" + table.text + "\nwhy:\n" + why)
             }
+            let usage = try await session.get(
+                "/v1/admin/usage",
+                query: UsageQuery(workload: workload),
+                as: UsageResponse.self
+            )
+            sections.append(Self.baselines(usage.value.baselines))
             return CommandOutcome(output: sections.joined(separator: "\n\n"), exitCode: 0)
         }
+    }
+}
+
+extension MonitorCommand {
+    /// Each workload's baseline per task type against its tasks reporting now.
+    static func baselines(_ baselines: [UsageBaselineBody]) -> String {
+        guard !baselines.isEmpty else { return "baselines: none yet (no usage reported)" }
+        var table = Table(
+            "WORKLOAD",
+            "TASK TYPE",
+            "TASKS",
+            "P99 REQ/TASK",
+            "REFUSED ‰",
+            "USES",
+            "NOW: TASKS",
+            "REQUESTS",
+            "REFUSED"
+        )
+        for baseline in baselines {
+            table.add(
+                baseline.workload,
+                baseline.taskType,
+                String(baseline.tasks),
+                baseline.requestsP99.map(String.init) ?? "-",
+                String(baseline.refusalsPerThousand),
+                String(baseline.uses.count),
+                String(baseline.liveTasks),
+                String(baseline.liveRequests),
+                String(baseline.liveRefusals)
+            )
+        }
+        return "baseline vs now:\n" + table.text
     }
 }
 

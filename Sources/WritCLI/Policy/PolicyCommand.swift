@@ -1,5 +1,6 @@
 public import ArgumentParser
 import Foundation
+import WritAPI
 import WritPolicy
 import WritToken
 
@@ -10,6 +11,7 @@ public struct PolicyCommand: AsyncParsableCommand {
         abstract: "Validate, test, explain and map the policies that decide what a task may get.",
         subcommands: [
             PolicyCheckCommand.self, PolicyTestCommand.self, PolicyExplainCommand.self, PolicyGraphCommand.self,
+            PolicySuggestCommand.self,
         ]
     )
 
@@ -213,8 +215,14 @@ public struct PolicyGraphCommand: AsyncParsableCommand {
             Prints Graphviz DOT. With --svg, also renders an SVG with Graphviz's `dot` (installed by \
             `make deps`). Permits are solid edges; forbids are dashed and red.
 
-            Example:
+            With --observed, asks the broker (admin API) what its usage baselines saw over the last --days: \
+            each permit edge says how often it was used, a permit never used is dotted and grey (a candidate to \
+            remove), and each workload's observed traffic to each resource server is drawn in blue, or in red \
+            when every attempt was refused.
+
+            Examples:
               writ policy graph policies --svg segmentation.svg
+              writ policy graph policies --observed --days 7 --svg observed.svg
             """
     )
 
@@ -224,18 +232,41 @@ public struct PolicyGraphCommand: AsyncParsableCommand {
     @Option(help: "Write an SVG rendering here (needs Graphviz's dot).")
     var svg: String?
 
+    @Flag(help: "Overlay what the broker observed (needs a broker and an operator token).")
+    var observed = false
+
+    @Option(help: "With --observed: the days of usage to count.")
+    var days: Int = 30
+
+    @OptionGroup var connection: ConnectionOptions
+
     public init() {}
 
-    public func run() async throws { try evaluate().finish() }
+    public func run() async throws { try await outcome().finishReportingErrors() }
 
-    /// Builds the map.
-    public func evaluate() -> CommandOutcome {
-        let set: PolicySet
-        switch PolicyDirectory.load(directory) {
-        case .failure(let outcome): return outcome
-        case .success(let loaded): set = loaded
+    /// Builds the map, without the broker.
+    public func evaluate() -> CommandOutcome { render(SegmentationGraph(policies: loaded ?? PolicySet(rules: []))) }
+
+    /// Builds the map, with what the broker observed when asked.
+    public func outcome() async -> CommandOutcome {
+        if case .failure(let outcome) = PolicyDirectory.load(directory) { return outcome }
+        guard observed else { return evaluate() }
+        guard (1...365).contains(days) else { return .unusable("--days must be from 1 to 365") }
+        let set = loaded ?? PolicySet(rules: [])
+        return await connection.run { session throws(CommandOutcome) in
+            let usage = try await ObservedUsageReader.read(session, days: days)
+            return render(SegmentationGraph(policies: set, observed: usage))
         }
-        let dot = SegmentationGraph(policies: set).dot
+    }
+
+    private var loaded: PolicySet? {
+        if case .success(let set) = PolicyDirectory.load(directory) { return set }
+        return nil
+    }
+
+    private func render(_ graph: SegmentationGraph) -> CommandOutcome {
+        if case .failure(let outcome) = PolicyDirectory.load(directory) { return outcome }
+        let dot = graph.dot
         if let svg {
             do {
                 try GraphvizRenderer.render(dot, to: svg)
@@ -244,6 +275,106 @@ public struct PolicyGraphCommand: AsyncParsableCommand {
             }
         }
         return CommandOutcome(output: dot, exitCode: WritExitCode.success)
+    }
+}
+
+/// `writ policy suggest [DIR]`.
+public struct PolicySuggestCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "suggest",
+        abstract: "List permits and resource entries no observed task used: a least-privilege report.",
+        discussion: """
+            Asks the broker (admin API) what its usage baselines saw over the last --days, and sets it against \
+            every permit of DIR: a permit none of whose workloads and task types was observed, and each resource \
+            entry (per resource server) no observed task used, is a candidate to remove or narrow. --all also \
+            lists the entries that were used. Exits 0, or 1 when it has candidates (for a CI check).
+
+            Example:
+              writ policy suggest policies --days 30
+            """
+    )
+
+    @Argument(help: "The policy directory.")
+    var directory: String = "policies"
+
+    @Option(help: "The days of usage to count.")
+    var days: Int = 30
+
+    @Flag(help: "Also list the entries that were used.")
+    var all = false
+
+    @OptionGroup var connection: ConnectionOptions
+
+    public init() {}
+
+    public func run() async throws {
+        let outcome = await outcome()
+        // The report is the output, candidates or not; only a failure to make it goes to standard error.
+        if outcome.exitCode == WritExitCode.rejected {
+            try outcome.finish()
+        } else {
+            try outcome.finishReportingErrors()
+        }
+    }
+
+    /// The report.
+    public func outcome() async -> CommandOutcome {
+        let set: PolicySet
+        switch PolicyDirectory.load(directory) {
+        case .failure(let outcome): return outcome
+        case .success(let loaded): set = loaded
+        }
+        guard (1...365).contains(days) else { return .unusable("--days must be from 1 to 365") }
+        return await connection.run { session throws(CommandOutcome) in
+            let usage = try await ObservedUsageReader.read(session, days: days)
+            let findings = UsageSuggestion.report(policies: set, observed: usage)
+            let candidates = findings.filter { $0.kind != .used }
+            if connection.json {
+                let items: [JSONValue] = findings.map { finding in
+                    var members: [String: JSONValue] = [
+                        "rule": .string(finding.rule), "kind": .string(finding.kind.rawValue),
+                        "location": .string(finding.location.description), "uses": .integer(Int64(finding.uses)),
+                        "tasks": .integer(Int64(finding.tasks)),
+                    ]
+                    if let entry = finding.entry { members["entry"] = .string(entry) }
+                    return .object(members)
+                }
+                return CommandOutcome(
+                    output: JSONWriter.string(.object(["findings": .array(items), "days": .integer(Int64(days))])),
+                    exitCode: candidates.isEmpty ? WritExitCode.success : WritExitCode.rejected
+                )
+            }
+            let shown = all ? findings : candidates
+            let header = "\(candidates.count) candidates over the last \(days) days of observed usage"
+            let lines = shown.map(\.text)
+            return CommandOutcome(
+                output: ([header] + lines).joined(separator: "\n"),
+                exitCode: candidates.isEmpty ? WritExitCode.success : WritExitCode.rejected
+            )
+        }
+    }
+}
+
+/// Reads the broker's baselines into observed usage.
+enum ObservedUsageReader {
+    static func read(_ session: AdminClient.Session, days: Int) async throws(CommandOutcome) -> ObservedUsage {
+        let reply = try await session.get("/v1/admin/usage", query: UsageQuery(), as: UsageResponse.self)
+        let baselines = reply.value.baselines.map { body in
+            var baseline = UsageBaseline(workload: body.workload, taskType: body.taskType, now: reply.value.time)
+            baseline.tasks = body.tasks
+            for use in body.uses {
+                baseline.uses[
+                    .init(
+                        audience: use.audience,
+                        resourceType: use.resourceType,
+                        action: use.action,
+                        prefix: use.prefix
+                    )
+                ] = .init(allowed: use.allowed, refused: use.refused, lastSeen: use.lastSeen)
+            }
+            return baseline
+        }
+        return ObservedUsage(baselines: baselines, since: reply.value.time - Int64(days) * 86_400)
     }
 }
 

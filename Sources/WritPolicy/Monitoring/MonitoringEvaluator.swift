@@ -108,6 +108,16 @@ public struct MonitoringEvaluator: Sendable {
     /// How many tasks are followed now.
     public var liveTasks: Int { live.count }
 
+    /// The tasks reporting now, per baseline: how many, and their requests and refusals so far.
+    public var liveSummary: [BaselineKey: (tasks: Int, requests: Int, refusals: Int)] {
+        var summary: [BaselineKey: (tasks: Int, requests: Int, refusals: Int)] = [:]
+        for task in live.values {
+            let known = summary[task.key] ?? (0, 0, 0)
+            summary[task.key] = (known.tasks + 1, known.requests + task.requests, known.refusals + task.refusals)
+        }
+        return summary
+    }
+
     /// Counts one event; the rules that fire.
     public mutating func observe(_ event: UsageEvent, rules: [MonitoringRule]) -> [MonitoringFiring] {
         var firings: [MonitoringFiring] = []
