@@ -85,6 +85,42 @@ struct PolicyCommandTests {
         #expect(failed.output.hasSuffix("0 passed, 1 failed"))
     }
 
+    @Test("monitoring tests feed usage to the rules; a firing that does not come, or one not expected, fails")
+    func monitoringTests() throws {
+        let directory = try Self.temporaryDirectory([
+            "p.yaml": """
+            monitoring:
+              - id: probing
+                refusals: { more_than: 2, within: 10s }
+                response: revoke_task
+            """,
+            "tests/t.yaml": """
+            monitoring_tests:
+              - name: three refusals fire
+                usage:
+                  - { workload: spiffe://example.org/a, task: t1, task_type: x, outcome: insufficient_authorization, repeat: 3 }
+                expect:
+                  - { rule: probing, response: revoke_task, task: t1 }
+              - name: expects a firing that never comes
+                usage:
+                  - { workload: spiffe://example.org/a, task: t1, task_type: x, outcome: insufficient_authorization, count: 2 }
+                expect:
+                  - { rule: probing }
+              - name: does not expect the one that comes
+                usage:
+                  - { workload: spiffe://example.org/a, task: t2, task_type: x, outcome: insufficient_authorization, count: 3 }
+                expect: []
+            """,
+        ])
+        let outcome = try PolicyTestCommand.parse([directory]).evaluate()
+        #expect(outcome.exitCode == 1)
+        #expect(outcome.output.contains("FAIL expects a firing that never comes"))
+        #expect(outcome.output.contains("expected probing to fire; fired: nothing"))
+        #expect(outcome.output.contains("FAIL does not expect the one that comes"))
+        #expect(outcome.output.contains("unexpected firings: probing revoke_task task t2"))
+        #expect(outcome.output.hasSuffix("1 passed, 2 failed"), "\(outcome.output)")
+    }
+
     @Test("explain gives the decision, the rules, and the smallest permitted change, as text or JSON")
     func explain() throws {
         let request =

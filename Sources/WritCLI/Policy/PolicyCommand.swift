@@ -130,20 +130,31 @@ public struct PolicyTestCommand: AsyncParsableCommand {
                 failed += 1
                 continue
             }
+            let monitoring: [MonitoringTestCase]
+            do {
+                monitoring = try PolicyTestRunner.monitoringTests(in: text, file: name)
+            } catch {
+                lines.append("\(error)")
+                failed += 1
+                continue
+            }
             var filePassed = 0
             var fileLines: [String] = []
-            for test in cases {
-                if let failure = test.failure(against: policies) {
+            let runs: [(String, SourceLocation, String?)] =
+                cases.map { ($0.name, $0.location, $0.failure(against: policies)) }
+                + monitoring.map { ($0.name, $0.location, $0.failure(against: policies)) }
+            for (testName, location, failure) in runs {
+                if let failure {
                     failed += 1
-                    fileLines.append("  FAIL \(test.name)  (\(test.location))")
+                    fileLines.append("  FAIL \(testName)  (\(location))")
                     fileLines.append("       \(failure)")
                 } else {
                     passed += 1
                     filePassed += 1
-                    if verbose { fileLines.append("  PASS \(test.name)") }
+                    if verbose { fileLines.append("  PASS \(testName)") }
                 }
             }
-            lines.append("\(name): \(filePassed)/\(cases.count) passed")
+            lines.append("\(name): \(filePassed)/\(runs.count) passed")
             lines.append(contentsOf: fileLines)
         }
         lines.append(String(repeating: "-", count: 72))

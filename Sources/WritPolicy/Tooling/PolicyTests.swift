@@ -105,8 +105,11 @@ public enum PolicyTestRunner {
     /// Reads every test in a document.
     public static func tests(in text: String, file: String) throws(PolicyDiagnostic) -> [PolicyTestCase] {
         guard let root = try YAMLNode.parse(text, file: file) else { return [] }
-        let top = try root.mapping(allowed: ["tests"], what: "a policy test file")
-        guard let list = top["tests"] else { throw root.error("a policy test file needs a 'tests' list") }
+        let top = try root.mapping(allowed: ["tests", "monitoring_tests"], what: "a policy test file")
+        if top["tests"] == nil, top["monitoring_tests"] == nil {
+            throw root.error("a policy test file needs a 'tests' list (or a 'monitoring_tests' list)")
+        }
+        guard let list = top["tests"] else { return [] }
         var cases: [PolicyTestCase] = []
         for node in try list.sequence("tests") {
             let fields = try node.mapping(allowed: testKeys, what: "a test")
