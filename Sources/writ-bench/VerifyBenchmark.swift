@@ -34,6 +34,10 @@ struct VerifyBenchmark: Sendable {
         let writParallel: Series
         /// Writ verifying a token it has verified before (the signature is not checked again), one core.
         let writWarm: Series
+        /// ``writ`` with usage reporting on (a `UsageRecorder` given to the verifier).
+        let writReporting: Series
+        /// ``writWarm`` with usage reporting on.
+        let writWarmReporting: Series
         /// How large the token is, in bytes.
         let tokenBytes: Int
         /// Threads used for ``writParallel``.
@@ -54,11 +58,15 @@ struct VerifyBenchmark: Sendable {
                 \(row(jwtKit))
                 \(row(writParallel))
                 \(row(writWarm))
+                \(row(writReporting))
+                \(row(writWarmReporting))
                 Writ time / raw verify time (1 core):     \(ratio(raw.median / writ.median))   (target ≤ 1.10)
                 Writ \(threads) cores / Writ 1 core:              \(ratio(writParallel.median / writ.median))   (target ≥ 1.8)
                 Writ / jwt-kit (1 core, every token new): \(ratio(writ.median / jwtKit.median))   (target ≥ 1.8)
                 Writ / jwt-kit (1 core, repeated token):  \(ratio(writWarm.median / jwtKit.median))
                 jwt-kit time / raw verify time:           \(ratio(raw.median / jwtKit.median))
+                usage recorded / not (every token new):   \(ratio(writReporting.median / writ.median))   (target ≥ 0.97)
+                usage recorded / not (repeated token):    \(ratio(writWarmReporting.median / writWarm.median))   (target ≥ 0.97)
                 """
         }
     }
@@ -100,6 +108,20 @@ struct VerifyBenchmark: Sendable {
             // A resource server consults its revocation view on every request; so does the measurement.
             revocations: InMemoryRevocationView()
         )
+        // The same two, recording every allowed use for the broker (a report takes the records each round).
+        let recorder = UsageRecorder(audience: audience)
+        let reportingVerifier = TokenVerifier(
+            configuration: .init(issuer: issuer, audience: audience, cacheCapacity: 0),
+            keys: try StaticKeySet([key.verificationKey]),
+            revocations: InMemoryRevocationView(),
+            usage: recorder
+        )
+        let cachingReportingVerifier = TokenVerifier(
+            configuration: .init(issuer: issuer, audience: audience),
+            keys: try StaticKeySet([key.verificationKey]),
+            revocations: InMemoryRevocationView(),
+            usage: recorder
+        )
         let presentation = Presentation(authorization: "Bearer " + token)
         let resource = Resource(type: "document", identifier: "hr/dept-42/handbook")
 
@@ -125,7 +147,18 @@ struct VerifyBenchmark: Sendable {
         let warmOnce: @Sendable () -> Bool = {
             (try? cachingVerifier.verify(presentation, allowing: "read", on: resource)) != nil
         }
+        var reporting = Series(name: "Writ verify+authorize, usage recorded")
+        var warmReporting = Series(name: "Writ, same token again, usage recorded")
+        let reportingOnce: @Sendable () -> Bool = {
+            (try? reportingVerifier.verify(presentation, allowing: "read", on: resource)) != nil
+        }
+        let warmReportingOnce: @Sendable () -> Bool = {
+            (try? cachingReportingVerifier.verify(presentation, allowing: "read", on: resource)) != nil
+        }
         for _ in 0..<rounds {
+            reporting.rates.append(timedLoop(seconds: seconds, reportingOnce).rate)
+            warmReporting.rates.append(timedLoop(seconds: seconds, warmReportingOnce).rate)
+            _ = recorder.take()
             raw.rates.append(
                 timedLoop(seconds: seconds) { publicKey.isValidSignature(signature, for: signingInput) }.rate
             )
@@ -143,6 +176,8 @@ struct VerifyBenchmark: Sendable {
             jwtKit: jwtKit,
             writParallel: parallel,
             writWarm: warm,
+            writReporting: reporting,
+            writWarmReporting: warmReporting,
             tokenBytes: token.utf8.count,
             threads: threads
         )

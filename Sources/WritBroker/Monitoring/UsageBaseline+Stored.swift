@@ -5,7 +5,7 @@ import WritToken
 /// How a baseline is kept in the store: one JSON document per workload and task type.
 extension UsageBaseline {
     /// The stored document.
-    var storedJSON: String {
+    package var storedJSON: String {
         let uses: [JSONValue] = uses.sorted { $0.key < $1.key }.map { use, seen in
             .object([
                 "audience": .string(use.audience), "type": .string(use.resourceType), "action": .string(use.action),

@@ -16,7 +16,7 @@ public struct BenchCommand: AsyncParsableCommand {
             """,
         subcommands: [
             IssueBenchCommand.self, RevocationBenchCommand.self, StartupBenchCommand.self, FloodBenchCommand.self,
-            StatusListBenchCommand.self,
+            StatusListBenchCommand.self, UsageBenchCommand.self,
         ]
     )
 

@@ -88,7 +88,7 @@ extension PostgresDatabase {
     private func check(_ dump: StoreDump) async throws {
         let problems: [String] = try await read { session in
             var problems: [String] = []
-            let tables = [
+            let tables: [(String, Int)] = [
                 ("tasks", dump.tasks.count), ("tokens", dump.tokens.count), ("revocations", dump.revocations.count),
                 ("audit", dump.audit.count), ("signing_keys", dump.keys.count), ("operators", dump.operators.count),
                 ("dpop_proofs", dump.proofs.count), ("status_lists", dump.statusLists.count),
