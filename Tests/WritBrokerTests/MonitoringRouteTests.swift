@@ -93,6 +93,27 @@ struct MonitoringRouteTests {
                 body: Self.report(task: "tsk_nobody_made", refusals: 50)
             )
             #expect(ignored.status == 200 && ignored.body["accepted"] == .integer(0))
+            // A refusal that names no task is not counted: the report's word alone never names a workload.
+            let now = Int64(Date().timeIntervalSince1970)
+            let untasked = UsageReport(
+                audience: BrokerHarness.documentsAudience,
+                records: [
+                    UsageRecord(
+                        workload: BrokerHarness.assistant,
+                        outcome: "insufficient_authorization",
+                        count: 500,
+                        first: now,
+                        last: now
+                    )
+                ]
+            )
+            let refusedUntasked = try await client.json(
+                .post,
+                "/v1/usage",
+                bearer: service,
+                body: untasked.bytes.string
+            )
+            #expect(refusedUntasked.status == 200 && refusedUntasked.body["accepted"] == .integer(0))
             let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
             #expect(monitor.body["alerts"] == .array([]) && monitor.body["quarantines"] == .array([]))
             let malformed = try await client.json(

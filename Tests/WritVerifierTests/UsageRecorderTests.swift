@@ -90,6 +90,21 @@ struct UsageRecorderTests {
         #expect(report.records.first { $0.outcome == "allowed" }?.count == 2)
     }
 
+    @Test("interleaved uses are counted apart, repeated ones together, and counts stop at the wire's limit")
+    func interleaved() throws {
+        let recorder = UsageRecorder(audience: TestIdentity.audience)
+        let verifier = forge.verifier(usage: recorder)
+        let presentation = Presentation(authorization: "Bearer " + forge.token())
+        let other = Resource(type: "document", identifier: "hr/dept-42/policies/leave")
+        for resource in [Self.handbook, Self.handbook, other, Self.handbook, other, other, other] {
+            _ = try verifier.verify(presentation, allowing: "read", on: resource)
+        }
+        #expect(recorder.pending == 2)
+        let counts = Dictionary(uniqueKeysWithValues: recorder.take().records.map { ($0.identifier ?? "", $0.count) })
+        #expect(counts == [Self.handbook.identifier!: 3, other.identifier!: 4])
+        #expect(UsageRecorder.sum(1 << 30, 5) == 1 << 30)
+    }
+
     @Test("long identifiers are cut; the report survives the wire")
     func wire() throws {
         let recorder = UsageRecorder(audience: TestIdentity.audience)

@@ -5,6 +5,8 @@ public import WritToken
 public struct UsageRecord: WireMessage {
     /// `outcome` for a use the verifier allowed; a refusal carries its code (`insufficient_authorization`, ...).
     public static let allowed = "allowed"
+    /// The largest count one record may carry.
+    public static let maximumCount: Int64 = 1 << 30
 
     /// `txn`: the task; nil when the refusal came before the token could be read.
     public var task: String?
@@ -61,8 +63,8 @@ public struct UsageRecord: WireMessage {
         identifier = try object.optionalString("identifier")
         outcome = try object.string("outcome")
         let count = try object.integer("count")
-        guard count > 0, count <= 1 << 40 else {
-            throw .wrongType(at: object.child("count"), expected: "a positive count")
+        guard count > 0, count <= Self.maximumCount else {
+            throw .wrongType(at: object.child("count"), expected: "a count from 1 to \(Self.maximumCount)")
         }
         self.count = Int(count)
         first = try object.integer("first")

@@ -86,8 +86,11 @@ public struct MonitoringAlert: Sendable, Hashable {
     private var responseText: String {
         switch response {
         case .alert: return "alert only"
-        case .revokeTask: return "task revoked" + (revocation.map { " (feed entry \($0))" } ?? "")
-        case .quarantineWorkload: return "workload quarantined" + (revocation.map { " (feed entry \($0))" } ?? "")
+        case .revokeTask:
+            return revocation.map { "task revoked (feed entry \($0))" } ?? "the task was already closed"
+        case .quarantineWorkload:
+            return revocation.map { "workload quarantined (feed entry \($0))" }
+                ?? "the quarantine did not take (the broker's log says why)"
         }
     }
 

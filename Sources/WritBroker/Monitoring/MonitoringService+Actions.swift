@@ -48,23 +48,7 @@ extension MonitoringService {
             revocation: nil
         )
         let actor = Self.actor(firing.rule.id)
-        switch firing.rule.response {
-        case .alert: break
-        case .revokeTask:
-            guard let task = firing.task else { break }
-            do {
-                alert.revocation = try await revocations.revoke(.task(task), by: actor).revocations.first?.sequence
-            } catch  where error.code == .taskClosed || error.code == .notFound {
-                // Closed meanwhile: nothing left to revoke; the alert still says what was seen.
-            }
-        case .quarantineWorkload:
-            if let standing = try quarantineEntry(of: firing.workload, now: now) {
-                alert.revocation = standing.sequence
-            } else {
-                let outcome = try await revocations.quarantine(firing.workload, by: actor)
-                alert.revocation = outcome.revocations.first?.sequence
-            }
-        }
+        alert.revocation = await respond(to: firing, by: actor, now: now)
         let event = AuditEvent(
             "monitor.alert",
             actor: actor,
@@ -80,6 +64,39 @@ extension MonitoringService {
                 "workload": "\(stored.workload)", "explanation": "\(stored.explanation)",
             ]
         )
+    }
+
+    /// What the rule's response does; the feed entry it made, nil when it made none (logged).
+    private func respond(to firing: MonitoringFiring, by actor: String, now: Date) async -> UInt64? {
+        switch firing.rule.response {
+        case .alert: return nil
+        case .revokeTask:
+            guard let task = firing.task else { return nil }
+            do {
+                return try await revocations.revoke(.task(task), by: actor).revocations.first?.sequence
+            } catch {
+                // Closed meanwhile (nothing left to revoke) or failed: the alert still says what was seen.
+                if error.code != .taskClosed, error.code != .notFound {
+                    context.logger.error(
+                        "a monitoring rule's task revocation failed",
+                        metadata: ["rule": "\(firing.rule.id)", "error": "\(error)"]
+                    )
+                }
+            }
+        case .quarantineWorkload:
+            do {
+                // When the view cannot tell (catching up), quarantining again is the safe side.
+                if let standing = try? quarantineEntry(of: firing.workload, now: now) { return standing.sequence }
+                return try await revocations.quarantine(firing.workload, by: actor).revocations.first?.sequence
+            } catch {
+                // The alert is kept whatever happens, and says the response did not take.
+                context.logger.error(
+                    "a monitoring rule's quarantine failed",
+                    metadata: ["rule": "\(firing.rule.id)", "error": "\(error)"]
+                )
+            }
+        }
+        return nil
     }
 
     // MARK: - Operators

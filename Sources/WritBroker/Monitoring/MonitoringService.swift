@@ -21,7 +21,8 @@ public final class MonitoringService: Sendable {
 
     struct State {
         var evaluator = MonitoringEvaluator()
-        var tasks: [String: TaskFacts] = [:]
+        /// Tasks looked up, and those the broker does not know (nil).
+        var tasks: [String: TaskFacts?] = [:]
         var baselinesLoaded = false
     }
 
@@ -81,23 +82,30 @@ public final class MonitoringService: Sendable {
             )
         }
         try await loadBaselines()
+        // Every task named is looked up first: a store failure then counts nothing (the resource server sends
+        // the report again), rather than half of it twice.
+        var known: [String: TaskFacts] = [:]
+        for id in Set(report.records.compactMap(\.task)) {
+            if let facts = try await taskFacts(id) { known[id] = facts }
+        }
         var firings: [MonitoringFiring] = []
         var accepted = 0
         let second = context.clock.now.numericDate
         for record in report.records {
-            let facts = try await facts(of: record)
-            guard let workload = facts.workload else { continue }
+            // A record naming no task, or a task the broker does not know, is not counted: only the broker's own
+            // records say which workload a use belongs to, never the report.
+            guard let task = record.task, let facts = known[task] else { continue }
             accepted += 1
             let event = UsageEvent(
-                workload: workload,
-                task: facts.task,
+                workload: facts.workload,
+                task: task,
                 taskType: facts.type,
-                token: record.token,
+                token: record.token.map { Self.cut($0, 128) },
                 audience: report.audience,
-                action: record.action,
-                resourceType: record.resourceType,
-                identifier: record.identifier,
-                outcome: record.outcome,
+                action: record.action.map { Self.cut($0, 128) },
+                resourceType: record.resourceType.map { Self.cut($0, 128) },
+                identifier: record.identifier.map { Self.cut($0, 256) },
+                outcome: Self.cut(record.outcome, 64),
                 count: record.count,
                 second: second
             )
@@ -109,27 +117,25 @@ public final class MonitoringService: Sendable {
         return accepted
     }
 
-    /// Who a record is about: a task's own workload and type from the broker's records (never the report's
-    /// word for it), or for a refusal that names no task, the `client_id` it names. A task the broker does not
-    /// know makes the record ignored.
-    private func facts(
-        of record: UsageRecord
-    ) async throws(BrokerError) -> (workload: SPIFFEID?, task: String?, type: String?) {
-        if let id = record.task {
-            guard let facts = try await taskFacts(id) else { return (nil, nil, nil) }
-            return (facts.workload, id, facts.type)
+    /// A text cut to `length` bytes at most (on a character boundary).
+    static func cut(_ text: String, _ length: Int) -> String {
+        guard text.utf8.count > length else { return text }
+        var cut = ""
+        for character in text {
+            guard cut.utf8.count + character.utf8.count <= length else { break }
+            cut.append(character)
         }
-        guard let text = record.workload, let workload = try? SPIFFEID(text) else { return (nil, nil, nil) }
-        return (workload, nil, nil)
+        return cut
     }
 
+    /// A task's workload and type from the broker's records (remembered, and so is a task it does not know).
     private func taskFacts(_ id: String) async throws(BrokerError) -> TaskFacts? {
-        if let known = state.withLock({ $0.tasks[id] }) { return known }
-        guard id.utf8.count <= 128, let task = try await tasks.fetch(id: id) else { return nil }
-        let facts = TaskFacts(workload: task.workload, type: task.type)
+        if let known = state.withLock({ $0.tasks[id] }) { return known ?? nil }
+        let task = id.utf8.count <= 128 ? try await tasks.fetch(id: id) : nil
+        let facts = task.map { TaskFacts(workload: $0.workload, type: $0.type) }
         state.withLock { state in
             if state.tasks.count >= 50_000 { state.tasks.removeAll(keepingCapacity: true) }
-            state.tasks[id] = facts
+            state.tasks[id] = .some(facts)
         }
         return facts
     }
@@ -148,7 +154,10 @@ public final class MonitoringService: Sendable {
             guard !state.baselinesLoaded else { return }
             for baseline in stored {
                 let key = MonitoringEvaluator.BaselineKey(workload: baseline.workload, taskType: baseline.taskType)
-                if state.evaluator.baselines[key] == nil { state.evaluator.baselines[key] = baseline }
+                // What was learned before the load joins what was stored, rather than replacing it.
+                var merged = baseline
+                if let learned = state.evaluator.baselines[key] { merged.merge(learned) }
+                state.evaluator.baselines[key] = merged
             }
             state.baselinesLoaded = true
         }
@@ -169,6 +178,12 @@ public final class MonitoringService: Sendable {
         do {
             try await context.store("save baselines") { try await store.save(changed) }
         } catch {
+            // Saved at the next interval.
+            state.withLock { state in
+                for baseline in changed {
+                    state.evaluator.changed.insert(.init(workload: baseline.workload, taskType: baseline.taskType))
+                }
+            }
             context.logger.error("saving usage baselines failed", metadata: ["error": "\(error)"])
         }
     }

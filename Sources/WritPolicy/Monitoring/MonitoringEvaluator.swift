@@ -232,7 +232,8 @@ public struct MonitoringEvaluator: Sendable {
             guard baseline.requestsPerTask.count >= rate.afterTasks, let p99 = baseline.requestsP99 else {
                 return nil
             }
-            let limit = Int((rate.above * Double(max(p99, 1))).rounded(.down))
+            let product = (rate.above * Double(max(p99, 1))).rounded(.down)
+            let limit = product < 1e15 ? Int(product) : 1_000_000_000_000_000
             guard current.requests > limit else { return nil }
             return MonitoringFiring(
                 rule: rule,

@@ -117,6 +117,31 @@ public struct UsageBaseline: Sendable, Hashable {
         updated = max(updated, second)
     }
 
+    /// Adds what another baseline of the same workload and task type learned (tasks, uses, recent tasks).
+    public mutating func merge(_ other: UsageBaseline) {
+        tasks += other.tasks
+        for (use, seen) in other.uses {
+            var known = uses[use] ?? Seen(lastSeen: seen.lastSeen)
+            known.allowed += seen.allowed
+            known.refused += seen.refused
+            known.lastSeen = max(known.lastSeen, seen.lastSeen)
+            uses[use] = known
+        }
+        while uses.count > Self.maximumEntries, let oldest = uses.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
+            uses[oldest.key] = nil
+        }
+        for (index, values) in [other.requestsPerTask, other.refusalsPerTask, other.tokensPerTask].enumerated() {
+            for value in values {
+                switch index {
+                case 0: Self.push(value, onto: &requestsPerTask)
+                case 1: Self.push(value, onto: &refusalsPerTask)
+                default: Self.push(value, onto: &tokensPerTask)
+                }
+            }
+        }
+        updated = max(updated, other.updated)
+    }
+
     /// Drops uses not seen since `cutoff`.
     public mutating func forget(before cutoff: Int64) {
         uses = uses.filter { $0.value.lastSeen >= cutoff }

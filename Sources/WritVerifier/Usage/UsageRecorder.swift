@@ -16,7 +16,7 @@ public final class UsageRecorder: Sendable {
     struct Key: Hashable {
         var task: String?
         var token: String?
-        var workload: String?
+        var workload: SPIFFEID?
         var action: String?
         var resourceType: String?
         var identifier: String?
@@ -32,6 +32,16 @@ public final class UsageRecorder: Sendable {
     struct State {
         var tallies: [Key: Tally] = [:]
         var dropped = 0
+        /// The last key counted and its count, kept out of `tallies` until another key comes: a request
+        /// repeating it (the same token for the same thing, as a task's requests often do) is counted without
+        /// hashing.
+        var last: (key: Key, tally: Tally)?
+
+        mutating func flush() {
+            guard let pending = last else { return }
+            last = nil
+            UsageRecorder.merge(pending.key, pending.tally, into: &self)
+        }
     }
 
     /// The audience the verifier checks tokens for; reports name it.
@@ -63,11 +73,17 @@ public final class UsageRecorder: Sendable {
     }
 
     /// How many distinct records wait for the next report.
-    public var pending: Int { state.withLock { $0.tallies.count } }
+    public var pending: Int {
+        state.withLock { state in
+            guard let last = state.last, state.tallies[last.key] == nil else { return state.tallies.count }
+            return state.tallies.count + 1
+        }
+    }
 
     /// Takes every record and the dropped count, leaving the recorder empty.
     public func take() -> UsageReport {
         let taken = state.withLock { state in
+            state.flush()
             defer { state = State() }
             return state
         }
@@ -75,7 +91,7 @@ public final class UsageRecorder: Sendable {
             UsageRecord(
                 task: key.task,
                 token: key.token,
-                workload: key.workload,
+                workload: key.workload?.description,
                 action: key.action,
                 resourceType: key.resourceType,
                 identifier: key.identifier,
@@ -88,40 +104,60 @@ public final class UsageRecorder: Sendable {
         return UsageReport(audience: audience, records: records, dropped: taken.dropped)
     }
 
-    /// Puts a report that could not be sent back, merged with what was recorded since; what no longer fits is
-    /// counted as dropped.
+    /// Puts a report that could not be sent back, merged with what was recorded since; what no longer fits the
+    /// capacity is counted as dropped.
     public func restore(_ report: UsageReport) {
         state.withLock { state in
-            state.dropped += report.dropped
+            state.flush()
+            state.dropped = Self.sum(state.dropped, report.dropped)
             for record in report.records {
                 let key = Key(
                     task: record.task,
                     token: record.token,
-                    workload: record.workload,
+                    workload: record.workload.flatMap { try? SPIFFEID($0) },
                     action: record.action,
                     resourceType: record.resourceType,
                     identifier: record.identifier,
                     outcome: record.outcome
                 )
+                if state.tallies[key] == nil, state.tallies.count >= capacity {
+                    state.dropped = Self.sum(state.dropped, record.count)
+                    continue
+                }
                 Self.merge(key, Tally(count: record.count, first: record.first, last: record.last), into: &state)
             }
         }
     }
 
+    /// Counts records that were lost (a report the broker refused for good).
+    public func drop(_ count: Int) {
+        state.withLock { $0.dropped = Self.sum($0.dropped, count) }
+    }
+
     private func add(_ key: Key, count: Int, at now: Date) {
         let second = Int64(now.timeIntervalSince1970.rounded(.down))
         state.withLock { state in
-            if state.tallies[key] == nil, state.tallies.count >= capacity {
-                state.dropped += count
+            if let last = state.last, last.key == key {
+                state.last?.tally.count = Self.sum(last.tally.count, count)
+                state.last?.tally.last = max(last.tally.last, second)
                 return
             }
-            Self.merge(key, Tally(count: count, first: second, last: second), into: &state)
+            // The pending key takes a place too (it may be one already in `tallies`: then one place is kept free).
+            if state.tallies[key] == nil, state.tallies.count + (state.last == nil ? 0 : 1) >= capacity {
+                state.dropped = Self.sum(state.dropped, count)
+                return
+            }
+            state.flush()
+            state.last = (key, Tally(count: count, first: second, last: second))
         }
     }
 
-    private static func merge(_ key: Key, _ tally: Tally, into state: inout State) {
+    /// A sum that stops at the largest count a record may carry rather than overflowing.
+    public static func sum(_ first: Int, _ second: Int) -> Int { min(first &+ second, 1 << 30) }
+
+    fileprivate static func merge(_ key: Key, _ tally: Tally, into state: inout State) {
         if var known = state.tallies[key] {
-            known.count += tally.count
+            known.count = sum(known.count, tally.count)
             known.first = min(known.first, tally.first)
             known.last = max(known.last, tally.last)
             state.tallies[key] = known
@@ -145,7 +181,7 @@ public final class UsageRecorder: Sendable {
         return Key(
             task: claims?.taskID,
             token: claims?.tokenID,
-            workload: claims?.clientID.description,
+            workload: claims?.clientID,
             action: action,
             resourceType: resource?.type,
             identifier: identifier,

@@ -81,16 +81,49 @@ public final class UsageReporter: Service, Sendable {
         }
     }
 
-    /// Sends what the recorder holds now, if anything; on failure puts it back and throws.
+    /// The most bytes of records one report carries (the broker takes up to 4 MiB).
+    static let maximumReportBytes = 3 << 20
+
+    /// Sends what the recorder holds now, if anything, in reports within the broker's limits. A report the
+    /// broker refuses as such (400, 403, 413) is counted as dropped, so one bad report never blocks the next;
+    /// on any other failure the rest is put back for the next time, and the error thrown.
     public func report() async throws {
-        let report = recorder.take()
-        guard !report.records.isEmpty || report.dropped > 0 else { return }
-        do {
-            try await send(report)
-        } catch {
-            recorder.restore(report)
-            throw error
+        let taken = recorder.take()
+        guard !taken.records.isEmpty || taken.dropped > 0 else { return }
+        var chunks: [[UsageRecord]] = [[]]
+        var bytes = 0
+        for record in taken.records {
+            let size = record.bytes.count
+            if chunks[chunks.count - 1].count >= UsageReport.maximumRecords || bytes + size > Self.maximumReportBytes {
+                chunks.append([])
+                bytes = 0
+            }
+            chunks[chunks.count - 1].append(record)
+            bytes += size
         }
+        for (index, chunk) in chunks.enumerated() {
+            let report = UsageReport(audience: taken.audience, records: chunk, dropped: index == 0 ? taken.dropped : 0)
+            do {
+                try await send(report)
+            } catch let refusal as Refused where [400, 403, 413].contains(refusal.status) {
+                recorder.drop(chunk.reduce(0) { UsageRecorder.sum($0, $1.count) })
+                logger.error(
+                    "the broker refused a usage report; its records are counted as dropped",
+                    metadata: ["error": "\(refusal)"]
+                )
+            } catch {
+                let rest: [UsageRecord] = Array(chunks[index...].joined())
+                recorder.restore(UsageReport(audience: taken.audience, records: rest, dropped: report.dropped))
+                throw error
+            }
+        }
+    }
+
+    /// The broker's answer to a report it did not take.
+    struct Refused: Error, CustomStringConvertible {
+        let status: UInt
+        let body: String
+        var description: String { "the broker answered \(status) to a usage report: \(body)" }
     }
 
     private func send(_ report: UsageReport) async throws {
@@ -112,9 +145,7 @@ public final class UsageReporter: Service, Sendable {
         guard response.status == .ok else {
             let body = try? await response.body.collect(upTo: 64 << 10)
             let text = body.map { String(buffer: $0) } ?? ""
-            throw FeedError.refused(
-                "the broker answered \(response.status.code) to a usage report: \(text.prefix(300))"
-            )
+            throw Refused(status: response.status.code, body: String(text.prefix(300)))
         }
     }
 }
