@@ -30,6 +30,8 @@ public struct UsageBenchmark: Sendable {
     public let recordsPerReport: Int
     /// Probers timed.
     public let trials: Int
+    /// Records per second all reporters together aim at; 0: as fast as the broker takes them.
+    public let recordsPerSecond: Int
 
     static let audience = "https://bench.example.org"
     static let resourceServer = "spiffe://example.org/bench/resource-server"
@@ -42,8 +44,10 @@ public struct UsageBenchmark: Sendable {
         seconds: Double,
         reporters: Int,
         recordsPerReport: Int,
-        trials: Int
+        trials: Int,
+        recordsPerSecond: Int = 0
     ) {
+        self.recordsPerSecond = recordsPerSecond
         self.broker = broker
         self.assertion = assertion
         self.seconds = seconds
@@ -201,7 +205,15 @@ public struct UsageBenchmark: Sendable {
             if let reporting {
                 for _ in 0..<reporters {
                     group.addTask {
+                        // Each reporter's share of the aimed rate, as a pause between reports.
+                        let share: Double = Double(max(recordsPerSecond, 1)) / Double(reporters)
+                        let pause: Duration = .milliseconds(Int(Double(recordsPerReport) / share * 1000))
+                        var next = ContinuousClock.now
                         while ContinuousClock.now < end {
+                            if recordsPerSecond > 0 {
+                                try await Task.sleep(until: next, clock: .continuous)
+                                next = next + pause
+                            }
                             let sent = ContinuousClock.now
                             let accepted = try await post(broker.http, reporting.body, reporting.credential)
                             let milliseconds: Double = Self.seconds(ContinuousClock.now - sent) * 1000

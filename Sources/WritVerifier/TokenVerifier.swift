@@ -104,50 +104,73 @@ public struct TokenVerifier: Sendable {
         attempting attempt: (action: String, resource: Resource)?,
         unrecorded: VerificationError.Code? = nil
     ) throws(VerificationError) -> VerifiedAccess {
-        guard let usage else {
-            var unused: AccessTokenClaims?
-            return try check(presentation, trail: &trail, read: &unused)
-        }
-        var read: AccessTokenClaims?
+        guard let usage else { return try judge(try decode(presentation, trail: &trail), presentation, &trail) }
+        let decoded: Decoded
         do {
-            return try check(presentation, trail: &trail, read: &read)
+            decoded = try decode(presentation, trail: &trail)
         } catch {
             if error.code != unrecorded {
-                usage.refused(error.code, claims: read, action: attempt?.action, on: attempt?.resource, at: clock.now)
+                usage.refused(error.code, claims: nil, action: attempt?.action, on: attempt?.resource, at: clock.now)
             }
+            throw error
+        }
+        do {
+            return try judge(decoded, presentation, &trail)
+        } catch {
+            usage.refused(
+                error.code,
+                claims: decoded.claims,
+                action: attempt?.action,
+                on: attempt?.resource,
+                at: clock.now
+            )
             throw error
         }
     }
 
-    private func check(
+    /// A token read and its signature checked: its claims, and the key that signed it.
+    struct Decoded {
+        let authorization: AuthorizationValue
+        let claims: AccessTokenClaims
+        let signedBy: String
+        let usedKey: VerificationKey?
+    }
+
+    private func decode(
         _ presentation: Presentation,
-        trail: inout VerificationTrail,
-        read: inout AccessTokenClaims?
-    ) throws(VerificationError) -> VerifiedAccess {
+        trail: inout VerificationTrail
+    ) throws(VerificationError) -> Decoded {
         let authorization = try trail.run(.size) { () throws(VerificationError) in
             guard presentation.authorization.utf8.count <= AccessToken.maximumLength + 16 else {
                 throw .malformed("the Authorization value is longer than \(AccessToken.maximumLength) bytes")
             }
             return try AuthorizationValue(presentation.authorization)
         }
-        let claims: AccessTokenClaims
-        var usedKey: VerificationKey?
-        let signedBy: String
         if let cache, let hit = cache.lookup(authorization.token), keys.key(id: hit.key.id) == hit.key {
             // These exact bytes verified before under a key that is still configured.
             trail.passed(.cache)
-            claims = hit.claims
-            signedBy = hit.key.id
-        } else {
-            var kid = ""
-            claims = try AccessToken.decodeVerified(authorization.token, trail: &trail) { id in
-                kid = id
-                usedKey = keys.key(id: id)
-                return usedKey
-            }
-            signedBy = kid
+            return Decoded(authorization: authorization, claims: hit.claims, signedBy: hit.key.id, usedKey: nil)
         }
-        if usage != nil { read = claims }
+        var kid = ""
+        var usedKey: VerificationKey?
+        let claims = try AccessToken.decodeVerified(authorization.token, trail: &trail) { id in
+            kid = id
+            usedKey = keys.key(id: id)
+            return usedKey
+        }
+        return Decoded(authorization: authorization, claims: claims, signedBy: kid, usedKey: usedKey)
+    }
+
+    /// The checks of the claims: issuer, audience, lifetime, sender constraint, revocation.
+    private func judge(
+        _ decoded: Decoded,
+        _ presentation: Presentation,
+        _ trail: inout VerificationTrail
+    ) throws(VerificationError) -> VerifiedAccess {
+        let claims = decoded.claims
+        let authorization = decoded.authorization
+        let signedBy = decoded.signedBy
+        let usedKey = decoded.usedKey
         let now = clock.now
         try trail.run(.issuer) { () throws(VerificationError) in
             guard bytesEqual(claims.issuer, configuration.issuer) else {
@@ -222,7 +245,7 @@ public struct TokenVerifier: Sendable {
             let name = resource.identifier.map { " \"\($0.prefix(200))\"" } ?? ""
             throw .insufficientAuthorization("the token does not allow \(action) on \(resource.type)\(name)")
         }
-        usage?.allowed(access, action, on: resource, at: clock.now)
+        usage?.allowed(access, action, on: resource, clock: clock)
     }
 
     /// Verifies a token and checks it allows an action on a resource, recording every check.

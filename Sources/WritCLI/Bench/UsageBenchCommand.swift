@@ -39,6 +39,9 @@ public struct UsageBenchCommand: AsyncParsableCommand {
     @Option(help: "Probers timed.")
     var trials = 30
 
+    @Option(help: "Records per second the reporters aim at together (0: as fast as the broker takes them).")
+    var recordsPerSecond = 0
+
     public init() {}
 
     public func run() async throws {
@@ -60,7 +63,8 @@ public struct UsageBenchCommand: AsyncParsableCommand {
             seconds: seconds,
             reporters: reporters,
             recordsPerReport: records,
-            trials: trials
+            trials: trials,
+            recordsPerSecond: recordsPerSecond
         )
         print(try await benchmark.run().report)
         let typical: Int = Self.storedBytes(uses: 20, prefixLength: 24)

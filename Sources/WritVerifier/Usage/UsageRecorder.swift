@@ -36,10 +36,14 @@ public final class UsageRecorder: Sendable {
         /// repeating it (the same token for the same thing, as a task's requests often do) is counted without
         /// hashing.
         var last: (key: Key, tally: Tally)?
+        /// Whether `last` was repeated since its last second was set: its last second is then the report's.
+        var repeated = false
 
-        mutating func flush() {
-            guard let pending = last else { return }
+        mutating func flush(at second: Int64? = nil) {
+            guard var pending = last else { return }
+            if repeated, let second { pending.tally.last = max(pending.tally.last, second) }
             last = nil
+            repeated = false
             UsageRecorder.merge(pending.key, pending.tally, into: &self)
         }
     }
@@ -59,6 +63,24 @@ public final class UsageRecorder: Sendable {
     /// Records an allowed use.
     public func allowed(_ access: VerifiedAccess, _ action: String, on resource: Resource, at now: Date) {
         add(Self.key(access.claims, action, resource, outcome: UsageRecord.allowed), count: 1, at: now)
+    }
+
+    /// Records an allowed use, reading the clock only for a use other than the last one: a task's repeated
+    /// requests cost a comparison (their last second is then the next report's).
+    public func allowed(_ access: VerifiedAccess, _ action: String, on resource: Resource, clock: any WritClock) {
+        let claims = access.claims
+        let repeated = state.withLock { state -> Bool in
+            // Compared in place, so a repeated use copies nothing.
+            guard state.last?.key.token == claims.tokenID, state.last?.key.outcome == UsageRecord.allowed,
+                state.last?.key.action == action, state.last?.key.identifier == resource.identifier,
+                state.last?.key.resourceType == resource.type, state.last?.key.task == claims.taskID,
+                state.last?.key.workload == claims.clientID
+            else { return false }
+            if state.last!.tally.count < 1 << 30 { state.last!.tally.count += 1 }
+            state.repeated = true
+            return true
+        }
+        if !repeated { allowed(access, action, on: resource, at: clock.now) }
     }
 
     /// Records a refusal, with what is known of the token and of what it was used for.
@@ -82,8 +104,9 @@ public final class UsageRecorder: Sendable {
 
     /// Takes every record and the dropped count, leaving the recorder empty.
     public func take() -> UsageReport {
+        let second = Int64(Date().timeIntervalSince1970.rounded(.down))
         let taken = state.withLock { state in
-            state.flush()
+            state.flush(at: second)
             defer { state = State() }
             return state
         }
