@@ -446,6 +446,7 @@ enum WireExamples {
                             tasks: 24,
                             finishedTasks: 22,
                             requestsP99: 9,
+                            subtasksP99: 2,
                             refusalsPerThousand: 12,
                             liveTasks: 2,
                             liveRequests: 5,

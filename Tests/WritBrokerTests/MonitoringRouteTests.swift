@@ -219,6 +219,32 @@ struct MonitoringRouteTests {
         }
     }
 
+    @Test("DPoP proofs replayed at the token endpoint are the broker's own signal: the fourth raises an alert")
+    func replayedProofs() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let (task, coder) = try await TokenRouteTests.openTask(harness, client)
+            let proof = try harness.proof()
+            let fields = Bodies.exchange(task: task, actor: coder, audience: TokenRouteTests.git)
+            let first = try await client.form("/v1/token", fields, headers: [TokenRouteTests.dpop: proof])
+            #expect(first.status == 200)
+            for _ in 0..<4 {
+                let replayed = try await client.form("/v1/token", fields, headers: [TokenRouteTests.dpop: proof])
+                #expect(replayed.status == 400)
+            }
+            var alerts: [MonitoringAlertBody] = []
+            for _ in 0..<50 where alerts.isEmpty {
+                let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+                alerts = try MonitorResponse(json: monitor.body, mode: .response).alerts
+                if alerts.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            let alert = try #require(alerts.first)
+            #expect(alert.rule == "coding-agent-replays-proofs" && alert.observed == 4)
+            #expect(alert.codes == ["broker_proof_replayed"] && alert.workload == BrokerHarness.coder)
+        }
+    }
+
     @Test("tasks refused by policy are the broker's own signal: more than ten raise an alert, nothing more")
     func brokerSignals() async throws {
         let harness = try await BrokerHarness.make()

@@ -30,6 +30,7 @@ struct PolicyCommandTests {
         let ok = try PolicyCheckCommand.parse([Self.policies]).evaluate()
         #expect(ok.exitCode == 0)
         #expect(ok.output.hasPrefix("ok: "))
+        #expect(ok.output.contains("monitoring rules"), "\(ok.output)")
         let bad = try Self.temporaryDirectory(["a.yaml": "rules:\n  - id: x\n    effect: maybe\n"])
         let refused = try PolicyCheckCommand.parse([bad]).evaluate()
         #expect(refused.exitCode == 1)

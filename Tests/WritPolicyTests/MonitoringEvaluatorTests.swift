@@ -124,6 +124,25 @@ struct MonitoringEvaluatorTests {
         #expect(fired.map(\.observed) == [16] && fired.first?.threshold == 15 && fired.first?.task == "busy")
     }
 
+    @Test("sub-tasks are counted as the task's fan-out, not as requests")
+    func fanOut() throws {
+        var evaluator = MonitoringEvaluator()
+        let rules = try Self.rules(
+            """
+              - id: probing
+                refusals: { more_than: 0, within: 10s }
+                response: alert
+            """
+        )
+        #expect(evaluator.observe(Self.use("t1", "hr/a", at: 0), rules: rules).isEmpty)
+        var subtask = Self.use("t1", "hr/a", outcome: UsageEvent.subtask, count: 3, at: 1)
+        subtask.resourceType = nil
+        #expect(evaluator.observe(subtask, rules: rules).isEmpty, "a sub-task is not a refusal")
+        evaluator.finishIdleTasks(now: 100, idle: 30)
+        let baseline = try #require(evaluator.baselines.values.first)
+        #expect(baseline.requestsPerTask == [1] && baseline.subtasksPerTask == [3] && baseline.subtasksP99 == 3)
+    }
+
     @Test("baselines are bounded, roll, and know prefixes")
     func baselines() {
         #expect(UsageBaseline.Use.prefix(of: "departments/hr/handbook/leave") == "departments/hr/handbook")

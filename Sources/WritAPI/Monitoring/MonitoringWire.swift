@@ -314,6 +314,8 @@ public struct UsageBaselineBody: WireMessage {
     public var finishedTasks: Int
     /// The 99th percentile of requests per finished task.
     public var requestsP99: Int?
+    /// The 99th percentile of sub-tasks per finished task (the fan-out).
+    public var subtasksP99: Int?
     /// Refusals per thousand uses.
     public var refusalsPerThousand: Int
     /// Tasks reporting now, and their requests and refusals so far.
@@ -330,6 +332,7 @@ public struct UsageBaselineBody: WireMessage {
         tasks: Int,
         finishedTasks: Int,
         requestsP99: Int?,
+        subtasksP99: Int? = nil,
         refusalsPerThousand: Int,
         liveTasks: Int,
         liveRequests: Int,
@@ -341,6 +344,7 @@ public struct UsageBaselineBody: WireMessage {
         self.tasks = tasks
         self.finishedTasks = finishedTasks
         self.requestsP99 = requestsP99
+        self.subtasksP99 = subtasksP99
         self.refusalsPerThousand = refusalsPerThousand
         self.liveTasks = liveTasks
         self.liveRequests = liveRequests
@@ -355,6 +359,7 @@ public struct UsageBaselineBody: WireMessage {
         tasks = Int(try object.integer("tasks"))
         finishedTasks = Int(try object.integer("finished_tasks"))
         requestsP99 = try object.optionalInteger("requests_p99").map { Int($0) }
+        subtasksP99 = try object.optionalInteger("subtasks_p99").map { Int($0) }
         refusalsPerThousand = Int(try object.integer("refusals_per_thousand"))
         liveTasks = Int(try object.integer("live_tasks"))
         liveRequests = Int(try object.integer("live_requests"))
@@ -372,6 +377,7 @@ public struct UsageBaselineBody: WireMessage {
             "live_refusals": .integer(Int64(liveRefusals)), "uses": .array(uses.map(\.json)),
         ]
         if let requestsP99 { members["requests_p99"] = .integer(Int64(requestsP99)) }
+        if let subtasksP99 { members["subtasks_p99"] = .integer(Int64(subtasksP99)) }
         return .object(members)
     }
 }

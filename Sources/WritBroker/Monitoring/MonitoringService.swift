@@ -208,6 +208,7 @@ public final class MonitoringService: Sendable {
                 tasks: baseline.tasks,
                 finishedTasks: baseline.requestsPerTask.count,
                 requestsP99: baseline.requestsP99,
+                subtasksP99: baseline.subtasksP99,
                 refusalsPerThousand: Int((baseline.refusalRate * 1000).rounded()),
                 liveTasks: now.tasks,
                 liveRequests: now.requests,

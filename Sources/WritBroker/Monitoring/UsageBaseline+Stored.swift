@@ -19,6 +19,7 @@ extension UsageBaseline {
             "requests": .array(requestsPerTask.map { .integer(Int64($0)) }),
             "refusals": .array(refusalsPerTask.map { .integer(Int64($0)) }),
             "tokens": .array(tokensPerTask.map { .integer(Int64($0)) }),
+            "subtasks": .array(subtasksPerTask.map { .integer(Int64($0)) }),
             "uses": .array(uses),
         ])
         return JSONWriter.string(document)
@@ -41,6 +42,7 @@ extension UsageBaseline {
         baseline.requestsPerTask = try integers(document["requests"])
         baseline.refusalsPerTask = try integers(document["refusals"])
         baseline.tokensPerTask = try integers(document["tokens"])
+        baseline.subtasksPerTask = try integers(document["subtasks"])
         guard case .array(let uses)? = document["uses"] else { throw damaged }
         for case .object(let item) in uses {
             guard let audience = item["audience"]?.stringValue, let type = item["type"]?.stringValue,

@@ -59,7 +59,19 @@ public final class TaskService: Sendable {
             parent: parent,
             now: now
         )
-        return try await record(task, by: caller)
+        let recorded = try await record(task, by: caller)
+        if let parent {
+            // The parent's fan-out, for its baseline.
+            context.observe(
+                BrokerSignal(
+                    code: UsageEvent.subtask,
+                    workload: parent.workload,
+                    task: parent.id,
+                    taskType: parent.type
+                )
+            )
+        }
+        return recorded
     }
 
     /// The verified user assertion, if the descriptor has one.

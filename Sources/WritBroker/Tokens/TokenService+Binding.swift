@@ -62,7 +62,9 @@ extension TokenService {
         task grant: Grant,
         now: Date
     ) throws(BrokerError) -> TokenBinding {
-        if let dpopProof { return try bindToProof(dpopProof, overMutualTLS: certificate != nil, now: now) }
+        if let dpopProof {
+            return try bindToProof(dpopProof, overMutualTLS: certificate != nil, by: caller.id, now: now)
+        }
         if let certificate, certificate.identity.id == caller.id {
             return TokenBinding(confirmation: .mutualTLS(certificateThumbprint: certificate.thumbprint), proof: nil)
         }
@@ -76,7 +78,12 @@ extension TokenService {
         return TokenBinding(confirmation: nil, proof: nil)
     }
 
-    func bindToProof(_ proofText: String, overMutualTLS: Bool, now: Date) throws(BrokerError) -> TokenBinding {
+    func bindToProof(
+        _ proofText: String,
+        overMutualTLS: Bool,
+        by caller: SPIFFEID,
+        now: Date
+    ) throws(BrokerError) -> TokenBinding {
         let settings = context.settings
         let proof: DPoPProof.Verified
         do {
@@ -104,6 +111,7 @@ extension TokenService {
         case .fresh: break
         case .replayed:
             context.metrics.denied(BrokerError.Code.invalidDPoPProof.rawValue)
+            context.observe(BrokerSignal(code: "broker_proof_replayed", workload: caller))
             throw BrokerError(.invalidDPoPProof, "DPoP: proof_replayed: this DPoP proof was already used")
         case .full:
             throw BrokerError(

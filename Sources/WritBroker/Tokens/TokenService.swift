@@ -68,7 +68,7 @@ public final class TokenService: Sendable {
         // An implicit task exists for its one token: the proof (and its nonce) is checked before the task is
         // made, and the task is aborted if no token comes of it, so a refused request leaves no open task.
         let proofBinding = try dpopProof.map { proof throws(BrokerError) in
-            try bindToProof(proof, overMutualTLS: certificate != nil, now: now)
+            try bindToProof(proof, overMutualTLS: certificate != nil, by: caller.id, now: now)
         }
         // Creating the task admits the caller under its rate limit, once for the whole request.
         let bound = proofBinding != nil || certificate.map { $0.identity.id == caller.id } == true

@@ -68,7 +68,8 @@ public struct PolicyCheckCommand: AsyncParsableCommand {
             let permits = set.rules.filter { $0.effect == .permit }.count
             return CommandOutcome(
                 output:
-                    "ok: \(set.rules.count) rules (\(permits) permit, \(set.rules.count - permits) forbid) in \(directory)",
+                    "ok: \(set.rules.count) rules (\(permits) permit, \(set.rules.count - permits) forbid) and "
+                        + "\(set.monitoring.count) monitoring rules in \(directory)",
                 exitCode: WritExitCode.success
             )
         }

@@ -19,6 +19,8 @@ public struct UsageEvent: Sendable, Hashable {
 
     /// The outcome of an allowed use.
     public static let allowed = "allowed"
+    /// The outcome the broker gives a task's sub-task being created (its fan-out), not a use.
+    public static let subtask = "subtask"
 
     /// An event.
     public init(
@@ -87,6 +89,7 @@ public struct MonitoringEvaluator: Sendable {
         var requests = 0
         var refusals = 0
         var tokens: Set<String> = []
+        var subtasks = 0
         var lastSeen: Int64
         var fired: Set<String> = []
     }
@@ -121,7 +124,7 @@ public struct MonitoringEvaluator: Sendable {
     /// Counts one event; the rules that fire.
     public mutating func observe(_ event: UsageEvent, rules: [MonitoringRule]) -> [MonitoringFiring] {
         var firings: [MonitoringFiring] = []
-        if event.outcome != UsageEvent.allowed {
+        if event.outcome != UsageEvent.allowed, event.outcome != UsageEvent.subtask {
             firings += refusals(event, rules: rules)
         }
         guard let task = event.task, let taskType = event.taskType else { return firings }
@@ -131,6 +134,14 @@ public struct MonitoringEvaluator: Sendable {
         if live[task] == nil {
             if live.count >= Self.maximumLiveTasks { finishIdleTasks(now: event.second, idle: 0, limit: 1000) }
             baseline.tasks += 1
+        }
+        if event.outcome == UsageEvent.subtask {
+            // Fan-out: counted for the task, neither a request nor a use.
+            current.subtasks += event.count
+            current.lastSeen = max(current.lastSeen, event.second)
+            live[task] = current
+            store(baseline, key)
+            return firings
         }
         current.requests += event.count
         if event.outcome != UsageEvent.allowed { current.refusals += event.count }
@@ -268,7 +279,13 @@ public struct MonitoringEvaluator: Sendable {
         for (id, task) in finished {
             live[id] = nil
             guard var baseline = baselines[task.key] else { continue }
-            baseline.finish(requests: task.requests, refusals: task.refusals, tokens: task.tokens.count, at: now)
+            baseline.finish(
+                requests: task.requests,
+                refusals: task.refusals,
+                tokens: task.tokens.count,
+                subtasks: task.subtasks,
+                at: now
+            )
             baselines[task.key] = baseline
             changed.insert(task.key)
         }

@@ -90,8 +90,10 @@ public struct MonitoringRule: Sendable, Hashable {
     /// The codes a `refusals` detection may count: every verifier refusal, and the broker's own signals.
     public static let refusalCodes: [String] =
         VerificationError.Code.all.map(\.rawValue).filter { $0 != "revocation_view_stale" } + brokerSignals
-    /// The broker's own signal: a task, or a token for an open task, refused by policy.
-    public static let brokerSignals = ["task_denied"]
+    /// The broker's own signals: a task, or a token for an open task, refused by policy (`task_denied`), and a
+    /// DPoP proof replayed at the token endpoint (`broker_proof_replayed`). Refused workload assertions are not
+    /// counted: nothing unauthenticated names a workload.
+    public static let brokerSignals = ["task_denied", "broker_proof_replayed"]
     /// The codes counted when a rule names none: a token used outside its grant.
     public static let defaultCodes: Set<String> = ["insufficient_authorization"]
 

@@ -73,6 +73,8 @@ public struct UsageBaseline: Sendable, Hashable {
     public var refusalsPerTask: [Int]
     /// Tokens of the same tasks.
     public var tokensPerTask: [Int]
+    /// Sub-tasks of the same tasks (their fan-out).
+    public var subtasksPerTask: [Int]
     /// When it last changed (seconds since the epoch).
     public var updated: Int64
 
@@ -85,6 +87,7 @@ public struct UsageBaseline: Sendable, Hashable {
         self.requestsPerTask = []
         self.refusalsPerTask = []
         self.tokensPerTask = []
+        self.subtasksPerTask = []
         self.updated = now
     }
 
@@ -106,14 +109,11 @@ public struct UsageBaseline: Sendable, Hashable {
     }
 
     /// Adds a finished task's figures.
-    public mutating func finish(requests: Int, refusals: Int, tokens: Int, at second: Int64) {
-        for (index, value) in [requests, refusals, tokens].enumerated() {
-            switch index {
-            case 0: Self.push(value, onto: &requestsPerTask)
-            case 1: Self.push(value, onto: &refusalsPerTask)
-            default: Self.push(value, onto: &tokensPerTask)
-            }
-        }
+    public mutating func finish(requests: Int, refusals: Int, tokens: Int, subtasks: Int = 0, at second: Int64) {
+        Self.push(requests, onto: &requestsPerTask)
+        Self.push(refusals, onto: &refusalsPerTask)
+        Self.push(tokens, onto: &tokensPerTask)
+        Self.push(subtasks, onto: &subtasksPerTask)
         updated = max(updated, second)
     }
 
@@ -130,15 +130,10 @@ public struct UsageBaseline: Sendable, Hashable {
         while uses.count > Self.maximumEntries, let oldest = uses.min(by: { $0.value.lastSeen < $1.value.lastSeen }) {
             uses[oldest.key] = nil
         }
-        for (index, values) in [other.requestsPerTask, other.refusalsPerTask, other.tokensPerTask].enumerated() {
-            for value in values {
-                switch index {
-                case 0: Self.push(value, onto: &requestsPerTask)
-                case 1: Self.push(value, onto: &refusalsPerTask)
-                default: Self.push(value, onto: &tokensPerTask)
-                }
-            }
-        }
+        for value in other.requestsPerTask { Self.push(value, onto: &requestsPerTask) }
+        for value in other.refusalsPerTask { Self.push(value, onto: &refusalsPerTask) }
+        for value in other.tokensPerTask { Self.push(value, onto: &tokensPerTask) }
+        for value in other.subtasksPerTask { Self.push(value, onto: &subtasksPerTask) }
         updated = max(updated, other.updated)
     }
 
@@ -149,6 +144,8 @@ public struct UsageBaseline: Sendable, Hashable {
 
     /// The 99th percentile of requests per task (nearest rank), nil before any task finished.
     public var requestsP99: Int? { Self.percentile(99, of: requestsPerTask) }
+    /// The 99th percentile of sub-tasks per task: the fan-out.
+    public var subtasksP99: Int? { Self.percentile(99, of: subtasksPerTask) }
 
     /// The refusal rate over every use counted.
     public var refusalRate: Double {
