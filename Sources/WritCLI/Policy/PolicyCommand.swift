@@ -69,7 +69,7 @@ public struct PolicyCheckCommand: AsyncParsableCommand {
             return CommandOutcome(
                 output:
                     "ok: \(set.rules.count) rules (\(permits) permit, \(set.rules.count - permits) forbid) and "
-                        + "\(set.monitoring.count) monitoring rules in \(directory)",
+                    + "\(set.monitoring.count) monitoring rules in \(directory)",
                 exitCode: WritExitCode.success
             )
         }
