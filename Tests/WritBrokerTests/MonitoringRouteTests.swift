@@ -59,6 +59,18 @@ struct MonitoringRouteTests {
         ).bytes.string
     }
 
+    /// The alerts, once there are any (a broker signal is acted on in a task of its own), within a second.
+    static func alerts(_ harness: BrokerHarness, _ client: any TestClientProtocol) async throws -> [MonitoringAlertBody]
+    {
+        for _ in 0..<50 {
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            let alerts = try MonitorResponse(json: monitor.body, mode: .response).alerts
+            if !alerts.isEmpty { return alerts }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return []
+    }
+
     @Test("only a registered resource server reports, and only for its own audience")
     func access() async throws {
         let harness = try await BrokerHarness.make()
@@ -233,12 +245,7 @@ struct MonitoringRouteTests {
                 let replayed = try await client.form("/v1/token", fields, headers: [TokenRouteTests.dpop: proof])
                 #expect(replayed.status == 400)
             }
-            var alerts: [MonitoringAlertBody] = []
-            for _ in 0..<50 where alerts.isEmpty {
-                let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
-                alerts = try MonitorResponse(json: monitor.body, mode: .response).alerts
-                if alerts.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-            }
+            let alerts = try await Self.alerts(harness, client)
             let alert = try #require(alerts.first)
             #expect(alert.rule == "coding-agent-replays-proofs" && alert.observed == 4)
             #expect(alert.codes == ["broker_proof_replayed"] && alert.workload == BrokerHarness.coder)
@@ -259,12 +266,7 @@ struct MonitoringRouteTests {
             for _ in 0..<11 {
                 #expect(try await client.json(.post, "/v1/tasks", bearer: assistant, body: outside).status == 403)
             }
-            var alerts: [MonitoringAlertBody] = []
-            for _ in 0..<50 where alerts.isEmpty {
-                let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
-                alerts = try MonitorResponse(json: monitor.body, mode: .response).alerts
-                if alerts.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-            }
+            let alerts = try await Self.alerts(harness, client)
             let alert = try #require(alerts.first)
             #expect(alert.rule == "retrieval-tasks-denied" && alert.response == "alert" && alert.observed == 11)
             #expect(alert.revocation == nil && alert.task == nil)

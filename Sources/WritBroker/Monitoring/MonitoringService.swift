@@ -88,6 +88,8 @@ public final class MonitoringService: Sendable {
         for id in Set(report.records.compactMap(\.task)) {
             if let facts = try await taskFacts(id) { known[id] = facts }
         }
+        // The rules in force are read once for the whole report.
+        let rules = context.policies.monitoring
         var firings: [MonitoringFiring] = []
         var accepted = 0
         let second = context.clock.now.numericDate
@@ -109,7 +111,7 @@ public final class MonitoringService: Sendable {
                 count: record.count,
                 second: second
             )
-            firings += count(event)
+            firings += count(event, rules: rules)
         }
         context.metrics.usageRecords(accepted: accepted, ignored: report.records.count - accepted)
         if report.dropped > 0 { context.metrics.usageDropped(report.dropped) }
@@ -141,8 +143,8 @@ public final class MonitoringService: Sendable {
     }
 
     /// Counts an event against the rules in force; the rules that fire.
-    func count(_ event: UsageEvent) -> [MonitoringFiring] {
-        let rules = context.policies.monitoring
+    func count(_ event: UsageEvent, rules: [MonitoringRule]? = nil) -> [MonitoringFiring] {
+        let rules = rules ?? context.policies.monitoring
         return state.withLock { $0.evaluator.observe(event, rules: rules) }
     }
 

@@ -48,9 +48,13 @@ public struct WorkloadCondition: Sendable, Hashable {
     }
 
     func holds(for workload: WorkloadIdentity) -> Bool {
-        (ids.isEmpty || ids.contains { $0.matches(workload.id) })
-            && (trustDomains.isEmpty || trustDomains.contains(workload.id.trustDomain))
-            && (attestations.isEmpty || attestations.contains(workload.attestation))
+        names(workload.id) && (attestations.isEmpty || attestations.contains(workload.attestation))
+    }
+
+    /// Whether the IDs and trust domains admit this workload (its attestation aside).
+    func names(_ id: SPIFFEID) -> Bool {
+        (ids.isEmpty || ids.contains { $0.matches(id) })
+            && (trustDomains.isEmpty || trustDomains.contains(id.trustDomain))
     }
 }
 

@@ -145,7 +145,4 @@ public struct MonitoringRule: Sendable, Hashable {
         if case .refusals(let refusals) = detection { return refusals }
         return nil
     }
-
-    /// Whether it counts per task (a rule that judges one task) rather than per workload.
-    public var perTask: Bool { (refusals?.per ?? .task) == .task }
 }

@@ -29,9 +29,6 @@ public struct RefusalWindows: Sendable {
     /// Empty windows.
     public init(capacity: Int = 100_000) { self.capacity = capacity }
 
-    /// How many windows are kept.
-    public var count: Int { windows.count }
-
     /// Adds `count` refusals at `second`; the total within the last `window` seconds when it exceeds
     /// `threshold` (the window then starts again), nil otherwise.
     public mutating func add(_ count: Int, to key: Key, at second: Int64, window: Int64, threshold: Int) -> Int? {

@@ -44,10 +44,9 @@ public struct ObservedUsage: Sendable {
     /// The baselines of the workloads and task types a rule names.
     public func baselines(of rule: Rule) -> [UsageBaseline] {
         baselines.filter { baseline in
-            guard let workload = try? SPIFFEID(baseline.workload) else { return false }
-            let condition = rule.conditions.workload
-            if !condition.ids.isEmpty, !condition.ids.contains(where: { $0.matches(workload) }) { return false }
-            if !condition.trustDomains.isEmpty, !condition.trustDomains.contains(workload.trustDomain) { return false }
+            guard let workload = try? SPIFFEID(baseline.workload), rule.conditions.workload.names(workload) else {
+                return false
+            }
             let types = rule.conditions.task.types
             return types.isEmpty || types.contains(baseline.taskType)
         }
