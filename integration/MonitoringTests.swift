@@ -168,6 +168,50 @@ struct MonitoringTests {
         }
     }
 
+    @Test("a token taken from the agent and presented with another key (PyJWT's proof): refused, its task revoked")
+    func tokenElsewhere() async throws {
+        try await Self.withServices { broker, service, http in
+            let assertion = try broker.workloadAssertion(Self.assistant)
+            let alice = try DevelopmentIdentity.userAssertion(
+                subject: "alice",
+                claims: ["email": .string("alice@example.org"), "department": .string("hr")],
+                audience: "writ",
+                key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
+                now: Date()
+            )
+            let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
+            let descriptor = EndToEndTests.descriptor([Self.leave], user: alice)
+            let seen = Mutex<(thief: String, refusal: (status: UInt, body: String)?)?>(nil)
+            try await agent.withTask(descriptor) { task in
+                #expect(try await Self.read(Self.leave, task: task, service: service, http: http).0 == 200)
+                var request = HTTPClientRequest(url: service + "/documents/" + Self.leave)
+                try await task.authorize(&request, audience: Self.docs)
+                let token = try #require(request.headers.first(name: "Authorization")?.split(separator: " ").last)
+                let thief = try StandardClientsTests.Script(
+                    "other_key_proof.py",
+                    [service + "/documents/" + Self.leave, String(token)],
+                    in: broker.stateDirectory
+                )
+                #expect(try await thief.finish() == 0, "\(thief.text)")
+                let crossed = ContinuousClock.now
+                var refusal: (status: UInt, body: String)?
+                while refusal == nil, ContinuousClock.now - crossed < .seconds(15) {
+                    let (status, body) = try await Self.read(Self.leave, task: task, service: service, http: http)
+                    if status != 200 { refusal = (status, body) } else { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                seen.withLock { $0 = (thief.text, refusal) }
+            }
+            let story = try #require(seen.withLock { $0 })
+            #expect(story.thief.contains("401") && story.thief.contains("binding_mismatch"), "\(story.thief)")
+            let refused = try #require(story.refusal, "the agent's own token was never refused")
+            #expect(refused.status == 401 && refused.body.contains("revoked"), "\(refused)")
+            let monitor = try await WritRunner(broker: broker).run(["monitor"])
+            #expect(monitor.stdout.contains("retrieval-token-elsewhere"), "\(monitor.stdout)")
+            #expect(monitor.stdout.contains("other than the one it is bound to"), "\(monitor.stdout)")
+            await agent.shutdown()
+        }
+    }
+
     /// Ten agents of one team that read the public reports; the monitoring rule watches every agent.
     static let teamPolicy = """
         rules:

@@ -185,7 +185,7 @@ struct MutualTLSTests {
             Presentation(authorization: "Bearer \(certificateBound)", url: Self.resource, clientCertificate: coderDER)
         )
         #expect(ok.claims.clientID.description == Self.coder)
-        #expect(throws: VerificationError.proofInvalid(""), "another client certificate") {
+        #expect(throws: VerificationError.bindingMismatch(""), "another client certificate") {
             try verifier.verify(
                 Presentation(
                     authorization: "Bearer \(certificateBound)",

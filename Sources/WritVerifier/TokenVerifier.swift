@@ -304,7 +304,7 @@ public struct TokenVerifier: Sendable {
                 window: configuration.proofWindow
             )
             guard constantTimeEquals(verified.keyThumbprint, thumbprint) else {
-                throw .proofInvalid("the proof's key is not the key the token is bound to")
+                throw .bindingMismatch("the proof's key is not the key the token is bound to")
             }
             let expiry = now.addingTimeInterval(
                 configuration.proofWindow.maximumAge + configuration.proofWindow.maximumFutureSkew
@@ -324,7 +324,7 @@ public struct TokenVerifier: Sendable {
             }
             let presented = SHA256Thumbprint.of(certificate)
             guard constantTimeEquals(presented, thumbprint) else {
-                throw .proofInvalid("the client certificate is not the one the token is bound to")
+                throw .bindingMismatch("the client certificate is not the one the token is bound to")
             }
         case nil:
             guard authorization.scheme == .bearer else {

@@ -172,7 +172,7 @@ public struct WritAuthorizationMiddleware<Context: WritAuthorizedRequestContext>
             case nil: nil
             case VerificationError.Code.insufficientAuthorization.rawValue: "insufficient_scope"
             case VerificationError.Code.proofInvalid.rawValue, VerificationError.Code.proofReplayed.rawValue,
-                VerificationError.Code.proofRequired.rawValue:
+                VerificationError.Code.proofRequired.rawValue, VerificationError.Code.bindingMismatch.rawValue:
                 dpop ? "invalid_dpop_proof" : "invalid_token"
             default: "invalid_token"
             }

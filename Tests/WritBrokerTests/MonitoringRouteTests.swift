@@ -274,6 +274,57 @@ struct MonitoringRouteTests {
             #expect(quarantines.body["quarantines"] == .array([]))
         }
     }
+
+    @Test(
+        "a workload's own signed assertions refused for their times or audience are a broker signal; forged ones are not"
+    )
+    func refusedAssertions() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let coder = try SPIFFEID(BrokerHarness.coder)
+            let good = try harness.workload(BrokerHarness.coder).split(separator: ".")
+            let elsewhere = try harness.workload(BrokerHarness.coder, audience: "https://other.example.org")
+            let expired = try DevelopmentIdentity.workloadAssertion(
+                for: coder,
+                audience: BrokerHarness.audience,
+                key: harness.workloadKey,
+                now: harness.clock.now.addingTimeInterval(-7200)
+            )
+            // The payload of one, the signature of another: it names the agent, but nothing vouches for it.
+            let forged = "\(good[0]).\(elsewhere.split(separator: ".")[1]).\(good[2])"
+            for _ in 0..<5 {
+                #expect(try await client.json(.post, "/v1/tasks", bearer: forged, body: "{}").status == 401)
+            }
+            #expect(
+                try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken).body["alerts"]
+                    == .array([])
+            )
+            for assertion in [elsewhere, expired, elsewhere] {
+                #expect(try await client.json(.post, "/v1/tasks", bearer: assertion, body: "{}").status == 401)
+            }
+            let alert = try #require(try await Self.alerts(harness, client).first)
+            #expect(alert.rule == "coding-agent-assertions-refused" && alert.observed == 3)
+            #expect(alert.codes == ["broker_assertion_refused"] && alert.workload == BrokerHarness.coder)
+        }
+    }
+
+    @Test("a token presented with another key, as a verifier reports it, revokes its task")
+    func twoBindings() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let task = try await Self.openTask(harness, client)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let body = Self.report(task: task, refusals: 1, code: "binding_mismatch")
+            #expect(try await client.json(.post, "/v1/usage", bearer: service, body: body).status == 200)
+            let alert = try #require(try await Self.alerts(harness, client).first)
+            #expect(alert.rule == "retrieval-token-elsewhere" && alert.kind == "two_bindings" && alert.task == task)
+            #expect(alert.response == "revoke_task" && alert.revocation != nil)
+            let tree = try await client.json(.get, "/v1/admin/tasks/\(task)", bearer: harness.operatorToken)
+            #expect(tree.body["tasks"]?.arrayValue?.first?["state"]?.string == "aborted", "\(tree.body)")
+        }
+    }
 }
 
 extension Array where Element == UInt8 {

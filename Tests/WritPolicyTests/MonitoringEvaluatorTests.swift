@@ -143,6 +143,59 @@ struct MonitoringEvaluatorTests {
         #expect(baseline.requestsPerTask == [1] && baseline.subtasksPerTask == [3] && baseline.subtasksP99 == 3)
     }
 
+    @Test("a task starting far more sub-tasks than the baseline's p99 fires, once the baseline has finished tasks")
+    func fanOutRule() throws {
+        let rules = try Self.rules(
+            """
+              - id: spawning
+                fan_out: { above: 2, after_tasks: 5 }
+                response: revoke_task
+            """
+        )
+        var evaluator = MonitoringEvaluator()
+        let subtasks = { (task: String, count: Int, second: Int64) in
+            var event = Self.use(task, "", outcome: UsageEvent.subtask, count: count, at: second)
+            event.resourceType = nil
+            return evaluator.observe(event, rules: rules)
+        }
+        // Five finished tasks of one to three sub-tasks: p99 3, so up to six are allowed.
+        for task in 0..<5 {
+            #expect(subtasks("t\(task)", 1 + task % 3, 0).isEmpty, "the baseline is still learning")
+        }
+        evaluator.finishIdleTasks(now: 100, idle: 30)
+        #expect(evaluator.baselines.values.first?.subtasksP99 == 3)
+        #expect(subtasks("wide", 4, 101).isEmpty)
+        #expect(evaluator.observe(Self.use("wide", "hr/a", at: 101), rules: rules).isEmpty, "a use is not a sub-task")
+        #expect(subtasks("wide", 2, 102).isEmpty)
+        let fired = subtasks("wide", 1, 103)
+        #expect(fired.map(\.observed) == [7] && fired.first?.threshold == 6 && fired.first?.task == "wide")
+        #expect(fired.first?.baseline?.contains("p99 3 sub-tasks per task over the last 5 finished") == true)
+        #expect(subtasks("wide", 5, 104).isEmpty, "once per task")
+    }
+
+    @Test("a token presented with another binding fires once per task; other proof refusals do not")
+    func twoBindings() throws {
+        let rules = try Self.rules(
+            """
+              - id: stolen
+                two_bindings: true
+                response: quarantine_workload
+            """
+        )
+        var evaluator = MonitoringEvaluator()
+        for code in ["proof_invalid", "proof_required", "proof_replayed", "insufficient_authorization"] {
+            #expect(evaluator.observe(Self.use("t1", "hr/a", outcome: code, at: 0), rules: rules).isEmpty)
+        }
+        let fired = evaluator.observe(
+            Self.use("t1", "hr/a", outcome: "binding_mismatch", count: 2, at: 1),
+            rules: rules
+        )
+        #expect(fired.count == 1 && fired[0].task == "t1" && fired[0].codes == ["binding_mismatch"])
+        #expect(fired[0].observed == 2 && fired[0].rule.id == "stolen")
+        #expect(evaluator.observe(Self.use("t1", "hr/a", outcome: "binding_mismatch", at: 2), rules: rules).isEmpty)
+        #expect(evaluator.observe(Self.use("t2", "hr/a", outcome: "binding_mismatch", at: 2), rules: rules).count == 1)
+    }
+
     @Test("baselines are bounded, roll, and know prefixes")
     func baselines() {
         #expect(UsageBaseline.Use.prefix(of: "departments/hr/handbook/leave") == "departments/hr/handbook")

@@ -84,11 +84,52 @@ struct MonitoringRuleTests {
         #expect(found.contains { $0.contains("'refusals' needs 'more_than'") })
         #expect(
             found.contains {
-                $0.contains("monitoring rule 'e' needs what it detects: 'refusals', 'new_resource' or 'rate'")
+                $0.contains(
+                    "monitoring rule 'e' needs what it detects: 'refusals', 'new_resource', 'rate', 'fan_out' or "
+                        + "'two_bindings'"
+                )
             }
         )
         #expect(found.contains { $0.contains("unknown key 'tasktype'") })
         #expect(found.contains { $0.contains("workload 'not-spiffe'") })
+    }
+
+    @Test("fan_out and two_bindings read, and their problems are reported")
+    func fanOutAndTwoBindings() throws {
+        let text = """
+            monitoring:
+              - id: spawning
+                fan_out: { above: 4, after_tasks: 10 }
+                response: revoke_task
+              - id: stolen
+                two_bindings: true
+                response: quarantine_workload
+            """
+        guard case .success(let set) = PolicyLoader.load(sources: [("watch.yaml", text)]) else {
+            Issue.record("does not load: \(Self.problems(text))")
+            return
+        }
+        #expect(set.monitoring.map(\.detection) == [.fanOut(.init(above: 4, afterTasks: 10)), .twoBindings])
+        #expect(set.monitoring.map(\.detection.kind) == ["fan_out", "two_bindings"])
+        let found = Self.problems(
+            """
+            monitoring:
+              - id: a
+                two_bindings: false
+                response: alert
+              - id: b
+                fan_out: { after_tasks: 10 }
+                response: alert
+              - id: c
+                fan_out: { above: 0.5 }
+                two_bindings: true
+                response: alert
+            """
+        )
+        #expect(found.count == 3, "\(found)")
+        #expect(found.contains { $0.contains("two_bindings must be true; leave the rule out") })
+        #expect(found.contains { $0.contains("'fan_out' needs 'above'") })
+        #expect(found.contains { $0.contains("detects one thing; it names fan_out and two_bindings") })
     }
 
     @Test("a monitoring rule's id may not repeat a rule's")

@@ -384,7 +384,7 @@ enum HostileCatalogue {
             (bearer(forge.token(forge.boundClaims)), forge.verifier())
         },
         proof("DPoP-bound token without a proof", .proofRequired) { _, _ in nil },
-        proof("proof from another key", .proofInvalid) { forge, token in
+        proof("proof from another key", .bindingMismatch) { forge, token in
             forge.proof(for: token, key: .generate(.es256))
         },
         proof("proof for another method", .proofInvalid) { forge, token in forge.proof(for: token, method: "DELETE") },
@@ -473,7 +473,7 @@ enum HostileCatalogue {
             )
             return (bearer(forge.token(claims)), forge.verifier())
         },
-        HostileCase(name: "certificate-bound token with another certificate", expected: .proofInvalid) { forge in
+        HostileCase(name: "certificate-bound token with another certificate", expected: .bindingMismatch) { forge in
             let claims = TestIdentity.claims(
                 confirmation: .mutualTLS(certificateThumbprint: SHA256Thumbprint.of([1, 2, 3]))
             )

@@ -6,7 +6,7 @@ public struct MonitoringAlertBody: WireMessage {
     /// When it fired, in seconds since the epoch.
     public var at: Int64
     public var rule: String
-    /// What the rule detects: `refusals`, `new_resource` or `rate`.
+    /// What the rule detects: `refusals`, `new_resource`, `rate`, `fan_out` or `two_bindings`.
     public var kind: String
     /// `alert`, `revoke_task` or `quarantine_workload`.
     public var response: String

@@ -77,13 +77,23 @@ struct CallerAuthentication: Sendable {
         }
         let identity: WorkloadIdentity
         do {
-            identity = try broker.identities.authenticateWorkload(client.assertion, now: broker.clock.now)
+            identity = try workload(by: client.assertion)
         } catch {
             broker.metrics.denied("invalid_workload_assertion")
             throw BrokerError(.invalidClient, "client_assertion: \(error.description)")
         }
         try Self.check(clientID: client.clientID, of: identity)
         return call(request, context, caller: try admit(identity, to: access), certificate: nil, form: form)
+    }
+
+    /// Authenticates a workload by its assertion. One its issuer signed but that is refused for its times, issuer
+    /// or audience is that workload's credential presented when or where it should not be: a broker signal
+    /// (`broker_assertion_refused`) for the monitoring rules.
+    private func workload(by assertion: String) throws(VerificationError) -> WorkloadIdentity {
+        let context = broker.context
+        return try broker.identities.authenticateWorkload(assertion, now: broker.clock.now) { workload in
+            context.observe(BrokerSignal(code: "broker_assertion_refused", workload: workload))
+        }
     }
 
     /// RFC 7523 §3: with a client assertion, a `client_id`, when sent, names the client the assertion is for.
@@ -128,7 +138,7 @@ struct CallerAuthentication: Sendable {
         let identity: WorkloadIdentity
         if let assertion = tokenRequest.workloadAssertion {
             do {
-                identity = try broker.identities.authenticateWorkload(assertion, now: broker.clock.now)
+                identity = try workload(by: assertion)
             } catch {
                 broker.metrics.denied("invalid_workload_assertion")
                 if tokenRequest.assertionIsClientAuthentication {
@@ -204,7 +214,7 @@ struct CallerAuthentication: Sendable {
         }
         let identity: WorkloadIdentity
         do {
-            identity = try broker.identities.authenticateWorkload(credential, now: now)
+            identity = try workload(by: credential)
         } catch {
             throw BrokerError(.unauthenticated, "workload assertion: \(error.description)")
         }

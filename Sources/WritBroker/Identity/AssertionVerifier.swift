@@ -46,6 +46,12 @@ public struct AssertionVerifier: Sendable {
     /// Verifies an assertion with the issuer's keys.
     public func verify(_ token: String, keys: IdentityKeySet, now: Date) throws(VerificationError) -> VerifiedAssertion
     {
+        try check(try signedClaims(token, keys: keys), now: now)
+    }
+
+    /// The claims of an assertion whose size, shape, header and signature verify under the issuer's keys; the
+    /// claims themselves are not checked yet.
+    public func signedClaims(_ token: String, keys: IdentityKeySet) throws(VerificationError) -> [String: JSONValue] {
         let jws = try CompactJWS(token, maximumLength: Self.maximumLength)
         let header = try jws.header()
         for name in ["jwk", "jku", "x5u", "x5c", "crit"] where header[name] != nil {
@@ -67,6 +73,11 @@ public struct AssertionVerifier: Sendable {
             throw .badSignature("the signature does not verify")
         }
         guard let claims = try jws.payload().objectValue else { throw .malformed("the payload is not an object") }
+        return claims
+    }
+
+    /// Checks signed claims: `sub`, the times against the clock, the issuer and the audience.
+    public func check(_ claims: [String: JSONValue], now: Date) throws(VerificationError) -> VerifiedAssertion {
         guard let subject = claims["sub"]?.stringValue, !subject.isEmpty else { throw .malformed("no sub") }
         guard let exp = claims["exp"]?.integerValue else { throw .malformed("no exp") }
         let expiresAt = Date(timeIntervalSince1970: TimeInterval(exp))

@@ -71,8 +71,13 @@ public final class IdentityRegistry: Sendable {
         return failed
     }
 
-    /// Authenticates a workload by its assertion.
-    public func authenticateWorkload(_ token: String, now: Date) throws(VerificationError) -> WorkloadIdentity {
+    /// Authenticates a workload by its assertion. An assertion signed by its issuer but refused for its times,
+    /// issuer or audience names the workload whose credential it is: `signedRefusal` is told which.
+    public func authenticateWorkload(
+        _ token: String,
+        now: Date,
+        signedRefusal: ((SPIFFEID) -> Void)? = nil
+    ) throws(VerificationError) -> WorkloadIdentity {
         if let cached = cache.withLock({ $0[token] }), cached.expiresAt > now { return cached.identity }
         guard let routing = AssertionVerifier.unverifiedRouting(token) else {
             throw .malformed("the workload assertion is not a JWT")
@@ -82,7 +87,20 @@ public final class IdentityRegistry: Sendable {
         guard let keys = keySets.withLock({ $0[issuer.name] }) else {
             throw .unknownKey("the keys of \(issuer.name) are not loaded")
         }
-        let assertion = try issuer.verifier.verify(token, keys: keys, now: now)
+        let claims = try issuer.verifier.signedClaims(token, keys: keys)
+        let assertion: VerifiedAssertion
+        do {
+            assertion = try issuer.verifier.check(claims, now: now)
+        } catch {
+            if let signedRefusal, let subject = claims["sub"]?.stringValue,
+                let id = try? issuer.workloadID(
+                    for: VerifiedAssertion(subject: subject, issuer: nil, expiresAt: now, claims: claims)
+                )
+            {
+                signedRefusal(id)
+            }
+            throw error
+        }
         let identity = WorkloadIdentity(id: try issuer.workloadID(for: assertion), attestation: issuer.attestation)
         cache.withLock { cache in
             if cache.count >= Self.cacheCapacity { cache.removeAll(keepingCapacity: true) }

@@ -12,7 +12,7 @@ public struct MonitoringAlert: Sendable, Hashable {
     public var at: Date
     /// The rule.
     public var rule: String
-    /// What the rule detects: `refusals`, `new_resource` or `rate`.
+    /// What the rule detects: `refusals`, `new_resource`, `rate`, `fan_out` or `two_bindings`.
     public var kind: String
     /// What the broker did.
     public var response: MonitoringRule.Response
@@ -77,6 +77,12 @@ public struct MonitoringAlert: Sendable, Hashable {
         case "rate":
             return "rule \(rule): \(subject) made \(observed) requests, more than the \(threshold) allowed by the "
                 + "baseline (\(baseline ?? "-")); \(responseText)"
+        case "fan_out":
+            return "rule \(rule): \(subject) started \(observed) sub-tasks, more than the \(threshold) allowed by the "
+                + "baseline (\(baseline ?? "-")); \(responseText)"
+        case "two_bindings":
+            return "rule \(rule): a token of \(subject) was presented with a proof from a key or certificate other "
+                + "than the one it is bound to (\(observed) times); \(responseText)"
         default:
             return "rule \(rule): \(observed) refusals (\(codes.joined(separator: ", "))) for \(subject) within "
                 + "\(window) s, more than the \(threshold) allowed; \(responseText)"

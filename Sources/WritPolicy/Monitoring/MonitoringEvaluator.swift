@@ -138,20 +138,22 @@ public struct MonitoringEvaluator: Sendable {
         if event.outcome == UsageEvent.subtask {
             // Fan-out: counted for the task, neither a request nor a use.
             current.subtasks += event.count
-            current.lastSeen = max(current.lastSeen, event.second)
-            live[task] = current
-            store(baseline, key)
-            return firings
+        } else {
+            current.requests += event.count
+            if event.outcome != UsageEvent.allowed { current.refusals += event.count }
+            if let token = event.token, current.tokens.count < 64 { current.tokens.insert(token) }
         }
-        current.requests += event.count
-        if event.outcome != UsageEvent.allowed { current.refusals += event.count }
-        if let token = event.token, current.tokens.count < 64 { current.tokens.insert(token) }
         current.lastSeen = max(current.lastSeen, event.second)
         for rule in rules where rule.watches(event.workload, taskType: taskType) && !current.fired.contains(rule.id) {
             if let firing = judge(rule, event, task: task, baseline: baseline, current: current) {
                 current.fired.insert(rule.id)
                 firings.append(firing)
             }
+        }
+        if event.outcome == UsageEvent.subtask {
+            live[task] = current
+            store(baseline, key)
+            return firings
         }
         if let type = event.resourceType {
             let use = UsageBaseline.Use(
@@ -217,10 +219,36 @@ public struct MonitoringEvaluator: Sendable {
         current: LiveTask
     ) -> MonitoringFiring? {
         let of = "\(baseline.tasks - 1) \(baseline.taskType) tasks of \(baseline.workload)"
+        let subtask = event.outcome == UsageEvent.subtask
         switch rule.detection {
         case .refusals: return nil
+        case .twoBindings:
+            guard event.outcome == VerificationError.Code.bindingMismatch.rawValue else { return nil }
+            return MonitoringFiring(
+                rule: rule,
+                workload: event.workload,
+                task: task,
+                taskType: baseline.taskType,
+                observed: event.count,
+                threshold: 0,
+                window: 0,
+                codes: [event.outcome],
+                baseline: nil
+            )
+        case .fanOut(let fanOut):
+            guard subtask else { return nil }
+            return beyond(
+                fanOut,
+                rule: rule,
+                event: event,
+                task: task,
+                observed: current.subtasks,
+                of: baseline.subtasksPerTask,
+                what: "sub-tasks",
+                baseline: baseline
+            )
         case .newResource(let novelty):
-            guard baseline.tasks - 1 >= novelty.afterTasks, let type = event.resourceType else { return nil }
+            guard !subtask, baseline.tasks - 1 >= novelty.afterTasks, let type = event.resourceType else { return nil }
             let use = UsageBaseline.Use(
                 audience: event.audience,
                 resourceType: type,
@@ -240,25 +268,50 @@ public struct MonitoringEvaluator: Sendable {
                 baseline: "\(use.text) (\(event.outcome)) was never allowed in the baseline of \(of)"
             )
         case .rate(let rate):
-            guard baseline.requestsPerTask.count >= rate.afterTasks, let p99 = baseline.requestsP99 else {
-                return nil
-            }
-            let product = (rate.above * Double(max(p99, 1))).rounded(.down)
-            let limit = product < 1e15 ? Int(product) : 1_000_000_000_000_000
-            guard current.requests > limit else { return nil }
-            return MonitoringFiring(
+            guard !subtask else { return nil }
+            return beyond(
+                rate,
                 rule: rule,
-                workload: event.workload,
+                event: event,
                 task: task,
-                taskType: baseline.taskType,
                 observed: current.requests,
-                threshold: limit,
-                window: 0,
-                codes: [],
-                baseline: "p99 \(p99) requests per task over the last \(baseline.requestsPerTask.count) finished "
-                    + "\(baseline.taskType) tasks of \(baseline.workload), × \(rate.above)"
+                of: baseline.requestsPerTask,
+                what: "requests",
+                baseline: baseline
             )
         }
+    }
+
+    /// A firing when `observed` is above `multiple.above` × the p99 of a baseline's per-task figures, once it
+    /// holds `multiple.afterTasks` of them.
+    private func beyond(
+        _ multiple: MonitoringRule.Rate,
+        rule: MonitoringRule,
+        event: UsageEvent,
+        task: String,
+        observed: Int,
+        of figures: [Int],
+        what: String,
+        baseline: UsageBaseline
+    ) -> MonitoringFiring? {
+        guard figures.count >= multiple.afterTasks, let p99 = UsageBaseline.percentile(99, of: figures) else {
+            return nil
+        }
+        let product = (multiple.above * Double(max(p99, 1))).rounded(.down)
+        let limit = product < 1e15 ? Int(product) : 1_000_000_000_000_000
+        guard observed > limit else { return nil }
+        return MonitoringFiring(
+            rule: rule,
+            workload: event.workload,
+            task: task,
+            taskType: baseline.taskType,
+            observed: observed,
+            threshold: limit,
+            window: 0,
+            codes: [],
+            baseline: "p99 \(p99) \(what) per task over the last \(figures.count) finished "
+                + "\(baseline.taskType) tasks of \(baseline.workload), × \(multiple.above)"
+        )
     }
 
     private mutating func store(_ baseline: UsageBaseline, _ key: BaselineKey) {

@@ -2,8 +2,8 @@ import WritToken
 
 /// Reads the `monitoring` section of a policy file into detection rules, reporting every problem.
 enum MonitoringReader {
-    static let ruleKeys = ["id", "description", "when", "refusals", "new_resource", "rate", "response"]
-    static let detections = ["refusals", "new_resource", "rate"]
+    static let detections = ["refusals", "new_resource", "rate", "fan_out", "two_bindings"]
+    static let ruleKeys = ["id", "description", "when"] + detections + ["response"]
     static let whenKeys = ["workload", "task_type"]
     static let refusalKeys = ["codes", "more_than", "within", "per"]
 
@@ -29,7 +29,11 @@ enum MonitoringReader {
         let scope = members["when"].map { when($0, problems: &problems) }
         let named = Self.detections.filter { members[$0] != nil }
         if named.isEmpty, keysKnown {
-            problems.record(node.error("\(name) needs what it detects: 'refusals', 'new_resource' or 'rate'"))
+            problems.record(
+                node.error(
+                    "\(name) needs what it detects: 'refusals', 'new_resource', 'rate', 'fan_out' or 'two_bindings'"
+                )
+            )
         }
         if named.count > 1 {
             problems.record(node.error("\(name) detects one thing; it names \(named.joined(separator: " and "))"))
@@ -93,19 +97,31 @@ enum MonitoringReader {
         case "new_resource":
             let members = try node.mapping(allowed: ["after_tasks"], what: "'new_resource'")
             return .newResource(.init(afterTasks: try members["after_tasks"]?.integer("after_tasks") ?? 20))
-        default:
-            let members = try node.mapping(allowed: ["above", "after_tasks"], what: "'rate'")
-            guard let above = members["above"] else { throw node.error("'rate' needs 'above': a multiple of the p99") }
-            let multiple = try above.number("above")
-            guard multiple >= 1, multiple <= 1000 else { throw above.error("above must be from 1 to 1000") }
-            let after = try members["after_tasks"]?.integer("after_tasks") ?? 20
-            guard (1...UsageBaseline.recentTasks).contains(after) else {
-                throw (members["after_tasks"] ?? node).error(
-                    "after_tasks must be from 1 to \(UsageBaseline.recentTasks) (the finished tasks a baseline keeps)"
-                )
+        case "two_bindings":
+            guard try node.bool("two_bindings") else {
+                throw node.error("two_bindings must be true; leave the rule out to not detect it")
             }
-            return .rate(.init(above: multiple, afterTasks: after))
+            return .twoBindings
+        case "fan_out": return .fanOut(try multiple(node, of: "fan_out"))
+        default: return .rate(try multiple(node, of: "rate"))
         }
+    }
+
+    /// `above` × a baseline's p99, once it holds `after_tasks` finished tasks (`rate` and `fan_out`).
+    static func multiple(_ node: YAMLNode, of kind: String) throws(PolicyDiagnostic) -> MonitoringRule.Rate {
+        let members = try node.mapping(allowed: ["above", "after_tasks"], what: "'\(kind)'")
+        guard let above = members["above"] else {
+            throw node.error("'\(kind)' needs 'above': a multiple of the p99")
+        }
+        let multiple = try above.number("above")
+        guard multiple >= 1, multiple <= 1000 else { throw above.error("above must be from 1 to 1000") }
+        let after = try members["after_tasks"]?.integer("after_tasks") ?? 20
+        guard (1...UsageBaseline.recentTasks).contains(after) else {
+            throw (members["after_tasks"] ?? node).error(
+                "after_tasks must be from 1 to \(UsageBaseline.recentTasks) (the finished tasks a baseline keeps)"
+            )
+        }
+        return .init(above: multiple, afterTasks: after)
     }
 
     static func refusals(_ node: YAMLNode) throws(PolicyDiagnostic) -> MonitoringRule.Refusals {

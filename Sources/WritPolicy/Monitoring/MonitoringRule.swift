@@ -76,6 +76,12 @@ public struct MonitoringRule: Sendable, Hashable {
         case newResource(NewResource)
         /// A task far busier than the baseline's tasks.
         case rate(Rate)
+        /// A task starting far more sub-tasks than the baseline's tasks (`above` × the p99 of sub-tasks per
+        /// task).
+        case fanOut(Rate)
+        /// A task's token presented with a proof made with another key, or over another certificate, than the one
+        /// it is bound to (`binding_mismatch` at a verifier): the token is in two places.
+        case twoBindings
 
         /// The detection's name in policy files and alerts.
         public var kind: String {
@@ -83,6 +89,8 @@ public struct MonitoringRule: Sendable, Hashable {
             case .refusals: return "refusals"
             case .newResource: return "new_resource"
             case .rate: return "rate"
+            case .fanOut: return "fan_out"
+            case .twoBindings: return "two_bindings"
             }
         }
     }
@@ -90,10 +98,11 @@ public struct MonitoringRule: Sendable, Hashable {
     /// The codes a `refusals` detection may count: every verifier refusal, and the broker's own signals.
     public static let refusalCodes: [String] =
         VerificationError.Code.all.map(\.rawValue).filter { $0 != "revocation_view_stale" } + brokerSignals
-    /// The broker's own signals: a task, or a token for an open task, refused by policy (`task_denied`), and a
-    /// DPoP proof replayed at the token endpoint (`broker_proof_replayed`). Refused workload assertions are not
-    /// counted: nothing unauthenticated names a workload.
-    public static let brokerSignals = ["task_denied", "broker_proof_replayed"]
+    /// The broker's own signals: a task, or a token for an open task, refused by policy (`task_denied`); a DPoP
+    /// proof replayed at the token endpoint (`broker_proof_replayed`); and a workload assertion its issuer
+    /// signed, refused for its times, issuer or audience (`broker_assertion_refused`). An assertion whose
+    /// signature does not verify is not counted: nothing unauthenticated names a workload.
+    public static let brokerSignals = ["task_denied", "broker_proof_replayed", "broker_assertion_refused"]
     /// The codes counted when a rule names none: a token used outside its grant.
     public static let defaultCodes: Set<String> = ["insufficient_authorization"]
 

@@ -107,7 +107,7 @@ extension PolicyTestRunner {
     static func events(_ node: YAMLNode) throws(PolicyDiagnostic) -> [UsageEvent] {
         let fields = try node.mapping(allowed: usageKeys, what: "a usage line")
         guard let workloadNode = fields["workload"], let outcome = fields["outcome"] else {
-            throw node.error("a usage line needs 'workload' and 'outcome' (allowed, or a refusal code)")
+            throw node.error("a usage line needs 'workload' and 'outcome' (allowed, subtask, or a refusal code)")
         }
         let workload: SPIFFEID
         do {
@@ -116,9 +116,11 @@ extension PolicyTestRunner {
             throw workloadNode.error("workload must be a SPIFFE ID")
         }
         let code = try outcome.string("outcome")
-        guard code == UsageEvent.allowed || MonitoringRule.refusalCodes.contains(code) else {
+        // `subtask`: the task started a sub-task (its fan-out), as the broker counts it.
+        guard [UsageEvent.allowed, UsageEvent.subtask].contains(code) || MonitoringRule.refusalCodes.contains(code)
+        else {
             throw outcome.error(
-                "outcome must be allowed or one of: \(MonitoringRule.refusalCodes.joined(separator: ", "))"
+                "outcome must be allowed, subtask or one of: \(MonitoringRule.refusalCodes.joined(separator: ", "))"
             )
         }
         let count = try fields["count"]?.integer("count") ?? 1

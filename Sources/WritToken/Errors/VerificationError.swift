@@ -36,6 +36,9 @@ public struct VerificationError: Error, Sendable, Hashable, CustomStringConverti
         public static let proofInvalid = Code("proof_invalid")
         /// The DPoP proof was seen before.
         public static let proofReplayed = Code("proof_replayed")
+        /// The proof of possession is sound but made with another key, or over another certificate, than the
+        /// one the token is bound to: the token is presented by someone other than its holder.
+        public static let bindingMismatch = Code("binding_mismatch")
         /// The token, its task, workload or user has been revoked.
         public static let revoked = Code("revoked")
         /// The verifier's revocation view is older than its configured bound, so it refuses every token.
@@ -46,8 +49,8 @@ public struct VerificationError: Error, Sendable, Hashable, CustomStringConverti
         /// Every code, in a stable order.
         public static let all: [Code] = [
             .malformed, .unsupportedAlgorithm, .unknownKey, .badSignature, .expired, .notYetValid, .wrongIssuer,
-            .wrongAudience, .wrongType, .proofRequired, .proofInvalid, .proofReplayed, .revoked,
-            .revocationViewStale, .insufficientAuthorization,
+            .wrongAudience, .wrongType, .proofRequired, .proofInvalid, .proofReplayed, .bindingMismatch,
+            .revoked, .revocationViewStale, .insufficientAuthorization,
         ]
     }
 
@@ -119,6 +122,10 @@ public struct VerificationError: Error, Sendable, Hashable, CustomStringConverti
     /// The proof was replayed.
     public static func proofReplayed(_ reason: String, file: String = #fileID, line: UInt = #line) -> Self {
         Self(.proofReplayed, reason, file: file, line: line)
+    }
+    /// The proof is made with a key, or over a certificate, other than the token's own.
+    public static func bindingMismatch(_ reason: String, file: String = #fileID, line: UInt = #line) -> Self {
+        Self(.bindingMismatch, reason, file: file, line: line)
     }
     /// The token has been revoked.
     public static func revoked(_ reason: String, file: String = #fileID, line: UInt = #line) -> Self {
