@@ -70,6 +70,18 @@ struct MonitoringTests {
     @Test("a prompt-injected step probing outside its grant: quarantined, its live token refused within 5 s, released")
     func story() async throws {
         try await Self.withServices { broker, service, http in
+            // An operator follows the admin event stream with curl from the start.
+            let token = try broker.operatorToken()
+            let streamed = broker.stateDirectory.appendingPathComponent("events.txt")
+            FileManager.default.createFile(atPath: streamed.path, contents: nil)
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            curl.arguments = [
+                "curl", "-sN", "-H", "Authorization: Bearer \(token)", broker.baseURL + "/v1/admin/events",
+            ]
+            curl.standardOutput = try FileHandle(forWritingTo: streamed)
+            try curl.run()
+            defer { if curl.isRunning { curl.terminate() } }
             let assertion = try broker.workloadAssertion(Self.assistant)
             let alice = try DevelopmentIdentity.userAssertion(
                 subject: "alice",
@@ -114,6 +126,15 @@ struct MonitoringTests {
             #expect(monitor.status == 0, "\(monitor.stderr)")
             #expect(monitor.stdout.contains("retrieval-probing-outside-grant"), "\(monitor.stdout)")
             #expect(monitor.stdout.contains("6 refusals (insufficient_authorization)"), "\(monitor.stdout)")
+            // The alert reaches the stream once it is stored, just after the quarantine it made.
+            var events = ""
+            for _ in 0..<50 where !events.contains("event: alert") {
+                try await Task.sleep(for: .milliseconds(100))
+                events = (try? String(contentsOf: streamed, encoding: .utf8)) ?? ""
+            }
+            #expect(events.contains("event: alert\ndata: {"), "curl saw: \(events)")
+            #expect(events.contains("\"rule\":\"retrieval-probing-outside-grant\""), "curl saw: \(events)")
+            #expect(events.contains("\"response\":\"quarantine_workload\""), "curl saw: \(events)")
             let listed = try await writ.run(["quarantine", "list", "--json"])
             let quarantines = try QuarantineListResponse(responseBody: Array(listed.stdout.utf8)).quarantines
             #expect(quarantines.map(\.workload) == [Self.assistant])
@@ -171,6 +192,25 @@ struct MonitoringTests {
     @Test("a token taken from the agent and presented with another key (PyJWT's proof): refused, its task revoked")
     func tokenElsewhere() async throws {
         try await Self.withServices { broker, service, http in
+            // An operator follows the alerts with `writ monitor --follow`.
+            let follow = try WritRunner(broker: broker).start(["monitor", "--follow"])
+            do {
+                try await Self.tokenElsewhere(broker: broker, service: service, http: http, follow: follow)
+            } catch {
+                try await follow.stop()
+                throw error
+            }
+            try await follow.stop()
+        }
+    }
+
+    static func tokenElsewhere(
+        broker: BrokerProcess,
+        service: String,
+        http: HTTPClient,
+        follow: WritRunner.Running
+    ) async throws {
+        do {
             let assertion = try broker.workloadAssertion(Self.assistant)
             let alice = try DevelopmentIdentity.userAssertion(
                 subject: "alice",
@@ -208,6 +248,14 @@ struct MonitoringTests {
             let monitor = try await WritRunner(broker: broker).run(["monitor"])
             #expect(monitor.stdout.contains("retrieval-token-elsewhere"), "\(monitor.stdout)")
             #expect(monitor.stdout.contains("other than the one it is bound to"), "\(monitor.stdout)")
+            var followed = ""
+            for _ in 0..<50 where !followed.contains("retrieval-token-elsewhere") {
+                try await Task.sleep(for: .milliseconds(100))
+                followed = follow.stdout
+            }
+            let line = followed.split(separator: "\n").first { $0.contains("retrieval-token-elsewhere") }
+            #expect(line?.contains("revoke_task") == true, "writ monitor --follow printed: \(followed)")
+            #expect(line?.contains("other than the one it is bound to") == true, "\(followed)")
             await agent.shutdown()
         }
     }

@@ -481,6 +481,7 @@ enum WireExamples {
             ]
         ),
         (MonitorResponse.self, [MonitorResponse(alerts: [alert, taskAlert], quarantines: [quarantine])]),
+        (MonitoringAlertBody.self, [alert, taskAlert]),
         (QuarantineListResponse.self, [QuarantineListResponse(quarantines: [quarantine])]),
         (
             QuarantineReleaseRequest.self,
@@ -616,6 +617,7 @@ enum ParameterExamples {
         ),
         RevocationPageQuery(after: 5, limit: 100),
         RevocationStreamQuery(after: 5),
+        AdminEventQuery(after: 7),
         TaskListQuery(
             workload: "spiffe://example.org/agents/assistant",
             user: "alice",

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Testing
 import WritAPI
 import WritBroker
+import WritPolicy
 import WritTestSupport
 import WritToken
 
@@ -324,6 +325,93 @@ struct MonitoringRouteTests {
             let tree = try await client.json(.get, "/v1/admin/tasks/\(task)", bearer: harness.operatorToken)
             #expect(tree.body["tasks"]?.arrayValue?.first?["state"]?.string == "aborted", "\(tree.body)")
         }
+    }
+
+    @Test(
+        "the admin event stream sends alerts after Last-Event-ID, then each new one at the next tick, then heartbeats",
+        .timeLimit(.minutes(1))
+    )
+    func adminEvents() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let broker = harness.broker
+        let text = try await harness.withClient { client async throws in
+            let task = try await Self.openTask(harness, client)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let body = Self.report(task: task, refusals: 6)
+            #expect(try await client.json(.post, "/v1/usage", bearer: service, body: body).status == 200)
+            let first = try #require(try await Self.alerts(harness, client).first)
+            let refused = try await client.execute(
+                uri: "/v1/admin/events",
+                method: .get,
+                headers: [.authorization: "Bearer \(try harness.workload(BrokerHarness.assistant))"]
+            )
+            #expect(refused.status == .unauthorized || refused.status == .forbidden)
+            let badResume = try await client.execute(
+                uri: "/v1/admin/events?after=x",
+                method: .get,
+                headers: [.authorization: "Bearer \(harness.operatorToken)"]
+            )
+            #expect(badResume.status == .badRequest)
+            return try await withThrowingTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    let response = try await client.execute(
+                        uri: "/v1/admin/events",
+                        method: .get,
+                        headers: [
+                            HTTPField.Name("Last-Event-ID")!: "\(first.id - 1)",
+                            .authorization: "Bearer \(harness.operatorToken)",
+                        ]
+                    )
+                    #expect(response.headers[.contentType] == "text/event-stream")
+                    return String(buffer: response.body)
+                }
+                group.addTask {
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    try await Task.sleep(for: .milliseconds(300))
+                    // An alert another broker sharing the store raised, seen at this broker's next tick.
+                    let other = MonitoringAlert(
+                        id: 0,
+                        at: Date(),
+                        rule: "elsewhere",
+                        response: .alert,
+                        workload: BrokerHarness.coder,
+                        task: nil,
+                        taskType: nil,
+                        window: 60,
+                        observed: 4,
+                        threshold: 3,
+                        codes: ["broker_proof_replayed"],
+                        revocation: nil
+                    )
+                    let event = AuditEvent("monitor.alert", actor: "monitor:elsewhere", subject: BrokerHarness.coder)
+                    _ = try await broker.stores.monitoring.append(other, audit: event)
+                    await broker.feed.publish(logger: broker.logger)
+                    try await Task.sleep(for: .milliseconds(300))
+                    await broker.feed.publish(logger: broker.logger)
+                    try await Task.sleep(for: .milliseconds(300))
+                    broker.feed.finishAll()
+                    return nil
+                }
+                var result = ""
+                for try await value in group { if let value { result = value } }
+                return result
+            }
+        }
+        let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
+        let alerts = events.filter { $0.contains("event: alert") }
+        #expect(alerts.count == 2, "\(text)")
+        #expect(alerts.first?.contains("\"rule\":\"retrieval-probing-outside-grant\"") == true)
+        #expect(alerts.last?.contains("\"rule\":\"elsewhere\"") == true)
+        let data = try #require(alerts.last?.split(separator: "\n").first { $0.hasPrefix("data: ") }?.dropFirst(6))
+        let decoded = try MonitoringAlertBody(responseBody: Array(data.utf8))
+        #expect(decoded.rule == "elsewhere" && decoded.codes == ["broker_proof_replayed"])
+        let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
+        #expect(ids.count == 2 && ids[1] > ids[0])
+        #expect(text.contains("event: heartbeat\ndata: {\"last\":\(ids[1]),"), "\(text)")
     }
 }
 

@@ -8,7 +8,7 @@ private typealias R = StoreRecords
 
 extension StoreConformanceTests {
     @Test(
-        "alerts are kept with their audit entry, listed newest first (by workload too), and pruned by age",
+        "alerts are kept with their audit entry, listed newest first (by workload too) or after a number, and pruned by age",
         arguments: implementations
     )
     func monitoringAlerts(_ implementation: StoreImplementation) async throws {
@@ -50,6 +50,11 @@ extension StoreConformanceTests {
                     stored[2], stored[0],
                 ]
             )
+            // The admin event stream reads oldest first, after a number.
+            #expect(try await stores.monitoring.alerts(after: 0, limit: 10) == stored)
+            #expect(try await stores.monitoring.alerts(after: stored[0].id, limit: 10) == [stored[1], stored[2]])
+            #expect(try await stores.monitoring.alerts(after: stored[0].id, limit: 1) == [stored[1]])
+            #expect(try await stores.monitoring.alerts(after: stored[2].id, limit: 10).isEmpty)
             let audit = try await stores.audit.listLatest(3)
             #expect(audit.map(\.event) == ["monitor.alert", "monitor.alert", "monitor.alert"])
             #expect(try await stores.monitoring.prune(before: R.at(1)) == 1)

@@ -163,6 +163,17 @@ public enum WireRoutes {
         ),
         WireRoute(
             "GET",
+            "/v1/admin/events",
+            request: .query(AdminEventQuery.self),
+            responses: [
+                200: .events([
+                    AdminEventStream.alertEvent: MonitoringAlertBody.self,
+                    AdminEventStream.heartbeatEvent: RevocationHeartbeat.self,
+                ])
+            ]
+        ),
+        WireRoute(
+            "GET",
             "/v1/admin/usage",
             request: .query(UsageQuery.self),
             responses: [200: .json(UsageResponse.self)]

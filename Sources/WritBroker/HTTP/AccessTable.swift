@@ -92,6 +92,7 @@ public enum AccessTable {
         AccessRule(.get, "/v1/admin/audit", .operator([.admin]), AuditRoutes.entries),
         AccessRule(.get, "/v1/admin/audit/verify", .operator([.admin]), AuditRoutes.verify),
         AccessRule(.get, "/v1/admin/monitor", .operator([.admin]), MonitoringRoutes.monitor),
+        AccessRule(.get, "/v1/admin/events", .operator([.admin]), MonitoringRoutes.events),
         AccessRule(.get, "/v1/admin/usage", .operator([.admin]), MonitoringRoutes.usage),
         AccessRule(.get, "/v1/admin/quarantines", .operator([.admin]), MonitoringRoutes.quarantines),
         AccessRule(.post, "/v1/admin/quarantines/release", .operator([.admin]), MonitoringRoutes.release),

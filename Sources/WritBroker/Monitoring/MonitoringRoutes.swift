@@ -28,6 +28,10 @@ enum MonitoringRoutes {
         return JSONResponse.make(response.json)
     }
 
+    static func events(_ call: RouteCall) async throws -> Response {
+        try await AdminEvents(broker: call.broker).response(for: call.request, caller: call.caller)
+    }
+
     static func usage(_ call: RouteCall) async throws -> Response {
         let query = try call.query(UsageQuery.self)
         if let workload = query.workload, workload.utf8.count > 2048 {

@@ -57,6 +57,8 @@ extension MonitoringService {
         )
         let stored = try await context.store("record alert") { try await store.append(alert, audit: event) }
         context.metrics.alert(rule: stored.rule, response: stored.response.rawValue)
+        // The admin event streams of this broker send it now, not at the next tick.
+        feed.wake()
         context.logger.warning(
             "monitoring rule fired",
             metadata: [
@@ -104,6 +106,11 @@ extension MonitoringService {
     /// The latest alerts, newest first.
     public func alerts(limit: Int, workload: String? = nil) async throws(BrokerError) -> [MonitoringAlert] {
         try await context.store("list alerts") { try await store.alerts(limit: limit, workload: workload) }
+    }
+
+    /// The alerts numbered after `id`, oldest first.
+    public func alerts(after id: Int64, limit: Int) async throws(BrokerError) -> [MonitoringAlert] {
+        try await context.store("list alerts") { try await store.alerts(after: id, limit: limit) }
     }
 
     /// The workloads in quarantine now, most recent first.

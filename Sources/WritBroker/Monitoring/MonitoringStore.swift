@@ -7,6 +7,9 @@ public protocol MonitoringStore: Sendable {
     func append(_ alert: MonitoringAlert, audit: AuditEvent) async throws -> MonitoringAlert
     /// The latest alerts, newest first, of one workload when given.
     func alerts(limit: Int, workload: String?) async throws -> [MonitoringAlert]
+    /// The alerts numbered after `id`, oldest first (the admin event stream). Numbers are given in commit
+    /// order: every write takes the store's one writer lock first.
+    func alerts(after id: Int64, limit: Int) async throws -> [MonitoringAlert]
     /// Removes alerts older than `cutoff`; how many.
     func prune(before cutoff: Date) async throws -> Int
     /// Every usage baseline kept.

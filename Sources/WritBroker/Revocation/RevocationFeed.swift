@@ -84,6 +84,11 @@ public final class RevocationFeed: Sendable {
             recent.withLock { $0.append(events, after: after) }
             if page.entries.count < 1000 { break }
         }
+        wake()
+    }
+
+    /// Wakes every stream without a new entry (an alert was stored): each sends what is new to it, or a heartbeat.
+    public func wake() {
         let last = view.lastSequence
         let continuations = subscribers.withLock { $0.values.map(\.continuation) }
         for continuation in continuations { continuation.yield(last) }

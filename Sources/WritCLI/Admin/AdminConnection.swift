@@ -7,6 +7,7 @@ import NIOPosix
 import NIOSSL
 import WritAPI
 import WritToken
+import WritVerifier
 import Yams
 
 /// Where the broker is and which operator token to present: flags first, then `WRIT_BROKER` and
@@ -213,6 +214,46 @@ struct AdminClient: Sendable {
             try await send(.POST, path, body: body, as: answer)
         }
 
+        /// Follows an event stream (`GET`, Server-Sent Events) from after `lastEventID`: each event is handed to
+        /// `handle` as it arrives, until the broker ends the stream or the connection breaks. Returns the last
+        /// event id seen, to resume from. A broker that cannot be reached, or refuses, is an outcome.
+        func follow(
+            _ path: String,
+            after lastEventID: String,
+            handle: (ServerSentEvents.Event) throws(CommandOutcome) -> Void
+        ) async throws(CommandOutcome) -> String {
+            var request = HTTPClientRequest(url: client.base + path)
+            request.headers.add(name: "Authorization", value: "Bearer \(client.token)")
+            request.headers.add(name: "Accept", value: "text/event-stream")
+            request.headers.add(name: "Last-Event-ID", value: lastEventID)
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, deadline: .distantFuture)
+            } catch {
+                throw Self.unreachable(client.base, Self.reason(error))
+            }
+            guard (200..<300).contains(response.status.code) else {
+                let bytes = (try? await response.body.collect(upTo: 1 << 20)).map { Array(buffer: $0) } ?? []
+                let json = try? StrictJSON(maximumDepth: 64).parse(bytes: bytes)
+                throw Self.failure(status: response.status.code, body: json, tokenSource: client.tokenSource)
+            }
+            var parser = ServerSentEvents()
+            var last = lastEventID
+            do {
+                for try await chunk in response.body {
+                    for case .event(let event) in try parser.feed(chunk.readableBytesView) {
+                        if let id = event.id { last = id }
+                        try handle(event)
+                    }
+                }
+            } catch let outcome as CommandOutcome {
+                throw outcome
+            } catch {
+                // A broken stream ends like a finished one: the caller resumes after `last`.
+            }
+            return last
+        }
+
         /// Percent-encodes everything but RFC 3986 unreserved characters.
         static func escape(_ text: String) -> String { WirePath.escape(text) }
 
@@ -249,11 +290,7 @@ struct AdminClient: Sendable {
                         exitCode: WritExitCode.unreachable
                     )
                 }
-                throw CommandOutcome(
-                    output: "error: cannot reach the broker at \(client.base) (\(reason)); "
-                        + "is `writ serve` running there? Set --broker or WRIT_BROKER.",
-                    exitCode: WritExitCode.unreachable
-                )
+                throw Self.unreachable(client.base, reason)
             }
             let json = try? StrictJSON(maximumDepth: 64).parse(bytes: bytes)
             guard (200..<300).contains(status) else {
@@ -275,6 +312,15 @@ struct AdminClient: Sendable {
                     exitCode: WritExitCode.unreachable
                 )
             }
+        }
+
+        /// The broker could not be reached.
+        static func unreachable(_ base: String, _ reason: String) -> CommandOutcome {
+            CommandOutcome(
+                output: "error: cannot reach the broker at \(base) (\(reason)); "
+                    + "is `writ serve` running there? Set --broker or WRIT_BROKER.",
+                exitCode: WritExitCode.unreachable
+            )
         }
 
         private static func reason(_ error: any Error) -> String {

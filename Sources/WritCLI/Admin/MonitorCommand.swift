@@ -2,6 +2,7 @@ public import ArgumentParser
 import Foundation
 import WritAPI
 import WritToken
+import WritVerifier
 
 /// `writ monitor`: what the detection rules saw and did.
 public struct MonitorCommand: AsyncParsableCommand {
@@ -14,10 +15,15 @@ public struct MonitorCommand: AsyncParsableCommand {
             (tasks seen, p99 requests per task, refusals per thousand uses, uses known) against the tasks \
             reporting now. docs/monitoring.md says how rules are written.
 
+            With --follow it keeps running and prints each new alert as the broker raises it, one line each \
+            (JSON lines with --json), from the admin event stream (GET /v1/admin/events), resuming after a \
+            restart of the broker, until interrupted.
+
             Examples:
               writ monitor
               writ monitor --workload spiffe://example.org/agents/retrieval-assistant --limit 10
               writ monitor --json
+              writ monitor --follow
             """
     )
 
@@ -29,6 +35,9 @@ public struct MonitorCommand: AsyncParsableCommand {
     @Option(help: "At most this many alerts (up to 1000).")
     var limit: Int = 20
 
+    @Flag(help: "Keep running: print each new alert as it is raised (the admin event stream), until interrupted.")
+    var follow = false
+
     public init() {}
 
     public func run() async throws { try await outcome().finishReportingErrors() }
@@ -39,6 +48,7 @@ public struct MonitorCommand: AsyncParsableCommand {
             return .unusable("--workload takes a SPIFFE ID (spiffe://trust-domain/path)")
         }
         guard (1...1000).contains(limit) else { return .unusable("--limit must be between 1 and 1000") }
+        if follow { return await connection.run { session throws(CommandOutcome) in try await follow(session) } }
         return await connection.run { session throws(CommandOutcome) in
             let query = MonitorQuery(workload: workload, limit: UInt64(limit))
             let reply = try await session.get("/v1/admin/monitor", query: query, as: MonitorResponse.self)
@@ -80,6 +90,51 @@ public struct MonitorCommand: AsyncParsableCommand {
 }
 
 extension MonitorCommand {
+    /// Prints each alert raised after the newest one now, as it comes, until interrupted; a broker that stops
+    /// answering is waited for (said once), and the stream resumes after the last alert printed.
+    func follow(_ session: AdminClient.Session) async throws(CommandOutcome) -> CommandOutcome {
+        let newest = try await session.get("/v1/admin/monitor", query: MonitorQuery(limit: 1), as: MonitorResponse.self)
+        var last = String(newest.value.alerts.first?.id ?? 0)
+        Self.note("following alerts after \(last); Ctrl-C to stop")
+        var waiting = false
+        while !Task.isCancelled {
+            do throws(CommandOutcome) {
+                last = try await session.follow("/v1/admin/events", after: last) { event throws(CommandOutcome) in
+                    if waiting {
+                        Self.note("the broker answers again")
+                        waiting = false
+                    }
+                    guard event.name == AdminEventStream.alertEvent else { return }
+                    let alert: MonitoringAlertBody
+                    do {
+                        alert = try MonitoringAlertBody(responseBody: Array(event.data.utf8))
+                    } catch {
+                        throw CommandOutcome(
+                            output: "error: an alert on the event stream is not what this writ understands (\(error)); "
+                                + "is the broker a different version?",
+                            exitCode: WritExitCode.unusable
+                        )
+                    }
+                    guard workload == nil || alert.workload == workload else { return }
+                    let line = connection.json ? JSONWriter.string(alert.json) : Self.line(alert)
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                }
+            } catch  where error.exitCode == WritExitCode.unreachable {
+                if !waiting { Self.note("\(error.output); still following") }
+                waiting = true
+            }
+            do { try await Task.sleep(for: .seconds(1)) } catch { break }
+        }
+        return CommandOutcome(output: "", exitCode: 0)
+    }
+
+    /// One alert as a line: when, the rule, what the broker did, and why.
+    static func line(_ alert: MonitoringAlertBody) -> String {
+        "\(Render.time(alert.at))  \(alert.rule)  \(alert.response)  \(alert.explanation)"
+    }
+
+    private static func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
     /// Each workload's baseline per task type against its tasks reporting now.
     static func baselines(_ baselines: [UsageBaselineBody]) -> String {
         guard !baselines.isEmpty else { return "baselines: none yet (no usage reported)" }

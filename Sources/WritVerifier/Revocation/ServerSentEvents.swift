@@ -4,29 +4,31 @@
 /// It never holds more than ``Limits/maximumLineBytes`` of an unfinished line nor more than
 /// ``Limits/maximumEventBytes`` of an unfinished event, and each byte is scanned once: a peer sending one
 /// endless line costs bounded memory and linear time, and ends in ``FeedError/Code/oversizedEvent``.
-struct ServerSentEvents {
+///
+/// `package`: `writ monitor --follow` reads the admin event stream with it.
+package struct ServerSentEvents {
     /// How much of a line and of an event may be held before the stream counts as hostile.
-    struct Limits: Sendable {
+    package struct Limits: Sendable {
         /// The longest line, without its line ending.
-        var maximumLineBytes: Int
+        package var maximumLineBytes: Int
         /// The most field bytes one event may carry, summed over its lines.
-        var maximumEventBytes: Int
+        package var maximumEventBytes: Int
     }
 
     /// A completed event.
-    struct Event: Equatable {
-        var name = "message"
-        var id: String?
-        var data = ""
+    package struct Event: Equatable {
+        package var name = "message"
+        package var id: String?
+        package var data = ""
     }
 
     /// What a fed chunk completed: events, and comment lines (which servers send to keep a stream alive).
-    enum Message: Equatable {
+    package enum Message: Equatable {
         case event(Event)
         case comment
     }
 
-    let limits: Limits
+    package let limits: Limits
     /// The unfinished line: bytes after the last line ending seen.
     private var pending: [UInt8] = []
     private var current = Event()
@@ -34,7 +36,7 @@ struct ServerSentEvents {
     /// Field bytes in the unfinished event.
     private var eventBytes = 0
 
-    init(limits: Limits = Limits(maximumLineBytes: 64 << 10, maximumEventBytes: 1 << 20)) {
+    package init(limits: Limits = Limits(maximumLineBytes: 64 << 10, maximumEventBytes: 1 << 20)) {
         self.limits = limits
     }
 
@@ -43,7 +45,7 @@ struct ServerSentEvents {
 
     /// Feeds bytes; returns the messages they complete, in order. Throws once a line or an event exceeds its
     /// limit; the parser is then spent and the stream should be dropped.
-    mutating func feed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) throws(FeedError) -> [Message] {
+    package mutating func feed<Bytes: BidirectionalCollection<UInt8>>(_ bytes: Bytes) throws(FeedError) -> [Message] {
         var messages: [Message] = []
         var start = bytes.startIndex
         // Only the new bytes are searched for a line ending: `pending` is known to hold none.

@@ -53,6 +53,13 @@ struct PostgresMonitoringStore: MonitoringStore {
         }
     }
 
+    func alerts(after id: Int64, limit: Int) async throws -> [MonitoringAlert] {
+        try await database.read { session in
+            try await session.rows("SELECT * FROM monitoring_alerts WHERE id > \(id) ORDER BY id LIMIT \(limit)")
+                .map(Self.alert)
+        }
+    }
+
     func prune(before cutoff: Date) async throws -> Int {
         try await database.write { session in
             try await session.execute(

@@ -47,6 +47,15 @@ struct SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
+    func alerts(after id: Int64, limit: Int) async throws -> [MonitoringAlert] {
+        try await database.read { db in
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM monitoring_alerts WHERE id > ? ORDER BY id LIMIT ?"),
+                arguments: [id, limit]
+            ).map(Self.alert)
+        }
+    }
+
     func prune(before cutoff: Date) async throws -> Int {
         try await database.write { db in
             try db.cachedStatement(sql: "DELETE FROM monitoring_alerts WHERE at < ?")
