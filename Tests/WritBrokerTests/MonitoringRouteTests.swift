@@ -8,6 +8,7 @@ import WritBroker
 import WritPolicy
 import WritTestSupport
 import WritToken
+import WritVerifier
 
 /// Usage reports from resource servers, the rules of the example policies, alerts, quarantine and release.
 @Suite("Monitoring: usage reports, alerts and quarantine")
@@ -412,6 +413,47 @@ struct MonitoringRouteTests {
         let ids = text.split(separator: "\n").filter { $0.hasPrefix("id: ") }.compactMap { Int64($0.dropFirst(4)) }
         #expect(ids.count == 2 && ids[1] > ids[0])
         #expect(text.contains("event: heartbeat\ndata: {\"last\":\(ids[1]),"), "\(text)")
+    }
+
+    @Test(
+        "a workload quarantined twice lists once and one release lifts both; an operator's revocation hides nothing and stands"
+    )
+    func quarantinedTwice() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let assistant = try SPIFFEID(BrokerHarness.assistant)
+            let revocations = harness.broker.revocations
+            // Two brokers' rules firing at once each write an entry; no alert is kept for either.
+            let first = try await revocations.quarantine(assistant, by: "monitor:a").revocations[0].sequence
+            let second = try await revocations.quarantine(assistant, by: "monitor:b").revocations[0].sequence
+            let operatorEntry = try await revocations.revoke(.workload(assistant), by: "operator").revocations[0]
+            let listed = try await client.json(.get, "/v1/admin/quarantines", bearer: harness.operatorToken)
+            let quarantines = try QuarantineListResponse(json: listed.body, mode: .response).quarantines
+            #expect(quarantines.map(\.workload) == [BrokerHarness.assistant], "\(listed.body)")
+            #expect(quarantines.first?.revocation == Int64(second) && quarantines.first?.alert == nil)
+            let released = try await client.json(
+                .post,
+                "/v1/admin/quarantines/release",
+                bearer: harness.operatorToken,
+                body: #"{"workload":"\#(BrokerHarness.assistant)","reason":"looked at"}"#
+            )
+            #expect(released.status == 200, "\(released.body)")
+            let lifted = try QuarantineReleaseResponse(json: released.body, mode: .response).lifts
+            #expect(Set(lifted.map(\.lifted.sequence)) == [first, second], "\(released.body)")
+            let after = try await client.json(.get, "/v1/admin/quarantines", bearer: harness.operatorToken)
+            #expect(after.body["quarantines"] == .array([]))
+            let again = try await client.json(
+                .post,
+                "/v1/admin/quarantines/release",
+                bearer: harness.operatorToken,
+                body: #"{"workload":"\#(BrokerHarness.assistant)","reason":"twice"}"#
+            )
+            #expect(again.status == 404)
+            // The operator's own revocation was not lifted.
+            let standing = harness.broker.feed.view.standingWorkloadEntries(of: assistant, now: harness.clock.now)
+            #expect(standing.map(\.sequence) == [operatorEntry.sequence])
+        }
     }
 }
 

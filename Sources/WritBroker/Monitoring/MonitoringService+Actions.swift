@@ -3,6 +3,7 @@ import Logging
 import Synchronization
 public import WritPolicy
 public import WritToken
+import WritVerifier
 
 /// A workload in quarantine: the standing feed entry that holds it, and the alert that put it there.
 public struct Quarantine: Sendable, Hashable {
@@ -88,7 +89,9 @@ extension MonitoringService {
         case .quarantineWorkload:
             do {
                 // When the view cannot tell (catching up), quarantining again is the safe side.
-                if let standing = try? quarantineEntry(of: firing.workload, now: now) { return standing.sequence }
+                if let standing = try? quarantineEntries(of: firing.workload, now: now).last {
+                    return standing.sequence
+                }
                 return try await revocations.quarantine(firing.workload, by: actor).revocations.first?.sequence
             } catch {
                 // The alert is kept whatever happens, and says the response did not take.
@@ -113,63 +116,46 @@ extension MonitoringService {
         try await context.store("list alerts") { try await store.alerts(after: id, limit: limit) }
     }
 
-    /// The workloads in quarantine now, most recent first.
+    /// The workloads in quarantine now, most recent first, each with its newest standing entry and the latest
+    /// alert that quarantined it (while the alert is kept).
     public func quarantines() async throws(BrokerError) -> [Quarantine] {
-        let now = context.clock.now
-        let recent = try await alerts(limit: 1000).filter { $0.response == .quarantineWorkload }
-        var seen: Set<String> = []
+        var newest: [SPIFFEID: Revocation] = [:]
+        for entry in try quarantineEntries(of: nil, now: context.clock.now) {
+            if case .workload(let workload) = entry.subject { newest[workload] = entry }
+        }
         var found: [Quarantine] = []
-        for alert in recent where seen.insert(alert.workload).inserted {
-            guard let workload = try? SPIFFEID(alert.workload),
-                let entry = try quarantineEntry(of: workload, now: now)
-            else { continue }
-            found.append(Quarantine(workload: alert.workload, revocation: entry, alert: alert))
+        for (workload, entry) in newest.sorted(by: { $0.value.sequence > $1.value.sequence }) {
+            let alerts = try await alerts(limit: 50, workload: workload.description)
+            let alert = alerts.first { $0.response == .quarantineWorkload }
+            found.append(Quarantine(workload: workload.description, revocation: entry, alert: alert))
         }
         return found
     }
 
-    /// Releases a quarantined workload: lifts the entries that quarantine it (an operator's own workload
+    /// Releases a quarantined workload: lifts every entry that quarantines it (an operator's own workload
     /// revocation stands; `writ revoke lift` lifts that). Its refusal counts start again.
     public func release(
         _ workload: SPIFFEID,
         reason: String,
         by actor: String
     ) async throws(BrokerError) -> [RevocationLift] {
+        let entries = try quarantineEntries(of: workload, now: context.clock.now)
+        guard !entries.isEmpty else { throw BrokerError(.notFound, "\(workload) is not in quarantine") }
         var lifts: [RevocationLift] = []
-        // Each lift removes one entry from the view (from the next whole second, so the one just lifted may
-        // still be found); a workload quarantined twice over has two.
-        for _ in 0..<16 {
-            guard let entry = try quarantineEntry(of: workload, now: context.clock.now, skipping: lifts) else { break }
-            lifts.append(try await revocations.lift(entry.sequence, reason: reason, by: actor))
-        }
-        guard !lifts.isEmpty else { throw BrokerError(.notFound, "\(workload) is not in quarantine") }
+        for entry in entries { lifts.append(try await revocations.lift(entry.sequence, reason: reason, by: actor)) }
         let subject = workload.description
         state.withLock { state in state.evaluator.forget(subject: subject) }
         return lifts
     }
 
-    /// The standing quarantine entry of a workload: a workload entry kept for the quarantine's retention.
-    func quarantineEntry(
-        of workload: SPIFFEID,
-        now: Date,
-        skipping lifted: [RevocationLift] = []
-    ) throws(BrokerError) -> Revocation? {
-        let probe = AccessTokenClaims(
-            issuer: context.settings.issuer,
-            subject: workload.description,
-            audience: "",
-            expiresAt: now,
-            issuedAt: now,
-            tokenID: "",
-            clientID: workload,
-            actorChain: [],
-            taskID: "",
-            authorizationDetails: []
-        )
-        guard let entry = try feed.covers(probe, now: now), case .workload(let revoked) = entry.subject,
-            revoked == workload, !lifted.contains(where: { $0.lifted.sequence == entry.sequence }),
-            entry.retainUntil.timeIntervalSince(entry.revokedAt) >= RevocationService.quarantineRetention - 1
-        else { return nil }
-        return entry
+    /// The standing quarantine entries, oldest first, of one workload or of all: workload entries kept for the
+    /// quarantine's retention and not lifted. Throws (fails closed) while the view has a gap.
+    func quarantineEntries(of workload: SPIFFEID?, now: Date) throws(BrokerError) -> [Revocation] {
+        guard !feed.view.hasGap else {
+            throw BrokerError(.unavailable, "the broker's revocation view is catching up; retry shortly", retryAfter: 1)
+        }
+        return feed.view.standingWorkloadEntries(of: workload, now: now).filter {
+            $0.retainUntil.timeIntervalSince($0.revokedAt) >= RevocationService.quarantineRetention - 1
+        }
     }
 }

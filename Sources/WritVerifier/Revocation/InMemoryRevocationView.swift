@@ -141,6 +141,15 @@ public final class InMemoryRevocationView: RevocationView {
         state.withLock { $0.keys[kid] }
     }
 
+    /// The workload entries that stand now (kept, never lifted), of one workload or of every one, oldest first.
+    public func standingWorkloadEntries(of workload: SPIFFEID? = nil, now: Date) -> [Revocation] {
+        state.withLock { state in
+            let entries = workload.map { state.workloads[$0] ?? [] } ?? state.workloads.values.flatMap { $0 }
+            return entries.filter { $0.retainUntil > now && state.lifted[$0.sequence] == nil }
+                .sorted { $0.sequence < $1.sequence }
+        }
+    }
+
     /// From when a lifted workload or user entry no longer covers new tokens; nil when it was not lifted.
     public func liftedFrom(_ sequence: UInt64) -> Date? {
         state.withLock { $0.lifted[sequence] }
