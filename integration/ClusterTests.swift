@@ -70,8 +70,9 @@ struct ClusterTests {
         """
     )
     func rotationUnderLoad() async throws {
-        // Keys are published three seconds before they sign: longer than the verifiers' refresh interval.
-        let configuration = "development: true\ntokens:\n  key_publish_lead: 3\n"
+        // Keys are published five seconds before they sign: several times the verifiers' refresh interval plus
+        // the brokers' one-second tick, so a machine loaded by three brokers and the load still has slack.
+        let configuration = "development: true\ntokens:\n  key_publish_lead: 5\n"
         try await Cluster.with(count: 3, configuration: configuration) { cluster in
             let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
             let keySets = cluster.brokers.map { broker in
@@ -94,7 +95,7 @@ struct ClusterTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for keys in keySets { group.addTask { try await keys.run() } }
                     try await Task.sleep(for: .seconds(1))
-                    let end = ContinuousClock.now + .seconds(14)
+                    let end = ContinuousClock.now + .seconds(20)
                     for worker in 0..<6 {
                         group.addTask {
                             var step = worker
@@ -149,8 +150,9 @@ struct ClusterTests {
                         }
                     }
                     group.addTask {
+                        // A rotation is pending until its key signs, so rotations come one publish lead apart.
                         for round in 0..<3 {
-                            try await Task.sleep(for: .seconds(4))
+                            try await Task.sleep(for: .seconds(6))
                             let rotated = try await clients[round].send(
                                 .POST,
                                 "/v1/admin/keys/rotate",

@@ -28,14 +28,19 @@ struct MonitoringRouteTests {
     }
 
     /// A report of `count` refusals of `code` (and one allowed read) for a task, as the documents service.
-    static func report(task: String, refusals count: Int, code: String = "insufficient_authorization") -> String {
+    static func report(
+        task: String,
+        refusals count: Int,
+        code: String = "insufficient_authorization",
+        token: String = "tok_1"
+    ) -> String {
         let now = Int64(Date().timeIntervalSince1970)
         return UsageReport(
             audience: BrokerHarness.documentsAudience,
             records: [
                 UsageRecord(
                     task: task,
-                    token: "tok_1",
+                    token: token,
                     workload: BrokerHarness.assistant,
                     action: "read",
                     resourceType: "document",
@@ -47,7 +52,7 @@ struct MonitoringRouteTests {
                 ),
                 UsageRecord(
                     task: task,
-                    token: "tok_1",
+                    token: token,
                     workload: BrokerHarness.assistant,
                     action: "read",
                     resourceType: "document",
@@ -287,6 +292,7 @@ struct MonitoringRouteTests {
             let coder = try SPIFFEID(BrokerHarness.coder)
             let good = try harness.workload(BrokerHarness.coder).split(separator: ".")
             let elsewhere = try harness.workload(BrokerHarness.coder, audience: "https://other.example.org")
+            let another = try harness.workload(BrokerHarness.coder, audience: "https://another.example.org")
             let expired = try DevelopmentIdentity.workloadAssertion(
                 for: coder,
                 audience: BrokerHarness.audience,
@@ -295,19 +301,23 @@ struct MonitoringRouteTests {
             )
             // The payload of one, the signature of another: it names the agent, but nothing vouches for it.
             let forged = "\(good[0]).\(elsewhere.split(separator: ".")[1]).\(good[2])"
-            for _ in 0..<5 {
-                #expect(try await client.json(.post, "/v1/tasks", bearer: forged, body: "{}").status == 401)
+            // Forged ones, and one signed assertion replayed: none, then one, counted.
+            for assertion in [forged, forged, forged, elsewhere, elsewhere, elsewhere, elsewhere] {
+                #expect(try await client.json(.post, "/v1/tasks", bearer: assertion, body: "{}").status == 401)
             }
+            try await Task.sleep(for: .milliseconds(300))
             #expect(
                 try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken).body["alerts"]
                     == .array([])
             )
-            for assertion in [elsewhere, expired, elsewhere] {
+            for assertion in [expired, another] {
                 #expect(try await client.json(.post, "/v1/tasks", bearer: assertion, body: "{}").status == 401)
             }
             let alert = try #require(try await Self.alerts(harness, client).first)
             #expect(alert.rule == "coding-agent-assertions-refused" && alert.observed == 3)
             #expect(alert.codes == ["broker_assertion_refused"] && alert.workload == BrokerHarness.coder)
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(try await Self.alerts(harness, client).count == 1, "one alert, nothing counted twice")
         }
     }
 
@@ -318,7 +328,29 @@ struct MonitoringRouteTests {
         try await harness.withClient { client async throws in
             let task = try await Self.openTask(harness, client)
             let service = try harness.workload(BrokerHarness.documentsService)
-            let body = Self.report(task: task, refusals: 1, code: "binding_mismatch")
+            let assistant = try harness.workload(BrokerHarness.assistant)
+            let issued = try await client.form(
+                "/v1/token",
+                Bodies.exchange(task: task, actor: assistant, audience: BrokerHarness.documentsAudience),
+                headers: [TokenRouteTests.dpop: try harness.proof()]
+            )
+            let token = try #require(issued.body["access_token"]?.string, "\(issued.body)")
+            let payload = try #require(
+                token.split(separator: ".").dropFirst().first.flatMap { Base64URL.decode(String($0)) }
+            )
+            let jti = try #require(try StrictJSON().parse(bytes: payload).objectValue?["jti"]?.stringValue)
+            // A token the broker never issued to this task is not believed: nothing fires.
+            for fabricated in ["tok_1", "jti_of_another_task"] {
+                let body = Self.report(task: task, refusals: 1, code: "binding_mismatch", token: fabricated)
+                let taken = try await client.json(.post, "/v1/usage", bearer: service, body: body)
+                #expect(taken.body["accepted"]?.integerValue == 1, "only the allowed read is counted: \(taken.body)")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(
+                try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken).body["alerts"]
+                    == .array([])
+            )
+            let body = Self.report(task: task, refusals: 1, code: "binding_mismatch", token: jti)
             #expect(try await client.json(.post, "/v1/usage", bearer: service, body: body).status == 200)
             let alert = try #require(try await Self.alerts(harness, client).first)
             #expect(alert.rule == "retrieval-token-elsewhere" && alert.kind == "two_bindings" && alert.task == task)
@@ -453,6 +485,75 @@ struct MonitoringRouteTests {
             // The operator's own revocation was not lifted.
             let standing = harness.broker.feed.view.standingWorkloadEntries(of: assistant, now: harness.clock.now)
             #expect(standing.map(\.sequence) == [operatorEntry.sequence])
+        }
+    }
+
+    @Test("a report cannot speak for the broker: sub-tasks and broker signals in it are not counted")
+    func brokerOutcomesInReports() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            let task = try await Self.openTask(harness, client)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            for outcome in ["subtask", "task_denied", "broker_proof_replayed", "broker_assertion_refused", "made_up"] {
+                let body = Self.report(task: task, refusals: 500, code: outcome)
+                let taken = try await client.json(.post, "/v1/usage", bearer: service, body: body)
+                #expect(taken.body["accepted"]?.integerValue == 1, "\(outcome): \(taken.body)")
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            #expect(monitor.body["alerts"] == .array([]))
+            let usage = try await client.json(.get, "/v1/admin/usage", bearer: harness.operatorToken)
+            let baselines = try UsageResponse(json: usage.body, mode: .response).baselines
+            #expect(baselines.first?.liveRequests == 5 && baselines.first?.liveRefusals == 0, "\(usage.body)")
+        }
+    }
+
+    @Test(
+        "the admin event stream refuses a resume point past the newest alert, and ends for an operator revoked meanwhile",
+        .timeLimit(.minutes(1))
+    )
+    func adminEventsChecks() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        let broker = harness.broker
+        let second = try await broker.operators.create(name: "second", role: .admin, now: harness.clock.now)
+        try await harness.withClient { client async throws in
+            let ahead = try await client.execute(
+                uri: "/v1/admin/events?after=5",
+                method: .get,
+                headers: [.authorization: "Bearer \(harness.operatorToken)"]
+            )
+            #expect(ahead.status == .badRequest && String(buffer: ahead.body).contains("the newest is 0"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let response = try await client.execute(
+                        uri: "/v1/admin/events",
+                        method: .get,
+                        headers: [.authorization: "Bearer \(second)"]
+                    )
+                    #expect(response.status == .ok && String(buffer: response.body).contains("event: heartbeat"))
+                }
+                group.addTask {
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    _ = try await broker.operators.revoke(name: "second", by: "test", now: harness.clock.now)
+                    // Within ten ticks the stream sees the revocation and ends by itself.
+                    for _ in 0..<12 {
+                        await broker.feed.publish(logger: broker.logger)
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    let ended = ContinuousClock.now + .seconds(5)
+                    while broker.feed.subscriberCount > 0, ContinuousClock.now < ended {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    #expect(broker.feed.subscriberCount == 0, "the revoked operator's stream still runs")
+                    broker.feed.finishAll()
+                }
+                try await group.waitForAll()
+            }
         }
     }
 }

@@ -127,6 +127,15 @@ struct MonitoringRuleTests {
             """
         )
         #expect(found.count == 3, "\(found)")
+        let replayable = Self.problems(
+            """
+            monitoring:
+              - id: r
+                refusals: { codes: [broker_assertion_refused], more_than: 2, within: 5m, per: workload }
+                response: quarantine_workload
+            """
+        )
+        #expect(replayable.count == 1 && replayable[0].contains("its response must be alert"), "\(replayable)")
         #expect(found.contains { $0.contains("two_bindings must be true; leave the rule out") })
         #expect(found.contains { $0.contains("'fan_out' needs 'above'") })
         #expect(found.contains { $0.contains("detects one thing; it names fan_out and two_bindings") })

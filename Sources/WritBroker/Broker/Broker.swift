@@ -91,6 +91,7 @@ public final class Broker: Sendable {
             context: context,
             store: stores.monitoring,
             tasks: tasks,
+            tokens: stores.tokens,
             revocations: revocations,
             feed: feed
         )

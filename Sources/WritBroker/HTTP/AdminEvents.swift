@@ -21,8 +21,15 @@ struct AdminEvents {
     func response(for request: Request, caller: Caller) async throws(BrokerError) -> Response {
         let start = Int64(clamping: try BrokerRoutes.resumePoint(request))
         let broker = self.broker
-        // The store answers before the stream opens, so a failure is a plain error response.
-        _ = try await broker.monitoring.alerts(after: start, limit: 1)
+        // The store answers before the stream opens, so a failure is a plain error response; a resume point past
+        // the newest alert is refused, as the revocation stream refuses one past its feed.
+        let newest = try await broker.monitoring.alerts(limit: 1).first?.id ?? 0
+        guard start <= newest else {
+            throw BrokerError(
+                .invalidRequest,
+                "no alert is numbered \(start) yet (the newest is \(newest)); resume from at most \(newest), or 0"
+            )
+        }
         let perCaller = broker.settings.limits.streamsPerCaller
         // The feed's ticks pace the stream; its streams are counted apart from the caller's revocation streams.
         guard let (id, ticks) = broker.feed.subscribe(owner: "events " + caller.auditName, limit: perCaller) else {
@@ -42,7 +49,15 @@ struct AdminEvents {
                 defer { broker.feed.unsubscribe(id) }
                 var last = try await Self.send(after: start, broker: broker, writer: &writer)
                 try await writer.write(Self.heartbeat(last: last, broker: broker))
+                var count = 0
                 for await _ in ticks {
+                    // An operator revoked meanwhile (by another process too) is not sent another alert.
+                    count += 1
+                    if count % 10 == 0, case .operator(let identity) = caller,
+                        try await broker.operators.isRevoked(id: identity.id)
+                    {
+                        break
+                    }
                     let before = last
                     last = try await Self.send(after: last, broker: broker, writer: &writer)
                     if last == before { try await writer.write(Self.heartbeat(last: last, broker: broker)) }

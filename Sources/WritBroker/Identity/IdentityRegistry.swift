@@ -1,4 +1,5 @@
 public import AsyncHTTPClient
+import Crypto
 public import Foundation
 public import Logging
 import Synchronization
@@ -26,6 +27,8 @@ public final class IdentityRegistry: Sendable {
     private let keySets = Mutex<[String: IdentityKeySet]>([:])
     private let fingerprints = Mutex<[String: String]>([:])
     private let cache = Mutex<[String: Cached]>([:])
+    /// Signed assertions already refused: each is reported once, however often it is replayed.
+    private let refusedSigned = Mutex<Set<SHA256Digest>>([])
 
     /// A registry; keys are loaded by ``refresh(client:logger:)``.
     public init(
@@ -95,7 +98,8 @@ public final class IdentityRegistry: Sendable {
             if let signedRefusal, let subject = claims["sub"]?.stringValue,
                 let id = try? issuer.workloadID(
                     for: VerifiedAssertion(subject: subject, issuer: nil, expiresAt: now, claims: claims)
-                )
+                ),
+                firstRefusal(of: token)
             {
                 signedRefusal(id)
             }
@@ -107,6 +111,15 @@ public final class IdentityRegistry: Sendable {
             cache[token] = Cached(identity: identity, expiresAt: assertion.expiresAt)
         }
         return identity
+    }
+
+    /// Whether this signed assertion is refused for the first time (remembered among the last 16,384).
+    private func firstRefusal(of token: String) -> Bool {
+        let digest = SHA256.hash(data: Array(token.utf8))
+        return refusedSigned.withLock { seen in
+            if seen.count >= Self.cacheCapacity { seen.removeAll(keepingCapacity: true) }
+            return seen.insert(digest).inserted
+        }
     }
 
     /// The keys of a transmitter, when loaded.

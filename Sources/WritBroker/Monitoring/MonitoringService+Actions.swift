@@ -117,19 +117,21 @@ extension MonitoringService {
     }
 
     /// The workloads in quarantine now, most recent first, each with its newest standing entry and the latest
-    /// alert that quarantined it (while the alert is kept).
+    /// alert that made one of its standing entries (while the alert is kept among the workload's last 50).
     public func quarantines() async throws(BrokerError) -> [Quarantine] {
-        var newest: [SPIFFEID: Revocation] = [:]
+        var standing: [SPIFFEID: [Revocation]] = [:]
         for entry in try quarantineEntries(of: nil, now: context.clock.now) {
-            if case .workload(let workload) = entry.subject { newest[workload] = entry }
+            if case .workload(let workload) = entry.subject { standing[workload, default: []].append(entry) }
         }
         var found: [Quarantine] = []
-        for (workload, entry) in newest.sorted(by: { $0.value.sequence > $1.value.sequence }) {
+        for (workload, entries) in standing {
+            guard let newest = entries.last else { continue }
+            let sequences = Set(entries.map(\.sequence))
             let alerts = try await alerts(limit: 50, workload: workload.description)
-            let alert = alerts.first { $0.response == .quarantineWorkload }
-            found.append(Quarantine(workload: workload.description, revocation: entry, alert: alert))
+            let alert = alerts.first { $0.revocation.map(sequences.contains) ?? false }
+            found.append(Quarantine(workload: workload.description, revocation: newest, alert: alert))
         }
-        return found
+        return found.sorted { $0.revocation.sequence > $1.revocation.sequence }
     }
 
     /// Releases a quarantined workload: lifts every entry that quarantines it (an operator's own workload

@@ -34,6 +34,7 @@ public final class MonitoringService: Sendable {
     let context: BrokerContext
     let store: any MonitoringStore
     let tasks: TaskService
+    let tokens: any TokenStore
     let revocations: RevocationService
     let feed: RevocationFeed
     let state = Mutex(State())
@@ -42,12 +43,14 @@ public final class MonitoringService: Sendable {
         context: BrokerContext,
         store: any MonitoringStore,
         tasks: TaskService,
+        tokens: any TokenStore,
         revocations: RevocationService,
         feed: RevocationFeed
     ) {
         self.context = context
         self.store = store
         self.tasks = tasks
+        self.tokens = tokens
         self.revocations = revocations
         self.feed = feed
         context.observeSignals { [weak self] signal in
@@ -88,6 +91,7 @@ public final class MonitoringService: Sendable {
         for id in Set(report.records.compactMap(\.task)) {
             if let facts = try await taskFacts(id) { known[id] = facts }
         }
+        let rebound = try await boundElsewhere(report)
         // The rules in force are read once for the whole report.
         let rules = context.policies.monitoring
         var firings: [MonitoringFiring] = []
@@ -96,7 +100,14 @@ public final class MonitoringService: Sendable {
         for record in report.records {
             // A record naming no task, or a task the broker does not know, is not counted: only the broker's own
             // records say which workload a use belongs to, never the report.
-            guard let task = record.task, let facts = known[task] else { continue }
+            guard let task = record.task, let facts = known[task], Self.reportable.contains(record.outcome) else {
+                continue
+            }
+            // A token presented with another binding is believed only of a token the broker issued to this task
+            // for this audience.
+            if record.outcome == Self.bindingMismatch, !rebound.contains(RecordKey(task: task, token: record.token)) {
+                continue
+            }
             accepted += 1
             let event = UsageEvent(
                 workload: facts.workload,
@@ -117,6 +128,38 @@ public final class MonitoringService: Sendable {
         if report.dropped > 0 { context.metrics.usageDropped(report.dropped) }
         await act(on: firings)
         return accepted
+    }
+
+    /// The outcomes a verifier reports: a use allowed, or one of its refusal codes. The broker's own signals
+    /// (`subtask`, `task_denied`, ...) are never taken from a report.
+    static let reportable: Set<String> = Set([UsageRecord.allowed] + VerificationError.Code.all.map(\.rawValue))
+    static let bindingMismatch = VerificationError.Code.bindingMismatch.rawValue
+    /// The most tokens of `binding_mismatch` records looked up per report.
+    static let maximumReboundLookups = 100
+
+    struct RecordKey: Hashable {
+        let task: String
+        let token: String?
+    }
+
+    /// The `binding_mismatch` records of a report that name a token the broker issued to their task for the
+    /// report's audience (at most ``maximumReboundLookups`` tokens are looked up).
+    private func boundElsewhere(_ report: UsageReport) async throws(BrokerError) -> Set<RecordKey> {
+        var keys: Set<RecordKey> = []
+        for record in report.records where record.outcome == Self.bindingMismatch {
+            guard let task = record.task, let token = record.token, token.utf8.count <= 128 else { continue }
+            keys.insert(RecordKey(task: task, token: token))
+            if keys.count >= Self.maximumReboundLookups { break }
+        }
+        var found: Set<RecordKey> = []
+        for key in keys {
+            guard let id = key.token,
+                let issued = try await context.store("look up a token", { try await tokens.fetch(id: id) }),
+                issued.taskID == key.task, issued.audience == report.audience
+            else { continue }
+            found.insert(key)
+        }
+        return found
     }
 
     /// A text cut to `length` bytes at most (on a character boundary).
@@ -168,6 +211,13 @@ public final class MonitoringService: Sendable {
     /// Every prune interval: idle tasks join their baselines, old uses and windows go, changed baselines are
     /// saved.
     public func maintain() async {
+        // Baselines learned from the broker's own signals alone (the fan-out) are kept too, so they are loaded
+        // here and not only at the first report.
+        do {
+            try await loadBaselines()
+        } catch {
+            context.logger.error("loading usage baselines failed", metadata: ["error": "\(error)"])
+        }
         let now = context.clock.now.numericDate
         let changed: [UsageBaseline] = state.withLock { state in
             state.evaluator.finishIdleTasks(now: now, idle: Self.taskIdle)

@@ -89,6 +89,15 @@ public final class OperatorAuthenticator: Sendable {
         return BrokerError(.internalError, "the operator store is unreadable")
     }
 
+    /// Whether an operator has been revoked since it was authenticated (a stream asks as it runs).
+    public func isRevoked(id: String) async throws(BrokerError) -> Bool {
+        do {
+            return try await store.isRevoked(id: id)
+        } catch {
+            throw Self.unreadable(error)
+        }
+    }
+
     /// Checks a presented token; nil when it is not a valid, unrevoked operator token.
     /// Throws ``BrokerError/Code/unavailable`` when too many checks are already running.
     public func authenticate(_ token: String, now: Date) async throws(BrokerError) -> OperatorIdentity? {

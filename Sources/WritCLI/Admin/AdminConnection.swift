@@ -215,20 +215,44 @@ struct AdminClient: Sendable {
         }
 
         /// Follows an event stream (`GET`, Server-Sent Events) from after `lastEventID`: each event is handed to
-        /// `handle` as it arrives, until the broker ends the stream or the connection breaks. Returns the last
-        /// event id seen, to resume from. A broker that cannot be reached, or refuses, is an outcome.
+        /// `handle` as it arrives, until the broker ends the stream, the connection breaks, or nothing (not even
+        /// a heartbeat) comes for `silence`. Returns the last event id seen, to resume from, and why the stream
+        /// ended. A broker that cannot be reached, or refuses, is an outcome.
         func follow(
             _ path: String,
             after lastEventID: String,
+            silence: TimeAmount = .seconds(15),
             handle: (ServerSentEvents.Event) throws(CommandOutcome) -> Void
-        ) async throws(CommandOutcome) -> String {
+        ) async throws(CommandOutcome) -> (last: String, ended: String) {
             var request = HTTPClientRequest(url: client.base + path)
             request.headers.add(name: "Authorization", value: "Bearer \(client.token)")
             request.headers.add(name: "Accept", value: "text/event-stream")
             request.headers.add(name: "Last-Event-ID", value: lastEventID)
+            // A client of its own, whose read timeout ends a stream that went silent (a half-open connection).
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.timeout.connect = .seconds(5)
+            configuration.timeout.read = silence
+            let stream = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup, configuration: configuration)
+            let outcome: Result<(last: String, ended: String), CommandOutcome>
+            do throws(CommandOutcome) {
+                outcome = .success(try await read(request, over: stream, after: lastEventID, handle: handle))
+            } catch {
+                outcome = .failure(error)
+            }
+            try? await stream.shutdown()
+            return try outcome.get()
+        }
+
+        private func read(
+            _ request: HTTPClientRequest,
+            over stream: HTTPClient,
+            after lastEventID: String,
+            handle: (ServerSentEvents.Event) throws(CommandOutcome) -> Void
+        ) async throws(CommandOutcome) -> (last: String, ended: String) {
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(request, deadline: .distantFuture)
+                response = try await stream.execute(request, deadline: .distantFuture)
             } catch {
                 throw Self.unreachable(client.base, Self.reason(error))
             }
@@ -250,8 +274,9 @@ struct AdminClient: Sendable {
                 throw outcome
             } catch {
                 // A broken stream ends like a finished one: the caller resumes after `last`.
+                return (last, "the stream broke: \(Self.reason(error))")
             }
-            return last
+            return (last, "the broker ended the stream")
         }
 
         /// Percent-encodes everything but RFC 3986 unreserved characters.

@@ -99,7 +99,8 @@ extension MonitorCommand {
         var waiting = false
         while !Task.isCancelled {
             do throws(CommandOutcome) {
-                last = try await session.follow("/v1/admin/events", after: last) { event throws(CommandOutcome) in
+                let (resume, ended) = try await session.follow("/v1/admin/events", after: last) {
+                    event throws(CommandOutcome) in
                     if waiting {
                         Self.note("the broker answers again")
                         waiting = false
@@ -119,6 +120,8 @@ extension MonitorCommand {
                     let line = connection.json ? JSONWriter.string(alert.json) : Self.line(alert)
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
+                last = resume
+                Self.note("\(ended); following again after \(last)")
             } catch  where error.exitCode == WritExitCode.unreachable {
                 if !waiting { Self.note("\(error.output); still following") }
                 waiting = true

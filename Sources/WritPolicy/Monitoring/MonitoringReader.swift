@@ -57,6 +57,17 @@ enum MonitoringReader {
             problems.record(node.error("\(name) counts per workload, so it has no one task to revoke"))
             return nil
         }
+        if case .refusals(let refusals) = detection, refusals.codes.contains("broker_assertion_refused"),
+            response != .alert
+        {
+            problems.record(
+                node.error(
+                    "\(name) counts broker_assertion_refused, which anyone holding an old assertion of the workload "
+                        + "can cause: its response must be alert"
+                )
+            )
+            return nil
+        }
         return MonitoringRule(
             id: id,
             description: description,
