@@ -196,6 +196,20 @@ struct MonitoringEvaluatorTests {
         #expect(evaluator.observe(Self.use("t2", "hr/a", outcome: "binding_mismatch", at: 2), rules: rules).count == 1)
     }
 
+    @Test("a full live-task table finishes its idlest tasks into their baselines, the reporting one's included")
+    func fullLiveTable() throws {
+        var evaluator = MonitoringEvaluator()
+        for task in 0..<MonitoringEvaluator.maximumLiveTasks {
+            _ = evaluator.observe(Self.use("t\(task)", "hr/a", at: 0), rules: [])
+        }
+        #expect(evaluator.liveTasks == MonitoringEvaluator.maximumLiveTasks)
+        _ = evaluator.observe(Self.use("late", "hr/a", at: 10), rules: [])
+        #expect(evaluator.liveTasks == MonitoringEvaluator.maximumLiveTasks - 1000 + 1)
+        let baseline = try #require(evaluator.baselines.values.first)
+        #expect(baseline.requestsPerTask.count == UsageBaseline.recentTasks, "the finished tasks' figures are kept")
+        #expect(baseline.tasks == MonitoringEvaluator.maximumLiveTasks + 1)
+    }
+
     @Test("baselines are bounded, roll, and know prefixes")
     func baselines() {
         #expect(UsageBaseline.Use.prefix(of: "departments/hr/handbook/leave") == "departments/hr/handbook")

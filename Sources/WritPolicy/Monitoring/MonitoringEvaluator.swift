@@ -129,12 +129,15 @@ public struct MonitoringEvaluator: Sendable {
         }
         guard let task = event.task, let taskType = event.taskType else { return firings }
         let key = BaselineKey(workload: event.workload.description, taskType: taskType)
-        var baseline = baselines[key] ?? UsageBaseline(workload: key.workload, taskType: taskType, now: event.second)
-        var current = live[task] ?? LiveTask(key: key, lastSeen: event.second)
-        if live[task] == nil {
-            if live.count >= Self.maximumLiveTasks { finishIdleTasks(now: event.second, idle: 0, limit: 1000) }
-            baseline.tasks += 1
-        }
+        let isNew = live[task] == nil
+        // Finished before the baseline is taken out, so the figures it adds to this baseline are kept.
+        if isNew, live.count >= Self.maximumLiveTasks { finishIdleTasks(now: event.second, idle: 0, limit: 1000) }
+        // Taken out of their dictionaries while they change, so their members are changed in place rather than
+        // copied (a baseline holds up to 256 uses): each is put back below.
+        let known = baselines.removeValue(forKey: key)
+        var baseline = known ?? UsageBaseline(workload: key.workload, taskType: taskType, now: event.second)
+        var current = live.removeValue(forKey: task) ?? LiveTask(key: key, lastSeen: event.second)
+        if isNew { baseline.tasks += 1 }
         if event.outcome == UsageEvent.subtask {
             // Fan-out: counted for the task, neither a request nor a use.
             current.subtasks += event.count
@@ -152,7 +155,7 @@ public struct MonitoringEvaluator: Sendable {
         }
         if event.outcome == UsageEvent.subtask {
             live[task] = current
-            store(baseline, key)
+            store(baseline, key, isNew: known == nil)
             return firings
         }
         if let type = event.resourceType {
@@ -165,7 +168,7 @@ public struct MonitoringEvaluator: Sendable {
             baseline.record(use, allowed: event.outcome == UsageEvent.allowed, count: event.count, at: event.second)
         }
         live[task] = current
-        store(baseline, key)
+        store(baseline, key, isNew: known == nil)
         return firings
     }
 
@@ -314,8 +317,9 @@ public struct MonitoringEvaluator: Sendable {
         )
     }
 
-    private mutating func store(_ baseline: UsageBaseline, _ key: BaselineKey) {
-        if baselines[key] == nil, baselines.count >= Self.maximumBaselines,
+    /// Puts a baseline (back) in; a new one past ``maximumBaselines`` pushes out the one changed longest ago.
+    private mutating func store(_ baseline: UsageBaseline, _ key: BaselineKey, isNew: Bool) {
+        if isNew, baselines.count >= Self.maximumBaselines,
             let oldest = baselines.min(by: { $0.value.updated < $1.value.updated })?.key
         {
             baselines[oldest] = nil

@@ -57,6 +57,11 @@ public struct UsageBaseline: Sendable, Hashable {
             self.refused = refused
             self.lastSeen = lastSeen
         }
+
+        mutating func add(_ count: Int, allowed isAllowed: Bool, at second: Int64) {
+            if isAllowed { allowed += count } else { refused += count }
+            lastSeen = max(lastSeen, second)
+        }
     }
 
     /// The workload.
@@ -96,15 +101,13 @@ public struct UsageBaseline: Sendable, Hashable {
 
     /// Counts a use.
     public mutating func record(_ use: Use, allowed: Bool, count: Int, at second: Int64) {
-        var seen = uses[use] ?? Seen(lastSeen: second)
-        if allowed { seen.allowed += count } else { seen.refused += count }
-        seen.lastSeen = max(seen.lastSeen, second)
-        if uses[use] == nil, uses.count >= Self.maximumEntries,
+        if uses.count >= Self.maximumEntries, uses[use] == nil,
             let oldest = uses.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key
         {
             uses[oldest] = nil
         }
-        uses[use] = seen
+        // Changed in place: one lookup.
+        uses[use, default: Seen(lastSeen: second)].add(count, allowed: allowed, at: second)
         updated = max(updated, second)
     }
 
