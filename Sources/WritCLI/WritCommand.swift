@@ -11,7 +11,8 @@ public struct WritCommand: AsyncParsableCommand {
             --broker or WRIT_BROKER (default http://127.0.0.1:8080) and authenticate with an operator token from \
             --token-file, WRIT_OPERATOR_TOKEN(_FILE), ~/.config/writ/cli.yaml (broker:, token_file:), or \
             ./.writ/operator-token. Exit codes: 0 done, 1 refused or check failed, 2 unusable input or \
-            configuration, 3 broker unreachable or failing, 4 credentials refused, 5 not found.
+            configuration, 3 broker unreachable or failing, 4 credentials refused, 5 not found, 64 the command \
+            line itself is wrong (unknown option, missing argument).
             """,
         subcommands: [
             ServeCommand.self, TasksCommand.self, WorkloadsCommand.self, RevokeCommand.self, AuditCommand.self,

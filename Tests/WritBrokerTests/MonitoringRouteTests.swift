@@ -15,7 +15,8 @@ import WritVerifier
 struct MonitoringRouteTests {
     static let leave = "departments/hr/handbook/leave"
 
-    /// Opens a retrieval task for alice in HR; its id.
+    /// Opens a retrieval task for alice in HR, with a token for the documents service (so the service
+    /// serves it); its id.
     static func openTask(_ harness: BrokerHarness, _ client: any TestClientProtocol) async throws -> String {
         let assistant = try harness.workload(BrokerHarness.assistant)
         let alice = try harness.user("alice", department: "hr")
@@ -24,7 +25,29 @@ struct MonitoringRouteTests {
             "locations":["https://docs.example.org"],"identifier":"\(leave)","actions":["read"]}]}
             """
         let created = try await client.json(.post, "/v1/tasks", bearer: assistant, body: body)
-        return try #require(created.body["id"]?.string, "\(created)")
+        let task = try #require(created.body["id"]?.string, "\(created)")
+        _ = try await tokenID(harness, client, task: task, actor: assistant, audience: BrokerHarness.documentsAudience)
+        return task
+    }
+
+    /// Issues a token for a task; its `jti`.
+    static func tokenID(
+        _ harness: BrokerHarness,
+        _ client: any TestClientProtocol,
+        task: String,
+        actor: String,
+        audience: String
+    ) async throws -> String {
+        let issued = try await client.form(
+            "/v1/token",
+            Bodies.exchange(task: task, actor: actor, audience: audience),
+            headers: [TokenRouteTests.dpop: try harness.proof()]
+        )
+        let token = try #require(issued.body["access_token"]?.string, "\(issued.body)")
+        let payload = try #require(
+            token.split(separator: ".").dropFirst().first.flatMap { Base64URL.decode(String($0)) }
+        )
+        return try #require(try StrictJSON().parse(bytes: payload).objectValue?["jti"]?.stringValue)
     }
 
     /// A report of `count` refusals of `code` (and one allowed read) for a task, as the documents service.
@@ -187,6 +210,8 @@ struct MonitoringRouteTests {
             }
             let refused = try await newTask()
             #expect(refused.status == 403 && refused.body["error"]?.string == "revoked")
+            let said = refused.body["error_description"]?.string ?? ""
+            #expect(said.contains("quarantined by feed entry") && said.contains("writ quarantine release"), "\(said)")
 
             // Still in quarantine long after a workload revocation would have lapsed.
             harness.clock.advance(by: 7200)
@@ -329,16 +354,13 @@ struct MonitoringRouteTests {
             let task = try await Self.openTask(harness, client)
             let service = try harness.workload(BrokerHarness.documentsService)
             let assistant = try harness.workload(BrokerHarness.assistant)
-            let issued = try await client.form(
-                "/v1/token",
-                Bodies.exchange(task: task, actor: assistant, audience: BrokerHarness.documentsAudience),
-                headers: [TokenRouteTests.dpop: try harness.proof()]
+            let jti = try await Self.tokenID(
+                harness,
+                client,
+                task: task,
+                actor: assistant,
+                audience: BrokerHarness.documentsAudience
             )
-            let token = try #require(issued.body["access_token"]?.string, "\(issued.body)")
-            let payload = try #require(
-                token.split(separator: ".").dropFirst().first.flatMap { Base64URL.decode(String($0)) }
-            )
-            let jti = try #require(try StrictJSON().parse(bytes: payload).objectValue?["jti"]?.stringValue)
             // A token the broker never issued to this task is not believed: nothing fires.
             for fabricated in ["tok_1", "jti_of_another_task"] {
                 let body = Self.report(task: task, refusals: 1, code: "binding_mismatch", token: fabricated)
@@ -554,6 +576,34 @@ struct MonitoringRouteTests {
                 }
                 try await group.waitForAll()
             }
+        }
+    }
+
+    @Test("a resource server speaks only of tasks it serves, or of a token of the task it was shown")
+    func servedTasksOnly() async throws {
+        let harness = try await BrokerHarness.make()
+        defer { harness.close() }
+        try await harness.withClient { client async throws in
+            // A change task that only ever asked for the git service.
+            let (task, coder) = try await TokenRouteTests.openTask(harness, client)
+            let jti = try await Self.tokenID(harness, client, task: task, actor: coder, audience: TokenRouteTests.git)
+            let service = try harness.workload(BrokerHarness.documentsService)
+            let invented = Self.report(task: task, refusals: 40, token: "tok_invented")
+            let taken = try await client.json(.post, "/v1/usage", bearer: service, body: invented)
+            #expect(taken.body["accepted"]?.integerValue == 0, "\(taken.body)")
+            // The git token presented at the documents service: the service saw it, so its record counts.
+            let shown = Self.report(task: task, refusals: 1, code: "wrong_audience", token: jti)
+            let counted = try await client.json(.post, "/v1/usage", bearer: service, body: shown)
+            #expect(counted.body["accepted"]?.integerValue == 2, "\(counted.body)")
+            try await Task.sleep(for: .milliseconds(200))
+            let monitor = try await client.json(.get, "/v1/admin/monitor", bearer: harness.operatorToken)
+            #expect(monitor.body["alerts"] == .array([]), "nothing fires for a task the service does not serve")
+            let notSPIFFE = try await client.json(
+                .get,
+                "/v1/admin/monitor?workload=hello",
+                bearer: harness.operatorToken
+            )
+            #expect(notSPIFFE.status == 400)
         }
     }
 }

@@ -64,6 +64,37 @@ struct MonitoringEvaluatorTests {
         }
     }
 
+    @Test("a flood of refusals fires once, then the rule is quiet for one window and counts afresh")
+    func flood() throws {
+        let rules = try Self.rules(
+            """
+              - id: probing
+                refusals: { more_than: 5, within: 60s }
+                response: quarantine_workload
+            """
+        )
+        var evaluator = MonitoringEvaluator()
+        var fired = 0
+        for _ in 0..<1000 {
+            let event = Self.use("t1", "finance/x", outcome: "insufficient_authorization", count: 1 << 30, at: 100)
+            fired += evaluator.observe(event, rules: rules).count
+        }
+        #expect(fired == 1)
+        // Still quiet 59 seconds on; counting again from the window's end.
+        #expect(
+            evaluator.observe(
+                Self.use("t1", "x", outcome: "insufficient_authorization", count: 9, at: 159),
+                rules: rules
+            ).isEmpty
+        )
+        #expect(
+            evaluator.observe(
+                Self.use("t1", "x", outcome: "insufficient_authorization", count: 6, at: 160),
+                rules: rules
+            ).count == 1
+        )
+    }
+
     @Test("a new resource is judged only once the baseline holds enough tasks, and only uses it never allowed")
     func newResource() throws {
         let rules = try Self.rules(

@@ -19,7 +19,8 @@ struct AdminEvents {
     let broker: Broker
 
     func response(for request: Request, caller: Caller) async throws(BrokerError) -> Response {
-        let start = Int64(clamping: try BrokerRoutes.resumePoint(request))
+        let resume = try BrokerRoutes.resumePoint(request)
+        let start = Int64(clamping: resume)
         let broker = self.broker
         // The store answers before the stream opens, so a failure is a plain error response; a resume point past
         // the newest alert is refused, as the revocation stream refuses one past its feed.
@@ -27,7 +28,7 @@ struct AdminEvents {
         guard start <= newest else {
             throw BrokerError(
                 .invalidRequest,
-                "no alert is numbered \(start) yet (the newest is \(newest)); resume from at most \(newest), or 0"
+                "no alert is numbered \(resume) yet (the newest is \(newest)); resume from at most \(newest), or 0"
             )
         }
         let perCaller = broker.settings.limits.streamsPerCaller

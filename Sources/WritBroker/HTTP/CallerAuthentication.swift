@@ -228,10 +228,17 @@ struct CallerAuthentication: Sendable {
         case .resourceServer, .resourceServerOrOperator:
             let audiences = broker.settings.resourceServers.audiences(servedBy: identity.id)
             guard !audiences.isEmpty else {
+                // Only the routes open to operators too may point at an operator token.
+                let instead: String
+                if case .resourceServerOrOperator = access {
+                    instead = ", or use an operator token with the introspect role"
+                } else {
+                    instead = ""
+                }
                 throw BrokerError(
                     .forbidden,
                     "\(identity.id) is not a registered resource server: list it under resource_servers in the "
-                        + "broker's configuration, or use an operator token with the introspect role"
+                        + "broker's configuration\(instead)"
                 )
             }
             return .resourceServer(identity, audiences: audiences)

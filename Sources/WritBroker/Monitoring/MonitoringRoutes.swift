@@ -18,14 +18,23 @@ enum MonitoringRoutes {
     static func monitor(_ call: RouteCall) async throws -> Response {
         let query = try call.query(MonitorQuery.self)
         let limit = Int(try RouteCall.check(query.limit, name: "limit", in: 1...1000) ?? 50)
-        if let workload = query.workload, workload.utf8.count > 2048 {
-            throw BrokerError(.invalidRequest, "workload is longer than 2048 bytes")
-        }
+        try Self.check(workload: query.workload)
         let monitoring = call.broker.monitoring
         let alerts = try await monitoring.alerts(limit: limit, workload: query.workload)
         let quarantines = try await monitoring.quarantines()
         let response = MonitorResponse(alerts: alerts.map(\.wire), quarantines: quarantines.map(\.wire))
         return JSONResponse.make(response.json)
+    }
+
+    /// A `workload` filter must be a SPIFFE ID, as `writ monitor --workload` requires.
+    static func check(workload: String?) throws(BrokerError) {
+        guard let workload else { return }
+        guard workload.utf8.count <= 2048 else {
+            throw BrokerError(.invalidRequest, "workload is longer than 2048 bytes")
+        }
+        guard (try? SPIFFEID(workload)) != nil else {
+            throw BrokerError(.invalidRequest, "workload must be a SPIFFE ID (spiffe://trust-domain/path)")
+        }
     }
 
     static func events(_ call: RouteCall) async throws -> Response {
@@ -34,9 +43,7 @@ enum MonitoringRoutes {
 
     static func usage(_ call: RouteCall) async throws -> Response {
         let query = try call.query(UsageQuery.self)
-        if let workload = query.workload, workload.utf8.count > 2048 {
-            throw BrokerError(.invalidRequest, "workload is longer than 2048 bytes")
-        }
+        try Self.check(workload: query.workload)
         let baselines = try await call.broker.monitoring.usage(workload: query.workload)
         return JSONResponse.make(UsageResponse(baselines: baselines, time: call.broker.clock.now.numericDate).json)
     }

@@ -63,6 +63,12 @@ public final class RevocationFeed: Sendable {
             return "revoked by feed entry \(entry.sequence), lifted; \(what) are allowed from "
                 + formatter.string(from: from)
         }
+        if case .workload(let workload) = entry.subject,
+            entry.retainUntil.timeIntervalSince(entry.revokedAt) >= RevocationService.quarantineRetention - 1
+        {
+            return "quarantined by feed entry \(entry.sequence); \(what) are refused until an operator releases it: "
+                + "writ quarantine release \(workload) --reason TEXT"
+        }
         return "revoked by feed entry \(entry.sequence); \(what) are refused until it lapses at "
             + formatter.string(from: entry.retainUntil) + " (or an operator lifts it: writ revoke lift "
             + "\(entry.sequence))"

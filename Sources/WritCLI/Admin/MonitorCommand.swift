@@ -123,7 +123,10 @@ extension MonitorCommand {
                 last = resume
                 Self.note("\(ended); following again after \(last)")
             } catch  where error.exitCode == WritExitCode.unreachable {
-                if !waiting { Self.note("\(error.output); still following") }
+                if !waiting {
+                    let said = error.output.hasSuffix(".") ? String(error.output.dropLast()) : error.output
+                    Self.note("\(said); still following")
+                }
                 waiting = true
             }
             do { try await Task.sleep(for: .seconds(1)) } catch { break }

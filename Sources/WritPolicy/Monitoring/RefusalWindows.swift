@@ -1,8 +1,8 @@
 /// Sliding-window counts of refusals, per rule and per subject (a task or a workload), by the second.
 ///
-/// Each count fires once: after a rule fires for a subject, that subject's window starts again empty, so a
-/// second firing needs as many new refusals. Memory is bounded: past `capacity` subjects, the ones idle
-/// longest are dropped.
+/// Each count fires once: after a rule fires for a subject, it is quiet for that subject for one window (a
+/// flood of refusals raises one alert, not one per record), then counts afresh. Memory is bounded: past
+/// `capacity` subjects, the ones idle longest are dropped.
 public struct RefusalWindows: Sendable {
     /// A rule and the task or workload it counts for.
     public struct Key: Hashable, Sendable {
@@ -20,6 +20,8 @@ public struct RefusalWindows: Sendable {
         var seconds: [(second: Int64, count: Int)] = []
         var total = 0
         var lastSeen: Int64 = 0
+        /// After a firing, nothing is counted before this second.
+        var quietUntil: Int64?
     }
 
     private var windows: [Key: Window] = [:]
@@ -33,7 +35,15 @@ public struct RefusalWindows: Sendable {
     /// `threshold` (the window then starts again), nil otherwise.
     public mutating func add(_ count: Int, to key: Key, at second: Int64, window: Int64, threshold: Int) -> Int? {
         if windows[key] == nil, windows.count >= capacity { evictIdlest(now: second) }
-        var entry = windows[key] ?? Window()
+        var entry = windows.removeValue(forKey: key) ?? Window()
+        if let quiet = entry.quietUntil {
+            guard second >= quiet else {
+                entry.lastSeen = max(entry.lastSeen, second)
+                windows[key] = entry
+                return nil
+            }
+            entry.quietUntil = nil
+        }
         if let last = entry.seconds.last, last.second == second {
             entry.seconds[entry.seconds.count - 1].count += count
         } else {
@@ -51,7 +61,7 @@ public struct RefusalWindows: Sendable {
             return nil
         }
         let total = entry.total
-        windows[key] = nil
+        windows[key] = Window(lastSeen: second, quietUntil: second + window)
         return total
     }
 
