@@ -30,6 +30,7 @@ extension StoreConformanceTests {
                     revocation: task == nil ? 9 : nil
                 )
             }
+            #expect(try await stores.monitoring.highestAlertNumber() == 0)
             var stored: [MonitoringAlert] = []
             for (index, item) in [("a", R.assistant, "tsk_1"), ("b", R.coder, nil), ("c", R.assistant, nil)]
                 .enumerated()
@@ -55,10 +56,14 @@ extension StoreConformanceTests {
             #expect(try await stores.monitoring.alerts(after: stored[0].id, limit: 10) == [stored[1], stored[2]])
             #expect(try await stores.monitoring.alerts(after: stored[0].id, limit: 1) == [stored[1]])
             #expect(try await stores.monitoring.alerts(after: stored[2].id, limit: 10).isEmpty)
+            #expect(try await stores.monitoring.highestAlertNumber() == stored[2].id)
             let audit = try await stores.audit.listLatest(3)
             #expect(audit.map(\.event) == ["monitor.alert", "monitor.alert", "monitor.alert"])
             #expect(try await stores.monitoring.prune(before: R.at(1)) == 1)
             #expect(try await stores.monitoring.alerts(limit: 10, workload: nil).map(\.rule) == ["c", "b"])
+            // Pruning every alert keeps the numbers given: a resume point stays valid.
+            #expect(try await stores.monitoring.prune(before: R.at(10)) == 2)
+            #expect(try await stores.monitoring.highestAlertNumber() == stored[2].id)
         }
     }
 }

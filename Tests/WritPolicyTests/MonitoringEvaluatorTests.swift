@@ -80,6 +80,11 @@ struct MonitoringEvaluatorTests {
             fired += evaluator.observe(event, rules: rules).count
         }
         #expect(fired == 1)
+        // A response that did not take ends the quiet period: the next crossing fires again.
+        var retried = evaluator
+        retried.windows.forget(RefusalWindows.Key(rule: "probing", subject: "t1"))
+        let again = Self.use("t1", "finance/x", outcome: "insufficient_authorization", count: 6, at: 101)
+        #expect(retried.observe(again, rules: rules).count == 1)
         // Still quiet 59 seconds on; counting again from the window's end.
         #expect(
             evaluator.observe(

@@ -24,7 +24,7 @@ struct AdminEvents {
         let broker = self.broker
         // The store answers before the stream opens, so a failure is a plain error response; a resume point past
         // the newest alert is refused, as the revocation stream refuses one past its feed.
-        let newest = try await broker.monitoring.alerts(limit: 1).first?.id ?? 0
+        let newest = try await broker.monitoring.highestAlertNumber()
         guard start <= newest else {
             throw BrokerError(
                 .invalidRequest,

@@ -113,7 +113,8 @@ public final class IdentityRegistry: Sendable {
         return identity
     }
 
-    /// Whether this signed assertion is refused for the first time (remembered among the last 16,384).
+    /// Whether this signed assertion is refused for the first time (remembered until 16,384 are held, then all
+    /// forgotten at once). A signature covers the exact text, so one assertion has one text.
     private func firstRefusal(of token: String) -> Bool {
         let digest = SHA256.hash(data: Array(token.utf8))
         return refusedSigned.withLock { seen in

@@ -22,6 +22,7 @@ extension MonitoringService {
             do {
                 try await act(on: firing)
             } catch {
+                retryLater(firing)
                 context.logger.error(
                     "a monitoring rule fired but its response failed",
                     metadata: ["rule": "\(firing.rule.id)", "error": "\(error)"]
@@ -69,6 +70,13 @@ extension MonitoringService {
         )
     }
 
+    /// A response that did not take ends the rule's quiet period for its task or workload, so the next crossing
+    /// fires again rather than waiting out the window.
+    func retryLater(_ firing: MonitoringFiring) {
+        let subject = firing.task ?? firing.workload.description
+        state.withLock { $0.evaluator.windows.forget(RefusalWindows.Key(rule: firing.rule.id, subject: subject)) }
+    }
+
     /// What the rule's response does; the feed entry it made, nil when it made none (logged).
     private func respond(to firing: MonitoringFiring, by actor: String, now: Date) async -> UInt64? {
         switch firing.rule.response {
@@ -80,6 +88,7 @@ extension MonitoringService {
             } catch {
                 // Closed meanwhile (nothing left to revoke) or failed: the alert still says what was seen.
                 if error.code != .taskClosed, error.code != .notFound {
+                    retryLater(firing)
                     context.logger.error(
                         "a monitoring rule's task revocation failed",
                         metadata: ["rule": "\(firing.rule.id)", "error": "\(error)"]
@@ -95,6 +104,7 @@ extension MonitoringService {
                 return try await revocations.quarantine(firing.workload, by: actor).revocations.first?.sequence
             } catch {
                 // The alert is kept whatever happens, and says the response did not take.
+                retryLater(firing)
                 context.logger.error(
                     "a monitoring rule's quarantine failed",
                     metadata: ["rule": "\(firing.rule.id)", "error": "\(error)"]
@@ -109,6 +119,11 @@ extension MonitoringService {
     /// The latest alerts, newest first.
     public func alerts(limit: Int, workload: String? = nil) async throws(BrokerError) -> [MonitoringAlert] {
         try await context.store("list alerts") { try await store.alerts(limit: limit, workload: workload) }
+    }
+
+    /// The highest number an alert was ever given, pruned or not.
+    public func highestAlertNumber() async throws(BrokerError) -> Int64 {
+        try await context.store("read the alert numbers") { try await store.highestAlertNumber() }
     }
 
     /// The alerts numbered after `id`, oldest first.

@@ -24,11 +24,13 @@ extension MonitoringService {
         try await loadBaselines()
         // Every task named is looked up first: a store failure then counts nothing (the resource server sends
         // the report again), rather than half of it twice.
+        // Only tasks of records that could count are looked up, at most ``maximumTaskLookups`` of them.
         var known: [String: TaskFacts] = [:]
-        for id in Set(report.records.compactMap(\.task)) {
+        let named = Set(report.records.lazy.filter { Self.reportable.contains($0.outcome) }.compactMap(\.task))
+        for id in named.sorted().prefix(Self.maximumTaskLookups) {
             if let facts = try await taskFacts(id) { known[id] = facts }
         }
-        let served = try await served(Set(known.keys), by: report.audience)
+        let served = try await served(known, by: report.audience)
         let issued = try await issuedTokens(report, known: known, served: served)
         // The rules in force are read once for the whole report.
         let rules = context.policies.monitoring
@@ -82,23 +84,26 @@ extension MonitoringService {
         return served.contains(task) || tokenAudience != nil
     }
 
-    /// The most tokens looked up per report, and the most tasks whose audiences are looked up.
-    static let maximumTokenLookups = 100
+    /// The most tasks looked up per report, the most tasks whose tokens' audiences are looked up, and the most
+    /// tokens looked up (those of `binding_mismatch` records first).
+    static let maximumTaskLookups = 10_000
     static let maximumAudienceLookups = 1000
+    static let maximumTokenLookups = 100
 
     struct RecordKey: Hashable {
         let task: String
         let token: String?
     }
 
-    /// The tasks that hold a token for `audience` (remembered once seen; at most ``maximumAudienceLookups``
+    /// The tasks `audience` serves: granted a resource at it, or holding a token for it (looked up among the
+    /// tokens for a task whose grant does not name it: remembered once seen; at most ``maximumAudienceLookups``
     /// tasks not yet seen are looked up per report).
-    func served(_ tasks: Set<String>, by audience: String) async throws(BrokerError) -> Set<String> {
+    func served(_ known: [String: TaskFacts], by audience: String) async throws(BrokerError) -> Set<String> {
         var served: Set<String> = []
         var lookups = 0
-        for task in tasks {
+        for (task, facts) in known.sorted(by: { $0.key < $1.key }) {
             let key = RecordKey(task: task, token: audience)
-            if state.withLock({ $0.served.contains(key) }) {
+            if facts.audiences.contains(audience) || state.withLock({ $0.served.contains(key) }) {
                 served.insert(task)
                 continue
             }
@@ -125,13 +130,18 @@ extension MonitoringService {
         known: [String: TaskFacts],
         served: Set<String>
     ) async throws(BrokerError) -> [RecordKey: String] {
-        var keys: Set<RecordKey> = []
-        for record in report.records {
-            guard let task = record.task, known[task] != nil, let token = record.token, token.utf8.count <= 128,
-                record.outcome == Self.bindingMismatch || !served.contains(task)
-            else { continue }
-            keys.insert(RecordKey(task: task, token: token))
-            if keys.count >= Self.maximumTokenLookups { break }
+        // The tokens of binding_mismatch records first, then those of records about tasks not served.
+        var keys: [RecordKey] = []
+        var seen: Set<RecordKey> = []
+        for mismatch in [true, false] {
+            for record in report.records where (record.outcome == Self.bindingMismatch) == mismatch {
+                guard keys.count < Self.maximumTokenLookups else { break }
+                guard let task = record.task, known[task] != nil, let token = record.token, token.utf8.count <= 128,
+                    mismatch || !served.contains(task)
+                else { continue }
+                let key = RecordKey(task: task, token: token)
+                if seen.insert(key).inserted { keys.append(key) }
+            }
         }
         var found: [RecordKey: String] = [:]
         for key in keys {
@@ -159,7 +169,13 @@ extension MonitoringService {
     func taskFacts(_ id: String) async throws(BrokerError) -> TaskFacts? {
         if let known = state.withLock({ $0.tasks[id] }) { return known ?? nil }
         let task = id.utf8.count <= 128 ? try await tasks.fetch(id: id) : nil
-        let facts = task.map { TaskFacts(workload: $0.workload, type: $0.type) }
+        let facts = task.map { task in
+            TaskFacts(
+                workload: task.workload,
+                type: task.type,
+                audiences: Set(task.grant.authorizationDetails.flatMap(\.locations))
+            )
+        }
         state.withLock { state in
             if state.tasks.count >= 50_000 { state.tasks.removeAll(keepingCapacity: true) }
             state.tasks[id] = .some(facts)

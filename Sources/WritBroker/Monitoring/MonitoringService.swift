@@ -17,6 +17,8 @@ public final class MonitoringService: Sendable {
     struct TaskFacts: Sendable {
         let workload: SPIFFEID
         let type: String
+        /// The resource servers its grant names (`locations`).
+        let audiences: Set<String>
     }
 
     struct State {

@@ -10,6 +10,8 @@ public protocol MonitoringStore: Sendable {
     /// The alerts numbered after `id`, oldest first (the admin event stream). Numbers are given in commit
     /// order: every write takes the store's one writer lock first.
     func alerts(after id: Int64, limit: Int) async throws -> [MonitoringAlert]
+    /// The highest number an alert was ever given (pruned ones too); 0 before the first.
+    func highestAlertNumber() async throws -> Int64
     /// Removes alerts older than `cutoff`; how many.
     func prune(before cutoff: Date) async throws -> Int
     /// Every usage baseline kept.

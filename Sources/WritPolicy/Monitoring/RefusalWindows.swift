@@ -65,6 +65,9 @@ public struct RefusalWindows: Sendable {
         return total
     }
 
+    /// Drops one rule's window of one subject (its quiet period too).
+    public mutating func forget(_ key: Key) { windows[key] = nil }
+
     /// Drops every window of a subject (a released workload starts again).
     public mutating func forget(subject: String) {
         windows = windows.filter { $0.key.subject != subject }

@@ -60,6 +60,15 @@ struct PostgresMonitoringStore: MonitoringStore {
         }
     }
 
+    func highestAlertNumber() async throws -> Int64 {
+        try await database.read { session in
+            let row = try await session.row(
+                "SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS highest FROM monitoring_alerts_id_seq"
+            )
+            return try row?.int64("highest") ?? 0
+        }
+    }
+
     func prune(before cutoff: Date) async throws -> Int {
         try await database.write { session in
             try await session.execute(

@@ -56,6 +56,15 @@ struct SQLiteMonitoringStore: MonitoringStore {
         }
     }
 
+    func highestAlertNumber() async throws -> Int64 {
+        try await database.read { db in
+            // AUTOINCREMENT keeps the highest number given in sqlite_sequence, deleted rows or not.
+            let row = try Row.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'monitoring_alerts'")
+            let highest: Int64? = row?["seq"]
+            return highest ?? 0
+        }
+    }
+
     func prune(before cutoff: Date) async throws -> Int {
         try await database.write { db in
             try db.cachedStatement(sql: "DELETE FROM monitoring_alerts WHERE at < ?")
