@@ -58,6 +58,19 @@ struct EndToEndTests {
         }
     }
 
+    /// The retrieval assistant as an agent, and alice of HR's signed-in assertion (the development identities).
+    static func assistantAndAlice(_ broker: BrokerProcess) throws -> (WritAgent, String) {
+        let assertion = try broker.workloadAssertion(Self.assistant)
+        let alice = try DevelopmentIdentity.userAssertion(
+            subject: "alice",
+            claims: ["email": .string("alice@example.org"), "department": .string("hr")],
+            audience: "writ",
+            key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
+            now: Date()
+        )
+        return (WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion })), alice)
+    }
+
     static func descriptor(_ documents: [String], user: String?) -> AgentTaskDescriptor {
         AgentTaskDescriptor(
             type: "answer-question",
@@ -102,15 +115,7 @@ struct EndToEndTests {
         )
         try await documents.ready()
         let http = HTTPClient(eventLoopGroup: .singletonMultiThreadedEventLoopGroup)
-        let assertion = try broker.workloadAssertion(Self.assistant)
-        let alice = try DevelopmentIdentity.userAssertion(
-            subject: "alice",
-            claims: ["email": .string("alice@example.org"), "department": .string("hr")],
-            audience: "writ",
-            key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
-            now: Date()
-        )
-        let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
+        let (agent, alice) = try Self.assistantAndAlice(broker)
         let service = documents.base
         do {
             try await body(broker, service, http, agent, alice)

@@ -82,15 +82,7 @@ struct MonitoringTests {
             curl.standardOutput = try FileHandle(forWritingTo: streamed)
             try curl.run()
             defer { if curl.isRunning { curl.terminate() } }
-            let assertion = try broker.workloadAssertion(Self.assistant)
-            let alice = try DevelopmentIdentity.userAssertion(
-                subject: "alice",
-                claims: ["email": .string("alice@example.org"), "department": .string("hr")],
-                audience: "writ",
-                key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
-                now: Date()
-            )
-            let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
+            let (agent, alice) = try EndToEndTests.assistantAndAlice(broker)
             let descriptor = EndToEndTests.descriptor([Self.leave], user: alice)
             let seen = Mutex<(task: String, elapsed: Duration, refusal: (status: UInt, body: String)?)?>(nil)
             // The quarantine aborts the task; the agent's closing call finds it closed.
@@ -211,15 +203,7 @@ struct MonitoringTests {
         follow: WritRunner.Running
     ) async throws {
         do {
-            let assertion = try broker.workloadAssertion(Self.assistant)
-            let alice = try DevelopmentIdentity.userAssertion(
-                subject: "alice",
-                claims: ["email": .string("alice@example.org"), "department": .string("hr")],
-                audience: "writ",
-                key: try broker.state.developmentKey(named: DevelopmentIdentity.userKeyName),
-                now: Date()
-            )
-            let agent = WritAgent(configuration: .init(broker: broker.baseURL, identity: .jwt { assertion }))
+            let (agent, alice) = try EndToEndTests.assistantAndAlice(broker)
             let descriptor = EndToEndTests.descriptor([Self.leave], user: alice)
             let seen = Mutex<(thief: String, refusal: (status: UInt, body: String)?)?>(nil)
             try await agent.withTask(descriptor) { task in

@@ -31,40 +31,20 @@ struct AdminEvents {
                 "no alert is numbered \(resume) yet (the newest is \(newest)); resume from at most \(newest), or 0"
             )
         }
-        let perCaller = broker.settings.limits.streamsPerCaller
         // The feed's ticks pace the stream; its streams are counted apart from the caller's revocation streams.
-        guard let (id, ticks) = broker.feed.subscribe(owner: "events " + caller.auditName, limit: perCaller) else {
-            throw BrokerError(
-                .unavailable,
-                "too many streams for this caller (at most \(perCaller)) or in all; poll /v1/admin/monitor instead",
-                retryAfter: 5
-            )
+        var stream = TickedEventStream<Int64>(
+            broker: broker,
+            owner: "events " + caller.auditName,
+            instead: "poll /v1/admin/monitor instead"
+        )
+        if case .operator(let identity) = caller {
+            // An operator revoked meanwhile (by another process too) is not sent another alert.
+            stream.stillAllowed = { try await !broker.operators.isRevoked(id: identity.id) }
         }
-        let headers: HTTPFields = [
-            .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",
-        ]
-        return Response(
-            status: .ok,
-            headers: headers,
-            body: ResponseBody { writer in
-                defer { broker.feed.unsubscribe(id) }
-                var last = try await Self.send(after: start, broker: broker, writer: &writer)
-                try await writer.write(Self.heartbeat(last: last, broker: broker))
-                var count = 0
-                for await _ in ticks {
-                    // An operator revoked meanwhile (by another process too) is not sent another alert.
-                    count += 1
-                    if count % 10 == 0, case .operator(let identity) = caller,
-                        try await broker.operators.isRevoked(id: identity.id)
-                    {
-                        break
-                    }
-                    let before = last
-                    last = try await Self.send(after: last, broker: broker, writer: &writer)
-                    if last == before { try await writer.write(Self.heartbeat(last: last, broker: broker)) }
-                }
-                try await writer.finish(nil)
-            }
+        return try stream.response(
+            from: start,
+            send: { last, writer in try await Self.send(after: last, broker: broker, writer: &writer) },
+            heartbeat: { last in Self.heartbeat(last: last, broker: broker) }
         )
     }
 

@@ -22,32 +22,19 @@ struct RevocationStream {
         let broker = self.broker
         // A resume point this feed never reached is refused before the stream opens.
         _ = try await broker.revocations.page(after: start, limit: 1)
-        let perCaller = broker.settings.limits.streamsPerCaller
-        guard let (id, updates) = broker.feed.subscribe(owner: caller.auditName, limit: perCaller) else {
-            throw BrokerError(
-                .unavailable,
-                "too many streams for this caller (at most \(perCaller)) or in all; poll /v1/revocations instead",
-                retryAfter: 5
-            )
+        var stream = TickedEventStream<UInt64>(
+            broker: broker,
+            owner: caller.auditName,
+            instead: "poll /v1/revocations instead"
+        )
+        if case .operator(let identity) = caller {
+            // An operator revoked meanwhile (by another process too) is sent nothing more.
+            stream.stillAllowed = { try await !broker.operators.isRevoked(id: identity.id) }
         }
-        let headers: HTTPFields = [
-            .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",
-        ]
-        return Response(
-            status: .ok,
-            headers: headers,
-            body: ResponseBody { writer in
-                defer { broker.feed.unsubscribe(id) }
-                var last = start
-                last = try await Self.send(after: last, broker: broker, writer: &writer)
-                try await writer.write(Self.heartbeat(last: last, broker: broker))
-                for await _ in updates {
-                    let before = last
-                    last = try await Self.send(after: last, broker: broker, writer: &writer)
-                    if last == before { try await writer.write(Self.heartbeat(last: last, broker: broker)) }
-                }
-                try await writer.finish(nil)
-            }
+        return try stream.response(
+            from: start,
+            send: { last, writer in try await Self.send(after: last, broker: broker, writer: &writer) },
+            heartbeat: { last in Self.heartbeat(last: last, broker: broker) }
         )
     }
 
