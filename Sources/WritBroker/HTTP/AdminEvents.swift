@@ -32,15 +32,12 @@ struct AdminEvents {
             )
         }
         // The feed's ticks pace the stream; its streams are counted apart from the caller's revocation streams.
-        var stream = TickedEventStream<Int64>(
+        let stream = TickedEventStream<Int64>(
             broker: broker,
-            owner: "events " + caller.auditName,
+            caller: caller,
+            kind: "events ",
             instead: "poll /v1/admin/monitor instead"
         )
-        if case .operator(let identity) = caller {
-            // An operator revoked meanwhile (by another process too) is not sent another alert.
-            stream.stillAllowed = { try await !broker.operators.isRevoked(id: identity.id) }
-        }
         return try stream.response(
             from: start,
             send: { last, writer in try await Self.send(after: last, broker: broker, writer: &writer) },

@@ -22,15 +22,12 @@ struct RevocationStream {
         let broker = self.broker
         // A resume point this feed never reached is refused before the stream opens.
         _ = try await broker.revocations.page(after: start, limit: 1)
-        var stream = TickedEventStream<UInt64>(
+        let stream = TickedEventStream<UInt64>(
             broker: broker,
-            owner: caller.auditName,
+            caller: caller,
+            kind: "",
             instead: "poll /v1/revocations instead"
         )
-        if case .operator(let identity) = caller {
-            // An operator revoked meanwhile (by another process too) is sent nothing more.
-            stream.stillAllowed = { try await !broker.operators.isRevoked(id: identity.id) }
-        }
         return try stream.response(
             from: start,
             send: { last, writer in try await Self.send(after: last, broker: broker, writer: &writer) },

@@ -11,12 +11,13 @@ struct TickedEventStream<Position: Equatable & Sendable>: Sendable {
     typealias Send = @Sendable (Position, inout any ResponseBodyWriter) async throws -> Position
 
     let broker: Broker
-    /// Who holds the stream, for the per-caller limit.
-    let owner: String
+    /// Who holds the stream. An operator revoked meanwhile (by another process too) is sent nothing more: it is
+    /// asked after every tenth tick.
+    let caller: Caller
+    /// Counted apart from the caller's other kinds of stream, for the per-caller limit.
+    let kind: String
     /// What to do instead when the limit is reached.
     let instead: String
-    /// Asked every tenth tick; the stream ends when it says no.
-    var stillAllowed: @Sendable () async throws -> Bool = { true }
 
     func response(
         from start: Position,
@@ -24,7 +25,7 @@ struct TickedEventStream<Position: Equatable & Sendable>: Sendable {
         heartbeat: @escaping @Sendable (Position) -> ByteBuffer
     ) throws(BrokerError) -> Response {
         let perCaller = broker.settings.limits.streamsPerCaller
-        guard let (id, ticks) = broker.feed.subscribe(owner: owner, limit: perCaller) else {
+        guard let (id, ticks) = broker.feed.subscribe(owner: kind + caller.auditName, limit: perCaller) else {
             throw BrokerError(
                 .unavailable,
                 "too many streams for this caller (at most \(perCaller)) or in all; \(instead)",
@@ -35,7 +36,8 @@ struct TickedEventStream<Position: Equatable & Sendable>: Sendable {
             .contentType: "text/event-stream", .cacheControl: "no-store", HTTPField.Name("X-Accel-Buffering")!: "no",
         ]
         let feed = broker.feed
-        let stillAllowed = self.stillAllowed
+        let operators = broker.operators
+        let revocable: String? = if case .operator(let identity) = caller { identity.id } else { nil }
         return Response(
             status: .ok,
             headers: headers,
@@ -46,7 +48,7 @@ struct TickedEventStream<Position: Equatable & Sendable>: Sendable {
                 var count = 0
                 for await _ in ticks {
                     count += 1
-                    if count % 10 == 0, try await !stillAllowed() { break }
+                    if count % 10 == 0, let revocable, try await operators.isRevoked(id: revocable) { break }
                     let before = last
                     last = try await send(last, &writer)
                     if last == before { try await writer.write(heartbeat(last)) }
