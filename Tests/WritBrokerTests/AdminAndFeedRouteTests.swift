@@ -171,10 +171,7 @@ struct AdminAndFeedRouteTests {
                 group.addTask {
                     // The stream authenticates its caller first (an operator token: Argon2id), so wait until it
                     // has subscribed; finishing the feed before that would leave it open for ever.
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    try await harness.untilSubscribed()
                     try await Task.sleep(for: .milliseconds(300))
                     _ = try await broker.revocations.revoke(.user("late"), by: "test")
                     try await Task.sleep(for: .milliseconds(300))

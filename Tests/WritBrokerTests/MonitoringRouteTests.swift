@@ -422,10 +422,7 @@ struct MonitoringRouteTests {
                     return String(buffer: response.body)
                 }
                 group.addTask {
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    try await harness.untilSubscribed()
                     try await Task.sleep(for: .milliseconds(300))
                     // An alert another broker sharing the store raised, seen at this broker's next tick.
                     let other = MonitoringAlert(
@@ -557,10 +554,7 @@ struct MonitoringRouteTests {
                     #expect(response.status == .ok && String(buffer: response.body).contains("event: heartbeat"))
                 }
                 group.addTask {
-                    let deadline = ContinuousClock.now + .seconds(30)
-                    while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
-                        try await Task.sleep(for: .milliseconds(20))
-                    }
+                    try await harness.untilSubscribed()
                     _ = try await broker.operators.revoke(name: "second", by: "test", now: harness.clock.now)
                     // Within ten ticks the stream sees the revocation and ends by itself.
                     for _ in 0..<12 {

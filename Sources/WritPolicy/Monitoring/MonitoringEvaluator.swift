@@ -68,6 +68,30 @@ public struct MonitoringFiring: Sendable, Hashable {
     public var baseline: String?
 }
 
+extension MonitoringFiring {
+    /// A firing on one event of a task, with no window or threshold (`new_resource`, `two_bindings`).
+    static func once(
+        _ rule: MonitoringRule,
+        _ event: UsageEvent,
+        task: String,
+        taskType: String,
+        codes: [String],
+        baseline: String?
+    ) -> MonitoringFiring {
+        MonitoringFiring(
+            rule: rule,
+            workload: event.workload,
+            task: task,
+            taskType: taskType,
+            observed: event.count,
+            threshold: 0,
+            window: 0,
+            codes: codes,
+            baseline: baseline
+        )
+    }
+}
+
 /// The monitoring rules' state and judgement: refusal windows, baselines per workload and task type, and the
 /// tasks reporting now. Pure: the broker keeps one behind a lock and feeds it reports; `writ policy test`
 /// feeds it a test's usage.
@@ -147,8 +171,17 @@ public struct MonitoringEvaluator: Sendable {
             if let token = event.token, current.tokens.count < 64 { current.tokens.insert(token) }
         }
         current.lastSeen = max(current.lastSeen, event.second)
+        // The use this event makes, read once for the rules and the baseline.
+        let use = event.resourceType.map { type in
+            UsageBaseline.Use(
+                audience: event.audience,
+                resourceType: type,
+                action: event.action ?? "",
+                prefix: UsageBaseline.Use.prefix(of: event.identifier)
+            )
+        }
         for rule in rules where rule.watches(event.workload, taskType: taskType) && !current.fired.contains(rule.id) {
-            if let firing = judge(rule, event, task: task, baseline: baseline, current: current) {
+            if let firing = judge(rule, event, use: use, task: task, baseline: baseline, current: current) {
                 current.fired.insert(rule.id)
                 firings.append(firing)
             }
@@ -158,13 +191,7 @@ public struct MonitoringEvaluator: Sendable {
             store(baseline, key, isNew: known == nil)
             return firings
         }
-        if let type = event.resourceType {
-            let use = UsageBaseline.Use(
-                audience: event.audience,
-                resourceType: type,
-                action: event.action ?? "",
-                prefix: UsageBaseline.Use.prefix(of: event.identifier)
-            )
+        if let use {
             baseline.record(use, allowed: event.outcome == UsageEvent.allowed, count: event.count, at: event.second)
         }
         live[task] = current
@@ -217,6 +244,7 @@ public struct MonitoringEvaluator: Sendable {
     private func judge(
         _ rule: MonitoringRule,
         _ event: UsageEvent,
+        use: UsageBaseline.Use?,
         task: String,
         baseline: UsageBaseline,
         current: LiveTask
@@ -227,17 +255,7 @@ public struct MonitoringEvaluator: Sendable {
         case .refusals: return nil
         case .twoBindings:
             guard event.outcome == VerificationError.Code.bindingMismatch.rawValue else { return nil }
-            return MonitoringFiring(
-                rule: rule,
-                workload: event.workload,
-                task: task,
-                taskType: baseline.taskType,
-                observed: event.count,
-                threshold: 0,
-                window: 0,
-                codes: [event.outcome],
-                baseline: nil
-            )
+            return .once(rule, event, task: task, taskType: baseline.taskType, codes: [event.outcome], baseline: nil)
         case .fanOut(let fanOut):
             guard subtask else { return nil }
             return beyond(
@@ -251,25 +269,9 @@ public struct MonitoringEvaluator: Sendable {
                 baseline: baseline
             )
         case .newResource(let novelty):
-            guard !subtask, baseline.tasks - 1 >= novelty.afterTasks, let type = event.resourceType else { return nil }
-            let use = UsageBaseline.Use(
-                audience: event.audience,
-                resourceType: type,
-                action: event.action ?? "",
-                prefix: UsageBaseline.Use.prefix(of: event.identifier)
-            )
-            guard !baseline.knows(use) else { return nil }
-            return MonitoringFiring(
-                rule: rule,
-                workload: event.workload,
-                task: task,
-                taskType: baseline.taskType,
-                observed: event.count,
-                threshold: 0,
-                window: 0,
-                codes: [],
-                baseline: "\(use.text) (\(event.outcome)) was never allowed in the baseline of \(of)"
-            )
+            guard !subtask, baseline.tasks - 1 >= novelty.afterTasks, let use, !baseline.knows(use) else { return nil }
+            let why = "\(use.text) (\(event.outcome)) was never allowed in the baseline of \(of)"
+            return .once(rule, event, task: task, taskType: baseline.taskType, codes: [], baseline: why)
         case .rate(let rate):
             guard !subtask else { return nil }
             return beyond(

@@ -152,6 +152,15 @@ struct BrokerHarness: Sendable {
     }
 
     /// Runs `body` with an in-process client.
+    /// Waits (30 s at most) until a stream has subscribed to the feed: a stream authenticates its caller
+    /// first, so finishing the feed before that would leave it open for ever.
+    func untilSubscribed() async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while broker.feed.subscriberCount == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
     func withClient<T: Sendable>(_ body: @Sendable (any TestClientProtocol) async throws -> T) async throws -> T {
         try await application.test(.router, body)
     }
